@@ -1,0 +1,162 @@
+"""normalise → enrich: an ordered list of named steps over the canonical `Event`.
+
+Each step is `fn(event, ctx) -> Event | Drop`. The runner stops at the first drop, counts drops by
+reason and times each step by name. A new step is one line in `STEPS`.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from footfall.attribution.rules import classify
+from footfall.enrichment.geoip import GeoIP
+from footfall.enrichment.iphash import anonymous_id_for, ip_hash
+from footfall.enrichment.useragent import parse_user_agent
+from footfall.model import Event, RequestContext
+from footfall.pipeline.sessions import Sessionizer
+
+__all__ = ["STEPS", "Drop", "DropReason", "Pipeline", "StepContext"]
+
+
+class DropReason(str, enum.Enum):
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Drop:
+    reason: DropReason
+
+
+@dataclass
+class StepContext:
+    request: RequestContext
+    own_hosts: frozenset[str]
+    store_raw_ip: bool
+    salt: bytes
+    geoip: GeoIP
+    sessions: Sessionizer
+
+
+def maybe_put_anonymous_id(event: Event, ctx: StepContext) -> Event | Drop:
+    if event.anonymous_id is None:
+        event.anonymous_id = anonymous_id_for(
+            ctx.salt,
+            event.project_id,
+            event.env,
+            ctx.request.ip or "",
+            ctx.request.user_agent or "",
+        )
+    return event
+
+
+def maybe_put_session(event: Event, ctx: StepContext) -> Event | Drop:
+    if event.session_id is None and event.anonymous_id is not None:
+        event.session_id = ctx.sessions.assign(
+            event.project_id, event.env, event.anonymous_id, event.ts
+        )
+    return event
+
+
+def put_attribution(event: Event, ctx: StepContext) -> Event | Drop:
+    a = classify(event.url, event.referrer, ctx.own_hosts)
+    event.source = a.source
+    event.medium = a.medium
+    event.campaign = a.campaign
+    event.utm_term = a.term
+    event.utm_content = a.content
+    event.campaign_id = a.campaign_id
+    event.click_id_type = a.click_id_type
+    event.click_id = a.click_id
+    event.source_confidence = a.confidence
+    event.source_rule_id = a.rule_id
+    event.referrer_host = a.referrer_host
+    return event
+
+
+def put_device(event: Event, ctx: StepContext) -> Event | Drop:
+    ua = ctx.request.user_agent
+    event.user_agent = ua
+    d = parse_user_agent(ua)
+    event.device_type = d.device_type
+    event.browser = d.browser
+    event.browser_version = d.browser_version
+    event.os = d.os
+    event.os_version = d.os_version
+    event.device_brand = d.brand
+    event.device_model = d.model
+    event.is_bot = d.is_bot
+    return event
+
+
+def put_geo(event: Event, ctx: StepContext) -> Event | Drop:
+    g = ctx.geoip.lookup(ctx.request.ip)
+    event.country = g.country
+    event.region = g.region
+    event.city = g.city
+    return event
+
+
+def put_ip_hash(event: Event, ctx: StepContext) -> Event | Drop:
+    ip = ctx.request.ip
+    if ip:
+        event.ip_hash = ip_hash(ip, ctx.salt)
+        event.ip = ip if ctx.store_raw_ip else None
+    return event
+
+
+Step = Callable[[Event, StepContext], "Event | Drop"]
+
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("maybe_put_anonymous_id", maybe_put_anonymous_id),
+    ("maybe_put_session", maybe_put_session),
+    ("put_attribution", put_attribution),
+    ("put_device", put_device),
+    ("put_geo", put_geo),
+    ("put_ip_hash", put_ip_hash),
+)
+
+
+@dataclass
+class Pipeline:
+    """Runs `STEPS` and keeps per-step timings and drop counts for /metrics."""
+
+    geoip: GeoIP
+    salt_for: Callable[[date], bytes]
+    sessions: Sessionizer = field(default_factory=Sessionizer)
+    steps: tuple[tuple[str, Step], ...] = STEPS
+    step_seconds: Counter[str] = field(default_factory=Counter)
+    drops: Counter[str] = field(default_factory=Counter)
+
+    def context(
+        self, request: RequestContext, own_hosts: frozenset[str], store_raw_ip: bool
+    ) -> StepContext:
+        return StepContext(
+            request=request,
+            own_hosts=own_hosts,
+            store_raw_ip=store_raw_ip,
+            salt=self.salt_for(request.received_at.date()),
+            geoip=self.geoip,
+            sessions=self.sessions,
+        )
+
+    def run(self, events: list[Event], ctx: StepContext) -> list[Event]:
+        """Enrich events in place; returns those not dropped, in timestamp order per visitor."""
+        kept: list[Event] = []
+        # Sessions are assigned in time order, whatever order a batch arrived in.
+        for event in sorted(events, key=lambda e: e.ts):
+            result: Event | Drop = event
+            for name, step in self.steps:
+                t0 = time.perf_counter()
+                result = step(event, ctx)
+                self.step_seconds[name] += time.perf_counter() - t0
+                if isinstance(result, Drop):
+                    self.drops[result.reason.value] += 1
+                    break
+            else:
+                kept.append(event)
+        return kept

@@ -1,0 +1,85 @@
+"""The ASGI application: dialect routes, operations routes, lifespan of the core."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from footfall.config import Settings
+from footfall.dialects.millimetric import schema as mm
+from footfall.dialects.millimetric.routes import routes as millimetric_routes
+from footfall.http import json_response
+from footfall.ops.metrics import Metrics, MetricsMiddleware
+from footfall.ops.openapi import Operation, openapi
+from footfall.service import Footfall
+
+__all__ = ["OPERATIONS", "create_app"]
+
+_RANGE = (("from", "ISO 8601, inclusive", True), ("to", "ISO 8601, exclusive", True))
+OPERATIONS: list[Operation] = [
+    Operation("/v1/track", "POST", "Ingest one event", "millimetric", 202, mm.TrackAccepted, mm.TrackBody, error=mm.ErrorBody),
+    Operation("/v1/batch", "POST", "Ingest 1-1000 events, all or nothing", "millimetric", 202, mm.BatchAccepted, mm.BatchBody, error=mm.ErrorBody),
+    Operation("/v1/identify", "POST", "Link an anonymous id to a user", "millimetric", 200, mm.Ok, mm.IdentifyBody, error=mm.ErrorBody),
+    Operation("/v1/forget", "POST", "Delete every event and link of a person (sk_ only)", "millimetric", 200, mm.ForgetAccepted, mm.ForgetBody, error=mm.ErrorBody),
+    Operation(
+        "/v1/query", "GET", "Raw events", "millimetric", 200, mm.QueryResult,
+        query=(*_RANGE, *((f, "filter", False) for f in ("event", "source", "medium", "user_id", "anonymous_id", "country")), ("limit", "1-1000, default 100", False)),
+        error=mm.ErrorBody,
+    ),
+    Operation("/healthz", "GET", "Liveness and store health", "operations", 200, None, security=None),
+    Operation("/metrics", "GET", "Prometheus metrics", "operations", 200, None, security=None, media_type="text/plain"),
+    Operation("/openapi.json", "GET", "This document", "operations", 200, None, security=None),
+]
+
+
+async def healthz(request: Request) -> Response:
+    svc: Footfall = request.app.state.footfall
+    healthy = svc.loader.healthy and (svc.committer is not None and svc.committer.failed is None)
+    body: dict[str, Any] = {
+        "ok": healthy,
+        "store": "ok" if svc.loader.healthy else "failing",
+        "wal_last_seq": svc.wal.last_seq,
+        "store_applied_seq": svc.loader.applied_seq,
+    }
+    return json_response(body, 200 if healthy else 503)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(settings: Settings) -> Starlette:
+    holder: dict[str, Footfall] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service = Footfall(settings)
+        holder["svc"] = service
+        app.state.footfall = service
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    spec = openapi(OPERATIONS)
+
+    async def openapi_json(request: Request) -> Response:
+        return json_response(spec)
+
+    routes = [
+        *millimetric_routes,
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in OPERATIONS})
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,23 @@
+"""`footfall` admin CLI. Commands call the same functions as the server; heavy imports are lazy."""
+
+from __future__ import annotations
+
+import typer
+
+from footfall.cli import keys, projects, serve
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="footfall",
+    help="Footfall: self-hosted, privacy-first product analytics and attribution.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(projects.app, name="project")
+app.add_typer(keys.app, name="key")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,67 @@
+"""`footfall project …`"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
+
+__all__ = ["app", "create_project_with_keys"]
+
+app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
+
+
+def create_project_with_keys(data_opt: object, name: str, origins: list[str]) -> dict[str, object]:
+    from footfall.auth.keys import issue_key
+    from footfall.model import Env, KeyKind
+    from footfall.service import open_meta
+
+    meta = open_meta(settings_for(data_opt))  # type: ignore[arg-type]
+    try:
+        project = meta.create_project(name, origins)
+        keys = {}
+        for env in (Env.LIVE, Env.TEST):
+            for kind in (KeyKind.PUBLISHABLE, KeyKind.SECRET, KeyKind.READ):
+                keys[f"{kind.value}_{env.value}"] = issue_key(meta, project.id, kind, env).key
+    finally:
+        meta.close()
+    return {"project_id": project.id, "name": name, "origins": origins, "keys": keys}
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    origin: Annotated[
+        list[str] | None,
+        typer.Option("--origin", help="Allowed browser origin for pk_ keys (repeatable)."),
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a project and a pk, sk and rk key for both live and test (secrets shown once)."""
+    result = create_project_with_keys(data, name, origin or [])
+    keys = result["keys"]
+    assert isinstance(keys, dict)
+    lines = [f"project {result['project_id']} ({name})", "keys (shown once, store them now):"]
+    lines += [f"  {k}: {v}" for k, v in keys.items()]
+    emit(as_json, result, "\n".join(lines))
+
+
+@app.command("list")
+def list_projects(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """List projects with their allowed origins."""
+    from footfall.service import open_meta
+
+    meta = open_meta(settings_for(data))
+    try:
+        projects = meta.projects()
+    finally:
+        meta.close()
+    payload = [
+        {"project_id": p.id, "name": p.name, "origins": list(p.origins), "store_raw_ip": p.store_raw_ip}
+        for p in projects
+    ]
+    human = "\n".join(f"{p.id}  {p.name}  origins={','.join(p.origins) or '-'}" for p in projects)
+    emit(as_json, payload, human or "no projects")

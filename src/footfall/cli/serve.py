@@ -1,0 +1,80 @@
+"""`footfall serve`"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from footfall.cli._common import DataOpt, settings_for
+
+__all__ = ["serve"]
+
+
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="[env: FOOTFALL_HOST; default 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="[env: FOOTFALL_PORT; default 8787]")] = None,
+    data: DataOpt = None,
+    trusted_proxy: Annotated[
+        str | None,
+        typer.Option("--trusted-proxy", help="CIDRs allowed to set X-Forwarded-For [env: FOOTFALL_TRUSTED_PROXIES]"),
+    ] = None,
+    max_pending: Annotated[int | None, typer.Option("--max-pending", help="[env: FOOTFALL_MAX_PENDING]")] = None,
+    max_lag: Annotated[int | None, typer.Option("--max-lag", help="[env: FOOTFALL_MAX_LAG]")] = None,
+    read_timeout: Annotated[float | None, typer.Option("--read-timeout", help="[env: FOOTFALL_READ_TIMEOUT]")] = None,
+    geoip_city: Annotated[Path | None, typer.Option("--geoip-city", help="[env: FOOTFALL_GEOIP_CITY]")] = None,
+    geoip_asn: Annotated[Path | None, typer.Option("--geoip-asn", help="[env: FOOTFALL_GEOIP_ASN]")] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="[env: FOOTFALL_LOG_LEVEL]")] = None,
+    keys_file: Annotated[
+        Path | None,
+        typer.Option("--keys-file", help="Also write the first run's keys to this file as JSON."),
+    ] = None,
+) -> None:
+    """Run the HTTP server. On an empty data directory, creates a default project and prints its keys."""
+    import uvicorn
+
+    from footfall.app import create_app
+    from footfall.ops.logs import configure_logging
+    from footfall.service import bootstrap_default_project, open_meta
+
+    settings = settings_for(
+        data,
+        host=host,
+        port=port,
+        trusted_proxies=trusted_proxy,
+        max_pending=max_pending,
+        max_lag=max_lag,
+        read_timeout=read_timeout,
+        geoip_city=str(geoip_city) if geoip_city else None,
+        geoip_asn=str(geoip_asn) if geoip_asn else None,
+        log_level=log_level,
+    )
+    configure_logging(settings.log_level)
+    meta = open_meta(settings)
+    try:
+        first = bootstrap_default_project(meta)
+    finally:
+        meta.close()
+    if first is not None:
+        typer.echo("Created the default project. Keys (shown once, store them now):", err=True)
+        for name, value in first.items():
+            typer.echo(f"  {name}: {value}", err=True)
+        typer.echo(f"  try: export SK_KEY={first['sk_live']} RK_KEY={first['rk_live']}", err=True)
+        if keys_file is not None:
+            keys_file.write_text(json.dumps(first, indent=2))
+            keys_file.chmod(0o600)
+    typer.echo(f"Footfall listening on http://{settings.host}:{settings.port} (data: {settings.data})", err=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,  # client IPs come from FOOTFALL_TRUSTED_PROXIES only
+        server_header=False,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )

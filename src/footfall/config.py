@@ -1,0 +1,78 @@
+"""Every setting, with its flag, environment variable, default and meaning, in one table.
+
+`docs/configuration.md` is checked against `SETTINGS` by the tests, so the table cannot drift.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["SETTINGS", "Setting", "Settings"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # attribute on Settings
+    env: str
+    flag: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data", "FOOTFALL_DATA", "--data", "./footfall-data", "Data directory (DuckDB file, WAL, control-plane SQLite)."),
+    Setting("host", "FOOTFALL_HOST", "--host", "127.0.0.1", "Address `serve` listens on."),
+    Setting("port", "FOOTFALL_PORT", "--port", "8787", "Port `serve` listens on."),
+    Setting("trusted_proxies", "FOOTFALL_TRUSTED_PROXIES", "--trusted-proxy", "", "Comma-separated CIDRs whose X-Forwarded-For / Forwarded headers are believed. None by default."),
+    Setting("max_pending", "FOOTFALL_MAX_PENDING", "--max-pending", "50000", "Events waiting for a disk sync before new writes get 503."),
+    Setting("max_lag", "FOOTFALL_MAX_LAG", "--max-lag", "200000", "Events synced but not yet loaded into the store before new writes get 503."),
+    Setting("read_timeout", "FOOTFALL_READ_TIMEOUT", "--read-timeout", "10", "Seconds a read waits for the loader to reach the log's end before 503."),
+    Setting("geoip_city", "FOOTFALL_GEOIP_CITY", "--geoip-city", "", "Path to a MaxMind/DB-IP City MMDB file (optional; country works without)."),
+    Setting("geoip_asn", "FOOTFALL_GEOIP_ASN", "--geoip-asn", "", "Path to an ASN/ISP MMDB file (optional)."),
+    Setting("log_level", "FOOTFALL_LOG_LEVEL", "--log-level", "info", "debug, info, warning or error. Logs are JSON lines on stderr."),
+)
+
+
+@dataclass
+class Settings:
+    data: Path = Path("./footfall-data")
+    host: str = "127.0.0.1"
+    port: int = 8787
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default_factory=tuple
+    )
+    max_pending: int = 50_000
+    max_lag: int = 200_000
+    read_timeout: float = 10.0
+    geoip_city: str | None = None
+    geoip_asn: str | None = None
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, overridden by FOOTFALL_* variables, overridden by explicit (flag) values."""
+        raw: dict[str, str] = {s.name: os.environ.get(s.env, s.default) for s in SETTINGS}
+        for key, value in overrides.items():
+            if value is not None:
+                raw[key] = value if isinstance(value, str) else str(value)
+        return cls(
+            data=Path(raw["data"]),
+            host=raw["host"],
+            port=int(raw["port"]),
+            trusted_proxies=parse_cidrs(raw["trusted_proxies"]),
+            max_pending=int(raw["max_pending"]),
+            max_lag=int(raw["max_lag"]),
+            read_timeout=float(raw["read_timeout"]),
+            geoip_city=raw["geoip_city"] or None,
+            geoip_asn=raw["geoip_asn"] or None,
+            log_level=raw["log_level"],
+        )
+
+
+def parse_cidrs(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()
+    )

@@ -1,0 +1,187 @@
+"""Millimetric routes (`/v1/*`): auth, decode, call the core, shape the answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from footfall.auth.origins import origin_allowed
+from footfall.dialects.millimetric import mapping, schema
+from footfall.dialects.millimetric.errors import invalid_from_msgspec, render
+from footfall.errors import Forbidden, Invalid, Unauthorized
+from footfall.http import dialect_endpoint, json_response, read_body, request_context
+from footfall.model import KeyKind, Principal
+from footfall.service import Footfall
+from footfall.store.base import EventQuery, Scope
+
+__all__ = ["routes"]
+
+TRACK_MAX_BYTES = 64 * 1024
+BATCH_MAX_BYTES = 16 * 1024 * 1024
+SMALL_MAX_BYTES = 64 * 1024
+
+
+def _service(request: Request) -> Footfall:
+    service: Footfall = request.app.state.footfall
+    return service
+
+
+def _principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing_bearer_token", "send Authorization: Bearer <key>")
+    return _service(request).authenticate(token.strip())
+
+
+def _ingest_principal(request: Request) -> Principal:
+    principal = _principal(request)
+    if not principal.can_ingest:
+        raise Forbidden("insufficient_scope", f"{principal.kind.value}_ keys cannot ingest")
+    if principal.kind is KeyKind.PUBLISHABLE:
+        origin = request.headers.get("origin")
+        assert principal.project_id is not None
+        project = _service(request).project(principal.project_id)
+        if not origin_allowed(origin, project.origins):
+            raise Forbidden(
+                "origin_not_allowed", "origin is not on the project's allowlist",
+                details={"origin": origin},
+            )
+    return principal
+
+
+def _read_principal(request: Request) -> Principal:
+    principal = _principal(request)
+    if not principal.can_read or principal.project_id is None:
+        raise Forbidden("insufficient_scope", f"{principal.kind.value}_ keys cannot read")
+    return principal
+
+
+def _decode(body: bytes, kind: type[Any]) -> Any:
+    try:
+        return schema.decode(body, kind)
+    except msgspec.DecodeError as err:
+        raise invalid_from_msgspec(err) from None
+
+
+@dialect_endpoint(render, "/v1/track")
+async def track(request: Request) -> Response:
+    principal = _ingest_principal(request)
+    body: schema.TrackBody = _decode(await read_body(request, TRACK_MAX_BYTES), schema.TrackBody)
+    ctx = request_context(request)
+    event = mapping.event_from_track(body, principal, ctx.received_at)
+    await _service(request).ingest(principal, ctx, [event])
+    return json_response(schema.TrackAccepted(ok=True, event_id=body.event_id), 202)
+
+
+@dialect_endpoint(render, "/v1/batch")
+async def batch(request: Request) -> Response:
+    principal = _ingest_principal(request)
+    body: schema.BatchBody = _decode(await read_body(request, BATCH_MAX_BYTES), schema.BatchBody)
+    ctx = request_context(request)
+    events = [
+        mapping.event_from_track(item, principal, ctx.received_at, index)
+        for index, item in enumerate(body.events)
+    ]
+    await _service(request).ingest(principal, ctx, events)
+    return json_response(schema.BatchAccepted(ok=True, count=len(events)), 202)
+
+
+@dialect_endpoint(render, "/v1/identify")
+async def identify(request: Request) -> Response:
+    principal = _ingest_principal(request)
+    body: schema.IdentifyBody = _decode(
+        await read_body(request, SMALL_MAX_BYTES), schema.IdentifyBody
+    )
+    ctx = request_context(request)
+    event = mapping.identify_event(body, principal, ctx.received_at)
+    link = mapping.link_from_identify(body, principal, ctx.received_at)
+    await _service(request).ingest(principal, ctx, [event], [link])
+    return json_response(schema.Ok(ok=True))
+
+
+@dialect_endpoint(render, "/v1/forget")
+async def forget(request: Request) -> Response:
+    principal = _principal(request)
+    if principal.kind is not KeyKind.SECRET or principal.project_id is None:
+        raise Forbidden("forget_requires_secret_key", "only sk_ keys may forget users")
+    body: schema.ForgetBody = _decode(await read_body(request, SMALL_MAX_BYTES), schema.ForgetBody)
+    scope = Scope(principal.project_id, principal.env.value)
+    result = await _service(request).forget(scope, body.user_id)
+    return json_response(
+        schema.ForgetAccepted(
+            ok=True,
+            queued=False,
+            deleted_events=result.events,
+            deleted_identities=result.identities,
+        )
+    )
+
+
+def _param_time(params: dict[str, str], name: str, errors: dict[str, list[str]]) -> datetime | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        errors[name] = ["required (ISO 8601)"]
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+    except ValueError:
+        errors[name] = ["must be an ISO 8601 timestamp"]
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _param_int(
+    params: dict[str, str], name: str, default: int, low: int, high: int, errors: dict[str, list[str]]
+) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        errors[name] = [f"must be an integer from {low} to {high}"]
+        return default
+    return int(raw)
+
+
+@dialect_endpoint(render, "/v1/query")
+async def query(request: Request) -> Response:
+    principal = _read_principal(request)
+    assert principal.project_id is not None
+    params = dict(request.query_params)
+    errors: dict[str, list[str]] = {}
+    start = _param_time(params, "from", errors)
+    end = _param_time(params, "to", errors)
+    limit = _param_int(params, "limit", 100, 1, 1000, errors)
+    if start and end and start >= end:
+        errors["to"] = ["must be after from"]
+    if errors or start is None or end is None:
+        raise Invalid("invalid_params", "invalid query parameters", details={"errors": errors})
+    q = EventQuery(
+        scope=Scope(principal.project_id, principal.env.value),
+        start=start,
+        end=end,
+        event=params.get("event") or None,
+        source=params.get("source") or None,
+        medium=params.get("medium") or None,
+        user_id=params.get("user_id") or None,
+        anonymous_id=params.get("anonymous_id") or None,
+        country=params.get("country") or None,
+        limit=limit,
+    )
+    service = _service(request)
+    rows = await service.read(lambda: service.store.query_events(q))
+    return json_response({"rows": rows})
+
+
+routes = [
+    Route("/v1/track", track, methods=["POST"]),
+    Route("/v1/batch", batch, methods=["POST"]),
+    Route("/v1/identify", identify, methods=["POST"]),
+    Route("/v1/forget", forget, methods=["POST"]),
+    Route("/v1/query", query, methods=["GET"]),
+]

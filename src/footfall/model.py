@@ -1,0 +1,119 @@
+"""The canonical vocabulary every dialect maps into and the store writes out.
+
+Dialects decode their own wire shapes and build these structs; nothing downstream of a dialect
+sees a vendor's field names.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import msgspec
+
+__all__ = [
+    "Env",
+    "Event",
+    "IdentityLink",
+    "KeyKind",
+    "Principal",
+    "RequestContext",
+]
+
+
+class Env(str, enum.Enum):
+    LIVE = "live"
+    TEST = "test"
+
+
+class KeyKind(str, enum.Enum):
+    PUBLISHABLE = "pk"  # browser ingest, origin-checked
+    SECRET = "sk"  # server ingest + read + forget
+    READ = "rk"  # read only
+    ACCOUNT = "ak"  # read across every project
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """Who is calling: the verified key's project, environment and kind."""
+
+    project_id: str | None  # None for account keys
+    env: Env
+    kind: KeyKind
+    prefix: str
+
+    @property
+    def can_ingest(self) -> bool:
+        return self.kind in (KeyKind.PUBLISHABLE, KeyKind.SECRET)
+
+    @property
+    def can_read(self) -> bool:
+        return self.kind in (KeyKind.SECRET, KeyKind.READ)
+
+
+class RequestContext(msgspec.Struct, frozen=True):
+    """What the transport knows about the caller, independent of dialect."""
+
+    ip: str | None
+    user_agent: str | None
+    origin: str | None
+    received_at: datetime
+
+
+class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One stored event: what the client said plus what the pipeline derived.
+
+    Field names are the store's column names. Timestamps are UTC.
+    """
+
+    project_id: str
+    env: str
+    uid: str  # server-made row id (UUIDv7), always present
+    event_id: str | None = None  # client idempotency key
+    name: str
+    ts: datetime
+    received_at: datetime
+    anonymous_id: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    url: str | None = None
+    path: str | None = None
+    referrer: str | None = None
+    properties: str = "{}"  # JSON text, validated and size-checked by the dialect
+    dialect: str = "millimetric"
+    # enrichment: written by pipeline steps only
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    campaign_id: str | None = None
+    click_id_type: str | None = None
+    click_id: str | None = None
+    source_confidence: str | None = None
+    source_rule_id: str | None = None
+    referrer_host: str | None = None
+    channel: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    device_type: str | None = None
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device_brand: str | None = None
+    device_model: str | None = None
+    is_bot: bool = False
+    ip_hash: str | None = None
+    ip: str | None = None  # raw IP: only for projects that opted in
+    user_agent: str | None = None
+
+
+class IdentityLink(msgspec.Struct, kw_only=True):
+    """`anonymous_id` belongs to the person `user_id` (identify / alias)."""
+
+    project_id: str
+    env: str
+    anonymous_id: str
+    user_id: str
+    ts: datetime

@@ -1,0 +1,78 @@
+"""Cookieless-friendly sessions: `${anonymous_id}-${bucket}` with a 30-minute inactivity timeout.
+
+The bucket is `floor(unix_seconds / 1800)` of the session's *first* event, so a visit that
+crosses a bucket edge keeps one id (the vendor's fixed buckets would split it). Only visitors seen
+in the last half hour need state; after a restart it is rebuilt from the store.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from footfall.store.base import SessionTail
+
+__all__ = ["SESSION_TIMEOUT", "Sessionizer", "session_id_for"]
+
+SESSION_TIMEOUT = timedelta(minutes=30)
+_BUCKET_SECONDS = 1800
+
+
+def session_id_for(anonymous_id: str, first_ts: datetime) -> str:
+    return f"{anonymous_id}-{int(first_ts.timestamp()) // _BUCKET_SECONDS}"
+
+
+class _Open:
+    __slots__ = ("first", "last", "session_id", "touched")
+
+    def __init__(self, session_id: str, first: datetime, last: datetime) -> None:
+        self.session_id = session_id
+        self.first = first
+        self.last = last
+        self.touched = time.monotonic()
+
+
+class Sessionizer:
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str, str], _Open] = {}
+        self._last_sweep = time.monotonic()
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def restore(self, tails: list[SessionTail]) -> None:
+        for t in tails:
+            self._open[(t.project_id, t.env, t.anonymous_id)] = _Open(
+                t.session_id, _utc(t.first_ts), _utc(t.last_ts)
+            )
+
+    def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
+        key = (project_id, env, anonymous_id)
+        state = self._open.get(key)
+        if state is not None:
+            if state.first - SESSION_TIMEOUT <= ts <= state.last + SESSION_TIMEOUT:
+                state.first = min(state.first, ts)
+                state.last = max(state.last, ts)
+                state.touched = time.monotonic()
+                return state.session_id
+            if ts < state.first:
+                # A late event from an earlier visit: its own session, the open one stays open.
+                return session_id_for(anonymous_id, ts)
+        sid = session_id_for(anonymous_id, ts)
+        self._open[key] = _Open(sid, ts, ts)
+        self._maybe_sweep()
+        return sid
+
+    def _maybe_sweep(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep < 60:
+            return
+        self._last_sweep = now
+        horizon = now - SESSION_TIMEOUT.total_seconds() - 60
+        stale = [k for k, v in self._open.items() if v.touched < horizon]
+        for k in stale:
+            del self._open[k]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

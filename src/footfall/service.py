@@ -1,0 +1,206 @@
+"""The core every dialect calls: authenticate, ingest (pipeline → WAL → store), read, forget.
+
+Dialects never touch the pipeline, the writer or the store directly; they build canonical
+structs, call these methods and shape the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import msgspec
+
+from footfall.auth.keys import KeyRing, issue_key
+from footfall.config import Settings
+from footfall.enrichment.geoip import GeoIP
+from footfall.errors import Forbidden, NotFound, StoreUnavailable
+from footfall.model import Env, Event, IdentityLink, KeyKind, Principal, RequestContext
+from footfall.pipeline import Pipeline
+from footfall.pipeline.sessions import SESSION_TIMEOUT
+from footfall.store.base import ForgetResult, Scope
+from footfall.store.duckdb.store import DuckDBStore
+from footfall.store.meta import MetaStore, Project
+from footfall.writer.commit import Committer
+from footfall.writer.loader import KIND_EVENT, KIND_LINK, Loader
+from footfall.writer.wal import WriteAheadLog
+
+__all__ = ["Footfall", "open_meta"]
+
+log = logging.getLogger("footfall")
+T = TypeVar("T")
+_PROJECT_TTL = 10.0
+_encode = msgspec.json.Encoder().encode
+
+
+def open_meta(settings: Settings) -> MetaStore:
+    meta = MetaStore(settings.data / "meta.sqlite")
+    meta.migrate()
+    return meta
+
+
+def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
+    """On an empty data directory: a default project and one key of each kind, printed once."""
+    if meta.projects():
+        return None
+    project = meta.create_project("default", ["http://localhost:5173", "http://localhost:8787"])
+    keys = {"project_id": project.id}
+    for env in (Env.LIVE, Env.TEST):
+        for kind in (KeyKind.PUBLISHABLE, KeyKind.SECRET, KeyKind.READ):
+            keys[f"{kind.value}_{env.value}"] = issue_key(meta, project.id, kind, env).key
+    return keys
+
+
+class Footfall:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        data = settings.data
+        data.mkdir(parents=True, exist_ok=True)
+        self.meta = open_meta(settings)
+        self.keys = KeyRing(self.meta)
+        self.store = DuckDBStore(data / "events.duckdb")
+        self.store.migrate()
+        self.wal = WriteAheadLog(data / "wal")
+        self.loader = Loader(self.store, self.wal)
+        self.committer: Committer | None = None
+        self.pipeline = Pipeline(
+            geoip=GeoIP(settings.geoip_city, settings.geoip_asn),
+            salt_for=self.meta.daily_salt,
+        )
+        self._projects: dict[str, tuple[float, Project]] = {}
+        self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
+        self.accepted: Counter[str] = Counter()
+        self.started_at = time.time()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        recovered = await asyncio.to_thread(self.loader.recover)
+        if recovered:
+            log.info("recovered events from the write-ahead log", extra={"records": recovered})
+        since = datetime.now(UTC) - SESSION_TIMEOUT - timedelta(minutes=5)
+        self.pipeline.sessions.restore(await asyncio.to_thread(self.store.session_tails, since))
+        self.loader.start(asyncio.get_running_loop())
+        self.committer = Committer(
+            self.wal,
+            self.loader,
+            max_pending=self.settings.max_pending,
+            max_lag=self.settings.max_lag,
+        )
+        self.committer.start()
+
+    async def stop(self) -> None:
+        if self.committer is not None:
+            await self.committer.close()
+        await asyncio.to_thread(self.loader.stop)
+        self.wal.close()
+        await asyncio.to_thread(self._close_store)
+        self.meta.close()
+
+    def _close_store(self) -> None:
+        try:
+            self.store.checkpoint()
+        finally:
+            self.store.close()
+
+    # -- auth ----------------------------------------------------------------------------
+    def authenticate(self, token: str) -> Principal:
+        return self.keys.verify(token)
+
+    def project(self, project_id: str) -> Project:
+        now = time.monotonic()
+        hit = self._projects.get(project_id)
+        if hit and hit[0] > now:
+            return hit[1]
+        project = self.meta.project(project_id)
+        if project is None:
+            raise NotFound("project_not_found", "project does not exist")
+        self._projects[project_id] = (now + _PROJECT_TTL, project)
+        return project
+
+    # -- writes --------------------------------------------------------------------------
+    async def ingest(
+        self,
+        principal: Principal,
+        request: RequestContext,
+        events: list[Event],
+        links: list[IdentityLink] = (),  # type: ignore[assignment]
+    ) -> list[Event]:
+        """Enrich and durably store; returns when every event is on disk (WAL synced)."""
+        if principal.project_id is None or not principal.can_ingest:
+            raise Forbidden("insufficient_scope", "this key cannot ingest events")
+        project = self.project(principal.project_id)
+        own_hosts = frozenset(_host(o) for o in project.origins)
+        ctx = self.pipeline.context(request, own_hosts, project.store_raw_ip)
+        kept = self.pipeline.run(events, ctx)
+        records = [(KIND_EVENT, _encode(e)) for e in kept]
+        links = [*links, *self._implied_links(kept)]
+        records.extend((KIND_LINK, _encode(link)) for link in links)
+        if records:
+            assert self.committer is not None
+            await self.committer.commit(records)
+        for link in links:
+            self._remember_link(link)
+        for e in kept:
+            self.accepted[e.dialect] += 1
+        return kept
+
+    def _implied_links(self, events: list[Event]) -> list[IdentityLink]:
+        """An event that carries both ids links them, as identify would (first link wins)."""
+        out = []
+        seen: set[tuple[str, str, str]] = set()
+        for e in events:
+            if e.user_id and e.anonymous_id:
+                key = (e.project_id, e.env, e.anonymous_id)
+                if key not in seen and key not in self._linked:
+                    seen.add(key)
+                    out.append(
+                        IdentityLink(
+                            project_id=e.project_id,
+                            env=e.env,
+                            anonymous_id=e.anonymous_id,
+                            user_id=e.user_id,
+                            ts=e.ts,
+                        )
+                    )
+        return out
+
+    def _remember_link(self, link: IdentityLink) -> None:
+        if len(self._linked) > 100_000:
+            self._linked.clear()
+        self._linked[(link.project_id, link.env, link.anonymous_id)] = link.user_id
+
+    # -- reads ---------------------------------------------------------------------------
+    async def read(self, fn: Callable[[], T]) -> T:
+        """Run a store read after the loader has applied everything acknowledged so far."""
+        target = self.wal.last_seq
+        try:
+            await asyncio.wait_for(self.loader.wait_applied(target), self.settings.read_timeout)
+        except TimeoutError:
+            raise StoreUnavailable(
+                "store_behind", "the store is catching up, retry shortly", retry_after=1.0
+            ) from None
+        return await asyncio.to_thread(fn)
+
+    async def forget(self, scope: Scope, user_id: str) -> ForgetResult:
+        """Delete a person everywhere, then drop WAL segments that still held their events."""
+        assert self.committer is not None
+        self._linked.clear()
+        await self.committer.rotate()
+
+        def run() -> ForgetResult:
+            result = self.store.forget(scope, user_id)
+            self.store.checkpoint()
+            self.wal.trim(self.loader.applied_seq)
+            return result
+
+        return await asyncio.wrap_future(self.loader.call(run))
+
+
+def _host(origin: str) -> str:
+    rest = origin.split("://", 1)[-1]
+    return rest.split("/", 1)[0].split(":", 1)[0].lower()

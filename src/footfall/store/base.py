@@ -1,0 +1,80 @@
+"""The event store's contract. Backends (DuckDB embedded, ClickHouse) implement `Store`.
+
+Nothing here carries a backend type: writes arrive as newline-delimited JSON of the canonical
+`Event`/`IdentityLink` structs (which ClickHouse ingests natively as JSONEachRow), reads leave as
+plain dicts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+import msgspec
+
+__all__ = ["EventQuery", "ForgetResult", "Scope", "SessionTail", "Store"]
+
+
+class Scope(msgspec.Struct, frozen=True):
+    """One project's data in one environment: the unit no read ever crosses."""
+
+    project_id: str
+    env: str
+
+
+class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
+    scope: Scope
+    start: datetime  # inclusive, UTC
+    end: datetime  # exclusive, UTC
+    event: str | None = None
+    source: str | None = None
+    medium: str | None = None
+    user_id: str | None = None  # also matches the person's linked anonymous events
+    anonymous_id: str | None = None
+    country: str | None = None
+    limit: int = 100
+
+
+class ForgetResult(msgspec.Struct, frozen=True):
+    events: int
+    identities: int
+
+
+class SessionTail(msgspec.Struct, frozen=True):
+    """The latest session of a visitor, to carry sessions across a restart."""
+
+    project_id: str
+    env: str
+    anonymous_id: str
+    session_id: str
+    first_ts: datetime
+    last_ts: datetime
+
+
+class Store(Protocol):
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest version."""
+
+    def applied_seq(self) -> int:
+        """The last write-ahead-log sequence number whose records are stored."""
+
+    def append(self, events: bytes, links: bytes, upto_seq: int) -> int:
+        """Store NDJSON events and identity links atomically with the WAL position.
+
+        Events whose (project_id, env, event_id) is already stored are skipped (idempotency).
+        Returns the number of event rows inserted.
+        """
+
+    def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
+        """Raw event rows, newest first."""
+
+    def session_tails(self, since: datetime) -> list[SessionTail]:
+        """Each visitor's latest session that had an event at or after `since`."""
+
+    def forget(self, scope: Scope, user_id: str) -> ForgetResult:
+        """Delete every event and identity link of a person, and its anonymous ids' events."""
+
+    def checkpoint(self) -> None:
+        """Flush the backend's own log into its main files."""
+
+    def close(self) -> None: ...

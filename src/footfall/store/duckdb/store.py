@@ -1,0 +1,311 @@
+"""The embedded store: one DuckDB file in the data directory, fed Arrow batches by one thread."""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
+
+__all__ = ["DuckDBStore"]
+
+_TS = pa.timestamp("us", tz="UTC")
+_STR = pa.string()
+
+EVENT_SCHEMA = pa.schema(
+    [
+        ("project_id", _STR),
+        ("env", _STR),
+        ("uid", _STR),
+        ("event_id", _STR),
+        ("name", _STR),
+        ("ts", _TS),
+        ("received_at", _TS),
+        ("anonymous_id", _STR),
+        ("user_id", _STR),
+        ("session_id", _STR),
+        ("url", _STR),
+        ("path", _STR),
+        ("referrer", _STR),
+        ("properties", _STR),
+        ("dialect", _STR),
+        ("source", _STR),
+        ("medium", _STR),
+        ("campaign", _STR),
+        ("utm_term", _STR),
+        ("utm_content", _STR),
+        ("campaign_id", _STR),
+        ("click_id_type", _STR),
+        ("click_id", _STR),
+        ("source_confidence", _STR),
+        ("source_rule_id", _STR),
+        ("referrer_host", _STR),
+        ("channel", _STR),
+        ("country", _STR),
+        ("region", _STR),
+        ("city", _STR),
+        ("device_type", _STR),
+        ("browser", _STR),
+        ("browser_version", _STR),
+        ("os", _STR),
+        ("os_version", _STR),
+        ("device_brand", _STR),
+        ("device_model", _STR),
+        ("is_bot", pa.bool_()),
+        ("ip_hash", _STR),
+        ("ip", _STR),
+        ("user_agent", _STR),
+    ]
+)
+LINK_SCHEMA = pa.schema(
+    [("project_id", _STR), ("env", _STR), ("anonymous_id", _STR), ("user_id", _STR), ("ts", _TS)]
+)
+_DEFAULTS = {"properties": "'{}'", "dialect": "'millimetric'", "is_bot": "false"}
+_EVENT_SELECT = ", ".join(
+    f"coalesce(b.{f.name}, {_DEFAULTS[f.name]})" if f.name in _DEFAULTS else f"b.{f.name}"
+    for f in EVENT_SCHEMA
+)
+_EVENT_COLUMNS = ", ".join(f.name for f in EVENT_SCHEMA)
+
+# Idempotency: the first copy of an event_id in the batch wins, and none already stored is
+# inserted again. Events without an event_id are unique by their server-made uid.
+_INSERT_EVENTS = f"""
+INSERT INTO events ({_EVENT_COLUMNS})
+SELECT {_EVENT_SELECT} FROM (
+    SELECT *, row_number() OVER (
+        PARTITION BY project_id, env, coalesce(event_id, uid) ORDER BY received_at
+    ) AS _copy
+    FROM batch
+) b
+WHERE b._copy = 1
+  AND (b.event_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM events e
+      WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id))
+"""
+_INSERT_LINKS = """
+INSERT INTO identities (project_id, env, anonymous_id, user_id, ts)
+SELECT project_id, env, anonymous_id, arg_min(user_id, ts), min(ts) FROM links
+GROUP BY ALL
+ON CONFLICT DO NOTHING
+"""
+
+QUERY_COLUMNS = (
+    "event_name",
+    "event_id",
+    "anonymous_id",
+    "user_id",
+    "session_id",
+    "source",
+    "medium",
+    "campaign",
+    "source_confidence",
+    "referrer",
+    "url",
+    "path",
+    "country",
+    "device_type",
+    "properties",
+)
+
+
+def _ndjson_table(data: bytes, schema: pa.Schema) -> pa.Table:
+    table = pa_json.read_json(
+        io.BytesIO(data),
+        read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) + 1)),
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=schema, unexpected_field_behavior="ignore"
+        ),
+    )
+    # DuckDB stores naive UTC timestamps; Arrow keeps the instant when dropping the zone.
+    for i, field in enumerate(table.schema):
+        if field.type == _TS:
+            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("us")))
+    return table
+
+
+class DuckDBStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._con = duckdb.connect(str(path))
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+
+    # -- schema --------------------------------------------------------------------------
+    def migrate(self) -> None:
+        con = self._con
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR)"
+        )
+        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        folder = resources.files("footfall.store.duckdb") / "migrations"
+        for item in sorted(folder.iterdir(), key=lambda p: p.name):
+            if not item.name.endswith(".sql"):
+                continue
+            version = int(item.name.split("_", 1)[0])
+            if version in done:
+                continue
+            con.execute("BEGIN")
+            try:
+                con.execute(item.read_text())
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, item.name])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+
+    def schema_version(self) -> int:
+        row = self._con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # -- writes (loader thread) ----------------------------------------------------------
+    def applied_seq(self) -> int:
+        row = self._con.execute("SELECT applied_seq FROM loader_state WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+
+    def append(self, events: bytes, links: bytes, upto_seq: int) -> int:
+        with self._write_lock:
+            con = self._con
+            inserted = 0
+            con.execute("BEGIN")
+            try:
+                if events:
+                    batch = _ndjson_table(events, EVENT_SCHEMA)  # noqa: F841 (read by name in SQL)
+                    con.register("batch", batch)
+                    try:
+                        row = con.execute(_INSERT_EVENTS).fetchone()
+                        inserted = int(row[0]) if row else 0
+                    finally:
+                        con.unregister("batch")
+                if links:
+                    con.register("links", _ndjson_table(links, LINK_SCHEMA))
+                    try:
+                        con.execute(_INSERT_LINKS)
+                    finally:
+                        con.unregister("links")
+                con.execute("UPDATE loader_state SET applied_seq = ? WHERE id = 1", [upto_seq])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            return inserted
+
+    def forget(self, scope: Scope, user_id: str) -> ForgetResult:
+        with self._write_lock:
+            con = self._con
+            params = [scope.project_id, scope.env, user_id]
+            con.execute("BEGIN")
+            try:
+                row = con.execute(
+                    """
+                    DELETE FROM events
+                    WHERE project_id = $1 AND env = $2 AND (
+                        user_id = $3 OR anonymous_id IN (
+                            SELECT anonymous_id FROM identities
+                            WHERE project_id = $1 AND env = $2 AND user_id = $3))
+                    """,
+                    params,
+                ).fetchone()
+                events = int(row[0]) if row else 0
+                row = con.execute(
+                    "DELETE FROM identities WHERE project_id = $1 AND env = $2 AND user_id = $3",
+                    params,
+                ).fetchone()
+                links = int(row[0]) if row else 0
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            return ForgetResult(events=events, identities=links)
+
+    def checkpoint(self) -> None:
+        with self._write_lock:
+            self._con.execute("CHECKPOINT")
+
+    # -- reads (any thread) --------------------------------------------------------------
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
+        where = ["project_id = $project", "env = $env", "ts >= $start", "ts < $end"]
+        params: dict[str, Any] = {
+            "project": query.scope.project_id,
+            "env": query.scope.env,
+            "start": _naive(query.start),
+            "end": _naive(query.end),
+            "limit": query.limit,
+        }
+        for column, value in (
+            ("name", query.event),
+            ("source", query.source),
+            ("medium", query.medium),
+            ("anonymous_id", query.anonymous_id),
+            ("country", query.country),
+        ):
+            if value is not None:
+                where.append(f"{column} = ${column}")
+                params[column] = value
+        if query.user_id is not None:
+            where.append(
+                "(user_id = $user_id OR anonymous_id IN (SELECT anonymous_id FROM identities"
+                " WHERE project_id = $project AND env = $env AND user_id = $user_id))"
+            )
+            params["user_id"] = query.user_id
+        sql = (
+            "SELECT strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') AS timestamp, name AS event_name, "
+            + ", ".join(QUERY_COLUMNS[1:])
+            + " FROM events WHERE "
+            + " AND ".join(where)
+            + " ORDER BY ts DESC, uid DESC LIMIT $limit"
+        )
+        cur = self._reader()
+        result = cur.execute(sql, params)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def session_tails(self, since: datetime) -> list[SessionTail]:
+        rows = self._reader().execute(
+            """
+            SELECT project_id, env, anonymous_id, session_id, min(ts), max(ts)
+            FROM events
+            WHERE anonymous_id IS NOT NULL AND session_id IS NOT NULL
+              AND starts_with(session_id, anonymous_id || '-')
+              AND anonymous_id IN (SELECT anonymous_id FROM events WHERE ts >= $since)
+            GROUP BY project_id, env, anonymous_id, session_id
+            QUALIFY row_number() OVER (
+                PARTITION BY project_id, env, anonymous_id ORDER BY max(ts) DESC) = 1
+            """,
+            {"since": _naive(since)},
+        ).fetchall()
+        return [SessionTail(*row) for row in rows]
+
+    def count_events(self, scope: Scope) -> int:
+        row = self._reader().execute(
+            "SELECT count(*) FROM events WHERE project_id = ? AND env = ?",
+            [scope.project_id, scope.env],
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._con.close()
+
+
+def _naive(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value
+    from datetime import UTC
+
+    return value.astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,200 @@
+"""The control plane: projects, API keys and daily salts, in SQLite.
+
+Kept apart from the event store on purpose: it is small, transactional and shared between the
+running server and the admin CLI (an embedded DuckDB file admits one writing process only), and
+it stays the same whichever event backend is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["ApiKeyRow", "MetaStore", "Project"]
+
+
+class Project(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    origins: tuple[str, ...]
+    store_raw_ip: bool
+    created_at: str
+
+
+class ApiKeyRow(msgspec.Struct, frozen=True):
+    prefix: str
+    project_id: str | None
+    kind: str
+    env: str
+    secret_hash: str
+    created_at: str
+    revoked_at: str | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class MetaStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA foreign_keys=ON")
+
+    def migrate(self) -> None:
+        with self._lock:
+            db = self._db
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
+            )
+            done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
+            folder = resources.files("footfall.store.meta") / "migrations"
+            for item in sorted(folder.iterdir(), key=lambda p: p.name):
+                if not item.name.endswith(".sql"):
+                    continue
+                version = int(item.name.split("_", 1)[0])
+                if version in done:
+                    continue
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _statements(item.read_text()):
+                        db.execute(statement)
+                    db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, item.name))
+                    db.execute("COMMIT")
+                except Exception:
+                    db.execute("ROLLBACK")
+                    raise
+
+    # -- projects ------------------------------------------------------------------------
+    def create_project(self, name: str, origins: list[str], store_raw_ip: bool = False) -> Project:
+        project = Project(
+            id="prj_" + secrets.token_hex(6),
+            name=name,
+            origins=tuple(origins),
+            store_raw_ip=store_raw_ip,
+            created_at=_now(),
+        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO projects (id, name, origins, store_raw_ip, created_at) VALUES (?,?,?,?,?)",
+                (project.id, name, json.dumps(origins), int(store_raw_ip), project.created_at),
+            )
+        return project
+
+    def projects(self) -> list[Project]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, name, origins, store_raw_ip, created_at FROM projects ORDER BY created_at, id"
+            ).fetchall()
+        return [_project(r) for r in rows]
+
+    def project(self, project_id: str) -> Project | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, name, origins, store_raw_ip, created_at FROM projects WHERE id = ?",
+                (project_id,),
+            ).fetchone()
+        return _project(row) if row else None
+
+    def update_project(
+        self,
+        project_id: str,
+        *,
+        origins: list[str] | None = None,
+        store_raw_ip: bool | None = None,
+    ) -> None:
+        with self._lock:
+            if origins is not None:
+                self._db.execute(
+                    "UPDATE projects SET origins = ? WHERE id = ?", (json.dumps(origins), project_id)
+                )
+            if store_raw_ip is not None:
+                self._db.execute(
+                    "UPDATE projects SET store_raw_ip = ? WHERE id = ?",
+                    (int(store_raw_ip), project_id),
+                )
+
+    # -- keys ----------------------------------------------------------------------------
+    def insert_key(self, row: ApiKeyRow) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO api_keys (prefix, project_id, kind, env, secret_hash, created_at)"
+                " VALUES (?,?,?,?,?,?)",
+                (row.prefix, row.project_id, row.kind, row.env, row.secret_hash, row.created_at),
+            )
+
+    def key(self, prefix: str) -> ApiKeyRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT prefix, project_id, kind, env, secret_hash, created_at, revoked_at"
+                " FROM api_keys WHERE prefix = ?",
+                (prefix,),
+            ).fetchone()
+        return ApiKeyRow(*row) if row else None
+
+    def keys(self, project_id: str | None = None) -> list[ApiKeyRow]:
+        sql = "SELECT prefix, project_id, kind, env, secret_hash, created_at, revoked_at FROM api_keys"
+        args: tuple[str, ...] = ()
+        if project_id is not None:
+            sql += " WHERE project_id = ?"
+            args = (project_id,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY created_at, prefix", args).fetchall()
+        return [ApiKeyRow(*r) for r in rows]
+
+    def revoke_key(self, prefix: str) -> bool:
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL",
+                (_now(), prefix),
+            )
+        return cur.rowcount > 0
+
+    # -- salts ---------------------------------------------------------------------------
+    def daily_salt(self, day: date) -> bytes:
+        """The salt of a UTC day, created on first use; salts of days before yesterday are deleted."""
+        key = day.isoformat()
+        with self._lock:
+            row = self._db.execute("SELECT salt FROM daily_salts WHERE day = ?", (key,)).fetchone()
+            if row:
+                return bytes(row[0])
+            salt = secrets.token_bytes(32)
+            self._db.execute(
+                "INSERT OR IGNORE INTO daily_salts (day, salt) VALUES (?, ?)", (key, salt)
+            )
+            self._db.execute(
+                "DELETE FROM daily_salts WHERE day < date(?, '-1 day')", (key,)
+            )
+            row = self._db.execute("SELECT salt FROM daily_salts WHERE day = ?", (key,)).fetchone()
+            return bytes(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _project(row: tuple[str, str, str, int, str]) -> Project:
+    return Project(
+        id=row[0],
+        name=row[1],
+        origins=tuple(json.loads(row[2])),
+        store_raw_ip=bool(row[3]),
+        created_at=row[4],
+    )
+
+
+def _statements(script: str) -> list[str]:
+    # Our migrations keep "--" out of string literals, so every "--" starts a comment.
+    lines = [ln.split("--", 1)[0] for ln in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

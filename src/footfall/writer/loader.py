@@ -1,0 +1,178 @@
+"""The loader: one thread that moves committed WAL records into the store, in order.
+
+It takes everything queued at once (so a burst becomes one Arrow batch and one store
+transaction), stores the WAL position in the same transaction, and wakes readers waiting for
+that position. Commands (forget) run in the same thread, in queue order, so they see every event
+acknowledged before them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from footfall.store.base import Store
+from footfall.writer.wal import Record, WriteAheadLog
+
+__all__ = ["KIND_EVENT", "KIND_LINK", "Loader"]
+
+KIND_EVENT = 1
+KIND_LINK = 2
+_RETRY_SECONDS = 0.5
+_TRIM_EVERY = 5.0
+
+log = logging.getLogger("footfall.loader")
+T = TypeVar("T")
+
+
+class Loader:
+    def __init__(self, store: Store, wal: WriteAheadLog) -> None:
+        self.store = store
+        self.wal = wal
+        self.applied_seq = store.applied_seq()
+        self.healthy = True
+        self.batches = 0
+        self.rows = 0
+        self._queue: deque[tuple[int, list[Record]] | tuple[int, Callable[[], Any], Future[Any]]] = (
+            deque()
+        )
+        self._cv = threading.Condition()
+        self._stopping = False
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._waiters_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, name="footfall-loader", daemon=True)
+        self._last_trim = time.monotonic()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def recover(self) -> int:
+        """Load every WAL record the store has not applied yet (start-up, before traffic)."""
+        pending = list(self.wal.read_from(self.applied_seq))
+        if pending:
+            self._apply(pending)
+        return len(pending)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    # -- producers -----------------------------------------------------------------------
+    def submit(self, records: list[Record]) -> None:
+        """Queue committed records (called by the committer, in seq order)."""
+        with self._cv:
+            self._queue.append((0, records))
+            self._cv.notify()
+
+    def call(self, fn: Callable[[], T]) -> Future[T]:
+        """Run `fn` in the loader thread after everything queued so far."""
+        fut: Future[T] = Future()
+        with self._cv:
+            self._queue.append((1, fn, fut))
+            self._cv.notify()
+        return fut
+
+    async def wait_applied(self, seq: int) -> None:
+        if self.applied_seq >= seq:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with self._waiters_lock:
+            self._waiters.append((seq, fut))
+        if self.applied_seq >= seq:  # raced with an apply
+            self._release()
+        await fut
+
+    @property
+    def lag(self) -> int:
+        return self.wal.last_seq - self.applied_seq
+
+    # -- the thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._stopping:
+                    self._cv.wait(timeout=_TRIM_EVERY)
+                    if not self._queue:
+                        self._maybe_trim()
+                if not self._queue and self._stopping:
+                    return
+                items = list(self._queue)
+                self._queue.clear()
+            records: list[Record] = []
+            for item in items:
+                if item[0] == 0:
+                    records.extend(item[1])  # type: ignore[arg-type]
+                    continue
+                self._apply_until_done(records)
+                records = []
+                _tag, fn, fut = item  # type: ignore[misc]
+                try:
+                    fut.set_result(fn())
+                except Exception as exc:
+                    fut.set_exception(exc)
+            self._apply_until_done(records)
+            self._maybe_trim()
+
+    def _apply_until_done(self, records: list[Record]) -> None:
+        """Retry until stored: the records are durable in the WAL, readers wait meanwhile."""
+        if not records:
+            return
+        while True:
+            try:
+                self._apply(records)
+                if not self.healthy:
+                    log.info("store recovered")
+                self.healthy = True
+                return
+            except Exception:
+                if self.healthy:
+                    log.exception("store append failed; retrying (events are safe in the WAL)")
+                self.healthy = False
+                if self._stopping:
+                    return
+                time.sleep(_RETRY_SECONDS)
+
+    def _apply(self, records: list[Record]) -> None:
+        events = [p for _s, k, p in records if k == KIND_EVENT]
+        links = [p for _s, k, p in records if k == KIND_LINK]
+        upto = records[-1][0]
+        inserted = self.store.append(
+            b"\n".join(events) + b"\n" if events else b"",
+            b"\n".join(links) + b"\n" if links else b"",
+            upto,
+        )
+        self.batches += 1
+        self.rows += inserted
+        self.applied_seq = upto
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._release)
+
+    def _release(self) -> None:
+        applied = self.applied_seq
+        with self._waiters_lock:
+            ready = [f for s, f in self._waiters if s <= applied]
+            self._waiters = [(s, f) for s, f in self._waiters if s > applied]
+        for f in ready:
+            if not f.done():
+                f.set_result(None)
+
+    def _maybe_trim(self) -> None:
+        now = time.monotonic()
+        if now - self._last_trim >= _TRIM_EVERY:
+            self._last_trim = now
+            try:
+                self.wal.trim(self.applied_seq)
+            except OSError:
+                log.exception("WAL trim failed")
