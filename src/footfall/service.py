@@ -136,9 +136,11 @@ class Footfall:
         project = self.project(principal.project_id)
         own_hosts = frozenset(_host(o) for o in project.origins)
         ctx = self.pipeline.context(request, own_hosts, project.store_raw_ip)
+        # Only ids the client sent are identity evidence: a derived (IP + User-Agent) id is shared
+        # by everything behind one server, so linking it would merge unrelated people.
+        links = [*links, *self._implied_links(events)]
         kept = self.pipeline.run(events, ctx)
         records = [(KIND_EVENT, _encode(e)) for e in kept]
-        links = [*links, *self._implied_links(kept)]
         records.extend((KIND_LINK, _encode(link)) for link in links)
         if records:
             assert self.committer is not None

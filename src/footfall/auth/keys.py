@@ -92,7 +92,7 @@ class KeyRing:
     def verify(self, token: str) -> Principal:
         kind, env, prefix, secret = parse_key(token)
         digest = _hash(secret)
-        cache_key = prefix + ":" + digest
+        cache_key = f"{kind.value}_{env.value}_{prefix}:{digest}"
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(cache_key)

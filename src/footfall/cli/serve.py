@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +68,8 @@ def serve(
             keys_file.write_text(json.dumps(first, indent=2))
             keys_file.chmod(0o600)
     typer.echo(f"Footfall listening on http://{settings.host}:{settings.port} (data: {settings.data})", err=True)
+    # uvicorn drains, then re-raises the signal it caught; after a clean drain that is a normal exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

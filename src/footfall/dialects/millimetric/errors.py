@@ -47,6 +47,9 @@ def invalid_from_msgspec(err: msgspec.DecodeError, code: str = "invalid_payload"
         field = path.lstrip(".") or "body"
         details["field"] = field
         details["errors"] = {field: [message]}
+    elif missing := re.match(r"^Object missing required field `([^`]+)`", message):
+        details["field"] = missing.group(1)
+        details["errors"] = {missing.group(1): [message]}
     elif isinstance(err, msgspec.ValidationError):
         details["errors"] = {"body": [message]}
     else:
