@@ -21,12 +21,12 @@ __all__ = [
 ]
 
 
-class Env(str, enum.Enum):
+class Env(enum.StrEnum):
     LIVE = "live"
     TEST = "test"
 
 
-class KeyKind(str, enum.Enum):
+class KeyKind(enum.StrEnum):
     PUBLISHABLE = "pk"  # browser ingest, origin-checked
     SECRET = "sk"  # server ingest + read + forget
     READ = "rk"  # read only

@@ -23,7 +23,7 @@ from footfall.pipeline.sessions import Sessionizer
 __all__ = ["STEPS", "Drop", "DropReason", "Pipeline", "StepContext"]
 
 
-class DropReason(str, enum.Enum):
+class DropReason(enum.StrEnum):
     INVALID = "invalid"
 
 
@@ -129,7 +129,7 @@ class Pipeline:
     salt_for: Callable[[date], bytes]
     sessions: Sessionizer = field(default_factory=Sessionizer)
     steps: tuple[tuple[str, Step], ...] = STEPS
-    step_seconds: Counter[str] = field(default_factory=Counter)
+    step_seconds: dict[str, float] = field(default_factory=dict)
     drops: Counter[str] = field(default_factory=Counter)
 
     def context(
@@ -153,7 +153,7 @@ class Pipeline:
             for name, step in self.steps:
                 t0 = time.perf_counter()
                 result = step(event, ctx)
-                self.step_seconds[name] += time.perf_counter() - t0
+                self.step_seconds[name] = self.step_seconds.get(name, 0.0) + time.perf_counter() - t0
                 if isinstance(result, Drop):
                     self.drops[result.reason.value] += 1
                     break

@@ -60,7 +60,7 @@ class WriteAheadLog:
     def read_from(self, after_seq: int) -> Iterator[Record]:
         """Every intact record with seq > after_seq, in order."""
         segs = self.segments()
-        for i, (first, path) in enumerate(segs):
+        for i, (_first, path) in enumerate(segs):
             nxt = segs[i + 1][0] if i + 1 < len(segs) else None
             if nxt is not None and nxt <= after_seq + 1:
                 continue  # entirely at or below after_seq

@@ -7,10 +7,10 @@ from typing import Any
 
 import msgspec
 
+from footfall.dialects.millimetric.schema import IdentifyBody, TrackBody
 from footfall.errors import Invalid
 from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, Principal
-from footfall.dialects.millimetric.schema import IdentifyBody, TrackBody
 
 __all__ = ["PROPERTIES_MAX_BYTES", "event_from_track", "identify_event", "link_from_identify"]
 

@@ -178,7 +178,7 @@ class DuckDBStore:
             con.execute("BEGIN")
             try:
                 if events:
-                    batch = _ndjson_table(events, EVENT_SCHEMA)  # noqa: F841 (read by name in SQL)
+                    batch = _ndjson_table(events, EVENT_SCHEMA)
                     con.register("batch", batch)
                     try:
                         row = con.execute(_INSERT_EVENTS).fetchone()

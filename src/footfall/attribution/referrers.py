@@ -1,0 +1,129 @@
+"""Known referrer hosts: search engines, social networks, webmail, AI assistants, ...
+
+The data lives in ``data/referrers.json`` (built by ``scripts/build_referrers.py`` from the
+Matomo, GA4 and PostHog lists; see ``data/README.md``). It is loaded once, lazily.
+
+Matching is on label boundaries: a listed host matches itself and its subdomains, never a
+host that merely contains it.
+
+>>> lookup("news.google.co.uk")
+ReferrerInfo(kind='search', name='google', matched='news.google.{}')
+>>> lookup("chatgpt.com.evil.org") is None
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "KINDS",
+    "ReferrerInfo",
+    "aliases",
+    "data_version",
+    "lookup",
+    "source_category",
+]
+
+KINDS = frozenset({"search", "social", "email", "ai", "shopping", "video", "payment"})
+
+# {} stands for a TLD or country code: one label, or a second-level label + a country code.
+_TLD = r"(?:(?:co|com|net|org|gov|edu|ac|ne|or|go|gob|mil|nic)\.[a-z]{2}|[a-z]{2,12})"
+_HEAD = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+
+
+class ReferrerInfo(msgspec.Struct, frozen=True):
+    """``kind`` is one of :data:`KINDS`; ``name`` the lower-case source name (``google``);
+    ``matched`` the listed host or pattern that matched."""
+
+    kind: str
+    name: str
+    matched: str
+
+
+class _Data:
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.version: str = raw["version"]
+        self.hosts: dict[str, tuple[str, str]] = {h: (v[0], v[1]) for h, v in raw["hosts"].items()}
+        self.aliases: dict[str, str] = dict(raw.get("aliases", {}))
+        self.source_categories: dict[str, str] = dict(raw.get("source_categories", {}))
+        patterns: dict[str, tuple[str, str]] = {
+            p: (v[0], v[1]) for p, v in raw.get("patterns", {}).items()
+        }
+        self.pattern_keys = list(patterns)
+        self.pattern_values = [patterns[p] for p in self.pattern_keys]
+        alternatives = []
+        for i, pattern in enumerate(self.pattern_keys):
+            labels = pattern.split(".")
+            body = r"\.".join(
+                (_TLD if j == len(labels) - 1 else _HEAD) if lab == "{}" else re.escape(lab)
+                for j, lab in enumerate(labels)
+            )
+            alternatives.append(f"(?P<p{i}>{body})")
+        self.pattern_re = (
+            re.compile("^(?:" + "|".join(alternatives) + ")$") if alternatives else None
+        )
+
+
+@functools.cache
+def _data() -> _Data:
+    text = (
+        resources.files("footfall.attribution").joinpath("data/referrers.json").read_text("utf-8")
+    )
+    return _Data(json.loads(text))
+
+
+def data_version() -> str:
+    """Version of the bundled referrer data (collection date + input digest)."""
+    return _data().version
+
+
+def aliases() -> dict[str, str]:
+    """``utm_source`` spellings that name a known network (``ig`` -> ``instagram``)."""
+    return dict(_data().aliases)
+
+
+def source_category(source: str) -> str | None:
+    """Category of a bare source name from the GA4/PostHog lists (``google`` -> ``search``)."""
+    return _data().source_categories.get(source.strip().lower())
+
+
+def _normalise(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("[") or ("://" in host) or "/" in host:
+        return ""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+@functools.lru_cache(maxsize=65536)
+def lookup(host: str | None) -> ReferrerInfo | None:
+    """The known referrer for ``host`` (or an Android package name), longest match first.
+
+    >>> lookup("l.facebook.com")
+    ReferrerInfo(kind='social', name='facebook', matched='l.facebook.com')
+    >>> lookup("microsoft.com") is None
+    True
+    """
+    if not host:
+        return None
+    h = _normalise(host)
+    if not h or "." not in h:
+        return None
+    data = _data()
+    labels = h.split(".")
+    for i in range(len(labels) - 1):
+        suffix = ".".join(labels[i:])
+        hit = data.hosts.get(suffix)
+        if hit is not None:
+            return ReferrerInfo(hit[0], hit[1], suffix)
+        if data.pattern_re is not None and (m := data.pattern_re.match(suffix)):
+            idx = int((m.lastgroup or "p0")[1:])
+            kind, name = data.pattern_values[idx]
+            return ReferrerInfo(kind, name, data.pattern_keys[idx])
+    return None

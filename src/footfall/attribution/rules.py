@@ -1,0 +1,354 @@
+"""Source/medium classifier: Millimetric's published rule order, first match wins.
+
+``classify(url, referrer)`` reads the landing URL's query (utm_* and click ids) and the
+referrer host and returns an :class:`Attribution` naming the rule that fired, so stored
+history can be audited and re-classified when the rules or the referrer data change.
+
+The rules are an ordered tuple of named predicates over plain values (:data:`RULES`); a GA4
+channel function can sit next to this module and read the same :class:`Signals`.
+
+>>> a = classify("https://shop.test/?utm_source=facebook&utm_medium=cpc&fbclid=abc",
+...              "https://l.facebook.com/")
+>>> (a.source, a.medium, a.confidence, a.rule_id)
+('facebook', 'paid', 'high', 'fb_ad_redirect')
+>>> classify(None, None).rule_id
+'direct'
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+
+from footfall.attribution.referrers import ReferrerInfo, data_version, lookup
+from footfall.attribution.referrers import aliases as _aliases
+from footfall.enrichment.urls import host_of, parse_url
+
+__all__ = [
+    "CLICK_IDS",
+    "PAID_MEDIUMS",
+    "RULES",
+    "RULE_IDS",
+    "Attribution",
+    "Signals",
+    "classify",
+    "is_paid_medium",
+    "signals",
+]
+
+# Exact utm_medium values (after lower-casing and mapping "-"/" " to "_") that mean paid.
+PAID_MEDIUMS = frozenset(
+    {
+        "cpc", "ppc", "paid", "paid_social", "paidsocial", "cpm", "cpv", "cpa", "cpi", "cpl",
+        "cpe", "display", "banner", "expandable", "interstitial", "paid_search", "paidsearch",
+        "sem", "retargeting", "remarketing", "ads", "ad", "paid_media", "paidmedia", "paid_video",
+        "paid_display", "sponsored", "promoted",
+    }
+)  # fmt: skip
+
+# Click ids in priority order -> (source, rule id). fbclid is handled by rules 5, 6 and 11.
+CLICK_IDS: tuple[tuple[str, str], ...] = (
+    ("gclid", "google"),
+    ("msclkid", "bing"),
+    ("ttclid", "tiktok"),
+    ("li_fat_id", "linkedin"),
+    ("gbraid", "google"),
+    ("wbraid", "google"),
+    ("gad_source", "google"),
+    ("dclid", "google"),
+    ("twclid", "twitter"),
+    ("epik", "pinterest"),
+    ("rdt_cid", "reddit"),
+    ("sccid", "snapchat"),
+    ("fbclid", "facebook"),
+)
+_CLICK_SOURCE = dict(CLICK_IDS)
+_FB_REDIRECTS = frozenset({"l.facebook.com", "lm.facebook.com"})
+_FB_NETWORKS = frozenset({"facebook", "instagram", "meta"})
+_ATTRIBUTION_KEYS = frozenset(
+    {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
+     "campaign_id", *_CLICK_SOURCE}
+)  # fmt: skip
+
+
+class Attribution(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a visit came from. ``explain`` lists the rules considered in order
+    (``considered:<id>``), notes (``note:...``) and the rule that fired (``fired:<id>``)."""
+
+    source: str
+    medium: str
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+    campaign_id: str | None = None
+    confidence: str = "low"
+    rule_id: str = "referral"
+    click_id_type: str | None = None
+    click_id: str | None = None
+    referrer_host: str | None = None
+    referrer_version: str = ""
+    explain: tuple[str, ...] = ()
+
+
+def is_paid_medium(medium: str | None) -> bool:
+    """True for paid utm_medium values (``cpc``, ``Paid-Social``, ``paid_anything``, ...)."""
+    if not medium:
+        return False
+    m = re.sub(r"[\s-]+", "_", medium.strip().lower())
+    return m in PAID_MEDIUMS or m.startswith("paid")
+
+
+def _normalise_source(value: str) -> str:
+    s = value.strip().lower()
+    alias = _aliases().get(s)
+    if alias:
+        return alias
+    if "." in s and " " not in s:
+        info = lookup(s)
+        if info is not None and info.kind != "payment":
+            return info.name
+    return s
+
+
+def _own(host: str, own_hosts: frozenset[str]) -> bool:
+    bare = host.removeprefix("www.")
+    for own in own_hosts:
+        o = own.strip().lower().removeprefix("www.")
+        if o and (bare == o or bare.endswith("." + o)):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Plain values the rules read. Params are keyed lower-case, blank values dropped."""
+
+    params: dict[str, str]
+    source: str | None  # utm_source, normalised (aliases, known hosts)
+    medium: str | None  # utm_medium, lower-cased
+    referrer_host: str | None  # None when absent, unparseable or excluded
+    referrer: ReferrerInfo | None
+    self_referral: bool
+    notes: tuple[str, ...]
+
+    def has(self, key: str) -> bool:
+        return key in self.params
+
+    @property
+    def paid(self) -> bool:
+        return is_paid_medium(self.medium)
+
+    @property
+    def has_attribution_params(self) -> bool:
+        return any(k in _ATTRIBUTION_KEYS or k.startswith("utm_") for k in self.params)
+
+
+def signals(
+    url: str | None, referrer: str | None, own_hosts: frozenset[str] = frozenset()
+) -> Signals:
+    """Extract the plain values every rule reads from a landing URL and a referrer."""
+    parsed = parse_url(url)
+    params: dict[str, str] = {}
+    for key, value in parsed.params.items():
+        v = value.strip()
+        if v:
+            params.setdefault(key.strip().lower(), v)
+    notes: list[str] = []
+    ref_host = host_of(referrer)
+    if referrer and referrer.strip() and ref_host is None:
+        notes.append("note:referrer_unparseable")
+    info = lookup(ref_host) if ref_host else None
+    if ref_host and info is not None and info.kind == "payment":
+        notes.append(f"note:excluded_referrer:{info.name}:{ref_host}")
+        ref_host, info = None, None
+    self_ref = False
+    if ref_host:
+        landing = parsed.host.removeprefix("www.")
+        self_ref = bool(landing and ref_host.removeprefix("www.") == landing) or _own(
+            ref_host, own_hosts
+        )
+    utm_source = params.get("utm_source")
+    utm_medium = params.get("utm_medium")
+    return Signals(
+        params=params,
+        source=_normalise_source(utm_source) if utm_source else None,
+        medium=utm_medium.lower() if utm_medium else None,
+        referrer_host=ref_host,
+        referrer=info,
+        self_referral=self_ref,
+        notes=tuple(notes),
+    )
+
+
+# A rule returns (source, medium, confidence) or None.
+Outcome = tuple[str, str, str]
+Rule = tuple[str, Callable[[Signals], Outcome | None]]
+
+
+def _click(key: str, medium: str = "paid") -> Callable[[Signals], Outcome | None]:
+    def rule(s: Signals) -> Outcome | None:
+        return (_CLICK_SOURCE[key], medium, "high") if s.has(key) else None
+
+    return rule
+
+
+def _fb_ad_redirect(s: Signals) -> Outcome | None:
+    if s.has("fbclid") and s.referrer_host in _FB_REDIRECTS:
+        return ("facebook", "paid", "high")
+    return None
+
+
+def _fbclid_utm_source(s: Signals) -> Outcome | None:
+    if s.has("fbclid") and s.source in _FB_NETWORKS:
+        return (s.source, "paid", "high")
+    return None
+
+
+def _utm_paid_medium(s: Signals) -> Outcome | None:
+    return (s.source, "paid", "high") if s.source and s.paid else None
+
+
+def _paid_medium_no_source(s: Signals) -> Outcome | None:
+    return ("unknown", "paid", "medium") if s.paid and not s.source else None
+
+
+def _fbclid_only(s: Signals) -> Outcome | None:
+    return ("facebook", "paid", "medium") if s.has("fbclid") else None
+
+
+def _utm_source(s: Signals) -> Outcome | None:
+    return (s.source, s.medium or "unknown", "high") if s.source else None
+
+
+def _network(name: str) -> Callable[[Signals], Outcome | None]:
+    def rule(s: Signals) -> Outcome | None:
+        if s.referrer is not None and s.referrer.name == name:
+            return (name, "social", "medium")
+        return None
+
+    return rule
+
+
+def _kind(kind: str, medium: str | None) -> Callable[[Signals], Outcome | None]:
+    def rule(s: Signals) -> Outcome | None:
+        if s.referrer is None or s.referrer.kind != kind:
+            return None
+        source = "email" if kind == "email" else s.referrer.name
+        return (source, medium or s.referrer.kind, "medium")
+
+    return rule
+
+
+def _self_referral(s: Signals) -> Outcome | None:
+    return ("internal", "direct", "high") if s.self_referral else None
+
+
+def _direct(s: Signals) -> Outcome | None:
+    if s.referrer_host is None and not s.has_attribution_params:
+        return ("direct", "direct", "high")
+    return None
+
+
+def _utm_without_source(s: Signals) -> Outcome | None:
+    # Attribution params but no utm_source and no referrer (e.g. only utm_campaign).
+    if s.referrer_host is None:
+        return ("unknown", s.medium or "unknown", "low")
+    return None
+
+
+def _referral(s: Signals) -> Outcome | None:
+    return (s.referrer_host, "referral", "low") if s.referrer_host else None
+
+
+RULES: tuple[Rule, ...] = (
+    ("gclid", _click("gclid")),  # 1
+    ("msclkid", _click("msclkid")),  # 2
+    ("ttclid", _click("ttclid")),  # 3
+    ("li_fat_id", _click("li_fat_id")),  # 4
+    ("gbraid", _click("gbraid")),
+    ("wbraid", _click("wbraid")),
+    ("gad_source", _click("gad_source")),
+    ("dclid", _click("dclid")),
+    ("twclid", _click("twclid")),
+    ("epik", _click("epik")),
+    ("rdt_cid", _click("rdt_cid")),
+    ("sccid", _click("sccid")),
+    ("fb_ad_redirect", _fb_ad_redirect),  # 5
+    ("fbclid_utm_source", _fbclid_utm_source),  # 6
+    ("utm_paid_medium", _utm_paid_medium),  # 7-9
+    ("paid_medium_no_source", _paid_medium_no_source),  # 10
+    ("fbclid_only", _fbclid_only),  # 11
+    ("utm_source", _utm_source),  # 12
+    ("facebook_referrer", _network("facebook")),  # 13
+    ("instagram_referrer", _network("instagram")),  # 14
+    ("social_referrer", _kind("social", None)),
+    ("video_referrer", _kind("video", "social")),
+    ("search_referrer", _kind("search", "organic")),
+    ("webmail_referrer", _kind("email", "email")),
+    ("ai_referrer", _kind("ai", "referral")),
+    ("shopping_referrer", _kind("shopping", "referral")),
+    ("self_referral", _self_referral),
+    ("direct", _direct),
+    ("utm_without_source", _utm_without_source),
+    ("referral", _referral),
+)
+RULE_IDS: tuple[str, ...] = tuple(rule_id for rule_id, _ in RULES)
+
+
+def _first_click_id(params: dict[str, str]) -> tuple[str | None, str | None]:
+    for key, _source in CLICK_IDS:
+        if key in params:
+            return key, params[key]
+    return None, None
+
+
+@functools.lru_cache(maxsize=8192)
+def classify(
+    url: str | None, referrer: str | None, own_hosts: frozenset[str] = frozenset()
+) -> Attribution:
+    """Classify a visit from its landing ``url`` and ``referrer``; first matching rule wins.
+
+    ``own_hosts`` are the site's own hosts (subdomains included) for self-referral detection.
+
+    >>> classify("https://a.test/?utm_source=IG&utm_medium=Paid_Social", None).source
+    'instagram'
+    >>> classify("https://a.test/", "android-app://com.google.android.gm/").medium
+    'email'
+    """
+    s = signals(url, referrer, own_hosts)
+    explain: list[str] = list(s.notes)
+    outcome: Outcome = ("direct", "direct", "high")
+    fired = "direct"
+    for rule_id, rule in RULES:
+        result = rule(s)
+        if result is not None:
+            outcome, fired = result, rule_id
+            break
+        explain.append(f"considered:{rule_id}")
+    explain.append(f"fired:{fired}")
+    p = s.params
+    if fired in _CLICK_SOURCE:
+        click_type: str | None = fired
+        click_id: str | None = p[fired]
+    else:
+        click_type, click_id = _first_click_id(p)
+    source, medium, confidence = outcome
+    return Attribution(
+        source=source.lower(),
+        medium=medium.lower(),
+        campaign=p.get("utm_campaign"),
+        term=p.get("utm_term"),
+        content=p.get("utm_content"),
+        campaign_id=p.get("utm_id") or p.get("campaign_id"),
+        confidence=confidence,
+        rule_id=fired,
+        click_id_type=click_type,
+        click_id=click_id,
+        referrer_host=s.referrer_host,
+        referrer_version=data_version(),
+        explain=tuple(explain),
+    )

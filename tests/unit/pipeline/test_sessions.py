@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from footfall.pipeline.sessions import Sessionizer, session_id_for
+from footfall.store.base import SessionTail
+
+T0 = datetime(2026, 5, 16, 10, 25, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_id_uses_the_bucket_of_the_first_event() -> None:
+    s = Sessionizer()
+    first = s.assign("p", "live", "a", at(0))
+    assert first == session_id_for("a", T0) == f"a-{int(T0.timestamp()) // 1800}"
+    assert s.assign("p", "live", "a", at(10)) == first  # crosses the 10:30 bucket edge
+    assert s.assign("p", "live", "a", at(40)) == first
+    assert s.assign("p", "live", "a", at(70)) == first  # exactly 30 minutes later still continues
+    assert s.assign("p", "live", "a", at(100.01)) != first
+
+
+def test_visitors_projects_and_envs_are_separate() -> None:
+    s = Sessionizer()
+    a = s.assign("p", "live", "a", at(0))
+    s.assign("p", "live", "b", at(60))
+    s.assign("q", "live", "a", at(60))
+    s.assign("p", "test", "a", at(60))
+    assert s.assign("p", "live", "a", at(5)) == a
+
+
+def test_late_event_gets_its_own_session_and_keeps_the_open_one() -> None:
+    s = Sessionizer()
+    open_id = s.assign("p", "live", "a", at(120))
+    late = s.assign("p", "live", "a", at(0))
+    assert late == session_id_for("a", at(0)) != open_id
+    assert s.assign("p", "live", "a", at(125)) == open_id
+
+
+def test_restore_continues_sessions_across_a_restart() -> None:
+    s = Sessionizer()
+    naive = at(0).replace(tzinfo=None)  # the store hands back naive UTC
+    s.restore([SessionTail("p", "live", "a", "a-123", naive, naive + timedelta(minutes=5))])
+    assert s.assign("p", "live", "a", at(20)) == "a-123"
