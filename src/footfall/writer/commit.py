@@ -69,7 +69,9 @@ class Committer:
         """Durably append (kind, payload) records; returns the seq of the last one."""
         if self._closing:
             raise Overloaded("shutting_down", "server is shutting down", retry_after=self.retry_after)
-        if len(self._pending) + len(records) > self.max_pending or self.loader.lag > self.max_lag:
+        # An empty queue always takes the request, so a large batch is never starved.
+        too_many = self._pending and len(self._pending) + len(records) > self.max_pending
+        if too_many or self.loader.lag > self.max_lag:
             raise Overloaded(
                 "overloaded", "write queue is full, retry shortly", retry_after=self.retry_after
             )

@@ -1,0 +1,64 @@
+"""The admin CLI against a real data directory."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.support.server import cli
+
+KEY = re.compile(r"^(pk|sk|rk|ak)_(live|test)_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$")
+
+
+def test_project_create_issues_every_kind_for_both_envs(tmp_path: Path) -> None:
+    out = cli(tmp_path, "project", "create", "shop", "--origin", "https://shop.example", "--origin", "http://localhost:3000", "--json")
+    result = json.loads(out.stdout)
+    assert result["project_id"].startswith("prj_")
+    assert result["origins"] == ["https://shop.example", "http://localhost:3000"]
+    assert sorted(result["keys"]) == ["pk_live", "pk_test", "rk_live", "rk_test", "sk_live", "sk_test"]
+    for name, key in result["keys"].items():
+        assert KEY.match(key), key
+        assert key.startswith(name + "_")
+    listed = json.loads(cli(tmp_path, "project", "list", "--json").stdout)
+    assert [p["name"] for p in listed] == ["shop"]
+    assert listed[0]["origins"] == ["https://shop.example", "http://localhost:3000"]
+
+
+def test_key_create_list_revoke(tmp_path: Path) -> None:
+    project = json.loads(cli(tmp_path, "project", "create", "p", "--json").stdout)["project_id"]
+    made = json.loads(cli(tmp_path, "key", "create", "--project", project, "--kind", "rk", "--env", "test", "--json").stdout)
+    assert KEY.match(made["key"]) and made["key"].startswith("rk_test_")
+    account = json.loads(cli(tmp_path, "key", "create", "--kind", "ak", "--env", "live", "--json").stdout)
+    assert account["project_id"] is None
+    listed = json.loads(cli(tmp_path, "key", "list", "--json").stdout)
+    assert len(listed) == 8
+    assert all("key" not in row and "secret_hash" not in row for row in listed)
+    secret = made["key"].rsplit("_", 1)[-1]
+    assert secret not in cli(tmp_path, "key", "list").stdout
+    revoked = json.loads(cli(tmp_path, "key", "revoke", made["prefix"], "--json").stdout)
+    assert revoked == {"revoked": True, "prefix": made["prefix"]}
+    row = next(r for r in json.loads(cli(tmp_path, "key", "list", "--json").stdout) if r["prefix"] == made["prefix"])
+    assert row["revoked_at"] is not None
+    again = cli(tmp_path, "key", "revoke", made["prefix"], check=False)
+    assert again.returncode == 1
+
+
+def test_key_create_errors(tmp_path: Path) -> None:
+    bad_kind = cli(tmp_path, "key", "create", "--project", "x", "--kind", "zz", check=False)
+    assert bad_kind.returncode != 0 and "zz" in bad_kind.stderr
+    no_project = cli(tmp_path, "key", "create", "--kind", "sk", check=False)
+    assert no_project.returncode != 0 and "--project" in no_project.stderr
+    unknown = cli(tmp_path, "key", "create", "--project", "prj_missing", "--kind", "sk", check=False)
+    assert unknown.returncode == 1 and "prj_missing" in unknown.stderr
+
+
+def test_data_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: object) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FOOTFALL_DATA": str(tmp_path / "from-env")}
+    out = subprocess.run([sys.executable, "-m", "footfall", "project", "create", "e", "--json"], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["name"] == "e"
+    assert (tmp_path / "from-env" / "meta.sqlite").exists()

@@ -1,0 +1,95 @@
+"""Group commit and its bounds, with a real WAL and a real DuckDB store."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+from footfall.errors import Overloaded
+from footfall.store.duckdb.store import DuckDBStore
+from footfall.writer.commit import Committer
+from footfall.writer.loader import Loader
+from footfall.writer.wal import WriteAheadLog
+
+
+class GatedWAL(WriteAheadLog):
+    """A real WAL whose appends wait for the test to open the gate."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.groups: list[int] = []
+
+    def append(self, records: list[tuple[int, bytes]]) -> int:
+        self.entered.set()
+        self.gate.wait(timeout=30)
+        self.groups.append(len(records))
+        return super().append(records)
+
+
+def make(tmp_path: Path, **bounds: int) -> tuple[GatedWAL, Loader, Committer, DuckDBStore]:
+    store = DuckDBStore(tmp_path / "e.duckdb")
+    store.migrate()
+    wal = GatedWAL(tmp_path / "wal")
+    loader = Loader(store, wal)
+    return wal, loader, Committer(wal, loader, **bounds), store
+
+
+def test_concurrent_commits_share_one_sync_and_the_queue_is_bounded(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        wal, loader, committer, store = make(tmp_path, max_pending=3)
+        loader.start(asyncio.get_running_loop())
+        committer.start()
+        first = asyncio.create_task(committer.commit([(9, b"a")]))
+        await asyncio.to_thread(wal.entered.wait, 10)  # first group is inside write+sync
+        waiting = [asyncio.create_task(committer.commit([(9, b"x")])) for _ in range(3)]
+        await asyncio.sleep(0)  # let the three enqueue behind the gate
+        with pytest.raises(Overloaded) as err:
+            await committer.commit([(9, b"overflow")])
+        assert err.value.retry_after and err.value.status == 503
+        wal.gate.set()
+        seqs = await asyncio.gather(first, *waiting)
+        assert seqs == [1, 2, 3, 4]
+        assert wal.groups == [1, 3]  # three requests, one sync
+        await committer.close()
+        loader.stop()
+        store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_large_batch_is_taken_when_the_queue_is_empty(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        wal, loader, committer, store = make(tmp_path, max_pending=2)
+        wal.gate.set()
+        loader.start(asyncio.get_running_loop())
+        committer.start()
+        assert await committer.commit([(9, b"x")] * 10) == 10
+        await committer.close()
+        loader.stop()
+        store.close()
+
+    asyncio.run(scenario())
+
+
+def test_close_drains_everything_accepted(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        wal, loader, committer, store = make(tmp_path)
+        wal.gate.set()
+        loader.start(asyncio.get_running_loop())
+        committer.start()
+        tasks = [asyncio.create_task(committer.commit([(9, b"x")])) for _ in range(50)]
+        await asyncio.sleep(0)
+        await committer.close()
+        assert all(t.done() and not t.exception() for t in tasks)
+        with pytest.raises(Overloaded):
+            await committer.commit([(9, b"late")])
+        loader.stop()
+        assert wal.last_seq == 50
+        store.close()
+
+    asyncio.run(scenario())
