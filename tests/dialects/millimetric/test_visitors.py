@@ -87,3 +87,26 @@ def test_query_range_is_from_inclusive_to_exclusive(server: Server) -> None:
         track(server, "UA", anonymous_id=anon, timestamp=t)
     rows = server.query(server.keys["rk_live"], anonymous_id=anon, **{"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"})
     assert [r["timestamp"] for r in rows] == ["2026-03-01T00:00:00.000000Z"]
+
+
+def test_trusted_proxy_supplies_the_client_ip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    srv = Server(tmp_path / "data", env={"FOOTFALL_TRUSTED_PROXIES": "127.0.0.1/32"}).start()
+    try:
+        with srv.client(srv.keys["sk_live"], **{"X-Forwarded-For": "8.8.8.8"}) as c:
+            assert c.post("/v1/track", json={"event": "x", "anonymous_id": "via_proxy"}).status_code == 202
+        with srv.client(srv.keys["sk_live"]) as c:
+            assert c.post("/v1/track", json={"event": "x", "anonymous_id": "direct_peer"}).status_code == 202
+        (proxied,) = srv.query(srv.keys["sk_live"], anonymous_id="via_proxy")
+        (direct,) = srv.query(srv.keys["sk_live"], anonymous_id="direct_peer")
+    finally:
+        srv.stop()
+    assert proxied["country"] == "US"
+    assert direct["country"] is None  # loopback has no country
+
+
+def test_untrusted_peer_cannot_spoof_its_ip(server: Server) -> None:
+    anon = "spoof_" + uuid.uuid4().hex[:8]
+    with server.client(server.keys["sk_live"], **{"X-Forwarded-For": "8.8.8.8"}) as c:
+        assert c.post("/v1/track", json={"event": "x", "anonymous_id": anon}).status_code == 202
+    (row,) = server.query(server.keys["sk_live"], anonymous_id=anon)
+    assert row["country"] is None

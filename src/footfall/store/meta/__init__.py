@@ -51,6 +51,7 @@ class MetaStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._salt: tuple[str, bytes] | None = None  # today's salt: asked for on every event
 
     def migrate(self) -> None:
         with self._lock:
@@ -165,10 +166,14 @@ class MetaStore:
     def daily_salt(self, day: date) -> bytes:
         """The salt of a UTC day, created on first use; salts of days before yesterday are deleted."""
         key = day.isoformat()
+        cached = self._salt
+        if cached is not None and cached[0] == key:
+            return cached[1]
         with self._lock:
             row = self._db.execute("SELECT salt FROM daily_salts WHERE day = ?", (key,)).fetchone()
             if row:
-                return bytes(row[0])
+                self._salt = (key, bytes(row[0]))
+                return self._salt[1]
             salt = secrets.token_bytes(32)
             self._db.execute(
                 "INSERT OR IGNORE INTO daily_salts (day, salt) VALUES (?, ?)", (key, salt)
@@ -177,7 +182,8 @@ class MetaStore:
                 "DELETE FROM daily_salts WHERE day < date(?, '-1 day')", (key,)
             )
             row = self._db.execute("SELECT salt FROM daily_salts WHERE day = ?", (key,)).fetchone()
-            return bytes(row[0])
+            self._salt = (key, bytes(row[0]))
+            return self._salt[1]
 
     def close(self) -> None:
         with self._lock:
