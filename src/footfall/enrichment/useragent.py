@@ -17,6 +17,7 @@ import re
 
 import msgspec
 import ua_parser
+from crawleruseragents import is_crawler
 from ua_parser import Domain, Parser, load_lazy_builtins
 
 __all__ = ["BOT_PATTERN", "RESOLVER", "Device", "parse_user_agent"]
@@ -83,7 +84,11 @@ def _version(*parts: str | None) -> str | None:
 def _is_bot(ua: str, device_family: str | None) -> bool:
     if device_family == "Spider":
         return True
-    return bool(BOT_PATTERN.search(ua)) and not _NOT_BOT.search(ua)
+    if _NOT_BOT.search(ua):
+        return False
+    # The maintained crawler list (crawler-user-agents, MIT) first; our own keywords catch
+    # tools and monitors it leaves out.
+    return is_crawler(ua) or bool(BOT_PATTERN.search(ua))
 
 
 def _device_type(ua: str, os_family: str | None, family: str | None, brand: str | None) -> str:

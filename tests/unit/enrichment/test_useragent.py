@@ -151,3 +151,11 @@ def test_doctests() -> None:
 
 def test_public_api() -> None:
     assert sorted(useragent.__all__) == ["BOT_PATTERN", "Device", "RESOLVER", "parse_user_agent"]
+
+
+def test_the_maintained_crawler_list_is_consulted() -> None:
+    from footfall.enrichment.useragent import BOT_PATTERN, parse_user_agent
+
+    ua = "ia_archiver"
+    assert not BOT_PATTERN.search(ua)  # only the list knows this one
+    assert parse_user_agent(ua).is_bot
