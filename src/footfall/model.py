@@ -96,6 +96,11 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     country: str | None = None
     region: str | None = None
     city: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    time_zone: str | None = None
+    isp: str | None = None
+    organization: str | None = None
     device_type: str | None = None
     browser: str | None = None
     browser_version: str | None = None

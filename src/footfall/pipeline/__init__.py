@@ -98,6 +98,11 @@ def put_geo(event: Event, ctx: StepContext) -> Event | Drop:
     event.country = g.country
     event.region = g.region
     event.city = g.city
+    event.latitude = g.latitude
+    event.longitude = g.longitude
+    event.time_zone = g.time_zone
+    event.isp = g.isp
+    event.organization = g.organization
     return event
 
 

@@ -63,6 +63,11 @@ EVENT_SCHEMA = pa.schema(
         ("ip_hash", _STR),
         ("ip", _STR),
         ("user_agent", _STR),
+        ("latitude", pa.float64()),
+        ("longitude", pa.float64()),
+        ("time_zone", _STR),
+        ("isp", _STR),
+        ("organization", _STR),
     ]
 )
 LINK_SCHEMA = pa.schema(
