@@ -12,17 +12,18 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
+from footfall.attribution.custom import CustomRule
 from footfall.auth.keys import KeyRing, issue_key
 from footfall.config import Settings
 from footfall.enrichment.geoip import GeoIP
 from footfall.errors import Forbidden, NotFound, StoreUnavailable
 from footfall.model import Env, Event, IdentityLink, KeyKind, Principal, RequestContext
-from footfall.pipeline import Pipeline
-from footfall.pipeline.sessions import SESSION_TIMEOUT
+from footfall.pipeline import Pipeline, attribute
+from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT
 from footfall.store.base import ForgetResult, Scope
 from footfall.store.duckdb.store import DuckDBStore
 from footfall.store.meta import MetaStore, Project
@@ -56,6 +57,31 @@ def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
     return keys
 
 
+def reclassify_stored(settings: Settings, since: datetime | None) -> int:
+    """Re-run attribution (with each project's current rules) over stored events.
+
+    Opens the store directly, so the server must not be running on this data directory.
+    """
+    meta = open_meta(settings)
+    store = DuckDBStore(settings.data / "events.duckdb")
+    try:
+        store.migrate()
+        projects: dict[str, tuple[frozenset[str], tuple[CustomRule, ...]]] = {}
+
+        def classify_one(project_id: str, url: str | None, referrer: str | None) -> dict[str, Any]:
+            if project_id not in projects:
+                project = meta.project(project_id)
+                hosts = project.own_hosts if project else frozenset()
+                projects[project_id] = (hosts, meta.rules(project_id))
+            hosts, rules = projects[project_id]
+            return attribute(url, referrer, hosts, rules)
+
+        return store.reclassify(since, classify_one, INHERITED_FIELDS)
+    finally:
+        store.close()
+        meta.close()
+
+
 class Footfall:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -73,6 +99,7 @@ class Footfall:
             salt_for=self.meta.daily_salt,
         )
         self._projects: dict[str, tuple[float, Project]] = {}
+        self._rules: dict[str, tuple[float, tuple[CustomRule, ...]]] = {}
         self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
         self.accepted: Counter[str] = Counter()
         self.started_at = time.time()
@@ -83,7 +110,11 @@ class Footfall:
         if recovered:
             log.info("recovered events from the write-ahead log", extra={"records": recovered})
         since = datetime.now(UTC) - SESSION_TIMEOUT - timedelta(minutes=5)
-        self.pipeline.sessions.restore(await asyncio.to_thread(self.store.session_tails, since))
+        sessions = self.pipeline.sessions
+        sessions.restore(await asyncio.to_thread(self.store.session_tails, since))
+        sessions.restore_attributions(
+            await asyncio.to_thread(self.store.session_attributions, since, INHERITED_FIELDS)
+        )
         self.loader.start(asyncio.get_running_loop())
         self.committer = Committer(
             self.wal,
@@ -122,6 +153,15 @@ class Footfall:
         self._projects[project_id] = (now + _PROJECT_TTL, project)
         return project
 
+    def rules(self, project_id: str) -> tuple[CustomRule, ...]:
+        now = time.monotonic()
+        hit = self._rules.get(project_id)
+        if hit and hit[0] > now:
+            return hit[1]
+        rules = self.meta.rules(project_id)
+        self._rules[project_id] = (now + _PROJECT_TTL, rules)
+        return rules
+
     # -- writes --------------------------------------------------------------------------
     async def ingest(
         self,
@@ -134,8 +174,9 @@ class Footfall:
         if principal.project_id is None or not principal.can_ingest:
             raise Forbidden("insufficient_scope", "this key cannot ingest events")
         project = self.project(principal.project_id)
-        own_hosts = frozenset(_host(o) for o in project.origins)
-        ctx = self.pipeline.context(request, own_hosts, project.store_raw_ip)
+        ctx = self.pipeline.context(
+            request, project.own_hosts, project.store_raw_ip, self.rules(project.id)
+        )
         # Only ids the client sent are identity evidence: a derived (IP + User-Agent) id is shared
         # by everything behind one server, so linking it would merge unrelated people.
         links = [*links, *self._implied_links(events)]
@@ -201,8 +242,3 @@ class Footfall:
             return result
 
         return await asyncio.wrap_future(self.loader.call(run))
-
-
-def _host(origin: str) -> str:
-    rest = origin.split("://", 1)[-1]
-    return rest.split("/", 1)[0].split(":", 1)[0].lower()

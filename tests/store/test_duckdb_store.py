@@ -105,3 +105,14 @@ def test_session_tails_find_each_visitors_latest_derived_session(store: DuckDBSt
     tails = {t.anonymous_id: t for t in store.session_tails(T0)}
     assert tails["a1"].session_id == "a1-2"
     assert tails["b"].session_id == "b-9"
+
+
+def test_session_attributions_take_the_first_event_with_a_signal(store: DuckDBStore) -> None:
+    store.append(ndjson(
+        ev(1, session_id="s1", source="direct", source_rule_id="direct"),
+        ev(2, session_id="s1", source="google", source_rule_id="gclid"),
+        ev(3, session_id="s1", source="bing", source_rule_id="msclkid"),
+        ev(4, session_id="s2", source="direct", source_rule_id="direct"),
+    ), b"", 1)
+    rows = dict(store.session_attributions(T0, ("source", "source_rule_id")))
+    assert rows == {("prj_a", "live", "s1"): ("google", "gclid")}

@@ -4,13 +4,14 @@
 referrer host and returns an :class:`Attribution` naming the rule that fired, so stored
 history can be audited and re-classified when the rules or the referrer data change.
 
-The rules are an ordered tuple of named predicates over plain values (:data:`RULES`); a GA4
-channel function can sit next to this module and read the same :class:`Signals`.
+The rules are an ordered tuple of named predicates over plain values (:data:`RULES`). The
+GA4 channel (:mod:`footfall.attribution.channels`) is computed from the same decision and put
+in :attr:`Attribution.channel`.
 
 >>> a = classify("https://shop.test/?utm_source=facebook&utm_medium=cpc&fbclid=abc",
 ...              "https://l.facebook.com/")
->>> (a.source, a.medium, a.confidence, a.rule_id)
-('facebook', 'paid', 'high', 'fb_ad_redirect')
+>>> (a.source, a.medium, a.confidence, a.rule_id, a.channel)
+('facebook', 'paid', 'high', 'fb_ad_redirect', 'Paid Social')
 >>> classify(None, None).rule_id
 'direct'
 """
@@ -24,6 +25,12 @@ from dataclasses import dataclass
 
 import msgspec
 
+from footfall.attribution.channels import (
+    SOURCE_CATEGORY_SOCIAL,
+    category_of,
+    channel_for,
+    referrer_category,
+)
 from footfall.attribution.referrers import ReferrerInfo, data_version, lookup
 from footfall.attribution.referrers import aliases as _aliases
 from footfall.enrichment.urls import host_of, parse_url
@@ -77,7 +84,8 @@ _ATTRIBUTION_KEYS = frozenset(
 
 class Attribution(msgspec.Struct, frozen=True, kw_only=True):
     """Where a visit came from. ``explain`` lists the rules considered in order
-    (``considered:<id>``), notes (``note:...``) and the rule that fired (``fired:<id>``)."""
+    (``considered:<id>``), notes (``note:...``) and the rule that fired (``fired:<id>``).
+    ``channel`` is the GA4 default channel group (plus AI Assistant) of that decision."""
 
     source: str
     medium: str
@@ -85,6 +93,7 @@ class Attribution(msgspec.Struct, frozen=True, kw_only=True):
     term: str | None = None
     content: str | None = None
     campaign_id: str | None = None
+    channel: str = "Unassigned"
     confidence: str = "low"
     rule_id: str = "referral"
     click_id_type: str | None = None
@@ -299,6 +308,38 @@ RULES: tuple[Rule, ...] = (
 RULE_IDS: tuple[str, ...] = tuple(rule_id for rule_id, _ in RULES)
 
 
+_REFERRER_RULES = frozenset(
+    {"facebook_referrer", "instagram_referrer", "social_referrer", "video_referrer",
+     "search_referrer", "webmail_referrer", "ai_referrer", "shopping_referrer"}
+)  # fmt: skip
+_FBCLID_RULES = frozenset({"fb_ad_redirect", "fbclid_utm_source", "fbclid_only"})
+_GA4_REFERRER_MEDIUM = {"search": "organic", "email": "email"}  # else "referral"
+
+
+def _channel(s: Signals, fired: str, outcome: Outcome) -> str:
+    """The decision in GA4's terms, then :func:`channels.channel_for`: no source -> (direct);
+    a known referrer -> its name, GA4's medium for it and its category; tags and click ids ->
+    the classifier's source, utm_medium as sent, paid when the classifier says paid."""
+    source, medium, _ = outcome
+    campaign = s.params.get("utm_campaign")
+    if fired in ("direct", "self_referral"):
+        return channel_for("(direct)", "(none)", campaign)
+    if fired in _REFERRER_RULES and s.referrer is not None:
+        ga4_medium = _GA4_REFERRER_MEDIUM.get(s.referrer.kind, "referral")
+        return channel_for(source, ga4_medium, campaign, category=referrer_category(s.referrer))
+    if fired == "referral":
+        return channel_for(source, "referral", campaign)
+    click = "fbclid" if fired in _FBCLID_RULES else fired if fired in _CLICK_SOURCE else None
+    src = None if source == "unknown" else source
+    if click == "fbclid" or src in _FB_NETWORKS:
+        category: str | None = SOURCE_CATEGORY_SOCIAL
+    else:
+        category = (None if click else category_of(s.params.get("utm_source"))) or category_of(src)
+    return channel_for(
+        src, s.medium, campaign, category=category, paid=medium == "paid", click_id_type=click
+    )
+
+
 def _first_click_id(params: dict[str, str]) -> tuple[str | None, str | None]:
     for key, _source in CLICK_IDS:
         if key in params:
@@ -344,6 +385,7 @@ def classify(
         term=p.get("utm_term"),
         content=p.get("utm_content"),
         campaign_id=p.get("utm_id") or p.get("campaign_id"),
+        channel=_channel(s, fired, outcome),
         confidence=confidence,
         rule_id=fired,
         click_id_type=click_type,

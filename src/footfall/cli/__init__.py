@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from footfall.cli import keys, projects, serve
+from footfall.cli import classify, classify_stored, keys, projects, rules, serve
 
 __all__ = ["app", "main"]
 
@@ -15,8 +15,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve.serve)
+app.command("classify")(classify.classify)
+app.command("reclassify")(classify_stored.reclassify)
 app.add_typer(projects.app, name="project")
 app.add_typer(keys.app, name="key")
+app.add_typer(rules.app, name="rule")
 
 
 def main() -> None:

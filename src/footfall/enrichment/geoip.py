@@ -97,6 +97,8 @@ class GeoIP:
         self._city = self._open(city_mmdb)
         self._asn = self._open(asn_mmdb)
         self._cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._lookup)
+        # The raw text first: parsing an address costs more than the lookup it saves.
+        self._by_text = functools.lru_cache(maxsize=_CACHE_SIZE)(self._lookup_text)
 
     @staticmethod
     def _open(path: str | None) -> maxminddb.Reader | None:
@@ -117,9 +119,15 @@ class GeoIP:
             if reader is not None:
                 reader.close()
         self._cached.cache_clear()
+        self._by_text.cache_clear()
 
     def lookup(self, ip: str | None) -> Geo:
         """Geolocate ``ip``. Invalid or non-public addresses give an empty :class:`Geo`."""
+        if ip is None:
+            return _EMPTY
+        return self._by_text(ip)
+
+    def _lookup_text(self, ip: str) -> Geo:
         addr = normalise_ip(ip)
         if addr is None or not addr.is_global:
             return _EMPTY

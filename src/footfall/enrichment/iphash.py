@@ -12,7 +12,7 @@ True
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import hmac
 
 from footfall.enrichment.geoip import normalise_ip
@@ -20,6 +20,7 @@ from footfall.enrichment.geoip import normalise_ip
 __all__ = ["anonymous_id_for", "ip_hash", "normalise_ip_text"]
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_ip_text(ip: str) -> str:
     """Canonical text of an IP (compressed IPv6, IPv4-mapped unwrapped); other input is
     stripped and lower-cased so it still hashes deterministically."""
@@ -28,7 +29,7 @@ def normalise_ip_text(ip: str) -> str:
 
 
 def _hmac(salt: bytes, message: bytes) -> str:
-    return hmac.new(salt, message, hashlib.sha256).hexdigest()
+    return hmac.digest(salt, message, "sha256").hex()
 
 
 def ip_hash(ip: str, salt: bytes) -> str:

@@ -13,14 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from footfall.attribution.custom import CustomRule, apply_custom
 from footfall.attribution.rules import classify
 from footfall.enrichment.geoip import GeoIP
 from footfall.enrichment.iphash import anonymous_id_for, ip_hash
 from footfall.enrichment.useragent import parse_user_agent
 from footfall.model import Event, RequestContext
-from footfall.pipeline.sessions import Sessionizer
+from footfall.pipeline.sessions import (
+    INHERITED_FIELDS,
+    NO_SIGNAL_RULES,
+    SESSION_INHERITED,
+    Sessionizer,
+)
 
-__all__ = ["STEPS", "Drop", "DropReason", "Pipeline", "StepContext"]
+__all__ = ["ATTRIBUTION_COLUMNS", "STEPS", "Drop", "DropReason", "Pipeline", "StepContext", "attribute"]
 
 
 class DropReason(enum.StrEnum):
@@ -40,6 +46,7 @@ class StepContext:
     salt: bytes
     geoip: GeoIP
     sessions: Sessionizer
+    custom_rules: tuple[CustomRule, ...] = ()
 
 
 def maybe_put_anonymous_id(event: Event, ctx: StepContext) -> Event | Drop:
@@ -62,19 +69,58 @@ def maybe_put_session(event: Event, ctx: StepContext) -> Event | Drop:
     return event
 
 
+# Event column → Attribution field.
+ATTRIBUTION_COLUMNS = {
+    "source": "source",
+    "medium": "medium",
+    "campaign": "campaign",
+    "utm_term": "term",
+    "utm_content": "content",
+    "campaign_id": "campaign_id",
+    "click_id_type": "click_id_type",
+    "click_id": "click_id",
+    "source_confidence": "confidence",
+    "source_rule_id": "rule_id",
+    "referrer_host": "referrer_host",
+    "channel": "channel",
+}
+
+
+def attribute(
+    url: str | None,
+    referrer: str | None,
+    own_hosts: frozenset[str],
+    custom_rules: tuple[CustomRule, ...] = (),
+) -> dict[str, object]:
+    """The attribution columns of an event: project rules first, then the built-in classifier."""
+    a = classify(url, referrer, own_hosts)
+    if custom_rules:
+        a = apply_custom(custom_rules, url, referrer, a, own_hosts)
+    return {column: getattr(a, name) for column, name in ATTRIBUTION_COLUMNS.items()}
+
+
 def put_attribution(event: Event, ctx: StepContext) -> Event | Drop:
-    a = classify(event.url, event.referrer, ctx.own_hosts)
-    event.source = a.source
-    event.medium = a.medium
-    event.campaign = a.campaign
-    event.utm_term = a.term
-    event.utm_content = a.content
-    event.campaign_id = a.campaign_id
-    event.click_id_type = a.click_id_type
-    event.click_id = a.click_id
-    event.source_confidence = a.confidence
-    event.source_rule_id = a.rule_id
-    event.referrer_host = a.referrer_host
+    for column, value in attribute(event.url, event.referrer, ctx.own_hosts, ctx.custom_rules).items():
+        setattr(event, column, value)
+    return event
+
+
+def maybe_inherit_session_attribution(event: Event, ctx: StepContext) -> Event | Drop:
+    """An event with no signal of its own (server-side signup, internal navigation) takes its
+    session's attribution, so "signups by source" means something."""
+    if event.session_id is None:
+        return event
+    key = (event.project_id, event.env, event.session_id)
+    if event.source_rule_id in NO_SIGNAL_RULES:
+        inherited = ctx.sessions.attribution(key)
+        if inherited is not None:
+            for name, value in zip(INHERITED_FIELDS, inherited, strict=True):
+                setattr(event, name, value)
+            event.source_rule_id = SESSION_INHERITED
+    else:
+        ctx.sessions.remember_attribution(
+            key, tuple(getattr(event, name) for name in INHERITED_FIELDS)
+        )
     return event
 
 
@@ -120,6 +166,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("maybe_put_anonymous_id", maybe_put_anonymous_id),
     ("maybe_put_session", maybe_put_session),
     ("put_attribution", put_attribution),
+    ("maybe_inherit_session_attribution", maybe_inherit_session_attribution),
     ("put_device", put_device),
     ("put_geo", put_geo),
     ("put_ip_hash", put_ip_hash),
@@ -138,7 +185,11 @@ class Pipeline:
     drops: Counter[str] = field(default_factory=Counter)
 
     def context(
-        self, request: RequestContext, own_hosts: frozenset[str], store_raw_ip: bool
+        self,
+        request: RequestContext,
+        own_hosts: frozenset[str],
+        store_raw_ip: bool,
+        custom_rules: tuple[CustomRule, ...] = (),
     ) -> StepContext:
         return StepContext(
             request=request,
@@ -147,6 +198,7 @@ class Pipeline:
             salt=self.salt_for(request.received_at.date()),
             geoip=self.geoip,
             sessions=self.sessions,
+            custom_rules=custom_rules,
         )
 
     def run(self, events: list[Event], ctx: StepContext) -> list[Event]:

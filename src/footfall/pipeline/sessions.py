@@ -12,10 +12,35 @@ from datetime import UTC, datetime, timedelta
 
 from footfall.store.base import SessionTail
 
-__all__ = ["SESSION_TIMEOUT", "Sessionizer", "session_id_for"]
+__all__ = [
+    "INHERITED_FIELDS",
+    "NO_SIGNAL_RULES",
+    "SESSION_INHERITED",
+    "SESSION_TIMEOUT",
+    "Sessionizer",
+    "session_id_for",
+]
 
 SESSION_TIMEOUT = timedelta(minutes=30)
 _BUCKET_SECONDS = 1800
+
+# Classifier outcomes that carry no attribution signal of the event's own.
+NO_SIGNAL_RULES = frozenset({"direct", "self_referral"})
+SESSION_INHERITED = "session_inherited"
+# What an event without a signal takes from the first event of its session that had one.
+INHERITED_FIELDS = (
+    "source",
+    "medium",
+    "campaign",
+    "utm_term",
+    "utm_content",
+    "campaign_id",
+    "click_id_type",
+    "click_id",
+    "source_confidence",
+    "channel",
+)
+SessionKey = tuple[str, str, str]
 
 
 def session_id_for(anonymous_id: str, first_ts: datetime) -> str:
@@ -35,7 +60,27 @@ class _Open:
 class Sessionizer:
     def __init__(self) -> None:
         self._open: dict[tuple[str, str, str], _Open] = {}
+        # (project, env, session_id) → (touched, attribution values in INHERITED_FIELDS order)
+        self._attribution: dict[SessionKey, tuple[float, tuple[object, ...]]] = {}
         self._last_sweep = time.monotonic()
+
+    def attribution(self, key: SessionKey) -> tuple[object, ...] | None:
+        hit = self._attribution.get(key)
+        if hit is None:
+            return None
+        self._attribution[key] = (time.monotonic(), hit[1])
+        return hit[1]
+
+    def remember_attribution(self, key: SessionKey, values: tuple[object, ...]) -> None:
+        """The first event with a signal sets its session's attribution; later ones don't."""
+        if key not in self._attribution:
+            self._attribution[key] = (time.monotonic(), values)
+            self._maybe_sweep()
+
+    def restore_attributions(self, rows: list[tuple[SessionKey, tuple[object, ...]]]) -> None:
+        now = time.monotonic()
+        for key, values in rows:
+            self._attribution[key] = (now, values)
 
     def __len__(self) -> int:
         return len(self._open)
@@ -72,6 +117,9 @@ class Sessionizer:
         stale = [k for k, v in self._open.items() if v.touched < horizon]
         for k in stale:
             del self._open[k]
+        old = [k for k, (touched, _v) in self._attribution.items() if touched < horizon]
+        for key in old:
+            del self._attribution[key]
 
 
 def _utc(value: datetime) -> datetime:

@@ -7,6 +7,7 @@ plain dicts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -70,6 +71,25 @@ class Store(Protocol):
 
     def session_tails(self, since: datetime) -> list[SessionTail]:
         """Each visitor's latest session that had an event at or after `since`."""
+
+    def session_attributions(
+        self, since: datetime, fields: tuple[str, ...]
+    ) -> list[tuple[tuple[str, str, str], tuple[object, ...]]]:
+        """For sessions active at or after `since`: ((project, env, session_id), the `fields` of
+        the session's first event that had an attribution signal of its own)."""
+
+    def reclassify(
+        self,
+        since: datetime | None,
+        classify: Callable[[str, str | None, str | None], dict[str, Any]],
+        inherited_fields: tuple[str, ...],
+    ) -> int:
+        """Re-run attribution on stored events at or after `since` (all when None).
+
+        `classify(project_id, url, referrer)` is called once per distinct input and returns the
+        attribution columns; then events without a signal of their own take the first earlier
+        signal of their session (`inherited_fields`). Returns the number of events updated.
+        """
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         """Delete every event and identity link of a person, and its anonymous ids' events."""

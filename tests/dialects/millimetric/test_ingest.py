@@ -67,7 +67,10 @@ def test_seed_batch_classifies_each_event(server: Server) -> None:
     assert r.json() == {"ok": True, "count": 2}
     rows = {row["event_name"]: row for row in server.query(server.keys["sk_live"], anonymous_id=a)}
     assert (rows["$pageview"]["source"], rows["$pageview"]["medium"]) == ("facebook", "paid")
-    assert (rows["signup"]["source"], rows["signup"]["medium"]) == ("direct", "direct")
+    # the server-side signup has no signal of its own: it takes its session's attribution
+    signup = rows["signup"]
+    assert (signup["source"], signup["medium"], signup["source_rule_id"]) == ("facebook", "paid", "session_inherited")
+    assert signup["session_id"] == rows["$pageview"]["session_id"]
 
 
 def test_seed_identify_links_earlier_anonymous_events(server: Server) -> None:

@@ -110,3 +110,25 @@ def test_untrusted_peer_cannot_spoof_its_ip(server: Server) -> None:
         assert c.post("/v1/track", json={"event": "x", "anonymous_id": anon}).status_code == 202
     (row,) = server.query(server.keys["sk_live"], anonymous_id=anon)
     assert row["country"] is None
+
+
+def test_sessions_and_their_attribution_survive_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    srv = Server(data).start()
+    keys = srv.keys
+    now = datetime.now(UTC)
+    with srv.client(keys["sk_live"]) as c:
+        r = c.post("/v1/track", json={"event": "$pageview", "anonymous_id": "r1", "timestamp": ts(now, -10), "url": "https://shop.example/?gclid=abc"})
+        assert r.status_code == 202
+    srv.stop()
+    srv = Server(data)
+    srv.keys = keys
+    srv.start()
+    try:
+        with srv.client(keys["sk_live"]) as c:
+            assert c.post("/v1/track", json={"event": "signup", "anonymous_id": "r1", "timestamp": ts(now, 0)}).status_code == 202
+        rows = {r["event_name"]: r for r in srv.query(keys["sk_live"], anonymous_id="r1")}
+    finally:
+        srv.stop()
+    assert rows["signup"]["session_id"] == rows["$pageview"]["session_id"]
+    assert (rows["signup"]["source"], rows["signup"]["medium"], rows["signup"]["source_rule_id"]) == ("google", "paid", "session_inherited")

@@ -84,6 +84,8 @@ class QueryRow(msgspec.Struct):
     medium: str | None
     campaign: str | None
     source_confidence: str | None
+    source_rule_id: str | None
+    channel: str | None
     referrer: str | None
     url: str | None
     path: str | None

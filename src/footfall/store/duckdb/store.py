@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -112,6 +113,8 @@ QUERY_COLUMNS = (
     "medium",
     "campaign",
     "source_confidence",
+    "source_rule_id",
+    "channel",
     "referrer",
     "url",
     "path",
@@ -231,6 +234,69 @@ class DuckDBStore:
                 raise
             return ForgetResult(events=events, identities=links)
 
+    def reclassify(
+        self,
+        since: datetime | None,
+        classify: Callable[[str, str | None, str | None], dict[str, Any]],
+        inherited_fields: tuple[str, ...],
+    ) -> int:
+        with self._write_lock:
+            con = self._con
+            start = _naive(since) if since is not None else datetime(1970, 1, 1)
+            inputs = con.execute(
+                "SELECT DISTINCT project_id, url, referrer FROM events WHERE ts >= ?", [start]
+            ).fetchall()
+            if not inputs:
+                return 0
+            results = [
+                {"project_id": p, "url": u, "referrer": r, **classify(p, u, r)} for p, u, r in inputs
+            ]
+            mapping = pa.Table.from_pylist(results)
+            columns = [c for c in mapping.column_names if c not in ("project_id", "url", "referrer")]
+            sets = ", ".join(f"{c} = m.{c}" for c in columns)
+            signal = "source_rule_id NOT IN ('direct', 'self_referral')"
+            firsts = ", ".join(
+                f"first_value(CASE WHEN {signal} THEN {f} END IGNORE NULLS) OVER w AS {f}"
+                for f in inherited_fields
+            )
+            inherit = ", ".join(f"{f} = s.{f}" for f in inherited_fields)
+            con.execute("BEGIN")
+            try:
+                con.register("mapping", mapping)
+                row = con.execute(
+                    f"""
+                    UPDATE events SET {sets} FROM mapping m
+                    WHERE events.ts >= $start AND events.project_id = m.project_id
+                      AND events.url IS NOT DISTINCT FROM m.url
+                      AND events.referrer IS NOT DISTINCT FROM m.referrer
+                    """,
+                    {"start": start},
+                ).fetchone()
+                con.unregister("mapping")
+                # Whole sessions that touch the range, so a signal just before `since` counts.
+                con.execute(
+                    f"""
+                    UPDATE events SET {inherit}, source_rule_id = 'session_inherited'
+                    FROM (
+                        SELECT uid, {signal} AS has_signal, {firsts},
+                               first_value(CASE WHEN {signal} THEN 1 END IGNORE NULLS) OVER w AS found
+                        FROM events
+                        WHERE (project_id, env, session_id) IN (
+                            SELECT project_id, env, session_id FROM events WHERE ts >= $start)
+                        WINDOW w AS (PARTITION BY project_id, env, session_id ORDER BY ts, uid
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                    ) s
+                    WHERE events.uid = s.uid AND NOT s.has_signal AND s.found = 1
+                      AND events.ts >= $start
+                    """,
+                    {"start": start},
+                )
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            return int(row[0]) if row else 0
+
     def checkpoint(self) -> None:
         with self._write_lock:
             self._con.execute("CHECKPOINT")
@@ -295,6 +361,24 @@ class DuckDBStore:
             {"since": _naive(since)},
         ).fetchall()
         return [SessionTail(*row) for row in rows]
+
+    def session_attributions(
+        self, since: datetime, fields: tuple[str, ...]
+    ) -> list[tuple[tuple[str, str, str], tuple[object, ...]]]:
+        cols = ", ".join(f"arg_min({f}, ts)" for f in fields)
+        rows = self._reader().execute(
+            f"""
+            SELECT project_id, env, session_id, {cols}
+            FROM events
+            WHERE session_id IS NOT NULL
+              AND source_rule_id NOT IN ('direct', 'self_referral', 'session_inherited')
+              AND (project_id, env, session_id) IN (
+                  SELECT project_id, env, session_id FROM events WHERE ts >= $since)
+            GROUP BY project_id, env, session_id
+            """,
+            {"since": _naive(since)},
+        ).fetchall()
+        return [((r[0], r[1], r[2]), tuple(r[3:])) for r in rows]
 
     def count_events(self, scope: Scope) -> int:
         row = self._reader().execute(

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import msgspec
 
+from footfall.attribution.custom import CustomRule
+
 __all__ = ["ApiKeyRow", "MetaStore", "Project"]
 
 
@@ -26,6 +28,17 @@ class Project(msgspec.Struct, frozen=True):
     origins: tuple[str, ...]
     store_raw_ip: bool
     created_at: str
+
+    @property
+    def own_hosts(self) -> frozenset[str]:
+        """Hosts of the allowed origins: a referrer from one of them is a self-referral."""
+        hosts = set()
+        for origin in self.origins:
+            rest = origin.split("://", 1)[-1]
+            host = rest.split("/", 1)[0].split(":", 1)[0].lower().removeprefix("*.")
+            if host and host != "*":
+                hosts.add(host)
+        return frozenset(hosts)
 
 
 class ApiKeyRow(msgspec.Struct, frozen=True):
@@ -160,6 +173,33 @@ class MetaStore:
                 "UPDATE api_keys SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL",
                 (_now(), prefix),
             )
+        return cur.rowcount > 0
+
+    # -- attribution rules ---------------------------------------------------------------
+    def add_rule(self, project_id: str, rule: CustomRule) -> CustomRule:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT coalesce(max(position), 0) + 1 FROM attribution_rules WHERE project_id = ?",
+                (project_id,),
+            ).fetchone()
+            self._db.execute(
+                "INSERT INTO attribution_rules (id, project_id, position, rule, created_at)"
+                " VALUES (?,?,?,?,?)",
+                (rule.id, project_id, row[0], msgspec.json.encode(rule).decode(), _now()),
+            )
+        return rule
+
+    def rules(self, project_id: str) -> tuple[CustomRule, ...]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rule FROM attribution_rules WHERE project_id = ? ORDER BY position",
+                (project_id,),
+            ).fetchall()
+        return tuple(msgspec.json.decode(r[0], type=CustomRule) for r in rows)
+
+    def remove_rule(self, rule_id: str) -> bool:
+        with self._lock:
+            cur = self._db.execute("DELETE FROM attribution_rules WHERE id = ?", (rule_id,))
         return cur.rowcount > 0
 
     # -- salts ---------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""`footfall reclassify`"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
+
+__all__ = ["reclassify"]
+
+
+def reclassify(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only events at or after this ISO 8601 time.")
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-run the attribution classifier (and project rules) on stored events.
+
+    Run it with the server stopped: the embedded store admits one writing process.
+    """
+    from footfall.service import reclassify_stored
+
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise typer.BadParameter(f"--since must be ISO 8601, got {since!r}") from None
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+    try:
+        updated = reclassify_stored(settings_for(data), start)
+    except Exception as err:  # DuckDB's lock error names the holding process
+        if "lock" in str(err).lower():
+            typer.echo("error: the store is in use; stop `footfall serve` first", err=True)
+            raise typer.Exit(1) from None
+        raise
+    emit(as_json, {"updated": updated}, f"reclassified {updated} events")

@@ -1,0 +1,82 @@
+"""The pipeline's steps over canonical events, without HTTP or a store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from footfall.enrichment.geoip import GeoIP
+from footfall.model import Event, RequestContext
+from footfall.pipeline import STEPS, Pipeline
+
+T0 = datetime(2026, 5, 16, 10, 0, tzinfo=UTC)
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1"
+
+
+def event(n: int, **kw: object) -> Event:
+    fields: dict[str, object] = {"project_id": "p", "env": "live", "uid": f"u{n}", "name": "x", "ts": T0 + timedelta(minutes=n), "received_at": T0}
+    fields.update(kw)
+    return Event(**fields)  # type: ignore[arg-type]
+
+
+def pipeline() -> Pipeline:
+    return Pipeline(geoip=GeoIP(), salt_for=lambda day: b"s" * 32)
+
+
+def ctx(p: Pipeline, ip: str | None = "8.8.8.8", raw_ip: bool = False):  # type: ignore[no-untyped-def]
+    return p.context(RequestContext(ip=ip, user_agent=IPHONE, origin=None, received_at=T0), frozenset({"shop.example"}), raw_ip)
+
+
+def test_steps_are_named_by_convention() -> None:
+    assert all(name.startswith(("put_", "maybe_", "drop_")) for name, _ in STEPS)
+
+
+def test_full_enrichment_of_one_event() -> None:
+    p = pipeline()
+    (e,) = p.run([event(0, url="https://shop.example/?utm_source=facebook&utm_medium=cpc&fbclid=abc", referrer="https://l.facebook.com/")], ctx(p))
+    assert e.anonymous_id and e.anonymous_id.startswith("anon_")
+    assert e.session_id == f"{e.anonymous_id}-{int(T0.timestamp()) // 1800}"
+    assert (e.source, e.medium, e.source_confidence, e.source_rule_id) == ("facebook", "paid", "high", "fb_ad_redirect")
+    assert e.channel == "Paid Social"
+    assert (e.browser, e.os, e.device_type) == ("Mobile Safari", "iOS", "mobile")
+    assert e.country == "US"
+    assert e.ip_hash and len(e.ip_hash) == 32 and e.ip is None
+    assert set(p.step_seconds) == {name for name, _ in STEPS}
+
+
+def test_raw_ip_only_when_the_project_opted_in() -> None:
+    p = pipeline()
+    (e,) = p.run([event(0)], ctx(p, raw_ip=True))
+    assert e.ip == "8.8.8.8"
+
+
+def test_events_without_a_signal_inherit_their_sessions_attribution() -> None:
+    p = pipeline()
+    first, internal, signup = p.run(
+        [
+            event(0, anonymous_id="a", url="https://shop.example/?gclid=x"),
+            event(1, anonymous_id="a", url="https://shop.example/pricing", referrer="https://shop.example/"),
+            event(2, anonymous_id="a"),
+        ],
+        ctx(p),
+    )
+    assert first.source_rule_id == "gclid"
+    for e in (internal, signup):
+        assert (e.source, e.medium, e.channel, e.source_rule_id) == ("google", "paid", first.channel, "session_inherited")
+        assert e.click_id == "x"
+    # a new session (31 minutes later) starts clean
+    (later,) = p.run([event(33, anonymous_id="a")], ctx(p))
+    assert (later.source, later.source_rule_id) == ("direct", "direct")
+
+
+def test_a_session_keeps_the_first_signal() -> None:
+    p = pipeline()
+    events = p.run(
+        [
+            event(0, anonymous_id="b"),
+            event(1, anonymous_id="b", url="https://shop.example/?utm_source=newsletter&utm_medium=email"),
+            event(2, anonymous_id="b", url="https://shop.example/?gclid=y"),
+            event(3, anonymous_id="b"),
+        ],
+        ctx(p),
+    )
+    assert [e.source for e in events] == ["direct", "newsletter", "google", "newsletter"]
