@@ -23,9 +23,11 @@ Output shape::
       "source_categories": {"google": "search", ...}           # bare utm_source names
     }
 
-Precedence (first writer wins): footfall overrides, PostHog e-mail rows, Matomo AI assistants,
-Matomo search engines, Matomo socials, GA4 categories, PostHog categories.  GA4/PostHog hosts
-already covered by a listed parent host are dropped to keep the file small.
+Precedence for the same host (first writer wins): footfall overrides, PostHog e-mail rows,
+Matomo AI assistants, Matomo search engines, Matomo socials, GA4 categories, PostHog
+categories.  Every listed host is kept, including subdomains of another listed host
+(``shopping.naver.com`` under ``naver.com``): ``referrers.lookup`` picks the longest matching
+suffix, so the more specific entry wins at lookup time.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SRC = Path("/work/shared/data/referrers")
 OUT_DIR = ROOT / "src" / "footfall" / "attribution" / "data"
+
+# Bumped when the build rules change the output for the same inputs (part of the version).
+# 2: subdomains of listed hosts are kept (``shopping.naver.com``), not dropped.
+BUILD_REVISION = 2
 
 # Footfall's own additions: webmail front-ends, redirect hosts and payment providers.
 # Payment providers are not a traffic source: the classifier treats them as "no referrer".
@@ -212,9 +218,14 @@ class Builder:
         self.hosts: dict[str, list[str]] = {}
         self.patterns: dict[str, list[str]] = {}
 
-    def covered(self, host: str) -> bool:
-        labels = host.split(".")
-        return any(".".join(labels[i:]) in self.hosts for i in range(len(labels)))
+    def parent_name(self, host: str) -> str | None:
+        """Source name of the longest listed host that ``host`` is a proper subdomain of."""
+        labels = host.removeprefix("www.").split(".")
+        for i in range(1, len(labels) - 1):
+            hit = self.hosts.get(".".join(labels[i:]))
+            if hit is not None:
+                return hit[1]
+        return None
 
     def add(self, raw: str, kind: str, name: str) -> None:
         host = raw.strip().lower().rstrip(".")
@@ -285,21 +296,23 @@ def build(src: Path) -> dict[str, Any]:
         value, kind = row["source"].strip().lower(), CATEGORY[row["source_category"]]
         if "." not in value:
             source_categories.setdefault(value, kind)
-        elif not b.covered(value.removeprefix("www.")):
-            b.add(value, kind, guess_name(value, False))
+        else:  # a subdomain of a listed host keeps that host's source name (m.vk.com)
+            b.add(value, kind, b.parent_name(value) or guess_name(value, False))
     for value, rtype, cat, _paid, _org, is_app in ph_rows:
         if rtype != "source" or cat not in CATEGORY:
             continue
         value, kind = value.strip().lower(), CATEGORY[cat]
         if "." not in value:
             source_categories.setdefault(value, kind)
-        elif not b.covered(value.removeprefix("www.")):
-            b.add(value, kind, guess_name(value, bool(is_app), known))
+        elif is_app:
+            b.add(value, kind, guess_name(value, True, known))
+        else:
+            b.add(value, kind, b.parent_name(value) or guess_name(value, False))
 
     digest = hashlib.sha256()
     for rel in sorted(INPUTS):
         digest.update((src / rel).read_bytes())
-    digest.update(json.dumps([OVERRIDES, ALIASES], sort_keys=True).encode())
+    digest.update(json.dumps([OVERRIDES, ALIASES, BUILD_REVISION], sort_keys=True).encode())
     m = re.search(r"collected (\d{4}-\d{2}-\d{2})", (src / "SOURCES.md").read_text("utf-8"))
     date = m.group(1) if m else "undated"
     return {
@@ -343,6 +356,15 @@ Footfall adds its own small tables in the build script: webmail hosts, redirect 
 (`l.facebook.com`, `t.co`, `lnkd.in`, ...), payment providers (treated as "no referrer") and
 `utm_source` aliases. Matomo entries qualified by a path (e.g. `x.com/i/grok`) are reduced to
 their host only when the host is not otherwise listed. Not taken: snowplow referer-parser (GPL).
+
+## Matching
+
+`hosts` match a host and its subdomains on label boundaries; `patterns` use `{{}}` for a TLD or
+country code (`google.{{}}`). Every host the lists name is kept, also a subdomain of another
+listed host with a different category (`shopping.naver.com` is shopping, `naver.com` search;
+`groups.google.com` is social, `google.com` search); such a subdomain keeps its parent's source
+name. `referrers.lookup` returns the most specific entry: the longest matching suffix, a host
+before a pattern of the same length, then the pattern naming the most labels.
 """
 
 

@@ -40,3 +40,10 @@ def test_readme_commands_are_the_ci_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python3 dev.py test" in readme and "python3 dev.py test" in ci
     assert "python3 dev.py serve" in readme
+
+
+def test_cli_docs_are_current() -> None:
+    from footfall.cli import app
+    from footfall.cli.docs import render_cli_docs
+
+    assert (ROOT / "docs" / "cli.md").read_text() == render_cli_docs(app), "run: python -m footfall.cli.docs > docs/cli.md"

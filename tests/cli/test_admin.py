@@ -62,3 +62,28 @@ def test_data_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: object
     out = subprocess.run([sys.executable, "-m", "footfall", "project", "create", "e", "--json"], env=env, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["name"] == "e"
     assert (tmp_path / "from-env" / "meta.sqlite").exists()
+
+
+def test_raw_ip_is_stored_only_after_the_project_opts_in(tmp_path: Path) -> None:
+    from tests.support.server import Server
+
+    data = tmp_path / "data"
+    project = json.loads(cli(data, "project", "create", "p", "--json").stdout)
+    sk = project["keys"]["sk_live"]
+    updated = json.loads(cli(data, "project", "update", project["project_id"], "--store-raw-ip", "--origin", "https://a.example", "--json").stdout)
+    assert updated["store_raw_ip"] is True and updated["origins"] == ["https://a.example"]
+    other = json.loads(cli(data, "project", "create", "q", "--json").stdout)
+    srv = Server(data).start()
+    try:
+        for key in (sk, other["keys"]["sk_live"]):
+            with srv.client(key) as c:
+                assert c.post("/v1/track", json={"event": "ip_probe", "anonymous_id": "ipx"}).status_code == 202
+    finally:
+        srv.stop()
+    import duckdb
+
+    con = duckdb.connect(str(data / "events.duckdb"), read_only=True)
+    rows = dict(con.execute("SELECT project_id, ip FROM events WHERE name = 'ip_probe'").fetchall())
+    con.close()
+    assert rows == {project["project_id"]: "127.0.0.1", other["project_id"]: None}
+    assert cli(data, "project", "update", "prj_nope", "--store-raw-ip", check=False).returncode == 1

@@ -253,10 +253,8 @@ CHANNELS: tuple[str, ...] = tuple(name for name, _ in PREDICATES)
 
 @functools.cache
 def _ai_names() -> frozenset[str]:
-    """Source names of the AI assistants in the referrer data (``chatgpt``, ``claude`` ...)."""
-    data = referrers._data()
-    names = {name for kind, name in (*data.hosts.values(), *data.pattern_values) if kind == "ai"}
-    return frozenset(n for n in names if len(n) >= _MIN_AI_NAME)
+    """AI assistant names usable as a bare ``utm_source`` (``chatgpt``, ``claude`` ...)."""
+    return frozenset(n for n in referrers.ai_names() if len(n) >= _MIN_AI_NAME)
 
 
 def referrer_category(info: ReferrerInfo | None) -> str | None:

@@ -4,7 +4,9 @@ The data lives in ``data/referrers.json`` (built by ``scripts/build_referrers.py
 Matomo, GA4 and PostHog lists; see ``data/README.md``). It is loaded once, lazily.
 
 Matching is on label boundaries: a listed host matches itself and its subdomains, never a
-host that merely contains it.
+host that merely contains it. The most specific entry wins: the longest matching suffix, a
+listed host before a pattern of the same length, and among patterns the one with the most
+literal labels (``shopping.naver.com`` is shopping although ``naver.com`` is search).
 
 >>> lookup("news.google.co.uk")
 ReferrerInfo(kind='search', name='google', matched='news.google.{}')
@@ -25,6 +27,7 @@ import msgspec
 __all__ = [
     "KINDS",
     "ReferrerInfo",
+    "ai_names",
     "aliases",
     "data_version",
     "lookup",
@@ -56,7 +59,9 @@ class _Data:
         patterns: dict[str, tuple[str, str]] = {
             p: (v[0], v[1]) for p, v in raw.get("patterns", {}).items()
         }
-        self.pattern_keys = list(patterns)
+        # Most specific first: the regex alternation below takes the first alternative that
+        # matches, so a pattern with more literal labels / characters must come first.
+        self.pattern_keys = sorted(patterns, key=_pattern_specificity)
         self.pattern_values = [patterns[p] for p in self.pattern_keys]
         alternatives = []
         for i, pattern in enumerate(self.pattern_keys):
@@ -69,6 +74,11 @@ class _Data:
         self.pattern_re = (
             re.compile("^(?:" + "|".join(alternatives) + ")$") if alternatives else None
         )
+
+
+def _pattern_specificity(pattern: str) -> tuple[int, int, str]:
+    literal = [lab for lab in pattern.split(".") if lab != "{}"]
+    return (-len(literal), -sum(map(len, literal)), pattern)
 
 
 @functools.cache
@@ -89,6 +99,19 @@ def aliases() -> dict[str, str]:
     return dict(_data().aliases)
 
 
+@functools.cache
+def ai_names() -> frozenset[str]:
+    """Source names of the AI assistants in the data (``chatgpt``, ``claude``, ``gemini`` ...).
+
+    >>> {"chatgpt", "claude", "perplexity"} <= ai_names()
+    True
+    """
+    data = _data()
+    return frozenset(
+        name for kind, name in (*data.hosts.values(), *data.pattern_values) if kind == "ai"
+    )
+
+
 def source_category(source: str) -> str | None:
     """Category of a bare source name from the GA4/PostHog lists (``google`` -> ``search``)."""
     return _data().source_categories.get(source.strip().lower())
@@ -103,10 +126,16 @@ def _normalise(host: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def lookup(host: str | None) -> ReferrerInfo | None:
-    """The known referrer for ``host`` (or an Android package name), longest match first.
+    """The known referrer for ``host`` (or an Android package name), most specific first.
+
+    Suffixes of ``host`` are tried from the longest down; at each length a listed host is
+    tried before the patterns, so a listed subdomain overrides its parent.
 
     >>> lookup("l.facebook.com")
     ReferrerInfo(kind='social', name='facebook', matched='l.facebook.com')
+    >>> lookup("m.shopping.naver.com"), lookup("naver.com")
+    (ReferrerInfo(kind='shopping', name='naver', matched='m.shopping.naver.com'), \
+ReferrerInfo(kind='search', name='naver', matched='naver.com'))
     >>> lookup("microsoft.com") is None
     True
     """

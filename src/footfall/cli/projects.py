@@ -65,3 +65,37 @@ def list_projects(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     ]
     human = "\n".join(f"{p.id}  {p.name}  origins={','.join(p.origins) or '-'}" for p in projects)
     emit(as_json, payload, human or "no projects")
+
+
+@app.command("update")
+def update(
+    project_id: Annotated[str, typer.Argument(help="Project id.")],
+    origin: Annotated[
+        list[str] | None,
+        typer.Option("--origin", help="Replace the allowed browser origins (repeatable)."),
+    ] = None,
+    store_raw_ip: Annotated[
+        bool | None,
+        typer.Option("--store-raw-ip/--no-store-raw-ip", help="Opt in to (or out of) keeping raw client IPs."),
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a project's allowed origins or raw-IP opt-in (a running server follows within 10 s)."""
+    from footfall.service import open_meta
+
+    meta = open_meta(settings_for(data))
+    try:
+        if meta.project(project_id) is None:
+            typer.echo(f"error: no project {project_id}", err=True)
+            raise typer.Exit(1)
+        meta.update_project(project_id, origins=origin, store_raw_ip=store_raw_ip)
+        project = meta.project(project_id)
+    finally:
+        meta.close()
+    assert project is not None
+    payload = {
+        "project_id": project.id, "name": project.name,
+        "origins": list(project.origins), "store_raw_ip": project.store_raw_ip,
+    }
+    emit(as_json, payload, f"updated {project.id}")

@@ -26,6 +26,9 @@ KIND_EVENT = 1
 KIND_LINK = 2
 _RETRY_SECONDS = 0.5
 _TRIM_EVERY = 5.0
+# Under load, gather at least this long between store transactions: each costs milliseconds
+# whatever its size, so bigger batches leave more CPU to the event loop. Reads wait at most this.
+_MIN_INTERVAL = 0.01
 
 log = logging.getLogger("footfall.loader")
 T = TypeVar("T")
@@ -100,7 +103,12 @@ class Loader:
 
     # -- the thread ----------------------------------------------------------------------
     def _run(self) -> None:
+        last = 0.0
         while True:
+            pause = last + _MIN_INTERVAL - time.monotonic()
+            if pause > 0 and not self._stopping:
+                time.sleep(pause)
+            last = time.monotonic()
             with self._cv:
                 while not self._queue and not self._stopping:
                     self._cv.wait(timeout=_TRIM_EVERY)

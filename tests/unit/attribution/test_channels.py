@@ -485,6 +485,11 @@ def test_explicit_category_wins() -> None:
         ("perplexity", SOURCE_CATEGORY_AI),
         ("mail.google.com", SOURCE_CATEGORY_EMAIL),
         ("com.google.android.gm", SOURCE_CATEGORY_EMAIL),
+        ("shopping.naver.com", SOURCE_CATEGORY_SHOPPING),
+        ("naver.com", SOURCE_CATEGORY_SEARCH),
+        ("groups.google.com", SOURCE_CATEGORY_SOCIAL),
+        ("sites.google.com", SOURCE_CATEGORY_SOCIAL),
+        ("news.google.com", SOURCE_CATEGORY_SEARCH),
         ("checkout.stripe.com", None),  # payment providers are not a source
         ("microsoft.com", None),
         ("chatgpt.com.evil.org", None),
@@ -496,6 +501,47 @@ def test_explicit_category_wins() -> None:
 )
 def test_category_of(source: str | None, category: str | None) -> None:
     assert category_of(source) == category
+
+
+@pytest.mark.parametrize(
+    ("referrer", "channel"),
+    [
+        ("https://shopping.naver.com/home", "Organic Shopping"),  # naver.com is search
+        ("https://m.shopping.naver.com/", "Organic Shopping"),
+        ("https://search.naver.com/search.naver?query=x", "Organic Search"),
+        ("https://blog.naver.com/someone/1", "Organic Social"),
+        ("https://groups.google.com/g/some-group", "Organic Social"),  # google.com is search
+        ("https://sites.google.com/view/site", "Organic Social"),
+        ("https://news.google.com/articles/x", "Organic Search"),
+        ("https://images.google.com/", "Organic Search"),
+        ("https://mail.google.com/mail/u/0/", "Email"),
+        ("https://shop.tiktok.com/view/product/1", "Organic Shopping"),
+    ],
+)
+def test_specific_subdomain_referrers(referrer: str, channel: str) -> None:
+    assert classify(U, referrer).channel == channel
+
+
+@pytest.mark.parametrize(
+    ("source", "medium", "channel"),
+    [
+        ("shopping.naver.com", "referral", "Organic Shopping"),
+        ("shopping.naver.com", "cpc", "Paid Shopping"),
+        ("naver.com", "referral", "Organic Search"),
+        ("groups.google.com", "referral", "Organic Social"),
+        ("groups.google.com", "cpc", "Paid Social"),
+        ("sites.google.com", None, "Organic Social"),
+        ("news.google.com", None, "Organic Search"),
+        ("google.com", "referral", "Organic Search"),
+    ],
+)
+def test_specific_subdomain_sources(source: str, medium: str | None, channel: str) -> None:
+    assert channel_for(source, medium) == channel
+
+
+def test_utm_source_specific_subdomains() -> None:
+    assert classify(Q + "utm_source=shopping.naver.com", None).channel == "Organic Shopping"
+    assert classify(Q + "utm_source=groups.google.com", None).channel == "Organic Social"
 
 
 def test_attribution_carries_the_channel() -> None:

@@ -114,6 +114,69 @@ def test_longest_match_wins() -> None:
     assert lookup("www.google.com") == ReferrerInfo("search", "google", "google.com")
 
 
+@pytest.mark.parametrize(
+    ("host", "kind", "name", "matched"),
+    [
+        # GA4 / PostHog list subdomains of a listed parent host with another category
+        ("shopping.naver.com", "shopping", "naver", "shopping.naver.com"),
+        ("m.shopping.naver.com", "shopping", "naver", "m.shopping.naver.com"),
+        ("deep.shopping.naver.com", "shopping", "naver", "shopping.naver.com"),
+        ("blog.naver.com", "social", "naver", "blog.naver.com"),
+        ("naver.com", "search", "naver", "naver.com"),
+        ("cafe.naver.com", "social", "naver", "cafe.naver.com"),
+        ("other.naver.com", "search", "naver", "naver.com"),
+        ("groups.google.com", "social", "google", "groups.google.com"),
+        ("sites.google.com", "social", "google", "sites.google.com"),
+        ("www.sites.google.com", "social", "google", "sites.google.com"),
+        ("news.google.com", "search", "google", "news.google.com"),
+        ("images.google.com", "search", "google", "images.google.com"),
+        ("mail.google.com", "email", "gmail", "mail.google.com"),
+        ("www.google.com", "search", "google", "google.com"),
+        ("shop.tiktok.com", "shopping", "tiktok", "shop.tiktok.com"),
+        ("www.tiktok.com", "social", "tiktok", "tiktok.com"),
+        ("m.youtube.com", "video", "youtube", "m.youtube.com"),
+        ("m.vk.com", "social", "vkontakte", "m.vk.com"),  # keeps the parent's source name
+        ("news.google.co.uk", "search", "google", "news.google.{}"),  # pattern, longer suffix
+        ("x.scholar.google.fr", "search", "google", "scholar.google.{}"),  # not google.fr
+    ],
+)
+def test_most_specific_entry_wins(host: str, kind: str, name: str, matched: str) -> None:
+    assert lookup(host) == ReferrerInfo(kind, name, matched)
+
+
+def test_every_listed_subdomain_is_kept() -> None:
+    hosts = json.loads(
+        resources.files("footfall.attribution").joinpath("data/referrers.json").read_bytes()
+    )["hosts"]
+    for host in ("naver.com", "shopping.naver.com", "cr.shopping.naver.com", "google.com",
+                 "groups.google.com", "sites.google.com", "messages.google.com"):  # fmt: skip
+        assert host in hosts, host
+
+
+def test_most_literal_pattern_wins() -> None:
+    # Alphabetically "x.{}.{}.com" sorts first; "{}.b.c.com" names more labels and must win.
+    data = referrers._Data(
+        {
+            "version": "test",
+            "hosts": {},
+            "patterns": {"x.{}.{}.com": ["search", "generic"], "{}.b.c.com": ["social", "bc"]},
+        }
+    )
+    assert data.pattern_keys == ["{}.b.c.com", "x.{}.{}.com"]
+    assert data.pattern_re is not None
+    m = data.pattern_re.match("x.b.c.com")
+    assert m is not None and m.lastgroup == "p0"
+    m = data.pattern_re.match("x.y.z.com")
+    assert m is not None and m.lastgroup == "p1"
+
+
+def test_ai_names() -> None:
+    names = referrers.ai_names()
+    assert isinstance(names, frozenset)
+    assert {"chatgpt", "claude", "perplexity", "gemini", "copilot"} <= names
+    assert "google" not in names and "facebook" not in names
+
+
 def test_pattern_tld_must_look_like_a_tld() -> None:
     assert lookup("google.co.jp") is not None
     assert lookup("google.something.jp") is None  # only co/com/net/... may precede a country code
@@ -171,5 +234,13 @@ def test_doctests() -> None:
 
 def test_public_api() -> None:
     assert sorted(referrers.__all__) == sorted(
-        ["KINDS", "ReferrerInfo", "aliases", "data_version", "lookup", "source_category"]
+        [
+            "KINDS",
+            "ReferrerInfo",
+            "ai_names",
+            "aliases",
+            "data_version",
+            "lookup",
+            "source_category",
+        ]
     )

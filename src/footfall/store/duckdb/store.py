@@ -81,20 +81,25 @@ _EVENT_SELECT = ", ".join(
 )
 _EVENT_COLUMNS = ", ".join(f.name for f in EVENT_SCHEMA)
 
+# Events without an event_id are unique by their server-made uid: a plain append.
+_INSERT_PLAIN = f"""
+INSERT INTO events ({_EVENT_COLUMNS})
+SELECT {_EVENT_SELECT} FROM batch b WHERE b.event_id IS NULL
+"""
 # Idempotency: the first copy of an event_id in the batch wins, and none already stored is
-# inserted again. Events without an event_id are unique by their server-made uid.
-_INSERT_EVENTS = f"""
+# inserted again. Only batches that carry event_ids pay for the lookup.
+_INSERT_DEDUPED = f"""
 INSERT INTO events ({_EVENT_COLUMNS})
 SELECT {_EVENT_SELECT} FROM (
     SELECT *, row_number() OVER (
-        PARTITION BY project_id, env, coalesce(event_id, uid) ORDER BY received_at
+        PARTITION BY project_id, env, event_id ORDER BY received_at
     ) AS _copy
-    FROM batch
+    FROM batch WHERE event_id IS NOT NULL
 ) b
 WHERE b._copy = 1
-  AND (b.event_id IS NULL OR NOT EXISTS (
+  AND NOT EXISTS (
       SELECT 1 FROM events e
-      WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id))
+      WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id)
 """
 _INSERT_LINKS = """
 INSERT INTO identities (project_id, env, anonymous_id, user_id, ts)
@@ -143,7 +148,8 @@ class DuckDBStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._con = duckdb.connect(str(path))
+        # One thread: the event loop needs the other core more than DuckDB needs two.
+        self._con = duckdb.connect(str(path), config={"threads": 1})
         self._local = threading.local()
         self._write_lock = threading.Lock()
 
@@ -189,8 +195,10 @@ class DuckDBStore:
                     batch = _ndjson_table(events, EVENT_SCHEMA)
                     con.register("batch", batch)
                     try:
-                        row = con.execute(_INSERT_EVENTS).fetchone()
-                        inserted = int(row[0]) if row else 0
+                        with_ids = batch.column("event_id").null_count < batch.num_rows
+                        for sql in (_INSERT_PLAIN, _INSERT_DEDUPED) if with_ids else (_INSERT_PLAIN,):
+                            row = con.execute(sql).fetchone()
+                            inserted += int(row[0]) if row else 0
                     finally:
                         con.unregister("batch")
                 if links:
