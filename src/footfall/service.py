@@ -229,16 +229,23 @@ class Footfall:
             ) from None
         return await asyncio.to_thread(fn)
 
-    async def forget(self, scope: Scope, user_id: str) -> ForgetResult:
-        """Delete a person everywhere, then drop WAL segments that still held their events."""
-        assert self.committer is not None
+    async def forget(self, principal: Principal, user_id: str) -> ForgetResult:
+        """Delete a person everywhere: events (also those of their linked anonymous ids),
+        identity links, sessions; then rewrite the store file and drop the WAL segments that
+        held them, so no byte of the person remains; then write an audit row without PII."""
+        assert self.committer is not None and principal.project_id is not None
+        scope = Scope(principal.project_id, principal.env.value)
         self._linked.clear()
         await self.committer.rotate()
 
         def run() -> ForgetResult:
             result = self.store.forget(scope, user_id)
-            self.store.checkpoint()
+            self.store.purge()
             self.wal.trim(self.loader.applied_seq)
             return result
 
-        return await asyncio.wrap_future(self.loader.call(run))
+        result = await asyncio.wrap_future(self.loader.call(run))
+        self.meta.audit_forget(
+            scope.project_id, scope.env, user_id, principal.prefix, msgspec.structs.asdict(result)
+        )
+        return result

@@ -82,11 +82,11 @@ def test_no_raw_ip_or_key_secret_reaches_disk_or_logs(tmp_path: Path) -> None:
     assert marker.encode() in blobs  # the scan does see stored data
     assert b"127.0.0.1" not in blobs
     assert b"203.0.113.77" not in blobs
-    for key in srv.keys.values():
-        secret = key.rsplit("_", 1)[-1] if key.count("_") >= 3 else None
-        if secret:
-            assert secret.encode() not in blobs
-            assert secret not in logs
+    secrets = [key.split("_", 3)[3] for name, key in srv.keys.items() if name != "project_id"]
+    assert len(secrets) == 6 and all(len(s) == 43 for s in secrets)
+    for secret in secrets:
+        assert secret.encode() not in blobs
+        assert secret not in logs
 
 
 def test_revoked_key_is_refused_by_a_running_server(server: Server) -> None:

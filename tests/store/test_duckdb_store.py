@@ -116,3 +116,26 @@ def test_session_attributions_take_the_first_event_with_a_signal(store: DuckDBSt
     ), b"", 1)
     rows = dict(store.session_attributions(T0, ("source", "source_rule_id")))
     assert rows == {("prj_a", "live", "s1"): ("google", "gclid")}
+
+
+def test_sessions_are_folded_in_incrementally_across_batches(store: DuckDBStore) -> None:
+    first = ndjson(
+        ev(10, session_id="s", name="$pageview", path="/b", source="google", user_id=None),
+        ev(12, session_id="s", name="click"),
+    )
+    later = ndjson(
+        ev(5, session_id="s", name="$pageview", path="/a", source="bing"),  # arrives late, earlier ts
+        ev(20, session_id="s", name="$pageview", path="/c", user_id="u1"),
+    )
+    store.append(first, b"", 1)
+    store.append(later, b"", 2)
+    dup = ndjson(ev(30, session_id="s", name="x", event_id="dup"), ev(31, session_id="s", name="x", event_id="dup"))
+    store.append(dup, b"", 3)
+    store.append(dup, b"", 4)  # a replay adds nothing
+    _names, (row,) = store.read(
+        "SELECT start_ts, end_ts, events, pageviews, entry_path, exit_path, source, user_id FROM sessions WHERE session_id = 's'"
+    )
+    assert row == (
+        (T0 + timedelta(minutes=5)).replace(tzinfo=None), (T0 + timedelta(minutes=30)).replace(tzinfo=None),
+        5, 3, "/a", "/c", "bing", "u1",
+    )

@@ -17,6 +17,7 @@ from footfall.attribution.custom import CustomRule, apply_custom
 from footfall.attribution.rules import classify
 from footfall.enrichment.geoip import GeoIP
 from footfall.enrichment.iphash import anonymous_id_for, ip_hash
+from footfall.enrichment.urls import parse_url
 from footfall.enrichment.useragent import parse_user_agent
 from footfall.model import Event, RequestContext
 from footfall.pipeline.sessions import (
@@ -58,6 +59,13 @@ def maybe_put_anonymous_id(event: Event, ctx: StepContext) -> Event | Drop:
             ctx.request.ip or "",
             ctx.request.user_agent or "",
         )
+    return event
+
+
+def maybe_put_path(event: Event, ctx: StepContext) -> Event | Drop:
+    """Reads group by page: take the path from the landing URL when the client sent none."""
+    if event.path is None and event.url:
+        event.path = parse_url(event.url).path or None
     return event
 
 
@@ -164,6 +172,7 @@ Step = Callable[[Event, StepContext], "Event | Drop"]
 
 STEPS: tuple[tuple[str, Step], ...] = (
     ("maybe_put_anonymous_id", maybe_put_anonymous_id),
+    ("maybe_put_path", maybe_put_path),
     ("maybe_put_session", maybe_put_session),
     ("put_attribution", put_attribution),
     ("maybe_inherit_session_attribution", maybe_inherit_session_attribution),

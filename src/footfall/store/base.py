@@ -39,6 +39,7 @@ class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
 class ForgetResult(msgspec.Struct, frozen=True):
     events: int
     identities: int
+    sessions: int = 0
 
 
 class SessionTail(msgspec.Struct, frozen=True):
@@ -93,6 +94,9 @@ class Store(Protocol):
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         """Delete every event and identity link of a person, and its anonymous ids' events."""
+
+    def purge(self) -> None:
+        """Physically remove deleted data from the backend's files (after a forget)."""
 
     def checkpoint(self) -> None:
         """Flush the backend's own log into its main files."""

@@ -111,14 +111,14 @@ async def forget(request: Request) -> Response:
     if principal.kind is not KeyKind.SECRET or principal.project_id is None:
         raise Forbidden("forget_requires_secret_key", "only sk_ keys may forget users")
     body: schema.ForgetBody = _decode(await read_body(request, SMALL_MAX_BYTES), schema.ForgetBody)
-    scope = Scope(principal.project_id, principal.env.value)
-    result = await _service(request).forget(scope, body.user_id)
+    result = await _service(request).forget(principal, body.user_id)
     return json_response(
         schema.ForgetAccepted(
             ok=True,
             queued=False,
             deleted_events=result.events,
             deleted_identities=result.identities,
+            deleted_sessions=result.sessions,
         )
     )
 

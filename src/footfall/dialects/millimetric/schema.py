@@ -71,6 +71,7 @@ class ForgetAccepted(msgspec.Struct):
     queued: bool
     deleted_events: int
     deleted_identities: int
+    deleted_sessions: int
 
 
 class QueryRow(msgspec.Struct):

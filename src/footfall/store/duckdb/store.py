@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -15,6 +17,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
+from footfall.store.duckdb.sessions import UPSERT_SESSIONS
 
 __all__ = ["DuckDBStore"]
 
@@ -76,20 +79,16 @@ LINK_SCHEMA = pa.schema(
 )
 _DEFAULTS = {"properties": "'{}'", "dialect": "'millimetric'", "is_bot": "false"}
 _EVENT_SELECT = ", ".join(
-    f"coalesce(b.{f.name}, {_DEFAULTS[f.name]})" if f.name in _DEFAULTS else f"b.{f.name}"
+    f"coalesce(b.{f.name}, {_DEFAULTS[f.name]}) AS {f.name}" if f.name in _DEFAULTS else f"b.{f.name}"
     for f in EVENT_SCHEMA
 )
 _EVENT_COLUMNS = ", ".join(f.name for f in EVENT_SCHEMA)
 
-# Events without an event_id are unique by their server-made uid: a plain append.
-_INSERT_PLAIN = f"""
-INSERT INTO events ({_EVENT_COLUMNS})
-SELECT {_EVENT_SELECT} FROM batch b WHERE b.event_id IS NULL
-"""
+# Events without an event_id are unique by their server-made uid: all of them are new.
+_STAGE_PLAIN = f"SELECT {_EVENT_SELECT} FROM batch b WHERE b.event_id IS NULL"
 # Idempotency: the first copy of an event_id in the batch wins, and none already stored is
 # inserted again. Only batches that carry event_ids pay for the lookup.
-_INSERT_DEDUPED = f"""
-INSERT INTO events ({_EVENT_COLUMNS})
+_STAGE_DEDUPED = f"""
 SELECT {_EVENT_SELECT} FROM (
     SELECT *, row_number() OVER (
         PARTITION BY project_id, env, event_id ORDER BY received_at
@@ -148,10 +147,11 @@ class DuckDBStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # One thread: the event loop needs the other core more than DuckDB needs two.
-        self._con = duckdb.connect(str(path), config={"threads": 1})
+        self._con = _connect(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._gate = _Gate()  # readers share, purge swaps the file exclusively
+        self._generation = 0
 
     # -- schema --------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -196,9 +196,14 @@ class DuckDBStore:
                     con.register("batch", batch)
                     try:
                         with_ids = batch.column("event_id").null_count < batch.num_rows
-                        for sql in (_INSERT_PLAIN, _INSERT_DEDUPED) if with_ids else (_INSERT_PLAIN,):
-                            row = con.execute(sql).fetchone()
-                            inserted += int(row[0]) if row else 0
+                        staged = (_STAGE_PLAIN, _STAGE_DEDUPED) if with_ids else (_STAGE_PLAIN,)
+                        con.execute(
+                            "CREATE OR REPLACE TEMP TABLE staged AS " + " UNION ALL ".join(staged)
+                        )
+                        row = con.execute(f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged").fetchone()
+                        inserted = int(row[0]) if row else 0
+                        con.execute(UPSERT_SESSIONS)
+                        con.execute("DROP TABLE staged")
                     finally:
                         con.unregister("batch")
                 if links:
@@ -215,21 +220,29 @@ class DuckDBStore:
             return inserted
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
+        person = """
+            project_id = $1 AND env = $2 AND (
+                user_id = $3 OR anonymous_id IN (
+                    SELECT anonymous_id FROM identities
+                    WHERE project_id = $1 AND env = $2 AND user_id = $3))
+        """
+        params = [scope.project_id, scope.env, user_id]
         with self._write_lock:
             con = self._con
-            params = [scope.project_id, scope.env, user_id]
             con.execute("BEGIN")
             try:
                 row = con.execute(
-                    """
-                    DELETE FROM events
-                    WHERE project_id = $1 AND env = $2 AND (
-                        user_id = $3 OR anonymous_id IN (
+                    f"""
+                    DELETE FROM sessions WHERE project_id = $1 AND env = $2 AND (
+                        session_id IN (SELECT session_id FROM events WHERE {person})
+                        OR user_id = $3 OR anonymous_id IN (
                             SELECT anonymous_id FROM identities
                             WHERE project_id = $1 AND env = $2 AND user_id = $3))
                     """,
                     params,
                 ).fetchone()
+                sessions = int(row[0]) if row else 0
+                row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
                 row = con.execute(
                     "DELETE FROM identities WHERE project_id = $1 AND env = $2 AND user_id = $3",
@@ -240,7 +253,29 @@ class DuckDBStore:
             except Exception:
                 con.execute("ROLLBACK")
                 raise
-            return ForgetResult(events=events, identities=links)
+            return ForgetResult(events=events, identities=links, sessions=sessions)
+
+    def purge(self) -> None:
+        """Rewrite the database file with only live rows.
+
+        DuckDB leaves deleted values in freed blocks; copying into a fresh file is the only way
+        to make a forget leave no byte of the person behind.
+        """
+        with self._write_lock, self._gate.exclusive():
+            fresh = self.path.with_name(self.path.name + ".purge")
+            fresh.unlink(missing_ok=True)
+            row = self._con.execute("SELECT current_database()").fetchone()
+            assert row is not None
+            self._con.execute(f"ATTACH '{fresh}' AS purged")
+            try:
+                self._con.execute(f'COPY FROM DATABASE "{row[0]}" TO purged')
+            finally:
+                self._con.execute("DETACH purged")
+            self._con.close()
+            os.replace(fresh, self.path)
+            Path(str(self.path) + ".wal").unlink(missing_ok=True)
+            self._con = _connect(self.path)
+            self._generation += 1
 
     def reclassify(
         self,
@@ -311,11 +346,19 @@ class DuckDBStore:
 
     # -- reads (any thread) --------------------------------------------------------------
     def _reader(self) -> duckdb.DuckDBPyConnection:
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._con.cursor()
-            self._local.cursor = cur
+        """This thread's cursor on the current database file."""
+        if getattr(self._local, "generation", None) != self._generation:
+            self._local.cursor = self._con.cursor()
+            self._local.generation = self._generation
+        cur: duckdb.DuckDBPyConnection = self._local.cursor
         return cur
+
+    def read(self, sql: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a read query; returns (column names, rows)."""
+        with self._gate.shared():
+            result = self._reader().execute(sql, params)
+            names = [d[0] for d in result.description]
+            return names, result.fetchall()
 
     def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
         where = ["project_id = $project", "env = $env", "ts >= $start", "ts < $end"]
@@ -349,13 +392,11 @@ class DuckDBStore:
             + " AND ".join(where)
             + " ORDER BY ts DESC, uid DESC LIMIT $limit"
         )
-        cur = self._reader()
-        result = cur.execute(sql, params)
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        names, rows = self.read(sql, params)
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def session_tails(self, since: datetime) -> list[SessionTail]:
-        rows = self._reader().execute(
+        _names, rows = self.read(
             """
             SELECT project_id, env, anonymous_id, session_id, min(ts), max(ts)
             FROM events
@@ -367,14 +408,14 @@ class DuckDBStore:
                 PARTITION BY project_id, env, anonymous_id ORDER BY max(ts) DESC) = 1
             """,
             {"since": _naive(since)},
-        ).fetchall()
+        )
         return [SessionTail(*row) for row in rows]
 
     def session_attributions(
         self, since: datetime, fields: tuple[str, ...]
     ) -> list[tuple[tuple[str, str, str], tuple[object, ...]]]:
         cols = ", ".join(f"arg_min({f}, ts)" for f in fields)
-        rows = self._reader().execute(
+        _names, rows = self.read(
             f"""
             SELECT project_id, env, session_id, {cols}
             FROM events
@@ -385,19 +426,59 @@ class DuckDBStore:
             GROUP BY project_id, env, session_id
             """,
             {"since": _naive(since)},
-        ).fetchall()
+        )
         return [((r[0], r[1], r[2]), tuple(r[3:])) for r in rows]
 
     def count_events(self, scope: Scope) -> int:
-        row = self._reader().execute(
+        _names, rows = self.read(
             "SELECT count(*) FROM events WHERE project_id = ? AND env = ?",
             [scope.project_id, scope.env],
-        ).fetchone()
-        return int(row[0]) if row else 0
+        )
+        return int(rows[0][0])
 
     def close(self) -> None:
         with self._write_lock:
             self._con.close()
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    # One thread: the event loop needs the other core more than DuckDB needs two.
+    return duckdb.connect(str(path), config={"threads": 1})
+
+
+class _Gate:
+    """Many readers or one exclusive holder."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._readers = 0
+        self._exclusive = False
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cv:
+            while self._exclusive:
+                self._cv.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._readers -= 1
+                self._cv.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cv:
+            while self._exclusive or self._readers:
+                self._cv.wait()
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._exclusive = False
+                self._cv.notify_all()
 
 
 def _naive(value: datetime) -> datetime:

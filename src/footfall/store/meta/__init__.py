@@ -7,6 +7,7 @@ it stays the same whichever event backend is configured.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -201,6 +202,30 @@ class MetaStore:
         with self._lock:
             cur = self._db.execute("DELETE FROM attribution_rules WHERE id = ?", (rule_id,))
         return cur.rowcount > 0
+
+    # -- forget audit --------------------------------------------------------------------
+    def audit_forget(
+        self, project_id: str, env: str, user_id: str, key_prefix: str, counts: dict[str, int]
+    ) -> str:
+        subject = hashlib.sha256(f"{project_id}:{env}:{user_id}".encode()).hexdigest()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO forget_audit (project_id, env, subject_hash, key_prefix, events,"
+                " identities, sessions, at) VALUES (?,?,?,?,?,?,?,?)",
+                (project_id, env, subject, key_prefix, counts["events"], counts["identities"],
+                 counts["sessions"], _now()),
+            )
+        return subject
+
+    def forget_audit(self, project_id: str) -> list[dict[str, object]]:
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT project_id, env, subject_hash, key_prefix, events, identities, sessions, at"
+                " FROM forget_audit WHERE project_id = ? ORDER BY id",
+                (project_id,),
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     # -- salts ---------------------------------------------------------------------------
     def daily_salt(self, day: date) -> bytes:
