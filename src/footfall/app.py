@@ -18,6 +18,7 @@ from footfall.dialects.millimetric.routes import routes as millimetric_routes
 from footfall.http import json_response
 from footfall.ops.metrics import Metrics, MetricsMiddleware
 from footfall.ops.openapi import Operation, openapi
+from footfall.read.queries import ATTRIBUTION_MODELS, FILTER_COLUMNS, GROUP_BY_COLUMNS
 from footfall.service import Footfall
 
 __all__ = ["OPERATIONS", "create_app"]
@@ -31,6 +32,32 @@ OPERATIONS: list[Operation] = [
     Operation(
         "/v1/query", "GET", "Raw events", "millimetric", 200, mm.QueryResult,
         query=(*_RANGE, *((f, "filter", False) for f in ("event", "source", "medium", "user_id", "anonymous_id", "country")), ("limit", "1-1000, default 100", False)),
+        error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/stats", "GET", "Counts, uniques, sessions or users, grouped and bucketed", "millimetric", 200, None,
+        query=(*_RANGE, ("metric", "count | uniques | sessions | users", False), ("event", "event name", False),
+               ("group_by", "comma list of " + ", ".join(GROUP_BY_COLUMNS), False), ("interval", "hour | day | week | month", False),
+               ("timezone", "IANA name for buckets (UTC)", False), ("include_bots", "true | false", False), ("limit", "1-1000 (100)", False),
+               *((c, "filter", False) for c in FILTER_COLUMNS if c != "event_name")),
+        error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/sources", "GET", "Top sources with uniques and paid share", "millimetric", 200, None,
+        query=(*_RANGE, ("breakdown", "source_medium | source", False), ("limit", "1-200 (50)", False), ("include_bots", "true | false", False)),
+        error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/funnel", "GET", "Ordered steps: people per step and conversion rates", "millimetric", 200, None,
+        query=(*_RANGE, ("steps", "event[key=value;...],event,... (2-10)", True), ("window", "conversion window, e.g. 7d", False),
+               ("breakdown", "source | channel", False), ("include_bots", "true | false", False)),
+        error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/attribution", "GET", "Conversions and value credited to sources by a model", "millimetric", 200, None,
+        query=(*_RANGE, ("conversion", "conversion event name", True), ("value_property", "e.g. amount_cents", False),
+               ("model", ", ".join(ATTRIBUTION_MODELS), False), ("lookback", "e.g. 30d", False),
+               ("group_by", "comma list of source, medium, campaign, channel", False), ("limit", "1-1000 (100)", False)),
         error=mm.ErrorBody,
     ),
     Operation("/healthz", "GET", "Liveness and store health", "operations", 200, None, security=None),

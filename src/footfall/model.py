@@ -18,6 +18,7 @@ __all__ = [
     "KeyKind",
     "Principal",
     "RequestContext",
+    "Scope",
 ]
 
 
@@ -31,6 +32,13 @@ class KeyKind(enum.StrEnum):
     SECRET = "sk"  # server ingest + read + forget
     READ = "rk"  # read only
     ACCOUNT = "ak"  # read across every project
+
+
+class Scope(msgspec.Struct, frozen=True):
+    """One project's data in one environment: the unit no read ever crosses."""
+
+    project_id: str
+    env: str
 
 
 class Principal(msgspec.Struct, frozen=True):

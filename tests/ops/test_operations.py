@@ -34,7 +34,7 @@ def test_metrics_count_requests_events_and_commits(server: Server) -> None:
 def test_openapi_covers_every_route_with_payload_schemas(server: Server) -> None:
     spec = httpx.get(server.url + "/openapi.json").json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/v1/track", "/v1/batch", "/v1/identify", "/v1/forget", "/v1/query", "/healthz", "/metrics", "/openapi.json"):
+    for path in ("/v1/track", "/v1/batch", "/v1/identify", "/v1/forget", "/v1/query", "/v1/stats", "/v1/sources", "/v1/funnel", "/v1/attribution", "/healthz", "/metrics", "/openapi.json"):
         assert path in spec["paths"], path
     track = spec["paths"]["/v1/track"]["post"]
     ref = track["requestBody"]["content"]["application/json"]["schema"]["$ref"]

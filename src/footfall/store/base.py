@@ -13,14 +13,10 @@ from typing import Any, Protocol
 
 import msgspec
 
+from footfall.model import Scope
+from footfall.read.queries import AttributionQuery, FunnelQuery, SourcesQuery, StatsQuery
+
 __all__ = ["EventQuery", "ForgetResult", "Scope", "SessionTail", "Store"]
-
-
-class Scope(msgspec.Struct, frozen=True):
-    """One project's data in one environment: the unit no read ever crosses."""
-
-    project_id: str
-    env: str
 
 
 class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +65,18 @@ class Store(Protocol):
 
     def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
         """Raw event rows, newest first."""
+
+    def stats(self, query: StatsQuery) -> list[dict[str, Any]]:
+        """`/v1/stats` rows: group columns, optional `bucket`, `value`."""
+
+    def sources(self, query: SourcesQuery) -> list[dict[str, Any]]:
+        """`/v1/sources` rows: source(, medium), events, uniques, paid_share."""
+
+    def funnel(self, query: FunnelQuery) -> dict[str, Any]:
+        """Per-step people and conversion rates (optionally per breakdown value)."""
+
+    def attribution(self, query: AttributionQuery) -> dict[str, Any]:
+        """Conversions and value credited to source/medium/campaign/channel by a model."""
 
     def session_tails(self, since: datetime) -> list[SessionTail]:
         """Each visitor's latest session that had an event at or after `since`."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -13,11 +12,11 @@ from starlette.routing import Route
 from footfall.auth.origins import origin_allowed
 from footfall.dialects.millimetric import mapping, schema
 from footfall.dialects.millimetric.errors import invalid_from_msgspec, render
-from footfall.errors import Forbidden, Invalid, Unauthorized
+from footfall.errors import Forbidden, Unauthorized
 from footfall.http import dialect_endpoint, json_response, read_body, request_context
-from footfall.model import KeyKind, Principal
+from footfall.model import KeyKind, Principal, Scope
+from footfall.read import params
 from footfall.service import Footfall
-from footfall.store.base import EventQuery, Scope
 
 __all__ = ["routes"]
 
@@ -123,59 +122,46 @@ async def forget(request: Request) -> Response:
     )
 
 
-def _param_time(params: dict[str, str], name: str, errors: dict[str, list[str]]) -> datetime | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        errors[name] = ["required (ISO 8601)"]
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
-    except ValueError:
-        errors[name] = ["must be an ISO 8601 timestamp"]
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _param_int(
-    params: dict[str, str], name: str, default: int, low: int, high: int, errors: dict[str, list[str]]
-) -> int:
-    raw = params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        errors[name] = [f"must be an integer from {low} to {high}"]
-        return default
-    return int(raw)
+def _scope(principal: Principal) -> Scope:
+    assert principal.project_id is not None
+    return Scope(principal.project_id, principal.env.value)
 
 
 @dialect_endpoint(render, "/v1/query")
 async def query(request: Request) -> Response:
-    principal = _read_principal(request)
-    assert principal.project_id is not None
-    params = dict(request.query_params)
-    errors: dict[str, list[str]] = {}
-    start = _param_time(params, "from", errors)
-    end = _param_time(params, "to", errors)
-    limit = _param_int(params, "limit", 100, 1, 1000, errors)
-    if start and end and start >= end:
-        errors["to"] = ["must be after from"]
-    if errors or start is None or end is None:
-        raise Invalid("invalid_params", "invalid query parameters", details={"errors": errors})
-    q = EventQuery(
-        scope=Scope(principal.project_id, principal.env.value),
-        start=start,
-        end=end,
-        event=params.get("event") or None,
-        source=params.get("source") or None,
-        medium=params.get("medium") or None,
-        user_id=params.get("user_id") or None,
-        anonymous_id=params.get("anonymous_id") or None,
-        country=params.get("country") or None,
-        limit=limit,
-    )
+    q = params.event_query(_scope(_read_principal(request)), request.query_params)
     service = _service(request)
-    rows = await service.read(lambda: service.store.query_events(q))
-    return json_response({"rows": rows})
+    return json_response({"rows": await service.read(lambda: service.store.query_events(q))})
+
+
+@dialect_endpoint(render, "/v1/stats")
+async def stats(request: Request) -> Response:
+    q = params.stats_query(_scope(_read_principal(request)), request.query_params)
+    service = _service(request)
+    rows = await service.read(lambda: service.store.stats(q))
+    return json_response({"metric": q.metric, "rows": rows})
+
+
+@dialect_endpoint(render, "/v1/sources")
+async def sources(request: Request) -> Response:
+    q = params.sources_query(_scope(_read_principal(request)), request.query_params)
+    service = _service(request)
+    rows = await service.read(lambda: service.store.sources(q))
+    return json_response({"breakdown": q.breakdown, "rows": rows})
+
+
+@dialect_endpoint(render, "/v1/funnel")
+async def funnel(request: Request) -> Response:
+    q = params.funnel_query(_scope(_read_principal(request)), request.query_params)
+    service = _service(request)
+    return json_response(await service.read(lambda: service.store.funnel(q)))
+
+
+@dialect_endpoint(render, "/v1/attribution")
+async def attribution(request: Request) -> Response:
+    q = params.attribution_query(_scope(_read_principal(request)), request.query_params)
+    service = _service(request)
+    return json_response(await service.read(lambda: service.store.attribution(q)))
 
 
 routes = [
@@ -184,4 +170,8 @@ routes = [
     Route("/v1/identify", identify, methods=["POST"]),
     Route("/v1/forget", forget, methods=["POST"]),
     Route("/v1/query", query, methods=["GET"]),
+    Route("/v1/stats", stats, methods=["GET"]),
+    Route("/v1/sources", sources, methods=["GET"]),
+    Route("/v1/funnel", funnel, methods=["GET"]),
+    Route("/v1/attribution", attribution, methods=["GET"]),
 ]

@@ -16,7 +16,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+from footfall.read.queries import AttributionQuery, FunnelQuery, SourcesQuery, StatsQuery
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
+from footfall.store.duckdb import credit, funnels, reads
 from footfall.store.duckdb.sessions import UPSERT_SESSIONS
 
 __all__ = ["DuckDBStore"]
@@ -428,6 +430,18 @@ class DuckDBStore:
             {"since": _naive(since)},
         )
         return [((r[0], r[1], r[2]), tuple(r[3:])) for r in rows]
+
+    def stats(self, query: StatsQuery) -> list[dict[str, Any]]:
+        return reads.stats(self.read, query)
+
+    def sources(self, query: SourcesQuery) -> list[dict[str, Any]]:
+        return reads.sources(self.read, query)
+
+    def funnel(self, query: FunnelQuery) -> dict[str, Any]:
+        return funnels.funnel(self.read, query)
+
+    def attribution(self, query: AttributionQuery) -> dict[str, Any]:
+        return credit.attribution(self.read, query)
 
     def count_events(self, scope: Scope) -> int:
         _names, rows = self.read(

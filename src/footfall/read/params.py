@@ -1,0 +1,251 @@
+"""Query-string parameters → read queries, with the spec's defaults, limits and error codes.
+
+Shared by the HTTP routes and the MCP tools, so both answer the same questions the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from footfall.errors import Invalid
+from footfall.read.queries import (
+    ATTRIBUTION_DIMENSIONS,
+    ATTRIBUTION_MODELS,
+    FILTER_COLUMNS,
+    GROUP_BY_COLUMNS,
+    INTERVALS,
+    METRICS,
+    AttributionQuery,
+    FunnelQuery,
+    FunnelStep,
+    SourcesQuery,
+    StatsQuery,
+)
+from footfall.store.base import EventQuery, Scope
+
+__all__ = [
+    "attribution_query",
+    "event_query",
+    "funnel_query",
+    "parse_duration",
+    "sources_query",
+    "stats_query",
+]
+
+Params = Mapping[str, str]
+_DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_STEP = re.compile(r"^(?P<event>[^\[\]]+?)\s*(?:\[(?P<where>[^\]]*)\])?$")
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise Invalid("invalid_params", "invalid query parameters", details={"errors": self.errors})
+
+
+def _time(p: Params, name: str, errs: _Errors) -> datetime:
+    raw = (p.get(name) or "").strip()
+    if not raw:
+        errs.add(name, "required (ISO 8601)")
+        return datetime.min.replace(tzinfo=UTC)
+    try:
+        value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
+    except ValueError:
+        errs.add(name, "must be an ISO 8601 timestamp")
+        return datetime.min.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _range(p: Params, errs: _Errors) -> tuple[datetime, datetime]:
+    start, end = _time(p, "from", errs), _time(p, "to", errs)
+    if "from" not in errs.errors and "to" not in errs.errors and start >= end:
+        errs.add("to", "must be after from")
+    return start, end
+
+
+def _int(p: Params, name: str, default: int, low: int, high: int, errs: _Errors) -> int:
+    raw = p.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        errs.add(name, f"must be an integer from {low} to {high}")
+        return default
+    return int(raw)
+
+
+def _choice(p: Params, name: str, default: str, allowed: tuple[str, ...], errs: _Errors) -> str:
+    value = (p.get(name) or default).strip()
+    if value not in allowed:
+        errs.add(name, f"must be one of {', '.join(allowed)}")
+        return default
+    return value
+
+
+def _bool(p: Params, name: str, errs: _Errors) -> bool:
+    raw = (p.get(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        errs.add(name, "must be true or false")
+        return False
+    return raw in ("true", "1")
+
+
+def _columns(p: Params, name: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = p.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    cols = tuple(c.strip() for c in raw.split(",") if c.strip())
+    bad = [c for c in cols if c not in allowed]
+    if bad or len(set(cols)) != len(cols):
+        raise Invalid(
+            "invalid_group_by",
+            f"{name} may name: {', '.join(allowed)}",
+            details={"allowed": list(allowed), "invalid": bad or list(cols)},
+        )
+    return cols
+
+
+def _filters(p: Params) -> tuple[tuple[str, str], ...]:
+    return tuple((c, p[c]) for c in FILTER_COLUMNS if c != "event_name" and p.get(c))
+
+
+def _timezone(p: Params, errs: _Errors) -> str:
+    tz = (p.get("timezone") or "UTC").strip()
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        errs.add("timezone", "must be an IANA time zone name such as Europe/Berlin")
+        return "UTC"
+    return tz
+
+
+def parse_duration(raw: str) -> int | None:
+    """`30d`, `12h`, `90m`, `3600` (seconds) → seconds.
+
+    >>> parse_duration("7d"), parse_duration("90m"), parse_duration("x")
+    (604800, 5400, None)
+    """
+    m = _DURATION.match(raw.strip().lower())
+    return int(m.group(1)) * _UNIT[m.group(2)] if m else None
+
+
+def _duration(p: Params, name: str, default: int, errs: _Errors) -> int:
+    raw = p.get(name)
+    if raw is None or raw == "":
+        return default
+    seconds = parse_duration(raw)
+    if seconds is None or not 0 < seconds <= 366 * 86400:
+        errs.add(name, "must be a duration such as 30m, 12h, 7d (at most 366d)")
+        return default
+    return seconds
+
+
+def event_query(scope: Scope, p: Params) -> EventQuery:
+    errs = _Errors()
+    start, end = _range(p, errs)
+    limit = _int(p, "limit", 100, 1, 1000, errs)
+    errs.raise_if_any()
+    return EventQuery(
+        scope=scope, start=start, end=end, limit=limit,
+        event=p.get("event") or None, source=p.get("source") or None,
+        medium=p.get("medium") or None, user_id=p.get("user_id") or None,
+        anonymous_id=p.get("anonymous_id") or None, country=p.get("country") or None,
+    )
+
+
+def stats_query(scope: Scope, p: Params) -> StatsQuery:
+    errs = _Errors()
+    start, end = _range(p, errs)
+    metric = _choice(p, "metric", "count", METRICS, errs)
+    interval = p.get("interval") or None
+    if interval is not None and interval not in INTERVALS:
+        errs.add("interval", f"must be one of {', '.join(INTERVALS)}")
+        interval = None
+    timezone = _timezone(p, errs)
+    limit = _int(p, "limit", 100, 1, 1000, errs)
+    include_bots = _bool(p, "include_bots", errs)
+    errs.raise_if_any()
+    return StatsQuery(
+        scope=scope, start=start, end=end, metric=metric, event=p.get("event") or None,
+        group_by=_columns(p, "group_by", GROUP_BY_COLUMNS, ()), interval=interval,
+        timezone=timezone, filters=_filters(p), include_bots=include_bots, limit=limit,
+    )
+
+
+def sources_query(scope: Scope, p: Params) -> SourcesQuery:
+    errs = _Errors()
+    start, end = _range(p, errs)
+    breakdown = _choice(p, "breakdown", "source_medium", ("source_medium", "source"), errs)
+    limit = _int(p, "limit", 50, 1, 200, errs)
+    include_bots = _bool(p, "include_bots", errs)
+    errs.raise_if_any()
+    return SourcesQuery(
+        scope=scope, start=start, end=end, breakdown=breakdown, limit=limit,
+        include_bots=include_bots,
+    )
+
+
+def _steps(raw: str, errs: _Errors) -> tuple[FunnelStep, ...]:
+    """`$pageview[path=/pricing],signup,purchase[plan=pro;currency=usd]`"""
+    steps: list[FunnelStep] = []
+    for part in (s.strip() for s in re.split(r",(?![^\[]*\])", raw)):
+        m = _STEP.match(part)
+        if not part or not m:
+            errs.add("steps", f"cannot read step {part!r}: use event or event[key=value;key=value]")
+            continue
+        where: list[tuple[str, str]] = []
+        for cond in filter(None, (c.strip() for c in (m.group("where") or "").split(";"))):
+            key, sep, value = cond.partition("=")
+            if not sep or not key.strip():
+                errs.add("steps", f"cannot read condition {cond!r}: use key=value")
+                continue
+            where.append((key.strip(), value.strip()))
+        steps.append(FunnelStep(event=m.group("event").strip(), where=tuple(where)))
+    if not 2 <= len(steps) <= 10 and "steps" not in errs.errors:
+        errs.add("steps", "give 2 to 10 comma-separated steps")
+    return tuple(steps)
+
+
+def funnel_query(scope: Scope, p: Params) -> FunnelQuery:
+    errs = _Errors()
+    start, end = _range(p, errs)
+    steps = _steps(p.get("steps") or "", errs)
+    window = _duration(p, "window", 7 * 86400, errs)
+    breakdown = p.get("breakdown") or None
+    if breakdown is not None and breakdown not in ("source", "channel"):
+        errs.add("breakdown", "must be source or channel")
+    include_bots = _bool(p, "include_bots", errs)
+    errs.raise_if_any()
+    return FunnelQuery(
+        scope=scope, start=start, end=end, steps=steps, window_seconds=window,
+        breakdown=breakdown, include_bots=include_bots,
+    )
+
+
+def attribution_query(scope: Scope, p: Params) -> AttributionQuery:
+    errs = _Errors()
+    start, end = _range(p, errs)
+    conversion = (p.get("conversion") or p.get("event") or "").strip()
+    if not conversion:
+        errs.add("conversion", "required: the conversion event's name")
+    model = _choice(p, "model", "last_non_direct", ATTRIBUTION_MODELS, errs)
+    lookback = _duration(p, "lookback", 30 * 86400, errs)
+    limit = _int(p, "limit", 100, 1, 1000, errs)
+    include_bots = _bool(p, "include_bots", errs)
+    errs.raise_if_any()
+    return AttributionQuery(
+        scope=scope, start=start, end=end, conversion=conversion,
+        value_property=(p.get("value_property") or "").strip() or None, model=model,
+        lookback_seconds=lookback,
+        group_by=_columns(p, "group_by", ATTRIBUTION_DIMENSIONS, ("source", "medium")),
+        include_bots=include_bots, limit=limit,
+    )

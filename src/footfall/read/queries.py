@@ -1,0 +1,87 @@
+"""The read side's questions, as plain structs every backend answers in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from footfall.model import Scope
+
+__all__ = [
+    "ATTRIBUTION_DIMENSIONS",
+    "ATTRIBUTION_MODELS",
+    "FILTER_COLUMNS",
+    "GROUP_BY_COLUMNS",
+    "INTERVALS",
+    "METRICS",
+    "AttributionQuery",
+    "FunnelQuery",
+    "FunnelStep",
+    "SourcesQuery",
+    "StatsQuery",
+]
+
+# Columns `group_by` and filters may name: the spec's list plus campaign/channel/referrer_host.
+GROUP_BY_COLUMNS = (
+    "event_name", "source", "medium", "campaign", "channel", "referrer_host", "country",
+    "device_type", "browser", "os", "path",
+)  # fmt: skip
+FILTER_COLUMNS = GROUP_BY_COLUMNS
+METRICS = ("count", "uniques", "sessions", "users")
+INTERVALS = ("hour", "day", "week", "month")
+ATTRIBUTION_MODELS = (
+    "first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay",
+)  # fmt: skip
+ATTRIBUTION_DIMENSIONS = ("source", "medium", "campaign", "channel")
+
+
+class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    scope: Scope
+    start: datetime  # inclusive, UTC
+    end: datetime  # exclusive, UTC
+    metric: str = "count"  # count | uniques (people) | sessions | users (identified people)
+    event: str | None = None
+    group_by: tuple[str, ...] = ()
+    interval: str | None = None
+    timezone: str = "UTC"
+    filters: tuple[tuple[str, str], ...] = ()  # (column in FILTER_COLUMNS, value)
+    include_bots: bool = False
+    limit: int = 100
+
+
+class SourcesQuery(msgspec.Struct, frozen=True, kw_only=True):
+    scope: Scope
+    start: datetime
+    end: datetime
+    breakdown: str = "source_medium"  # source_medium | source
+    include_bots: bool = False
+    limit: int = 50
+
+
+class FunnelStep(msgspec.Struct, frozen=True):
+    event: str
+    where: tuple[tuple[str, str], ...] = ()  # property equality filters, values compared as text
+
+
+class FunnelQuery(msgspec.Struct, frozen=True, kw_only=True):
+    scope: Scope
+    start: datetime  # the first step must happen in [start, end)
+    end: datetime
+    steps: tuple[FunnelStep, ...]
+    window_seconds: int = 7 * 86400  # each later step within this long of the first
+    breakdown: str | None = None  # source | channel (of the person's first step)
+    include_bots: bool = False
+
+
+class AttributionQuery(msgspec.Struct, frozen=True, kw_only=True):
+    scope: Scope
+    start: datetime  # conversions in [start, end)
+    end: datetime
+    conversion: str  # the conversion event's name
+    value_property: str | None = None  # e.g. amount_cents
+    model: str = "last_non_direct"
+    lookback_seconds: int = 30 * 86400  # sessions that started this long before a conversion
+    group_by: tuple[str, ...] = ("source", "medium")
+    include_bots: bool = False
+    limit: int = 100

@@ -1,0 +1,98 @@
+"""The read side in DuckDB SQL: stats, sources. Each function builds one query and runs it.
+
+People are counted through the `events_people` view (user, else linked user, else anonymous id),
+so a person's devices and pre-identify visits count once. Column and interval names are checked
+against fixed lists before they reach SQL; every value travels as a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from footfall.read.queries import GROUP_BY_COLUMNS, INTERVALS, SourcesQuery, StatsQuery
+
+__all__ = ["Runner", "naive_utc", "scope_where", "sources", "stats"]
+
+Runner = Callable[[str, dict[str, Any]], tuple[list[str], list[tuple[Any, ...]]]]
+
+# API column name → events column.
+_COLUMN = {c: c for c in GROUP_BY_COLUMNS} | {"event_name": "name"}
+_METRIC = {
+    "count": "count(*)",
+    "uniques": "count(DISTINCT person)",
+    "sessions": "count(DISTINCT session_id)",
+    "users": "count(DISTINCT resolved_user_id)",
+}
+
+
+def naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def scope_where(
+    q: Any, params: dict[str, Any], table: str = ""
+) -> list[str]:
+    """Project, environment, time range and the bot switch: every read starts here."""
+    t = f"{table}." if table else ""
+    params.update(
+        project=q.scope.project_id, env=q.scope.env,
+        start=naive_utc(q.start), end=naive_utc(q.end),
+    )
+    where = [f"{t}project_id = $project", f"{t}env = $env", f"{t}ts >= $start", f"{t}ts < $end"]
+    if not q.include_bots:
+        where.append(f"NOT {t}is_bot")
+    return where
+
+
+def _rows(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def stats(run: Runner, q: StatsQuery) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"limit": q.limit}
+    where = scope_where(q, params)
+    if q.event is not None:
+        where.append("name = $event")
+        params["event"] = q.event
+    for i, (column, value) in enumerate(q.filters):
+        where.append(f"{_COLUMN[column]} = $f{i}")
+        params[f"f{i}"] = value
+    select: list[str] = []
+    order: list[str] = []
+    if q.interval is not None:
+        assert q.interval in INTERVALS
+        fmt = "%Y-%m-%dT%H:%M:%SZ" if q.timezone == "UTC" else "%Y-%m-%dT%H:%M:%S"
+        params["tz"] = q.timezone
+        select.append(
+            f"strftime(date_trunc('{q.interval}', timezone($tz, timezone('UTC', ts))), '{fmt}')"
+            " AS bucket"
+        )
+        order.append("bucket")
+    select += [f"{_COLUMN[c]} AS {c}" for c in q.group_by]
+    table = "events_people" if q.metric in ("uniques", "users") else "events"
+    sql = (
+        f"SELECT {', '.join([*select, _METRIC[q.metric] + ' AS value'])} FROM {table}"
+        f" WHERE {' AND '.join(where)}"
+        + (" GROUP BY ALL" if select else "")
+        + f" ORDER BY {', '.join([*order, 'value DESC', *(c for c in q.group_by)])}"
+        + " LIMIT $limit"
+    )
+    return _rows(*run(sql, params))
+
+
+def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"limit": q.limit}
+    where = scope_where(q, params)
+    keys = ["source", "medium"] if q.breakdown == "source_medium" else ["source"]
+    sql = f"""
+        SELECT {", ".join(keys)}, count(*) AS events, count(DISTINCT person) AS uniques,
+               round(avg(CASE WHEN medium = 'paid' THEN 1.0 ELSE 0.0 END), 4) AS paid_share
+        FROM events_people
+        WHERE {" AND ".join(where)}
+        GROUP BY {", ".join(keys)}
+        ORDER BY events DESC, {", ".join(keys)}
+        LIMIT $limit
+    """
+    return _rows(*run(sql, params))
