@@ -1,0 +1,125 @@
+"""Conversion attribution in DuckDB SQL: credit each conversion to its person's sessions.
+
+Conversions are the events named `q.conversion` in [start, end). Their touchpoints are the
+sessions of the same person (a session's person is its user, else the user its anonymous id is
+linked to, else that anonymous id, as in `events_people`) that started in the lookback window
+before the conversion, plus the conversion's own session. Each model gives every touchpoint of a
+conversion a weight; the weights of one conversion sum to 1, so the credited conversions and
+value sum to the totals. A conversion with no touchpoint is credited to direct.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
+from footfall.store.duckdb.funnels import property_path
+from footfall.store.duckdb.reads import Runner, scope_where
+
+__all__ = ["attribution"]
+
+_HALF_LIFE_SECONDS = 7 * 86400
+_DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
+_NON_DIRECT = "coalesce(source, 'direct') <> 'direct'"
+
+# Each touchpoint's weight: k is its position (1 = earliest), n the conversion's touchpoints.
+_WEIGHT = {
+    "first_touch": "CASE WHEN k = 1 THEN 1.0 ELSE 0.0 END",
+    "last_touch": "CASE WHEN k = n THEN 1.0 ELSE 0.0 END",
+    "last_non_direct": (
+        f"CASE WHEN k = coalesce(max(CASE WHEN {_NON_DIRECT} THEN k END) OVER c, n)"
+        " THEN 1.0 ELSE 0.0 END"
+    ),
+    "linear": "1.0 / n",
+    "position_based": (
+        "CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5"
+        " WHEN k = 1 OR k = n THEN 0.4 ELSE 0.2 / (n - 2) END"
+    ),
+    "time_decay": "decay / sum(decay) OVER c",
+}
+
+
+def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
+    """The CTEs: `conv` (one row per conversion) and `credited` (weighted touchpoints)."""
+    where = scope_where(q, params)
+    params.update(conversion=q.conversion, lookback=q.lookback_seconds)
+    if q.value_property is not None:
+        params["value_property"] = q.value_property
+        value = (
+            "coalesce(TRY_CAST(json_extract_string(properties, "
+            f"{property_path('value_property')}) AS DOUBLE), 0.0)"
+        )
+    else:
+        value = "0.0"
+    bots = "" if q.include_bots else " AND NOT s.is_bot"
+    fallback = ", ".join(
+        f"CASE WHEN t.uid IS NULL THEN {_DIRECT[d]} ELSE t.{d} END AS {d}"
+        for d in ATTRIBUTION_DIMENSIONS
+    )
+    return f"""
+    WITH conv AS (
+        SELECT uid, person, ts, session_id, {value} AS value FROM events_people
+        WHERE {" AND ".join(where)} AND name = $conversion
+    ),
+    sess AS (
+        SELECT s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
+               coalesce(s.user_id, i.user_id, s.anonymous_id) AS person
+        FROM sessions s
+        LEFT JOIN identities i
+          ON i.project_id = s.project_id AND i.env = s.env AND i.anonymous_id = s.anonymous_id
+        WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end
+          AND (s.start_ts >= $start - to_seconds($lookback)
+               OR s.session_id IN (SELECT session_id FROM conv))
+    ),
+    touch AS (
+        SELECT c.uid, c.ts, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel
+        FROM conv c JOIN sess s ON s.person = c.person
+        WHERE s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts
+        UNION
+        SELECT c.uid, c.ts, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel
+        FROM conv c JOIN sess s ON s.session_id = c.session_id
+    ),
+    ranked AS (
+        SELECT *, row_number() OVER (PARTITION BY uid ORDER BY start_ts, session_id) AS k,
+               count(*) OVER (PARTITION BY uid) AS n,
+               pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS}) AS decay
+        FROM touch
+    ),
+    weighted AS (
+        SELECT uid, source, medium, campaign, channel, {_WEIGHT[q.model]} AS w
+        FROM ranked WINDOW c AS (PARTITION BY uid)
+        QUALIFY w > 0
+    ),
+    credited AS (
+        SELECT c.uid, c.value, coalesce(t.w, 1.0) AS w, {fallback}
+        FROM conv c LEFT JOIN weighted t ON t.uid = c.uid
+    )
+    """
+
+
+def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
+    assert q.model in ATTRIBUTION_MODELS
+    assert q.group_by and all(d in ATTRIBUTION_DIMENSIONS for d in q.group_by)
+    params: dict[str, Any] = {"limit": q.limit}
+    ctes = _sql(q, params)
+    keys = ", ".join(q.group_by)
+    _names, totals = run(ctes + " SELECT count(*), coalesce(sum(value), 0.0) FROM conv", params)
+    names, rows = run(
+        ctes
+        + f"""
+        SELECT {keys}, round(sum(w), 6) AS conversions, round(sum(w * value), 6) AS value
+        FROM credited GROUP BY {keys}
+        ORDER BY conversions DESC, value DESC, {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
+        LIMIT $limit
+        """,
+        params,
+    )
+    conversions, value = totals[0]
+    return {
+        "model": q.model,
+        "conversion": q.conversion,
+        "value_property": q.value_property,
+        "lookback_seconds": q.lookback_seconds,
+        "totals": {"conversions": int(conversions), "value": round(float(value), 6)},
+        "rows": [dict(zip(names, row, strict=True)) for row in rows],
+    }

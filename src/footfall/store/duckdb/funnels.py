@@ -1,0 +1,122 @@
+"""Funnels in DuckDB SQL (people who did step 1, then step 2 within the window, …).
+
+A person is the `person` of `events_people`, so pre-identify visits and other devices of the same
+user count as one person. Each person's funnel is anchored at their first step-1 event in
+[start, end); every later step is the earliest matching event at or after the previous step and at
+most `window_seconds` after the anchor (inclusive; it may fall after `end`). Taking the earliest
+match at each step is optimal for ordered steps, so one join per step answers it in SQL (a
+repeated step needs another event than the one the previous step used). Step
+property filters compare `properties` values as text, with the keys passed as parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from footfall.read.queries import FunnelQuery, FunnelStep
+from footfall.store.duckdb.reads import Runner, naive_utc
+
+__all__ = ["funnel", "property_path"]
+
+BREAKDOWNS = ("source", "channel")
+
+
+def property_path(param: str) -> str:
+    """SQL for the JSON path of the top-level key held by parameter `param` (quoted, so any
+    dots, brackets or quotes in the key are just characters of the key)."""
+    return f"""'$."' || replace(replace(${param}, '\\', '\\\\'), '"', '\\"') || '"'"""
+
+
+def _match(i: int, step: FunnelStep, params: dict[str, Any], alias: str = "") -> str:
+    t = f"{alias}." if alias else ""
+    params[f"e{i}"] = step.event
+    conds = [f"{t}name = $e{i}"]
+    for j, (key, value) in enumerate(step.where):
+        params[f"k{i}_{j}"], params[f"v{i}_{j}"] = key, value
+        conds.append(
+            f"json_extract_string({t}properties, {property_path(f'k{i}_{j}')}) = $v{i}_{j}"
+        )
+    return " AND ".join(conds)
+
+
+def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
+    params.update(
+        project=q.scope.project_id,
+        env=q.scope.env,
+        start=naive_utc(q.start),
+        end=naive_utc(q.end),
+        window=q.window_seconds,
+    )
+    names = sorted({s.event for s in q.steps})
+    for n, name in enumerate(names):
+        params[f"n{n}"] = name
+    bots = "" if q.include_bots else " AND NOT is_bot"
+    group = q.breakdown if q.breakdown is not None else "NULL"
+    ctes = [
+        f"""ev AS (
+            SELECT person, uid, name, ts, properties, source, channel FROM events_people
+            WHERE project_id = $project AND env = $env{bots}
+              AND ts >= $start AND ts <= $end + to_seconds($window)
+              AND name IN ({", ".join(f"$n{n}" for n in range(len(names)))})
+        )""",
+        f"""s1 AS (
+            SELECT person, min(ts) AS anchor, min(ts) AS t, arg_min(uid, (ts, uid)) AS uid,
+                   arg_min({group}, (ts, uid)) AS grp
+            FROM ev WHERE ts < $end AND {_match(1, q.steps[0], params)}
+            GROUP BY person
+        )""",
+    ]
+    for i, step in enumerate(q.steps[1:], start=2):
+        ctes.append(
+            f"""s{i} AS (
+            SELECT p.person, any_value(p.anchor) AS anchor, min(e.ts) AS t,
+                   arg_min(e.uid, (e.ts, e.uid)) AS uid, any_value(p.grp) AS grp
+            FROM s{i - 1} p JOIN ev e ON e.person = p.person
+            WHERE {_match(i, step, params, "e")} AND e.uid <> p.uid
+              AND e.ts >= p.t AND e.ts <= p.anchor + to_seconds($window)
+            GROUP BY p.person
+        )"""
+        )
+    reached = " UNION ALL ".join(
+        f"SELECT {i} AS step, grp FROM s{i}" for i in range(1, len(q.steps) + 1)
+    )
+    return (
+        f"WITH {', '.join(ctes)} SELECT step, grp, count(*) AS people FROM ({reached})"
+        " GROUP BY step, grp"
+    )
+
+
+def _steps(q: FunnelQuery, people: list[int]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i, (step, n) in enumerate(zip(q.steps, people, strict=True)):
+        first, previous = people[0], people[i - 1] if i else people[0]
+        out.append({
+            "step": i + 1,
+            "event": step.event,
+            "where": dict(step.where),
+            "people": n,
+            "conversion_rate": round(n / first, 6) if first else 0.0,
+            "step_conversion_rate": round(n / previous, 6) if previous else 0.0,
+        })  # fmt: skip
+    return out
+
+
+def funnel(run: Runner, q: FunnelQuery) -> dict[str, Any]:
+    assert q.breakdown is None or q.breakdown in BREAKDOWNS
+    assert q.steps
+    params: dict[str, Any] = {}
+    _names, rows = run(_sql(q, params), params)
+    n = len(q.steps)
+    counts: dict[Any, list[int]] = {}
+    for step, grp, people in rows:
+        counts.setdefault(grp, [0] * n)[step - 1] = int(people)
+    overall = [sum(c[i] for c in counts.values()) for i in range(n)]
+    answer: dict[str, Any] = {
+        "steps": _steps(q, overall),
+        "window_seconds": q.window_seconds,
+        "breakdown": q.breakdown,
+    }
+    if q.breakdown is not None:
+        order = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0] is None, str(kv[0])))
+        answer["groups"] = [{"value": value, "steps": _steps(q, c)} for value, c in order]
+    return answer
