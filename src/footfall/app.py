@@ -48,6 +48,12 @@ OPERATIONS: list[Operation] = [
         error=mm.ErrorBody,
     ),
     Operation(
+        "/v1/sessions", "GET", "Sessions: duration, entry/exit page, bounce, first-event source", "millimetric", 200, None,
+        query=(*_RANGE, ("user_id", "the person's sessions on every linked device", False), ("anonymous_id", "filter", False),
+               ("limit", "1-1000 (100)", False), ("include_bots", "true | false", False)),
+        error=mm.ErrorBody,
+    ),
+    Operation(
         "/v1/funnel", "GET", "Ordered steps: people per step and conversion rates", "millimetric", 200, None,
         query=(*_RANGE, ("steps", "event[key=value;...],event,... (2-10)", True), ("window", "conversion window, e.g. 7d", False),
                ("breakdown", "source | channel", False), ("include_bots", "true | false", False)),

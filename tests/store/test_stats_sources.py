@@ -142,3 +142,22 @@ def test_sources(store: DuckDBStore) -> None:
     ]
     by_source = store.sources(SourcesQuery(scope=SCOPE, start=START, end=END, breakdown="source", limit=1))
     assert by_source == [{"source": "facebook", "events": 4, "uniques": 2, "paid_share": 1.0}]
+
+
+def test_sessions_rows(store: DuckDBStore) -> None:
+    from footfall.read.queries import SessionsQuery
+
+    rows = store.sessions(SessionsQuery(scope=SCOPE, start=START, end=END))
+    assert [r["session_id"] for r in rows] == ["s5", "s4", "s3", "s2", "s1"]  # newest first, bot excluded
+    s1 = rows[-1]
+    assert s1 | {} == {
+        "session_id": "s1", "anonymous_id": "a1", "user_id": None,
+        "start": "2026-05-01T10:00:00.000000Z", "end": "2026-05-01T10:05:00.000000Z", "duration_s": 300.0,
+        "entry_path": "/", "exit_path": "/", "pageviews": 1, "events": 2, "bounce": False,
+        "source": "google", "medium": "organic", "campaign": None, "channel": "Organic Search", "referrer_host": None,
+        "device_type": "desktop", "browser": "Chrome", "os": "Windows", "country": "US",
+    }
+    assert rows[2]["bounce"] is True  # s3: one pageview, nothing else
+    people = store.sessions(SessionsQuery(scope=SCOPE, start=START, end=END, user_id="u1"))
+    assert sorted(r["session_id"] for r in people) == ["s4", "s5"]  # s4 through the a4 → u1 link
+    assert {r["user_id"] for r in people} == {"u1"}

@@ -21,6 +21,7 @@ from footfall.read.queries import (
     AttributionQuery,
     FunnelQuery,
     FunnelStep,
+    SessionsQuery,
     SourcesQuery,
     StatsQuery,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "event_query",
     "funnel_query",
     "parse_duration",
+    "sessions_query",
     "sources_query",
     "stats_query",
 ]
@@ -191,6 +193,18 @@ def sources_query(scope: Scope, p: Params) -> SourcesQuery:
     return SourcesQuery(
         scope=scope, start=start, end=end, breakdown=breakdown, limit=limit,
         include_bots=include_bots,
+    )
+
+
+def sessions_query(scope: Scope, p: Params) -> SessionsQuery:
+    errs = _Errors()
+    start, end = _range(p, errs)
+    limit = _int(p, "limit", 100, 1, 1000, errs)
+    include_bots = _bool(p, "include_bots", errs)
+    errs.raise_if_any()
+    return SessionsQuery(
+        scope=scope, start=start, end=end, limit=limit, include_bots=include_bots,
+        user_id=p.get("user_id") or None, anonymous_id=p.get("anonymous_id") or None,
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "AttributionQuery",
     "FunnelQuery",
     "FunnelStep",
+    "SessionsQuery",
     "SourcesQuery",
     "StatsQuery",
 ]
@@ -46,6 +47,16 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
     interval: str | None = None
     timezone: str = "UTC"
     filters: tuple[tuple[str, str], ...] = ()  # (column in FILTER_COLUMNS, value)
+    include_bots: bool = False
+    limit: int = 100
+
+
+class SessionsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    scope: Scope
+    start: datetime  # sessions that started in [start, end)
+    end: datetime
+    user_id: str | None = None  # the person's sessions, on every linked anonymous id
+    anonymous_id: str | None = None
     include_bots: bool = False
     limit: int = 100
 

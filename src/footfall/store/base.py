@@ -14,7 +14,13 @@ from typing import Any, Protocol
 import msgspec
 
 from footfall.model import Scope
-from footfall.read.queries import AttributionQuery, FunnelQuery, SourcesQuery, StatsQuery
+from footfall.read.queries import (
+    AttributionQuery,
+    FunnelQuery,
+    SessionsQuery,
+    SourcesQuery,
+    StatsQuery,
+)
 
 __all__ = ["EventQuery", "ForgetResult", "Scope", "SessionTail", "Store"]
 
@@ -71,6 +77,9 @@ class Store(Protocol):
 
     def sources(self, query: SourcesQuery) -> list[dict[str, Any]]:
         """`/v1/sources` rows: source(, medium), events, uniques, paid_share."""
+
+    def sessions(self, query: SessionsQuery) -> list[dict[str, Any]]:
+        """Session rows (start, end, duration, entry/exit page, bounce, first-event source…)."""
 
     def funnel(self, query: FunnelQuery) -> dict[str, Any]:
         """Per-step people and conversion rates (optionally per breakdown value)."""

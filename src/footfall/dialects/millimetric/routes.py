@@ -150,6 +150,13 @@ async def sources(request: Request) -> Response:
     return json_response({"breakdown": q.breakdown, "rows": rows})
 
 
+@dialect_endpoint(render, "/v1/sessions")
+async def sessions(request: Request) -> Response:
+    q = params.sessions_query(_scope(_read_principal(request)), request.query_params)
+    service = _service(request)
+    return json_response({"rows": await service.read(lambda: service.store.sessions(q))})
+
+
 @dialect_endpoint(render, "/v1/funnel")
 async def funnel(request: Request) -> Response:
     q = params.funnel_query(_scope(_read_principal(request)), request.query_params)
@@ -172,6 +179,7 @@ routes = [
     Route("/v1/query", query, methods=["GET"]),
     Route("/v1/stats", stats, methods=["GET"]),
     Route("/v1/sources", sources, methods=["GET"]),
+    Route("/v1/sessions", sessions, methods=["GET"]),
     Route("/v1/funnel", funnel, methods=["GET"]),
     Route("/v1/attribution", attribution, methods=["GET"]),
 ]

@@ -11,9 +11,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from footfall.read.queries import GROUP_BY_COLUMNS, INTERVALS, SourcesQuery, StatsQuery
+from footfall.read.queries import (
+    GROUP_BY_COLUMNS,
+    INTERVALS,
+    SessionsQuery,
+    SourcesQuery,
+    StatsQuery,
+)
 
-__all__ = ["Runner", "naive_utc", "scope_where", "sources", "stats"]
+__all__ = ["Runner", "naive_utc", "scope_where", "sessions", "sources", "stats"]
 
 Runner = Callable[[str, dict[str, Any]], tuple[list[str], list[tuple[Any, ...]]]]
 
@@ -93,6 +99,38 @@ def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
         WHERE {" AND ".join(where)}
         GROUP BY {", ".join(keys)}
         ORDER BY events DESC, {", ".join(keys)}
+        LIMIT $limit
+    """
+    return _rows(*run(sql, params))
+
+
+def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {
+        "limit": q.limit, "project": q.scope.project_id, "env": q.scope.env,
+        "start": naive_utc(q.start), "end": naive_utc(q.end),
+    }
+    where = ["s.project_id = $project", "s.env = $env", "s.start_ts >= $start", "s.start_ts < $end"]
+    if not q.include_bots:
+        where.append("NOT s.is_bot")
+    if q.user_id is not None:
+        where.append("coalesce(s.user_id, i.user_id) = $user_id")
+        params["user_id"] = q.user_id
+    if q.anonymous_id is not None:
+        where.append("s.anonymous_id = $anonymous_id")
+        params["anonymous_id"] = q.anonymous_id
+    sql = f"""
+        SELECT s.session_id, s.anonymous_id, coalesce(s.user_id, i.user_id) AS user_id,
+               strftime(s.start_ts, '%Y-%m-%dT%H:%M:%S.%fZ') AS start,
+               strftime(s.end_ts, '%Y-%m-%dT%H:%M:%S.%fZ') AS "end",
+               round(epoch(s.end_ts) - epoch(s.start_ts), 3) AS duration_s,
+               s.entry_path, s.exit_path, s.pageviews, s.events, s.events <= 1 AS bounce,
+               s.source, s.medium, s.campaign, s.channel, s.referrer_host,
+               s.device_type, s.browser, s.os, s.country
+        FROM sessions s
+        LEFT JOIN identities i
+          ON i.project_id = s.project_id AND i.env = s.env AND i.anonymous_id = s.anonymous_id
+        WHERE {" AND ".join(where)}
+        ORDER BY s.start_ts DESC, s.session_id
         LIMIT $limit
     """
     return _rows(*run(sql, params))

@@ -16,7 +16,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from footfall.read.queries import AttributionQuery, FunnelQuery, SourcesQuery, StatsQuery
+from footfall.read.queries import (
+    AttributionQuery,
+    FunnelQuery,
+    SessionsQuery,
+    SourcesQuery,
+    StatsQuery,
+)
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
 from footfall.store.duckdb import credit, funnels, reads
 from footfall.store.duckdb.sessions import UPSERT_SESSIONS
@@ -436,6 +442,9 @@ class DuckDBStore:
 
     def sources(self, query: SourcesQuery) -> list[dict[str, Any]]:
         return reads.sources(self.read, query)
+
+    def sessions(self, query: SessionsQuery) -> list[dict[str, Any]]:
+        return reads.sessions(self.read, query)
 
     def funnel(self, query: FunnelQuery) -> dict[str, Any]:
         return funnels.funnel(self.read, query)
