@@ -89,7 +89,7 @@ class Footfall:
         data.mkdir(parents=True, exist_ok=True)
         self.meta = open_meta(settings)
         self.keys = KeyRing(self.meta)
-        self.store = DuckDBStore(data / "events.duckdb")
+        self.store = DuckDBStore(data / "events.duckdb", settings.store_threads)
         self.store.migrate()
         self.wal = WriteAheadLog(data / "wal")
         self.loader = Loader(self.store, self.wal)

@@ -28,7 +28,7 @@ _RETRY_SECONDS = 0.5
 _TRIM_EVERY = 5.0
 # Under load, gather at least this long between store transactions: each costs milliseconds
 # whatever its size, so bigger batches leave more CPU to the event loop. Reads wait at most this.
-_MIN_INTERVAL = 0.01
+_MIN_INTERVAL = 0.05
 
 log = logging.getLogger("footfall.loader")
 T = TypeVar("T")

@@ -66,23 +66,27 @@ def stats(run: Runner, q: StatsQuery) -> list[dict[str, Any]]:
         where.append(f"{_COLUMN[column]} = $f{i}")
         params[f"f{i}"] = value
     select: list[str] = []
+    outer = [*q.group_by, "value"]
     order: list[str] = []
     if q.interval is not None:
         assert q.interval in INTERVALS
-        fmt = "%Y-%m-%dT%H:%M:%SZ" if q.timezone == "UTC" else "%Y-%m-%dT%H:%M:%S"
-        params["tz"] = q.timezone
-        select.append(
-            f"strftime(date_trunc('{q.interval}', timezone($tz, timezone('UTC', ts))), '{fmt}')"
-            " AS bucket"
-        )
+        if q.timezone == "UTC":  # skip the per-row time zone conversion
+            local, fmt = "ts", "%Y-%m-%dT%H:%M:%SZ"
+        else:
+            local, fmt = "timezone($tz, timezone('UTC', ts))", "%Y-%m-%dT%H:%M:%S"
+            params["tz"] = q.timezone
+        # Truncate per row, format once per group.
+        select.append(f"date_trunc('{q.interval}', {local}) AS bucket")
+        outer.insert(0, f"strftime(bucket, '{fmt}') AS bucket")
         order.append("bucket")
     select += [f"{_COLUMN[c]} AS {c}" for c in q.group_by]
     table = "events_people" if q.metric in ("uniques", "users") else "events"
     sql = (
+        f"SELECT {', '.join(outer)} FROM ("
         f"SELECT {', '.join([*select, _METRIC[q.metric] + ' AS value'])} FROM {table}"
         f" WHERE {' AND '.join(where)}"
         + (" GROUP BY ALL" if select else "")
-        + f" ORDER BY {', '.join([*order, 'value DESC', *(c for c in q.group_by)])}"
+        + f") ORDER BY {', '.join([*order, 'value DESC', *(c for c in q.group_by)])}"
         + " LIMIT $limit"
     )
     return _rows(*run(sql, params))

@@ -152,10 +152,13 @@ def _ndjson_table(data: bytes, schema: pa.Schema) -> pa.Table:
 
 
 class DuckDBStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int = 2) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._con = _connect(path)
+        # Fewer threads leave more CPU to the event loop (faster ingestion); more make reads
+        # faster. Measured on 2 cores: see docs/performance.md.
+        self.threads = threads
+        self._con = _connect(path, threads)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._gate = _Gate()  # readers share, purge swaps the file exclusively
@@ -282,7 +285,7 @@ class DuckDBStore:
             self._con.close()
             os.replace(fresh, self.path)
             Path(str(self.path) + ".wal").unlink(missing_ok=True)
-            self._con = _connect(self.path)
+            self._con = _connect(self.path, self.threads)
             self._generation += 1
 
     def reclassify(
@@ -464,9 +467,8 @@ class DuckDBStore:
             self._con.close()
 
 
-def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    # One thread: the event loop needs the other core more than DuckDB needs two.
-    return duckdb.connect(str(path), config={"threads": 1})
+def _connect(path: Path, threads: int) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), config={"threads": threads})
 
 
 class _Gate:
