@@ -46,6 +46,7 @@ class Loader:
             deque()
         )
         self._cv = threading.Condition()
+        self._hurry = threading.Event()
         self._stopping = False
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._waiters_lock = threading.Lock()
@@ -69,6 +70,7 @@ class Loader:
         with self._cv:
             self._stopping = True
             self._cv.notify()
+        self._hurry.set()
         if self._thread.is_alive():
             self._thread.join()
 
@@ -85,6 +87,7 @@ class Loader:
         with self._cv:
             self._queue.append((1, fn, fut))
             self._cv.notify()
+        self._hurry.set()
         return fut
 
     async def wait_applied(self, seq: int) -> None:
@@ -93,6 +96,7 @@ class Loader:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with self._waiters_lock:
             self._waiters.append((seq, fut))
+        self._hurry.set()
         if self.applied_seq >= seq:  # raced with an apply
             self._release()
         await fut
@@ -107,7 +111,8 @@ class Loader:
         while True:
             pause = last + _MIN_INTERVAL - time.monotonic()
             if pause > 0 and not self._stopping:
-                time.sleep(pause)
+                self._hurry.wait(timeout=pause)  # a waiting reader cuts the gathering short
+            self._hurry.clear()
             last = time.monotonic()
             with self._cv:
                 while not self._queue and not self._stopping:
