@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from footfall.config import Settings
 from footfall.dialects.millimetric import schema as mm
+from footfall.dialects.millimetric.mcp import McpEndpoints
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
 from footfall.http import json_response
 from footfall.ops.metrics import Metrics, MetricsMiddleware
@@ -96,6 +97,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     holder: dict[str, Footfall] = {}
+    mcp = McpEndpoints()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -104,7 +106,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.footfall = service
         await service.start()
         try:
-            yield
+            async with mcp.run():
+                yield
         finally:
             await service.stop()
 
@@ -115,6 +118,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         *millimetric_routes,
+        *mcp.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),

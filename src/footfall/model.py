@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -17,6 +18,7 @@ __all__ = [
     "IdentityLink",
     "KeyKind",
     "Principal",
+    "ProfileUpdate",
     "RequestContext",
     "Scope",
 ]
@@ -120,6 +122,25 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     ip_hash: str | None = None
     ip: str | None = None  # raw IP: only for projects that opted in
     user_agent: str | None = None
+
+
+class ProfileUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A change to what is known about a visitor or a person, applied in WAL order.
+
+    `attributes` merge key by key unless `replace`; `context` and `custom_data` merge key by
+    key; `enrichment` (geo, device, source computed at ingest) replaces when given.
+    """
+
+    project_id: str
+    env: str
+    kind: str  # "visitor" (anonymous id / A-TRACK uuid) | "person" (user id)
+    subject_id: str
+    ts: datetime
+    attributes: dict[str, Any] | None = None
+    replace: bool = False
+    context: dict[str, Any] | None = None
+    custom_data: dict[str, Any] | None = None
+    enrichment: dict[str, Any] | None = None
 
 
 class IdentityLink(msgspec.Struct, kw_only=True):

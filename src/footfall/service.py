@@ -21,14 +21,22 @@ from footfall.auth.keys import KeyRing, issue_key
 from footfall.config import Settings
 from footfall.enrichment.geoip import GeoIP
 from footfall.errors import Forbidden, NotFound, StoreUnavailable
-from footfall.model import Env, Event, IdentityLink, KeyKind, Principal, RequestContext
+from footfall.model import (
+    Env,
+    Event,
+    IdentityLink,
+    KeyKind,
+    Principal,
+    ProfileUpdate,
+    RequestContext,
+)
 from footfall.pipeline import Pipeline, attribute
 from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT
 from footfall.store.base import ForgetResult, Scope
 from footfall.store.duckdb.store import DuckDBStore
 from footfall.store.meta import MetaStore, Project
 from footfall.writer.commit import Committer
-from footfall.writer.loader import KIND_EVENT, KIND_LINK, Loader
+from footfall.writer.loader import KIND_EVENT, KIND_LINK, KIND_PROFILE, Loader
 from footfall.writer.wal import WriteAheadLog
 
 __all__ = ["Footfall", "open_meta"]
@@ -169,8 +177,10 @@ class Footfall:
         request: RequestContext,
         events: list[Event],
         links: list[IdentityLink] = (),  # type: ignore[assignment]
+        profiles: list[ProfileUpdate] = (),  # type: ignore[assignment]
     ) -> list[Event]:
-        """Enrich and durably store; returns when every event is on disk (WAL synced)."""
+        """Enrich and durably store events, identity links and profile updates; returns when
+        every record is on disk (WAL synced)."""
         if principal.project_id is None or not principal.can_ingest:
             raise Forbidden("insufficient_scope", "this key cannot ingest events")
         project = self.project(principal.project_id)
@@ -183,6 +193,7 @@ class Footfall:
         kept = self.pipeline.run(events, ctx)
         records = [(KIND_EVENT, _encode(e)) for e in kept]
         records.extend((KIND_LINK, _encode(link)) for link in links)
+        records.extend((KIND_PROFILE, _encode(p)) for p in profiles)
         if records:
             assert self.committer is not None
             await self.committer.commit(records)

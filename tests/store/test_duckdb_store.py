@@ -139,3 +139,32 @@ def test_sessions_are_folded_in_incrementally_across_batches(store: DuckDBStore)
         (T0 + timedelta(minutes=5)).replace(tzinfo=None), (T0 + timedelta(minutes=30)).replace(tzinfo=None),
         5, 3, "/a", "/c", "bing", "u1",
     )
+
+
+def test_profile_updates_fold_in_order_and_forget_removes_them(store: DuckDBStore) -> None:
+    from footfall.model import ProfileUpdate
+
+    def upd(n: int, **kw: object) -> ProfileUpdate:
+        base: dict[str, object] = {"project_id": "prj_a", "env": "live", "kind": "visitor", "subject_id": "a1", "ts": T0 + timedelta(minutes=n)}
+        base.update(kw)
+        return ProfileUpdate(**base)  # type: ignore[arg-type]
+
+    store.append(ndjson(ev(1, user_id="u1")), b"", 1, [
+        msgspec.json.encode(upd(1, attributes={"plan": "free", "seats": 1}, context={"url": {"href": "https://a"}})),
+        msgspec.json.encode(upd(2, attributes={"plan": "pro"}, custom_data={"x": 1})),
+    ])
+    store.append(b"", b"", 2, [
+        msgspec.json.encode(upd(3, attributes={"only": True}, replace=True, enrichment={"geo": {"country": "US"}})),
+        msgspec.json.encode(upd(4, kind="person", subject_id="u1", attributes={"email": "u1@example.com"})),
+    ])
+    doc = store.profile(SCOPE, "visitor", "a1")
+    assert doc is not None
+    assert doc["attributes"] == {"only": True}
+    assert doc["context"] == {"url": {"href": "https://a"}} and doc["custom_data"] == {"x": 1}
+    assert doc["enrichment"] == {"geo": {"country": "US"}}
+    assert (doc["created_at"], doc["updated_at"]) == ("2026-05-01T12:01:00.000000Z", "2026-05-01T12:03:00.000000Z")
+    assert store.profile(SCOPE, "person", "u1")["attributes"] == {"email": "u1@example.com"}  # type: ignore[index]
+    assert store.profile(SCOPE, "visitor", "nobody") is None
+    store.forget(SCOPE, "u1")
+    assert store.profile(SCOPE, "person", "u1") is None
+    assert store.profile(SCOPE, "visitor", "a1") is None  # a1 carried u1's events

@@ -62,8 +62,11 @@ class Store(Protocol):
     def applied_seq(self) -> int:
         """The last write-ahead-log sequence number whose records are stored."""
 
-    def append(self, events: bytes, links: bytes, upto_seq: int) -> int:
-        """Store NDJSON events and identity links atomically with the WAL position.
+    def append(
+        self, events: bytes, links: bytes, upto_seq: int, profiles: list[bytes] | None = None
+    ) -> int:
+        """Store NDJSON events, identity links and profile updates (JSON of `ProfileUpdate`,
+        applied in order) atomically with the WAL position.
 
         Events whose (project_id, env, event_id) is already stored are skipped (idempotency).
         Returns the number of event rows inserted.
@@ -71,6 +74,10 @@ class Store(Protocol):
 
     def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
         """Raw event rows, newest first."""
+
+    def profile(self, scope: Scope, kind: str, subject_id: str) -> dict[str, Any] | None:
+        """A visitor's or person's profile: attributes, context, custom_data, enrichment,
+        created_at, updated_at; None when unknown."""
 
     def stats(self, query: StatsQuery) -> list[dict[str, Any]]:
         """`/v1/stats` rows: group columns, optional `bucket`, `value`."""

@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 from footfall.store.base import Store
 from footfall.writer.wal import Record, WriteAheadLog
 
-__all__ = ["KIND_EVENT", "KIND_LINK", "Loader"]
+__all__ = ["KIND_EVENT", "KIND_LINK", "KIND_PROFILE", "Loader"]
 
 KIND_EVENT = 1
 KIND_LINK = 2
+KIND_PROFILE = 3
 _RETRY_SECONDS = 0.5
 _TRIM_EVERY = 5.0
 # Under load, gather at least this long between store transactions: each costs milliseconds
@@ -160,11 +161,13 @@ class Loader:
     def _apply(self, records: list[Record]) -> None:
         events = [p for _s, k, p in records if k == KIND_EVENT]
         links = [p for _s, k, p in records if k == KIND_LINK]
+        profiles = [p for _s, k, p in records if k == KIND_PROFILE]
         upto = records[-1][0]
         inserted = self.store.append(
             b"\n".join(events) + b"\n" if events else b"",
             b"\n".join(links) + b"\n" if links else b"",
             upto,
+            profiles,
         )
         self.batches += 1
         self.rows += inserted

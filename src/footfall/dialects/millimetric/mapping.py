@@ -10,9 +10,15 @@ import msgspec
 from footfall.dialects.millimetric.schema import IdentifyBody, TrackBody
 from footfall.errors import Invalid
 from footfall.ids import uuid7
-from footfall.model import Event, IdentityLink, Principal
+from footfall.model import Event, IdentityLink, Principal, ProfileUpdate
 
-__all__ = ["PROPERTIES_MAX_BYTES", "event_from_track", "identify_event", "link_from_identify"]
+__all__ = [
+    "PROPERTIES_MAX_BYTES",
+    "event_from_track",
+    "identify_event",
+    "link_from_identify",
+    "traits_update",
+]
 
 PROPERTIES_MAX_BYTES = 8 * 1024
 _encode = msgspec.json.Encoder().encode
@@ -84,4 +90,19 @@ def link_from_identify(body: IdentifyBody, principal: Principal, received_at: da
         anonymous_id=body.anonymous_id,
         user_id=body.user_id,
         ts=received_at,
+    )
+
+
+def traits_update(body: IdentifyBody, principal: Principal, received_at: datetime) -> ProfileUpdate | None:
+    """identify's traits merge into the person's profile."""
+    if not body.traits:
+        return None
+    assert principal.project_id is not None
+    return ProfileUpdate(
+        project_id=principal.project_id,
+        env=principal.env.value,
+        kind="person",
+        subject_id=body.user_id,
+        ts=received_at,
+        attributes=body.traits,
     )

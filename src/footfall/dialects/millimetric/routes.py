@@ -100,7 +100,8 @@ async def identify(request: Request) -> Response:
     ctx = request_context(request)
     event = mapping.identify_event(body, principal, ctx.received_at)
     link = mapping.link_from_identify(body, principal, ctx.received_at)
-    await _service(request).ingest(principal, ctx, [event], [link])
+    traits = mapping.traits_update(body, principal, ctx.received_at)
+    await _service(request).ingest(principal, ctx, [event], [link], [traits] if traits else [])
     return json_response(schema.Ok(ok=True))
 
 

@@ -25,6 +25,7 @@ from footfall.read.queries import (
 )
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
 from footfall.store.duckdb import credit, funnels, reads
+from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.sessions import UPSERT_SESSIONS
 
 __all__ = ["DuckDBStore"]
@@ -196,7 +197,9 @@ class DuckDBStore:
         row = self._con.execute("SELECT applied_seq FROM loader_state WHERE id = 1").fetchone()
         return int(row[0]) if row else 0
 
-    def append(self, events: bytes, links: bytes, upto_seq: int) -> int:
+    def append(
+        self, events: bytes, links: bytes, upto_seq: int, profiles: list[bytes] | None = None
+    ) -> int:
         with self._write_lock:
             con = self._con
             inserted = 0
@@ -223,6 +226,8 @@ class DuckDBStore:
                         con.execute(_INSERT_LINKS)
                     finally:
                         con.unregister("links")
+                if profiles:
+                    apply_profile_updates(con, profiles)
                 con.execute("UPDATE loader_state SET applied_seq = ? WHERE id = 1", [upto_seq])
                 con.execute("COMMIT")
             except Exception:
@@ -253,6 +258,17 @@ class DuckDBStore:
                     params,
                 ).fetchone()
                 sessions = int(row[0]) if row else 0
+                con.execute(
+                    f"""
+                    DELETE FROM profiles WHERE project_id = $1 AND env = $2 AND (
+                        (kind = 'person' AND subject_id = $3)
+                        OR (kind = 'visitor' AND subject_id IN (
+                            SELECT anonymous_id FROM events WHERE {person} AND anonymous_id IS NOT NULL
+                            UNION SELECT anonymous_id FROM identities
+                            WHERE project_id = $1 AND env = $2 AND user_id = $3)))
+                    """,
+                    params,
+                )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
                 row = con.execute(
@@ -439,6 +455,9 @@ class DuckDBStore:
             {"since": _naive(since)},
         )
         return [((r[0], r[1], r[2]), tuple(r[3:])) for r in rows]
+
+    def profile(self, scope: Scope, kind: str, subject_id: str) -> dict[str, Any] | None:
+        return read_profile(self.read, scope.project_id, scope.env, kind, subject_id)
 
     def stats(self, query: StatsQuery) -> list[dict[str, Any]]:
         return reads.stats(self.read, query)
