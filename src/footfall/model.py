@@ -141,6 +141,9 @@ class ProfileUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     context: dict[str, Any] | None = None
     custom_data: dict[str, Any] | None = None
     enrichment: dict[str, Any] | None = None
+    # uid of an event in the same ingest call whose enrichment (geo, device, attribution)
+    # becomes this profile's `enrichment`: dialects never enrich anything themselves.
+    enrich_from: str | None = None
 
 
 class IdentityLink(msgspec.Struct, kw_only=True):

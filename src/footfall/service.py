@@ -39,7 +39,7 @@ from footfall.writer.commit import Committer
 from footfall.writer.loader import KIND_EVENT, KIND_LINK, KIND_PROFILE, Loader
 from footfall.writer.wal import WriteAheadLog
 
-__all__ = ["Footfall", "open_meta"]
+__all__ = ["Footfall", "enrichment_of", "open_meta"]
 
 log = logging.getLogger("footfall")
 T = TypeVar("T")
@@ -90,6 +90,30 @@ def reclassify_stored(settings: Settings, since: datetime | None) -> int:
         meta.close()
 
 
+def enrichment_of(event: Event) -> dict[str, Any]:
+    """What the pipeline learned about an event's visit, as stored on a profile."""
+    return {
+        "source": event.source, "medium": event.medium, "campaign": event.campaign,
+        "channel": event.channel, "source_rule_id": event.source_rule_id,
+        "source_confidence": event.source_confidence, "referrer_host": event.referrer_host,
+        "click_id_type": event.click_id_type, "click_id": event.click_id,
+        "geo": {
+            "country": event.country, "region": event.region, "city": event.city,
+            "latitude": event.latitude, "longitude": event.longitude,
+            "time_zone": event.time_zone, "isp": event.isp, "organization": event.organization,
+        },
+        "device": {
+            "device_type": event.device_type, "browser": event.browser,
+            "browser_version": event.browser_version, "os": event.os,
+            "os_version": event.os_version, "brand": event.device_brand,
+            "model": event.device_model, "is_bot": event.is_bot,
+        },
+        "ip": event.ip,  # only set for projects that opted in to raw IPs
+        "ip_hash": event.ip_hash,
+        "user_agent": event.user_agent,
+    }
+
+
 class Footfall:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -109,6 +133,7 @@ class Footfall:
         self._projects: dict[str, tuple[float, Project]] = {}
         self._rules: dict[str, tuple[float, tuple[CustomRule, ...]]] = {}
         self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
+        self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
         self.accepted: Counter[str] = Counter()
         self.started_at = time.time()
 
@@ -191,6 +216,13 @@ class Footfall:
         # by everything behind one server, so linking it would merge unrelated people.
         links = [*links, *self._implied_links(events)]
         kept = self.pipeline.run(events, ctx)
+        if any(p.enrich_from for p in profiles):
+            by_uid = {e.uid: e for e in kept}
+            for p in profiles:
+                source = by_uid.get(p.enrich_from) if p.enrich_from else None
+                if source is not None:
+                    p.enrichment = enrichment_of(source)
+                p.enrich_from = None
         records = [(KIND_EVENT, _encode(e)) for e in kept]
         records.extend((KIND_LINK, _encode(link)) for link in links)
         records.extend((KIND_PROFILE, _encode(p)) for p in profiles)
@@ -227,6 +259,23 @@ class Footfall:
         if len(self._linked) > 100_000:
             self._linked.clear()
         self._linked[(link.project_id, link.env, link.anonymous_id)] = link.user_id
+
+    async def first_sighting(
+        self, scope: Scope, names: tuple[str, ...], prop: str, value: str
+    ) -> bool:
+        """True the first time `value` of property `prop` is seen on events named `names` in
+        this project and environment (e.g. a screen name, for Sankofa's CAPTURE_PRISTINE).
+        The set is read from the store once, then kept in memory; call it before ingesting the
+        event that carries the value."""
+        key = (scope.project_id, scope.env, names, prop)
+        seen = self._sightings.get(key)
+        if seen is None:
+            stored = await self.read(lambda: self.store.distinct_values(scope, names, prop))
+            seen = self._sightings.setdefault(key, stored)
+        if value in seen:
+            return False
+        seen.add(value)
+        return True
 
     # -- reads ---------------------------------------------------------------------------
     async def read(self, fn: Callable[[], T]) -> T:

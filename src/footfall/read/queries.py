@@ -18,6 +18,7 @@ __all__ = [
     "AttributionQuery",
     "FunnelQuery",
     "FunnelStep",
+    "PageQuery",
     "SessionsQuery",
     "SourcesQuery",
     "StatsQuery",
@@ -59,6 +60,17 @@ class SessionsQuery(msgspec.Struct, frozen=True, kw_only=True):
     anonymous_id: str | None = None
     include_bots: bool = False
     limit: int = 100
+
+
+class PageQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of a project's events, newest or oldest first (no time range)."""
+
+    scope: Scope
+    name: str | None = None
+    anonymous_id: str | None = None
+    page: int = 1
+    per_page: int = 25
+    descending: bool = True
 
 
 class SourcesQuery(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,6 +17,7 @@ from footfall.model import Scope
 from footfall.read.queries import (
     AttributionQuery,
     FunnelQuery,
+    PageQuery,
     SessionsQuery,
     SourcesQuery,
     StatsQuery,
@@ -78,6 +79,12 @@ class Store(Protocol):
     def profile(self, scope: Scope, kind: str, subject_id: str) -> dict[str, Any] | None:
         """A visitor's or person's profile: attributes, context, custom_data, enrichment,
         created_at, updated_at; None when unknown."""
+
+    def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
+        """One page of events (uid, name, ids, properties, ip, user_agent, ts…) and the total."""
+
+    def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
+        """Every value of property `prop` on events named `names`."""
 
     def stats(self, query: StatsQuery) -> list[dict[str, Any]]:
         """`/v1/stats` rows: group columns, optional `bucket`, `value`."""

@@ -27,7 +27,7 @@ _WEIGHT = {
     "first_touch": "CASE WHEN k = 1 THEN 1.0 ELSE 0.0 END",
     "last_touch": "CASE WHEN k = n THEN 1.0 ELSE 0.0 END",
     "last_non_direct": (
-        f"CASE WHEN k = coalesce(max(CASE WHEN {_NON_DIRECT} THEN k END) OVER c, n)"
+        f"CASE WHEN k = coalesce(max(CASE WHEN {_NON_DIRECT} THEN k END) OVER (PARTITION BY uid), n)"
         " THEN 1.0 ELSE 0.0 END"
     ),
     "linear": "1.0 / n",
@@ -35,7 +35,7 @@ _WEIGHT = {
         "CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5"
         " WHEN k = 1 OR k = n THEN 0.4 ELSE 0.2 / (n - 2) END"
     ),
-    "time_decay": "decay / sum(decay) OVER c",
+    "time_decay": "decay / sum(decay) OVER (PARTITION BY uid)",
 }
 
 
@@ -45,10 +45,8 @@ def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
     params.update(conversion=q.conversion, lookback=q.lookback_seconds)
     if q.value_property is not None:
         params["value_property"] = q.value_property
-        value = (
-            "coalesce(TRY_CAST(json_extract_string(properties, "
-            f"{property_path('value_property')}) AS DOUBLE), 0.0)"
-        )
+        raw = f"TRY_CAST(json_extract_string(properties, {property_path('value_property')}) AS DOUBLE)"
+        value = f"coalesce(CASE WHEN isfinite({raw}) THEN {raw} END, 0.0)"  # no NaN, no inf
     else:
         value = "0.0"
     bots = "" if q.include_bots else " AND NOT s.is_bot"
@@ -86,9 +84,9 @@ def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
         FROM touch
     ),
     weighted AS (
-        SELECT uid, source, medium, campaign, channel, {_WEIGHT[q.model]} AS w
-        FROM ranked WINDOW c AS (PARTITION BY uid)
-        QUALIFY w > 0
+        SELECT * FROM (
+            SELECT uid, source, medium, campaign, channel, {_WEIGHT[q.model]} AS w FROM ranked
+        ) WHERE w > 0
     ),
     credited AS (
         SELECT c.uid, c.value, coalesce(t.w, 1.0) AS w, {fallback}
@@ -100,19 +98,21 @@ def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
 def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     assert q.model in ATTRIBUTION_MODELS
     assert q.group_by and all(d in ATTRIBUTION_DIMENSIONS for d in q.group_by)
-    params: dict[str, Any] = {"limit": q.limit}
+    params: dict[str, Any] = {}
     ctes = _sql(q, params)
     keys = ", ".join(q.group_by)
     _names, totals = run(ctes + " SELECT count(*), coalesce(sum(value), 0.0) FROM conv", params)
-    names, rows = run(
+    # Ordered by the rounded sums, so float noise never decides between equal credits.
+    _names, rows = run(
         ctes
         + f"""
-        SELECT {keys}, round(sum(w), 6) AS conversions, round(sum(w * value), 6) AS value
+        SELECT {keys}, sum(w) AS credit, sum(w * value) AS credit_value
         FROM credited GROUP BY {keys}
-        ORDER BY conversions DESC, value DESC, {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
+        ORDER BY round(credit, 6) DESC, round(credit_value, 6) DESC,
+                 {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
         LIMIT $limit
         """,
-        params,
+        {**params, "limit": q.limit},
     )
     conversions, value = totals[0]
     return {
@@ -121,5 +121,12 @@ def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
         "value_property": q.value_property,
         "lookback_seconds": q.lookback_seconds,
         "totals": {"conversions": int(conversions), "value": round(float(value), 6)},
-        "rows": [dict(zip(names, row, strict=True)) for row in rows],
+        "rows": [
+            {
+                **dict(zip(q.group_by, row, strict=False)),
+                "conversions": round(float(row[-2]), 6),
+                "value": round(float(row[-1]), 6),
+            }
+            for row in rows
+        ],
     }

@@ -5,20 +5,25 @@ user count as one person. Each person's funnel is anchored at their first step-1
 [start, end); every later step is the earliest matching event at or after the previous step and at
 most `window_seconds` after the anchor (inclusive; it may fall after `end`). Taking the earliest
 match at each step is optimal for ordered steps, so one join per step answers it in SQL (a
-repeated step needs another event than the one the previous step used). Step
-property filters compare `properties` values as text, with the keys passed as parameters.
+repeated step needs another event than the one the previous step used).
+
+Step filters `key=value` compare the `properties` value as text, the key passed as a parameter.
+A key that names an event column (`path`, `source`, `country`, … — the stats filter columns) falls
+back to that column when the event has no such property, so `$pageview[path=/pricing]` works.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from footfall.read.queries import FunnelQuery, FunnelStep
+from footfall.read.queries import FILTER_COLUMNS, FunnelQuery, FunnelStep
 from footfall.store.duckdb.reads import Runner, naive_utc
 
 __all__ = ["funnel", "property_path"]
 
 BREAKDOWNS = ("source", "channel")
+# Step filter keys that fall back to the event column of the same name.
+COLUMN_KEYS = tuple(c for c in FILTER_COLUMNS if c != "event_name")
 
 
 def property_path(param: str) -> str:
@@ -33,9 +38,10 @@ def _match(i: int, step: FunnelStep, params: dict[str, Any], alias: str = "") ->
     conds = [f"{t}name = $e{i}"]
     for j, (key, value) in enumerate(step.where):
         params[f"k{i}_{j}"], params[f"v{i}_{j}"] = key, value
-        conds.append(
-            f"json_extract_string({t}properties, {property_path(f'k{i}_{j}')}) = $v{i}_{j}"
-        )
+        prop = f"json_extract_string({t}properties, {property_path(f'k{i}_{j}')})"
+        if key in COLUMN_KEYS:
+            prop = f"coalesce({prop}, {t}{key})"
+        conds.append(f"{prop} = $v{i}_{j}")
     return " AND ".join(conds)
 
 
@@ -52,16 +58,20 @@ def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
         params[f"n{n}"] = name
     bots = "" if q.include_bots else " AND NOT is_bot"
     group = q.breakdown if q.breakdown is not None else "NULL"
+    used = {k for s in q.steps for k, _v in s.where if k in COLUMN_KEYS} - {"source", "channel"}
+    columns = ", ".join(
+        ["person", "uid", "name", "ts", "properties", "source", "channel", *sorted(used)]
+    )
     ctes = [
         f"""ev AS (
-            SELECT person, uid, name, ts, properties, source, channel FROM events_people
-            WHERE project_id = $project AND env = $env{bots}
+            SELECT {columns} FROM events_people
+            WHERE project_id = $project AND env = $env{bots} AND person IS NOT NULL
               AND ts >= $start AND ts <= $end + to_seconds($window)
               AND name IN ({", ".join(f"$n{n}" for n in range(len(names)))})
         )""",
         f"""s1 AS (
             SELECT person, min(ts) AS anchor, min(ts) AS t, arg_min(uid, (ts, uid)) AS uid,
-                   arg_min({group}, (ts, uid)) AS grp
+                   arg_min_null({group}, (ts, uid)) AS grp
             FROM ev WHERE ts < $end AND {_match(1, q.steps[0], params)}
             GROUP BY person
         )""",

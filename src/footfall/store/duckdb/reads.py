@@ -14,12 +14,22 @@ from typing import Any
 from footfall.read.queries import (
     GROUP_BY_COLUMNS,
     INTERVALS,
+    PageQuery,
     SessionsQuery,
     SourcesQuery,
     StatsQuery,
 )
 
-__all__ = ["Runner", "naive_utc", "scope_where", "sessions", "sources", "stats"]
+__all__ = [
+    "Runner",
+    "distinct_values",
+    "naive_utc",
+    "page_events",
+    "scope_where",
+    "sessions",
+    "sources",
+    "stats",
+]
 
 Runner = Callable[[str, dict[str, Any]], tuple[list[str], list[tuple[Any, ...]]]]
 
@@ -117,7 +127,8 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
     if not q.include_bots:
         where.append("NOT s.is_bot")
     if q.user_id is not None:
-        where.append("coalesce(s.user_id, i.user_id) = $user_id")
+        # A person's id may also be the distinct id an SDK tracks them under (Sankofa).
+        where.append("(coalesce(s.user_id, i.user_id) = $user_id OR s.anonymous_id = $user_id)")
         params["user_id"] = q.user_id
     if q.anonymous_id is not None:
         where.append("s.anonymous_id = $anonymous_id")
@@ -138,3 +149,46 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
         LIMIT $limit
     """
     return _rows(*run(sql, params))
+
+
+def page_events(run: Runner, q: PageQuery) -> tuple[list[dict[str, Any]], int]:
+    """(rows of the page, total matching events)."""
+    params: dict[str, Any] = {"project": q.scope.project_id, "env": q.scope.env}
+    where = ["project_id = $project", "env = $env"]
+    if q.name is not None:
+        where.append("name = $name")
+        params["name"] = q.name
+    if q.anonymous_id is not None:
+        where.append("anonymous_id = $anonymous_id")
+        params["anonymous_id"] = q.anonymous_id
+    clause = " AND ".join(where)
+    _names, total = run(f"SELECT count(*) FROM events WHERE {clause}", params)
+    direction = "DESC" if q.descending else "ASC"
+    params.update(limit=q.per_page, offset=(q.page - 1) * q.per_page)
+    rows = _rows(*run(
+        f"""
+        SELECT uid, event_id, name, anonymous_id, user_id, session_id, properties, ip, user_agent,
+               url, referrer, source, medium, channel,
+               strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') AS ts,
+               strftime(received_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS received_at
+        FROM events WHERE {clause}
+        ORDER BY ts {direction}, uid {direction}
+        LIMIT $limit OFFSET $offset
+        """,
+        params,
+    ))
+    return rows, int(total[0][0])
+
+
+def distinct_values(
+    run: Runner, project_id: str, env: str, names: tuple[str, ...], prop: str
+) -> set[str]:
+    """Every value of one property on events with these names (e.g. the screens seen)."""
+    _names, rows = run(
+        """
+        SELECT DISTINCT json_extract_string(properties, '$.' || to_json($prop)::VARCHAR)
+        FROM events WHERE project_id = $project AND env = $env AND list_contains($names, name)
+        """,
+        {"project": project_id, "env": env, "names": list(names), "prop": prop},
+    )
+    return {r[0] for r in rows if r[0] is not None}

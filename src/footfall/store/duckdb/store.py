@@ -19,6 +19,7 @@ import pyarrow.json as pa_json
 from footfall.read.queries import (
     AttributionQuery,
     FunnelQuery,
+    PageQuery,
     SessionsQuery,
     SourcesQuery,
     StatsQuery,
@@ -238,7 +239,7 @@ class DuckDBStore:
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         person = """
             project_id = $1 AND env = $2 AND (
-                user_id = $3 OR anonymous_id IN (
+                user_id = $3 OR anonymous_id = $3 OR anonymous_id IN (
                     SELECT anonymous_id FROM identities
                     WHERE project_id = $1 AND env = $2 AND user_id = $3))
         """
@@ -251,7 +252,7 @@ class DuckDBStore:
                     f"""
                     DELETE FROM sessions WHERE project_id = $1 AND env = $2 AND (
                         session_id IN (SELECT session_id FROM events WHERE {person})
-                        OR user_id = $3 OR anonymous_id IN (
+                        OR user_id = $3 OR anonymous_id = $3 OR anonymous_id IN (
                             SELECT anonymous_id FROM identities
                             WHERE project_id = $1 AND env = $2 AND user_id = $3))
                     """,
@@ -408,7 +409,8 @@ class DuckDBStore:
                 params[column] = value
         if query.user_id is not None:
             where.append(
-                "(user_id = $user_id OR anonymous_id IN (SELECT anonymous_id FROM identities"
+                "(user_id = $user_id OR anonymous_id = $user_id"
+                " OR anonymous_id IN (SELECT anonymous_id FROM identities"
                 " WHERE project_id = $project AND env = $env AND user_id = $user_id))"
             )
             params["user_id"] = query.user_id
@@ -473,6 +475,12 @@ class DuckDBStore:
 
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
         return credit.attribution(self.read, query)
+
+    def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
+        return reads.page_events(self.read, query)
+
+    def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
+        return reads.distinct_values(self.read, scope.project_id, scope.env, names, prop)
 
     def count_events(self, scope: Scope) -> int:
         _names, rows = self.read(

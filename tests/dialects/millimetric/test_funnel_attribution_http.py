@@ -1,0 +1,201 @@
+"""`GET /v1/funnel` and `GET /v1/attribution` end to end against a real server.
+
+Each test uses its own event names and anonymous ids, so the shared server's other data never
+shows up in its answers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.server import Server
+
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+CRAWLER = "Googlebot/2.1 (+http://www.google.com/bot.html)"
+T = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
+RANGE = {"from": "2026-04-01T00:00:00Z", "to": "2026-04-20T00:00:00Z"}
+
+
+def at(days: float = 0, hours: float = 0) -> str:
+    return (T + timedelta(days=days, hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def send(server: Server, events: list[dict[str, Any]], ua: str = BROWSER) -> None:
+    with server.client(server.keys["sk_live"], **{"User-Agent": ua}) as c:
+        r = c.post("/v1/batch", json={"events": events})
+    assert r.status_code == 202, r.text
+
+
+def identify(server: Server, anon: str, user: str) -> None:
+    with server.client(server.keys["sk_live"], **{"User-Agent": BROWSER}) as c:
+        r = c.post("/v1/identify", json={"anonymous_id": anon, "user_id": user})
+    assert r.status_code == 200, r.text
+
+
+def get(server: Server, path: str, key: str = "rk_live", **params: Any) -> Any:
+    with server.client(server.keys[key]) as c:
+        return c.get(path, params={**RANGE, **params})
+
+
+@pytest.fixture(scope="module")
+def funnel_names(server: Server) -> tuple[str, str, str]:
+    view, signup, buy = uid("view"), uid("signup"), uid("buy")
+    laptop, phone, late, bot = uid("fa"), uid("fb"), uid("fc"), uid("fbot")
+    user = uid("fuser")
+    send(server, [
+        # one person on two devices: views pricing (direct), signs up, buys pro on the phone.
+        {"event": view, "anonymous_id": laptop, "timestamp": at(), "url": "https://shop.example/",
+         "properties": {"page": "pricing"}},
+        {"event": signup, "anonymous_id": laptop, "timestamp": at(hours=1)},
+        {"event": buy, "anonymous_id": phone, "user_id": user, "timestamp": at(hours=2),
+         "properties": {"plan": "pro", "amount_cents": 4900}},
+        # another views pricing from Google, signs up 8 days later (outside a 7-day window).
+        {"event": view, "anonymous_id": late, "timestamp": at(hours=3), "url": "https://shop.example/",
+         "referrer": "https://www.google.com/", "properties": {"page": "pricing"}},
+        {"event": signup, "anonymous_id": late, "timestamp": at(days=8)},
+    ])  # fmt: skip
+    identify(server, laptop, user)
+    send(server, [
+        {"event": view, "anonymous_id": bot, "timestamp": at(), "properties": {"page": "pricing"}},
+        {"event": signup, "anonymous_id": bot, "timestamp": at(hours=1)},
+    ], ua=CRAWLER)  # fmt: skip
+    return view, signup, buy
+
+
+def people(answer: dict[str, Any]) -> list[int]:
+    return [s["people"] for s in answer["steps"]]
+
+
+def test_funnel(server: Server, funnel_names: tuple[str, str, str]) -> None:
+    view, signup, buy = funnel_names
+    steps = f"{view}[page=pricing],{signup},{buy}[plan=pro]"
+    r = get(server, "/v1/funnel", steps=steps)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "steps": [
+            {"step": 1, "event": view, "where": {"page": "pricing"}, "people": 2,
+             "conversion_rate": 1.0, "step_conversion_rate": 1.0},
+            {"step": 2, "event": signup, "where": {}, "people": 1,
+             "conversion_rate": 0.5, "step_conversion_rate": 0.5},
+            {"step": 3, "event": buy, "where": {"plan": "pro"}, "people": 1,
+             "conversion_rate": 0.5, "step_conversion_rate": 1.0},
+        ],
+        "window_seconds": 604800,
+        "breakdown": None,
+    }  # fmt: skip
+    assert people(get(server, "/v1/funnel", steps=steps, window="10d").json()) == [2, 2, 1]
+    assert people(get(server, "/v1/funnel", steps=steps, include_bots="true").json()) == [3, 2, 1]
+    assert people(get(server, "/v1/funnel", steps=f"{view},{buy}[plan=basic]").json()) == [2, 0]
+    answer = get(server, "/v1/funnel", steps=steps, breakdown="source", key="sk_live").json()
+    assert answer["breakdown"] == "source"
+    assert [(g["value"], people(g)) for g in answer["groups"]] == [("direct", [1, 1, 1]), ("google", [1, 0, 0])]
+    answer = get(server, "/v1/funnel", steps=steps, breakdown="channel").json()
+    assert [(g["value"], people(g)) for g in answer["groups"]] == [
+        ("Direct", [1, 1, 1]), ("Organic Search", [1, 0, 0])
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def conversion(server: Server) -> str:
+    buy = uid("purchase")
+    laptop, phone, other = uid("aa"), uid("ab"), uid("ac")
+    user = uid("auser")
+    send(server, [
+        # a paid visit 3 days before, a direct one the day before, then a purchase on the phone.
+        {"event": "$pageview", "anonymous_id": laptop, "timestamp": at(days=-3),
+         "url": "https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=brand"},
+        {"event": "$pageview", "anonymous_id": laptop, "timestamp": at(days=-1), "url": "https://shop.example/"},
+        {"event": buy, "anonymous_id": phone, "user_id": user, "timestamp": at(),
+         "url": "https://shop.example/", "properties": {"amount_cents": 4000}},
+        # someone else buys straight from a Google search.
+        {"event": buy, "anonymous_id": other, "timestamp": at(hours=1), "url": "https://shop.example/",
+         "referrer": "https://www.google.com/", "properties": {"amount_cents": 1000}},
+    ])  # fmt: skip
+    identify(server, laptop, user)  # links the laptop's earlier sessions to the buyer
+    return buy
+
+
+def rows(answer: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [tuple(r.values()) for r in answer["rows"]]
+
+
+def test_attribution(server: Server, conversion: str) -> None:
+    r = get(server, "/v1/attribution", conversion=conversion, value_property="amount_cents")
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "model": "last_non_direct", "conversion": conversion, "value_property": "amount_cents",
+        "lookback_seconds": 30 * 86400, "totals": {"conversions": 2, "value": 5000.0},
+        "rows": [
+            {"source": "google", "medium": "paid", "conversions": 1.0, "value": 4000.0},
+            {"source": "google", "medium": "organic", "conversions": 1.0, "value": 1000.0},
+        ],
+    }  # fmt: skip
+    # linear: the buyer's three sessions get 1/3 each (1333.333333 of 4000).
+    linear = get(server, "/v1/attribution", conversion=conversion, value_property="amount_cents", model="linear")
+    assert rows(linear.json()) == [
+        ("google", "organic", 1.0, 1000.0), ("direct", "direct", 0.666667, 2666.666667),
+        ("google", "paid", 0.333333, 1333.333333),
+    ]  # fmt: skip
+    # a 2-day lookback leaves out the paid visit: the first touch is the direct one.
+    first = get(
+        server, "/v1/attribution", conversion=conversion, value_property="amount_cents",
+        model="first_touch", lookback="2d", group_by="channel,campaign", key="sk_live",
+    )  # fmt: skip
+    assert first.json()["rows"] == [
+        {"channel": "Direct", "campaign": None, "conversions": 1.0, "value": 4000.0},
+        {"channel": "Organic Search", "campaign": None, "conversions": 1.0, "value": 1000.0},
+    ]
+    # position_based, no value property (`event` is an alias of `conversion`): the buyer's
+    # first and last sessions get 0.4 each, the middle one 0.2 → direct 0.2 + 0.4.
+    no_value = get(server, "/v1/attribution", event=conversion, model="position_based").json()
+    assert no_value["totals"] == {"conversions": 2, "value": 0.0}
+    assert rows(no_value) == [
+        ("google", "organic", 1.0, 0.0), ("direct", "direct", 0.6, 0.0), ("google", "paid", 0.4, 0.0)
+    ]  # fmt: skip
+    limited = get(server, "/v1/attribution", conversion=conversion, model="position_based", limit="1")
+    assert rows(limited.json()) == [("google", "organic", 1.0, 0.0)]
+
+
+@pytest.mark.parametrize("path", ["/v1/funnel", "/v1/attribution"])
+def test_publishable_keys_cannot_read(server: Server, path: str) -> None:
+    r = get(server, path, key="pk_live", steps="a,b", conversion="x")
+    assert r.status_code == 403
+    assert r.json()["error"] == "insufficient_scope"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/funnel", {"steps": "only_one"}, "steps"),
+        ("/v1/funnel", {"steps": "a,b[plan]"}, "steps"),
+        ("/v1/funnel", {"steps": "a,b", "window": "forever"}, "window"),
+        ("/v1/funnel", {"steps": "a,b", "breakdown": "country"}, "breakdown"),
+        ("/v1/funnel", {"steps": "a,b", "from": "2026-05-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}, "to"),
+        ("/v1/attribution", {}, "conversion"),
+        ("/v1/attribution", {"conversion": "x", "model": "u_shaped"}, "model"),
+        ("/v1/attribution", {"conversion": "x", "lookback": "400d"}, "lookback"),
+        ("/v1/attribution", {"conversion": "x", "limit": "0"}, "limit"),
+    ],
+)
+def test_bad_params_are_invalid_params(server: Server, path: str, params: dict[str, str], field: str) -> None:
+    r = get(server, path, **params)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["error"] == "invalid_params"
+    assert field in body["details"]["errors"]
+
+
+def test_bad_group_by_is_invalid_group_by(server: Server) -> None:
+    r = get(server, "/v1/attribution", conversion="x", group_by="source,country")
+    assert r.status_code == 400
+    body = r.json()
+    assert body["error"] == "invalid_group_by"
+    assert body["details"] == {"allowed": ["source", "medium", "campaign", "channel"], "invalid": ["country"]}
