@@ -13,9 +13,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall.config import Settings
+from footfall.dialects.atrack import routes as atrack
 from footfall.dialects.millimetric import schema as mm
 from footfall.dialects.millimetric.mcp import McpEndpoints
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
+from footfall.dialects.sankofa import routes as sankofa
 from footfall.http import json_response
 from footfall.ops.metrics import Metrics, MetricsMiddleware
 from footfall.ops.openapi import Operation, openapi
@@ -111,13 +113,15 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await service.stop()
 
-    spec = openapi(OPERATIONS)
+    spec = openapi([*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS])
 
     async def openapi_json(request: Request) -> Response:
         return json_response(spec)
 
     routes = [
         *millimetric_routes,
+        *atrack.routes,
+        *sankofa.routes,
         *mcp.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -126,6 +130,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
-    app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in OPERATIONS})
+    every = [*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS]
+    app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in every})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
