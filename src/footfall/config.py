@@ -31,6 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_lag", "FOOTFALL_MAX_LAG", "--max-lag", "200000", "Events synced but not yet loaded into the store before new writes get 503."),
     Setting("read_timeout", "FOOTFALL_READ_TIMEOUT", "--read-timeout", "10", "Seconds a read waits for the loader to reach the log's end before 503."),
     Setting("store_threads", "FOOTFALL_STORE_THREADS", "--store-threads", "2", "DuckDB worker threads: more make reads faster, fewer leave more CPU to ingestion."),
+    Setting("rate_limits", "FOOTFALL_RATE_LIMITS", "--rate-limits", "on", "on or off: per-project token buckets on ingest routes (off for benchmarks and trusted internal use)."),
     Setting("geoip_city", "FOOTFALL_GEOIP_CITY", "--geoip-city", "", "Path to a MaxMind/DB-IP City MMDB file (optional; country works without)."),
     Setting("geoip_asn", "FOOTFALL_GEOIP_ASN", "--geoip-asn", "", "Path to an ASN/ISP MMDB file (optional)."),
     Setting("log_level", "FOOTFALL_LOG_LEVEL", "--log-level", "info", "debug, info, warning or error. Logs are JSON lines on stderr."),
@@ -49,6 +50,7 @@ class Settings:
     max_lag: int = 200_000
     read_timeout: float = 10.0
     store_threads: int = 2
+    rate_limits: bool = True
     geoip_city: str | None = None
     geoip_asn: str | None = None
     log_level: str = "info"
@@ -69,6 +71,7 @@ class Settings:
             max_lag=int(raw["max_lag"]),
             read_timeout=float(raw["read_timeout"]),
             store_threads=int(raw["store_threads"]),
+            rate_limits=raw["rate_limits"].strip().lower() not in ("off", "false", "0", "no"),
             geoip_city=raw["geoip_city"] or None,
             geoip_asn=raw["geoip_asn"] or None,
             log_level=raw["log_level"],

@@ -20,7 +20,8 @@ from footfall.attribution.custom import CustomRule
 from footfall.auth.keys import KeyRing, issue_key
 from footfall.config import Settings
 from footfall.enrichment.geoip import GeoIP
-from footfall.errors import Forbidden, NotFound, StoreUnavailable
+from footfall.errors import Forbidden, NotFound, RateLimited, StoreUnavailable
+from footfall.limits import DEFAULT_LIMITS, Limit, RateLimiter
 from footfall.model import (
     Env,
     Event,
@@ -132,6 +133,8 @@ class Footfall:
         )
         self._projects: dict[str, tuple[float, Project]] = {}
         self._rules: dict[str, tuple[float, tuple[CustomRule, ...]]] = {}
+        self._limits: dict[str, tuple[float, dict[str, Limit]]] = {}
+        self.rate_limiter = RateLimiter(settings.rate_limits)
         self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
         self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
         self.accepted: Counter[str] = Counter()
@@ -194,6 +197,27 @@ class Footfall:
         rules = self.meta.rules(project_id)
         self._rules[project_id] = (now + _PROJECT_TTL, rules)
         return rules
+
+    def limits(self, project_id: str) -> dict[str, Limit]:
+        now = time.monotonic()
+        hit = self._limits.get(project_id)
+        if hit and hit[0] > now:
+            return hit[1]
+        limits = dict(DEFAULT_LIMITS)
+        for route, (rate, burst) in self.meta.rate_limits(project_id).items():
+            limits[route] = Limit(rate, burst)
+        self._limits[project_id] = (now + _PROJECT_TTL, limits)
+        return limits
+
+    def admit(self, principal: Principal, route: str) -> None:
+        """Take a token from the project's bucket for this route class or raise RateLimited."""
+        if not self.rate_limiter.enabled or principal.project_id is None:
+            return
+        wait = self.rate_limiter.check(
+            principal.project_id, route, self.limits(principal.project_id).get(route)
+        )
+        if wait > 0:
+            raise RateLimited("rate_limited", "too many requests, slow down", retry_after=wait)
 
     # -- writes --------------------------------------------------------------------------
     async def ingest(

@@ -38,7 +38,8 @@ class Server:
         self.data = data
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env or {}
+        # Tests fire requests far faster than any client should; rate-limit tests switch it on.
+        self.env = {"FOOTFALL_RATE_LIMITS": "off", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.keys: dict[str, str] = {}
         self.log = data.parent / f"{data.name}-server-{self.port}.log"

@@ -99,3 +99,40 @@ def update(
         "origins": list(project.origins), "store_raw_ip": project.store_raw_ip,
     }
     emit(as_json, payload, f"updated {project.id}")
+
+
+@app.command("limit")
+def limit(
+    project_id: Annotated[str, typer.Argument(help="Project id.")],
+    route: Annotated[str, typer.Option("--route", help="Route class: track (single events) or batch.")],
+    rate: Annotated[float | None, typer.Option("--rate", help="Requests per second.")] = None,
+    burst: Annotated[float | None, typer.Option("--burst", help="Bucket size (requests at once).")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Go back to the default limit.")] = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set a project's rate limit for a route class (a running server follows within 10 s)."""
+    from footfall.limits import DEFAULT_LIMITS
+    from footfall.service import open_meta
+
+    if route not in DEFAULT_LIMITS:
+        raise typer.BadParameter(f"--route must be one of: {', '.join(DEFAULT_LIMITS)}")
+    if not reset and (rate is None or burst is None or rate <= 0 or burst < 1):
+        raise typer.BadParameter("give --rate > 0 and --burst >= 1, or --reset")
+    meta = open_meta(settings_for(data))
+    try:
+        if meta.project(project_id) is None:
+            typer.echo(f"error: no project {project_id}", err=True)
+            raise typer.Exit(1)
+        if reset:
+            meta.clear_rate_limit(project_id, route)
+        else:
+            assert rate is not None and burst is not None
+            meta.set_rate_limit(project_id, route, rate, burst)
+        current = meta.rate_limits(project_id).get(route)
+    finally:
+        meta.close()
+    default = DEFAULT_LIMITS[route]
+    r, b = current if current else (default.rate, default.burst)
+    emit(as_json, {"project_id": project_id, "route": route, "rate": r, "burst": b, "default": current is None},
+         f"{project_id} {route}: {r:g}/s, burst {b:g}")

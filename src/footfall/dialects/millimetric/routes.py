@@ -38,7 +38,7 @@ def _principal(request: Request) -> Principal:
     return _service(request).authenticate(token.strip())
 
 
-def _ingest_principal(request: Request) -> Principal:
+def _ingest_principal(request: Request, route: str = "track") -> Principal:
     principal = _principal(request)
     if not principal.can_ingest:
         raise Forbidden("insufficient_scope", f"{principal.kind.value}_ keys cannot ingest")
@@ -51,6 +51,7 @@ def _ingest_principal(request: Request) -> Principal:
                 "origin_not_allowed", "origin is not on the project's allowlist",
                 details={"origin": origin},
             )
+    _service(request).admit(principal, route)
     return principal
 
 
@@ -80,7 +81,7 @@ async def track(request: Request) -> Response:
 
 @dialect_endpoint(render, "/v1/batch")
 async def batch(request: Request) -> Response:
-    principal = _ingest_principal(request)
+    principal = _ingest_principal(request, "batch")
     body: schema.BatchBody = _decode(await read_body(request, BATCH_MAX_BYTES), schema.BatchBody)
     ctx = request_context(request)
     events = [

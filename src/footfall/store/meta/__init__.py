@@ -203,6 +203,28 @@ class MetaStore:
             cur = self._db.execute("DELETE FROM attribution_rules WHERE id = ?", (rule_id,))
         return cur.rowcount > 0
 
+    # -- rate limits ---------------------------------------------------------------------
+    def set_rate_limit(self, project_id: str, route: str, rate: float, burst: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO rate_limits (project_id, route, rate, burst) VALUES (?,?,?,?)",
+                (project_id, route, rate, burst),
+            )
+
+    def clear_rate_limit(self, project_id: str, route: str) -> bool:
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM rate_limits WHERE project_id = ? AND route = ?", (project_id, route)
+            )
+        return cur.rowcount > 0
+
+    def rate_limits(self, project_id: str) -> dict[str, tuple[float, float]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT route, rate, burst FROM rate_limits WHERE project_id = ?", (project_id,)
+            ).fetchall()
+        return {r[0]: (float(r[1]), float(r[2])) for r in rows}
+
     # -- forget audit --------------------------------------------------------------------
     def audit_forget(
         self, project_id: str, env: str, user_id: str, key_prefix: str, counts: dict[str, int]
