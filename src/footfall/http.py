@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from footfall.auth.origins import client_ip
-from footfall.errors import FootfallError, PayloadTooLarge
+from footfall.errors import FootfallError, Invalid, PayloadTooLarge
 from footfall.model import RequestContext
 
 __all__ = ["dialect_endpoint", "json_response", "read_body", "request_context"]
@@ -37,6 +38,7 @@ def request_context(request: Request) -> RequestContext:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, at most `limit` bytes both as sent and after gzip decoding."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(details={"limit_bytes": limit})
@@ -47,7 +49,36 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise PayloadTooLarge(details={"limit_bytes": limit})
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return gunzip(body, limit)
+    if encoding not in ("", "identity"):
+        raise Invalid("invalid_payload", f"unsupported Content-Encoding {encoding!r}",
+                      details={"errors": {"content-encoding": ["only gzip is supported"]}})
+    return body
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """Decompress gzip, refusing as soon as the output passes `limit` (a decompression bomb
+    is cut off after `limit` bytes of work, not expanded in full).
+
+    >>> import gzip
+    >>> gunzip(gzip.compress(b"x" * 10), 100)
+    b'xxxxxxxxxx'
+    """
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error:
+        raise Invalid("invalid_payload", "body is not valid gzip",
+                      details={"errors": {"body": ["not valid gzip"]}}) from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(details={"limit_bytes": limit, "decompressed": True})
+    if not inflater.eof:
+        raise Invalid("invalid_payload", "gzip body is truncated",
+                      details={"errors": {"body": ["truncated gzip"]}})
+    return out
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -63,6 +94,12 @@ def dialect_endpoint(render: Renderer, route: str) -> Callable[[Endpoint], Endpo
                 return await handler(request)
             except FootfallError as exc:
                 return render(exc)
+            except UnicodeError:  # invalid UTF-8, or a lone surrogate escape (\ud800)
+                return render(Invalid("invalid_payload", "body is not valid UTF-8 text",
+                                      details={"errors": {"body": ["not valid UTF-8"]}}))
+            except RecursionError:  # JSON nested deeper than the decoder will follow
+                return render(Invalid("invalid_payload", "JSON is nested too deeply",
+                                      details={"errors": {"body": ["nested too deeply"]}}))
             except Exception:
                 log.exception("unhandled error", extra={"route": route})
                 return render(FootfallError("internal_error", "internal error"))
