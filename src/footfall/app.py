@@ -15,6 +15,7 @@ from starlette.routing import Route
 from footfall.config import Settings
 from footfall.dialects.atrack import routes as atrack
 from footfall.dialects.millimetric import schema as mm
+from footfall.dialects.millimetric.cors import BrowserCors
 from footfall.dialects.millimetric.mcp import McpEndpoints
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
 from footfall.dialects.sankofa import routes as sankofa
@@ -132,5 +133,6 @@ def create_app(settings: Settings) -> Starlette:
     )
     every = [*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS]
     app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in every})
+    app.add_middleware(BrowserCors, origin_known=lambda scope, o: holder["svc"].origin_known(o))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -18,6 +18,7 @@ import msgspec
 
 from footfall.attribution.custom import CustomRule
 from footfall.auth.keys import KeyRing, issue_key
+from footfall.auth.origins import origin_allowed
 from footfall.config import Settings
 from footfall.enrichment.geoip import GeoIP
 from footfall.errors import Forbidden, NotFound, RateLimited, StoreUnavailable
@@ -134,6 +135,7 @@ class Footfall:
         self._projects: dict[str, tuple[float, Project]] = {}
         self._rules: dict[str, tuple[float, tuple[CustomRule, ...]]] = {}
         self._limits: dict[str, tuple[float, dict[str, Limit]]] = {}
+        self._all_origins: tuple[float, tuple[str, ...]] | None = None
         self.rate_limiter = RateLimiter(settings.rate_limits)
         self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
         self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
@@ -188,6 +190,14 @@ class Footfall:
             raise NotFound("project_not_found", "project does not exist")
         self._projects[project_id] = (now + _PROJECT_TTL, project)
         return project
+
+    def origin_known(self, origin: str) -> bool:
+        """Is `origin` on any project's allowlist? (CORS preflights carry no key.)"""
+        now = time.monotonic()
+        if self._all_origins is None or self._all_origins[0] <= now:
+            origins = tuple(o for p in self.meta.projects() for o in p.origins)
+            self._all_origins = (now + _PROJECT_TTL, origins)
+        return origin_allowed(origin, self._all_origins[1])
 
     def rules(self, project_id: str) -> tuple[CustomRule, ...]:
         now = time.monotonic()

@@ -33,6 +33,10 @@ def _service(request: Request) -> Footfall:
 def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    if not header and request.query_params.get("key", "").startswith("pk_"):
+        # navigator.sendBeacon cannot set headers: a browser key may travel in `?key=`
+        # (it is public anyway, and still origin-checked). Secret keys never may.
+        return _service(request).authenticate(request.query_params["key"])
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing_bearer_token", "send Authorization: Bearer <key>")
     return _service(request).authenticate(token.strip())
