@@ -34,7 +34,9 @@ def cli(data: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 
 class Server:
-    def __init__(self, data: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data: Path, env: dict[str, str] | None = None, max_file_bytes: int | None = None
+    ) -> None:
         self.data = data
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,6 +44,7 @@ class Server:
         self.env = {"FOOTFALL_RATE_LIMITS": "off", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.keys: dict[str, str] = {}
+        self.max_file_bytes = max_file_bytes  # RLIMIT_FSIZE: simulates a full disk
         self.log = data.parent / f"{data.name}-server-{self.port}.log"
 
     def start(self, timeout: float = 30.0) -> Server:
@@ -56,6 +59,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
+                preexec_fn=self._limit_files if self.max_file_bytes else None,  # noqa: PLW1509
             )
         deadline = time.monotonic() + timeout
         while True:
@@ -72,6 +76,12 @@ class Server:
         if keys_file.exists() and not self.keys:
             self.keys = json.loads(keys_file.read_text())
         return self
+
+    def _limit_files(self) -> None:
+        import resource
+
+        assert self.max_file_bytes is not None
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         assert self.proc is not None

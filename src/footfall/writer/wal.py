@@ -112,11 +112,21 @@ class WriteAheadLog:
             parts.append(encode_record(seq, kind, payload))
         data = b"".join(parts)
         assert self._fd is not None
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        os.fdatasync(self._fd)
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+            os.fdatasync(self._fd)
+        except OSError:
+            # Disk full, file too large, I/O error: cut the partial group off so records
+            # appended after a recovery are not hidden behind garbage, then fail the group.
+            try:
+                os.ftruncate(self._fd, self._size)
+                os.fsync(self._fd)
+            except OSError:
+                self._open_segment(self.last_seq + 1)  # this segment is unusable: start anew
+            raise
         self._size += len(data)
         self.last_seq = seq
         return seq

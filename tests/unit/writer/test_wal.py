@@ -59,3 +59,27 @@ def test_rotation_and_trim_delete_only_applied_segments(tmp_path: Path) -> None:
     wal = WriteAheadLog(tmp_path)
     assert wal.last_seq == 4  # a fresh, empty segment still knows where numbering continues
     assert wal.append([(1, b"x")]) == 5
+
+
+def test_a_failed_append_leaves_no_garbage_before_later_records(tmp_path: Path) -> None:
+    import resource
+
+    wal = WriteAheadLog(tmp_path)
+    wal.append([(1, b"ok-1")])
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    (seg,) = tmp_path.glob("*.wal")
+    size = seg.stat().st_size
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 10, hard))  # the next group only half fits
+    try:
+        try:
+            wal.append([(1, b"x" * 100)])
+        except OSError:
+            pass
+        else:
+            raise AssertionError("the write should have failed")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert seg.stat().st_size == size  # the torn part was cut off
+    assert wal.append([(1, b"ok-2")]) == 2
+    wal.close()
+    assert [p for _s, _k, p in WriteAheadLog(tmp_path).read_from(0)] == [b"ok-1", b"ok-2"]
