@@ -1,0 +1,65 @@
+"""No read route of any dialect crosses a project or an environment."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support.server import Server
+
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+RANGE = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"}
+
+
+@pytest.fixture(scope="module")
+def marker(server: Server) -> str:
+    """Events that exist only in the default project's live environment."""
+    name = "iso_" + uuid.uuid4().hex[:8]
+    with server.client(server.keys["sk_live"], **{"User-Agent": CHROME}) as c:
+        events = [
+            {"event": name, "anonymous_id": f"{name}_a", "user_id": f"{name}_u", "timestamp": "2026-03-01T10:00:00Z", "url": "https://s.example/?utm_source=iso"},
+            {"event": f"{name}_buy", "anonymous_id": f"{name}_a", "timestamp": "2026-03-01T10:05:00Z", "properties": {"amount_cents": 100}},
+        ]
+        assert c.post("/v1/batch", json={"events": events}).status_code == 202
+    return name
+
+
+def reads(name: str) -> list[tuple[str, dict[str, str]]]:
+    return [
+        ("/v1/query", {"event": name}),
+        ("/v1/stats", {"event": name}),
+        ("/v1/sources", {}),
+        ("/v1/sessions", {"anonymous_id": f"{name}_a"}),
+        ("/v1/funnel", {"steps": f"{name},{name}_buy"}),
+        ("/v1/attribution", {"conversion": f"{name}_buy"}),
+    ]
+
+
+def answered(body: dict[str, Any]) -> int:
+    """How many of the marker's events an answer reflects."""
+    if "steps" in body:
+        return int(body["steps"][0]["people"])
+    if "totals" in body:
+        return int(body["totals"]["conversions"])
+    rows = body["rows"]
+    if rows and "value" in rows[0]:
+        return int(sum(r["value"] for r in rows))
+    if rows and "events" in rows[0]:
+        return int(sum(r["events"] for r in rows if r["source"] == "iso"))
+    return len(rows)
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_reads_see_only_their_own_project_and_environment(server: Server, other_project: dict[str, Any], marker: str, index: int) -> None:
+    path, params = reads(marker)[index]
+    with server.client(server.keys["rk_live"]) as c:
+        own = c.get(path, params={**RANGE, **params})
+    assert own.status_code == 200, own.text
+    assert answered(own.json()) >= 1, own.json()  # the owner sees it
+    for key in (server.keys["rk_test"], server.keys["sk_test"], other_project["keys"]["rk_live"], other_project["keys"]["sk_live"]):
+        with server.client(key) as c:
+            r = c.get(path, params={**RANGE, **params})
+        assert r.status_code == 200, r.text
+        assert answered(r.json()) == 0, (path, r.json())
