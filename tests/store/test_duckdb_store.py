@@ -168,3 +168,17 @@ def test_profile_updates_fold_in_order_and_forget_removes_them(store: DuckDBStor
     store.forget(SCOPE, "u1")
     assert store.profile(SCOPE, "person", "u1") is None
     assert store.profile(SCOPE, "visitor", "a1") is None  # a1 carried u1's events
+
+
+def test_alias_chains_resolve_to_the_end_person(store: DuckDBStore) -> None:
+    def link(anon: str, user: str, n: int) -> IdentityLink:
+        return IdentityLink(project_id="prj_a", env="live", anonymous_id=anon, user_id=user, ts=T0 + timedelta(minutes=n))
+
+    store.append(ndjson(ev(1, anonymous_id="a"), ev(2, anonymous_id="b"), ev(3, anonymous_id="c")), ndjson(link("a", "b", 1)), 1)
+    store.append(b"", ndjson(link("b", "c", 2)), 2)  # a → b → c
+    assert {r["anonymous_id"] for r in store.query_events(q(user_id="c"))} == {"a", "b", "c"}
+    store.append(ndjson(ev(4, anonymous_id="z")), ndjson(link("z", "a", 3)), 3)  # z → a, already at c
+    assert {r["anonymous_id"] for r in store.query_events(q(user_id="c"))} == {"a", "b", "c", "z"}
+    store.append(b"", ndjson(link("c", "a", 4)), 4)  # a cycle is not followed round
+    _names, rows = store.read("SELECT anonymous_id, user_id FROM identities ORDER BY 1")
+    assert all(anon != user for anon, user in rows)

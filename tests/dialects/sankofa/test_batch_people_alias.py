@@ -229,7 +229,6 @@ def test_rate_limit_is_429_with_retry_after_in_the_sankofa_envelope(fresh_data: 
         assert srv.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="core reads follow one alias hop only (docs/dialects/sankofa.md)")
 def test_reads_follow_a_chain_of_aliases(server: Server) -> None:
     key, a, b, person = server.keys["sk_live"], uid("dev_a"), uid("dev_b"), uid("user")
     post(server, "/api/v1/track", {"event_name": "on_a", "distinct_id": a}, key)

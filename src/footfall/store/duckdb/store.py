@@ -110,11 +110,26 @@ WHERE b._copy = 1
       SELECT 1 FROM events e
       WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id)
 """
+# First link of an anonymous id wins; a link back into its own chain (a cycle) is ignored.
 _INSERT_LINKS = """
 INSERT INTO identities (project_id, env, anonymous_id, user_id, ts)
-SELECT project_id, env, anonymous_id, arg_min(user_id, ts), min(ts) FROM links
+SELECT project_id, env, anonymous_id, arg_min(user_id, ts), min(ts) FROM links l
+WHERE l.anonymous_id <> l.user_id AND NOT EXISTS (
+    SELECT 1 FROM identities j
+    WHERE j.project_id = l.project_id AND j.env = l.env
+      AND j.anonymous_id = l.user_id AND j.user_id = l.anonymous_id)
 GROUP BY ALL
 ON CONFLICT DO NOTHING
+"""
+# Alias chains (a → b, then b → c): every link points straight at the end of its chain, so one
+# join resolves a person however the aliases arrived. Run until nothing changes (bounded).
+_COMPRESS_LINKS = """
+UPDATE identities SET user_id = j.user_id
+FROM identities j
+WHERE identities.project_id = j.project_id AND identities.env = j.env
+  AND identities.user_id = j.anonymous_id
+  AND j.user_id <> identities.anonymous_id
+  AND identities.user_id <> j.user_id
 """
 
 QUERY_COLUMNS = (
@@ -225,6 +240,10 @@ class DuckDBStore:
                     con.register("links", _ndjson_table(links, LINK_SCHEMA))
                     try:
                         con.execute(_INSERT_LINKS)
+                        for _ in range(8):
+                            row = con.execute(_COMPRESS_LINKS).fetchone()
+                            if not row or not row[0]:
+                                break
                     finally:
                         con.unregister("links")
                 if profiles:
