@@ -43,28 +43,29 @@ SCOPE = Scope("prj_bench", "live")
 START = datetime(2026, 4, 1, tzinfo=UTC)
 END = datetime(2026, 5, 1, tzinfo=UTC)
 
+# Realistic shape: sessions of 5 consecutive events each (n/5 sessions), visitors returning
+# across the month, 1 in 10 visitors identified.
 GENERATE = """
 INSERT INTO events (project_id, env, uid, event_id, name, ts, received_at, anonymous_id, user_id,
     session_id, url, path, referrer, properties, dialect, source, medium, campaign, channel,
     source_confidence, source_rule_id, country, device_type, browser, os, is_bot)
 SELECT 'prj_bench', 'live', 'u' || i, NULL,
        ['$pageview', '$pageview', '$pageview', 'signup', 'purchase'][1 + (hash(i) % 5)::INT],
-       TIMESTAMP '2026-04-01' + to_seconds((i * 2592000 // $n)::BIGINT),
-       TIMESTAMP '2026-04-01', 'a' || (hash(i * 7) % $visitors), NULL,
-       'a' || (hash(i * 7) % $visitors) || '-' || (i * 1440 // $n),
+       TIMESTAMP '2026-04-01' + to_seconds((s * 2592000 // ($n // 5))::BIGINT + (i % 5) * 60),
+       TIMESTAMP '2026-04-01', 'a' || v, NULL, 'a' || v || '-' || s,
        'https://shop.example/p', ['/', '/pricing', '/docs', '/blog'][1 + (hash(i * 3) % 4)::INT], NULL,
        '{"amount_cents": ' || (hash(i) % 10000) || '}', 'millimetric',
-       ['google', 'facebook', 'direct', 'newsletter', 'bing', 'chatgpt'][1 + (hash(i * 11) % 6)::INT],
-       ['organic', 'paid', 'direct', 'email', 'paid', 'referral'][1 + (hash(i * 11) % 6)::INT],
-       ['spring', NULL, NULL, 'may', NULL, NULL][1 + (hash(i * 11) % 6)::INT],
-       ['Organic Search', 'Paid Social', 'Direct', 'Email', 'Paid Search', 'AI Assistant'][1 + (hash(i * 11) % 6)::INT],
+       ['google', 'facebook', 'direct', 'newsletter', 'bing', 'chatgpt'][1 + (hash(s * 11) % 6)::INT],
+       ['organic', 'paid', 'direct', 'email', 'paid', 'referral'][1 + (hash(s * 11) % 6)::INT],
+       ['spring', NULL, NULL, 'may', NULL, NULL][1 + (hash(s * 11) % 6)::INT],
+       ['Organic Search', 'Paid Social', 'Direct', 'Email', 'Paid Search', 'AI Assistant'][1 + (hash(s * 11) % 6)::INT],
        'high', 'bench',
-       ['US', 'DE', 'GB', 'FR', 'JP'][1 + (hash(i * 13) % 5)::INT],
-       ['desktop', 'mobile', 'tablet'][1 + (hash(i * 17) % 3)::INT],
-       ['Chrome', 'Mobile Safari', 'Firefox'][1 + (hash(i * 17) % 3)::INT],
-       ['Windows', 'iOS', 'Linux'][1 + (hash(i * 17) % 3)::INT],
-       hash(i * 19) % 50 = 0
-FROM range($n) r(i)
+       ['US', 'DE', 'GB', 'FR', 'JP'][1 + (hash(v * 13) % 5)::INT],
+       ['desktop', 'mobile', 'tablet'][1 + (hash(v * 17) % 3)::INT],
+       ['Chrome', 'Mobile Safari', 'Firefox'][1 + (hash(v * 17) % 3)::INT],
+       ['Windows', 'iOS', 'Linux'][1 + (hash(v * 17) % 3)::INT],
+       hash(v * 19) % 50 = 0
+FROM (SELECT i, i // 5 AS s, hash(i // 5) % $visitors AS v FROM range($n) r(i))
 """
 
 

@@ -14,9 +14,12 @@ SRC = ROOT / "src" / "footfall"
 
 
 def test_every_setting_is_in_the_configuration_table() -> None:
+    from footfall.config import render_configuration_docs
+
     doc = (ROOT / "docs" / "configuration.md").read_text()
     for s in SETTINGS:
         assert f"`{s.flag}` | `{s.env}`" in doc, s.env
+    assert doc == render_configuration_docs(), "run: python -m footfall.config > docs/configuration.md"
 
 
 def test_every_error_code_raised_is_documented() -> None:

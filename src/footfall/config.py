@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SETTINGS", "Setting", "Settings"]
+__all__ = ["SETTINGS", "Setting", "Settings", "render_configuration_docs"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_lag", "FOOTFALL_MAX_LAG", "--max-lag", "200000", "Events synced but not yet loaded into the store before new writes get 503."),
     Setting("read_timeout", "FOOTFALL_READ_TIMEOUT", "--read-timeout", "10", "Seconds a read waits for the loader to reach the log's end before 503."),
     Setting("store_threads", "FOOTFALL_STORE_THREADS", "--store-threads", "2", "DuckDB worker threads: more make reads faster, fewer leave more CPU to ingestion."),
+    Setting("store_memory", "FOOTFALL_STORE_MEMORY", "--store-memory", "1GB", "DuckDB memory limit; larger reads spill to <data>/spill."),
     Setting("rate_limits", "FOOTFALL_RATE_LIMITS", "--rate-limits", "on", "on or off: per-project token buckets on ingest routes (off for benchmarks and trusted internal use)."),
     Setting("geoip_city", "FOOTFALL_GEOIP_CITY", "--geoip-city", "", "Path to a MaxMind/DB-IP City MMDB file (optional; country works without)."),
     Setting("geoip_asn", "FOOTFALL_GEOIP_ASN", "--geoip-asn", "", "Path to an ASN/ISP MMDB file (optional)."),
@@ -50,6 +51,7 @@ class Settings:
     max_lag: int = 200_000
     read_timeout: float = 10.0
     store_threads: int = 2
+    store_memory: str = "1GB"
     rate_limits: bool = True
     geoip_city: str | None = None
     geoip_asn: str | None = None
@@ -71,6 +73,7 @@ class Settings:
             max_lag=int(raw["max_lag"]),
             read_timeout=float(raw["read_timeout"]),
             store_threads=int(raw["store_threads"]),
+            store_memory=raw["store_memory"],
             rate_limits=raw["rate_limits"].strip().lower() not in ("off", "false", "0", "no"),
             geoip_city=raw["geoip_city"] or None,
             geoip_asn=raw["geoip_asn"] or None,
@@ -82,3 +85,31 @@ def parse_cidrs(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Netwo
     return tuple(
         ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()
     )
+
+
+def render_configuration_docs() -> str:
+    """`docs/configuration.md` (regenerate with `python -m footfall.config`)."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every setting is a `footfall serve` flag and an environment variable; a flag wins over the",
+        "environment, which wins over the default. (Generated from `footfall/config.py` by",
+        "`python -m footfall.config`; a test fails when this page is out of date.)",
+        "",
+        "| flag | environment variable | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(none)"
+        lines.append(f"| `{s.flag}` | `{s.env}` | {default} | {s.help} |")
+    lines += [
+        "",
+        "`--data` / `FOOTFALL_DATA` is taken by every CLI command (`project`, `key`, …), not only"
+        " `serve`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_configuration_docs(), end="")

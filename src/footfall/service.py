@@ -123,7 +123,9 @@ class Footfall:
         data.mkdir(parents=True, exist_ok=True)
         self.meta = open_meta(settings)
         self.keys = KeyRing(self.meta)
-        self.store = DuckDBStore(data / "events.duckdb", settings.store_threads)
+        self.store = DuckDBStore(
+            data / "events.duckdb", settings.store_threads, settings.store_memory
+        )
         self.store.migrate()
         self.wal = WriteAheadLog(data / "wal")
         self.loader = Loader(self.store, self.wal)

@@ -169,13 +169,14 @@ def _ndjson_table(data: bytes, schema: pa.Schema) -> pa.Table:
 
 
 class DuckDBStore:
-    def __init__(self, path: Path, threads: int = 2) -> None:
+    def __init__(self, path: Path, threads: int = 2, memory: str = "1GB") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         # Fewer threads leave more CPU to the event loop (faster ingestion); more make reads
         # faster. Measured on 2 cores: see docs/performance.md.
         self.threads = threads
-        self._con = _connect(path, threads)
+        self.memory = memory
+        self._con = _connect(path, threads, memory)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._gate = _Gate()  # readers share, purge swaps the file exclusively
@@ -321,7 +322,7 @@ class DuckDBStore:
             self._con.close()
             os.replace(fresh, self.path)
             Path(str(self.path) + ".wal").unlink(missing_ok=True)
-            self._con = _connect(self.path, self.threads)
+            self._con = _connect(self.path, self.threads, self.memory)
             self._generation += 1
 
     def reclassify(
@@ -513,8 +514,17 @@ class DuckDBStore:
             self._con.close()
 
 
-def _connect(path: Path, threads: int) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), config={"threads": threads})
+def _connect(path: Path, threads: int, memory: str) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        str(path),
+        config={
+            "threads": threads,
+            # Bounded memory: big reads spill to the data directory instead of growing the
+            # server without limit.
+            "memory_limit": memory,
+            "temp_directory": str(path.parent / "spill"),
+        },
+    )
 
 
 class _Gate:
