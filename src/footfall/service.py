@@ -246,7 +246,11 @@ class Footfall:
             raise Forbidden("insufficient_scope", "this key cannot ingest events")
         project = self.project(principal.project_id)
         ctx = self.pipeline.context(
-            request, project.own_hosts, project.store_raw_ip, self.rules(project.id)
+            request,
+            project.own_hosts,
+            project.store_raw_ip,
+            self.rules(project.id),
+            server_side=principal.kind is KeyKind.SECRET,
         )
         # Only ids the client sent are identity evidence: a derived (IP + User-Agent) id is shared
         # by everything behind one server, so linking it would merge unrelated people.

@@ -20,7 +20,7 @@ import ua_parser
 from crawleruseragents import is_crawler
 from ua_parser import Domain, Parser, load_lazy_builtins
 
-__all__ = ["BOT_PATTERN", "RESOLVER", "Device", "parse_user_agent"]
+__all__ = ["BOT_PATTERN", "HTTP_TOOL_PATTERN", "RESOLVER", "Device", "is_http_tool", "parse_user_agent"]
 
 try:
     from ua_parser.regex import Resolver as _RegexResolver
@@ -43,6 +43,25 @@ BOT_PATTERN = re.compile(
     r"feedfetcher|mediapartners|google-inspectiontool|bingpreview|ahrefs|semrush|mj12|petalbot",
     re.IGNORECASE,
 )
+# HTTP libraries and command-line tools: a bot when they use a public browser key, but the
+# normal sender of server-side events (secret keys), where they describe the sender's backend.
+HTTP_TOOL_PATTERN = re.compile(
+    r"^(curl|wget|python-requests|python-urllib|python-httpx|httpx|aiohttp|go-http-client|"
+    r"okhttp|java|apache-httpclient|libwww-perl|axios|node-fetch|undici|node|ruby|php|"
+    r"guzzlehttp|dart|footfall-[a-z]+)\b",
+    re.IGNORECASE,
+)
+
+
+def is_http_tool(ua: str | None) -> bool:
+    """True for HTTP libraries and command-line tools.
+
+    >>> is_http_tool("curl/8.5.0"), is_http_tool("Mozilla/5.0 (compatible; Googlebot/2.1)")
+    (True, False)
+    """
+    return bool(ua) and bool(HTTP_TOOL_PATTERN.match(ua.strip()))  # type: ignore[union-attr]
+
+
 # Device names that contain a bot keyword but are phones.
 _NOT_BOT = re.compile(r"\bcubot\b", re.IGNORECASE)
 _DESKTOP_OS = frozenset(

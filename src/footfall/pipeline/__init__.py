@@ -18,7 +18,7 @@ from footfall.attribution.rules import classify
 from footfall.enrichment.geoip import GeoIP
 from footfall.enrichment.iphash import anonymous_id_for, ip_hash
 from footfall.enrichment.urls import parse_url
-from footfall.enrichment.useragent import parse_user_agent
+from footfall.enrichment.useragent import is_http_tool, parse_user_agent
 from footfall.model import Event, RequestContext
 from footfall.pipeline.sessions import (
     INHERITED_FIELDS,
@@ -48,6 +48,7 @@ class StepContext:
     geoip: GeoIP
     sessions: Sessionizer
     custom_rules: tuple[CustomRule, ...] = ()
+    server_side: bool = False  # sent with a secret key (a backend), not from a browser
 
 
 def maybe_put_anonymous_id(event: Event, ctx: StepContext) -> Event | Drop:
@@ -135,6 +136,11 @@ def maybe_inherit_session_attribution(event: Event, ctx: StepContext) -> Event |
 def put_device(event: Event, ctx: StepContext) -> Event | Drop:
     ua = ctx.request.user_agent
     event.user_agent = ua
+    if ctx.server_side and is_http_tool(ua):
+        # A backend sending with a secret key: its HTTP library says nothing about the visitor.
+        event.device_type = "other"
+        event.is_bot = False
+        return event
     d = parse_user_agent(ua)
     event.device_type = d.device_type
     event.browser = d.browser
@@ -199,6 +205,7 @@ class Pipeline:
         own_hosts: frozenset[str],
         store_raw_ip: bool,
         custom_rules: tuple[CustomRule, ...] = (),
+        server_side: bool = False,
     ) -> StepContext:
         return StepContext(
             request=request,
@@ -208,6 +215,7 @@ class Pipeline:
             geoip=self.geoip,
             sessions=self.sessions,
             custom_rules=custom_rules,
+            server_side=server_side,
         )
 
     def run(self, events: list[Event], ctx: StepContext) -> list[Event]:

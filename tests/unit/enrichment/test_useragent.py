@@ -150,7 +150,7 @@ def test_doctests() -> None:
 
 
 def test_public_api() -> None:
-    assert sorted(useragent.__all__) == ["BOT_PATTERN", "Device", "RESOLVER", "parse_user_agent"]
+    assert sorted(useragent.__all__) == ["BOT_PATTERN", "Device", "HTTP_TOOL_PATTERN", "RESOLVER", "is_http_tool", "parse_user_agent"]
 
 
 def test_the_maintained_crawler_list_is_consulted() -> None:

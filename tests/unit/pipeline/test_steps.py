@@ -80,3 +80,15 @@ def test_a_session_keeps_the_first_signal() -> None:
         ctx(p),
     )
     assert [e.source for e in events] == ["direct", "newsletter", "google", "newsletter"]
+
+
+def test_http_tools_are_bots_on_browser_keys_but_not_on_secret_keys() -> None:
+    p = pipeline()
+    for server_side, bot in ((False, True), (True, False)):
+        c = p.context(RequestContext(ip="8.8.8.8", user_agent="curl/8.5.0", origin=None, received_at=T0), frozenset(), False, server_side=server_side)
+        (e,) = p.run([event(0)], c)
+        assert e.is_bot is bot
+        assert e.device_type == ("bot" if bot else "other")
+    crawler = p.context(RequestContext(ip="8.8.8.8", user_agent="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", origin=None, received_at=T0), frozenset(), False, server_side=True)
+    (e,) = p.run([event(1)], crawler)
+    assert e.is_bot  # a crawler stays a crawler whatever key it holds
