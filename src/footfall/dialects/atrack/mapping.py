@@ -1,0 +1,220 @@
+"""A-TRACK wire structs → canonical events and profile updates.
+
+The A-TRACK `uuid` is the canonical `anonymous_id` (the visitor every read API sees), and its
+profile is the core's `visitor` profile. The stored profile context keeps the init's blocks as
+`{"url": {...}, "client": {...}, "user": {"attributes": {...}}}`; the client's raw IP is kept
+there only for projects that opted in to raw IPs. Nothing here enriches: the `$init` event
+carries the landing URL, referrer, IP and user agent to the pipeline, and the profile takes the
+pipeline's result through `enrich_from`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from footfall.dialects.atrack.errors import field_error
+from footfall.dialects.atrack.schema import (
+    AttributesBody,
+    ClientContext,
+    EventBody,
+    InitBody,
+)
+from footfall.enrichment.geoip import normalise_ip
+from footfall.ids import uuid7
+from footfall.model import Event, Principal, ProfileUpdate, RequestContext
+
+__all__ = [
+    "INIT_EVENT",
+    "JSON_MAX_BYTES",
+    "attributes_update",
+    "event_from_track",
+    "init_event",
+    "init_profile",
+    "init_request",
+    "init_uuid",
+    "new_visitor",
+]
+
+INIT_EVENT = "$init"
+JSON_MAX_BYTES = 8 * 1024
+DIALECT = "atrack"
+_encode = msgspec.json.Encoder().encode
+
+
+def _utc(ts: datetime | None, default: datetime) -> datetime:
+    if ts is None:
+        return default
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def _checked(value: dict[str, Any] | None, field: str) -> dict[str, Any] | None:
+    """A JSON map as sent, rejected (422) over 8 KB."""
+    if value is None:
+        return None
+    size = len(_encode(value))
+    if size > JSON_MAX_BYTES:
+        raise field_error(field, f"The {field} field must be at most {JSON_MAX_BYTES} bytes as JSON, got {size}.")
+    return value
+
+
+def _scope(principal: Principal) -> tuple[str, str]:
+    assert principal.project_id is not None
+    return principal.project_id, principal.env.value
+
+
+def init_uuid(body: InitBody) -> str | None:
+    """The uuid an init continues: top-level `uuid`, else the SDK's `user.uuid`; `""` is none."""
+    return body.uuid or (body.user.uuid if body.user else None) or None
+
+
+def init_request(body: InitBody, request: RequestContext) -> RequestContext:
+    """`context.client.ipAddress` / `userAgent` describe the end user when a server calls on
+    their behalf; otherwise the request's own IP and User-Agent stand."""
+    client = body.context.client if body.context else None
+    if client is None or (client.ip_address is None and client.user_agent is None):
+        return request
+    ip = request.ip
+    if client.ip_address:
+        addr = normalise_ip(client.ip_address)
+        if addr is None:
+            raise field_error("context.client.ipAddress", "The context.client.ipAddress field must be a valid IP address.")
+        ip = str(addr)
+    return RequestContext(
+        ip=ip,
+        user_agent=client.user_agent or request.user_agent,
+        origin=request.origin,
+        received_at=request.received_at,
+    )
+
+
+def _client_attributes(client: ClientContext | None) -> dict[str, Any]:
+    """The client block in its wire names, without the IP and user agent."""
+    if client is None:
+        return {}
+    out: dict[str, Any] = msgspec.to_builtins(client)
+    out.pop("ipAddress", None)
+    out.pop("userAgent", None)
+    return out
+
+
+def _user_attributes(body: InitBody) -> dict[str, Any] | None:
+    documented = body.context.user.attributes if body.context and body.context.user else None
+    sdk = body.user.attributes if body.user else None
+    if documented is None and sdk is None:
+        return None
+    return _checked({**(documented or {}), **(sdk or {})}, "context.user.attributes")
+
+
+def init_event(body: InitBody, uuid: str, principal: Principal, received_at: datetime) -> Event:
+    """The init as a canonical event: the landing URL and referrer for attribution, the client
+    block (locale, timezone, screen…) and `source_url` as properties."""
+    project_id, env = _scope(principal)
+    url = body.context.url if body.context else None
+    props = _client_attributes(body.context.client if body.context else None)
+    if url is not None and url.source_url:
+        props["source_url"] = url.source_url
+    if url is not None and url.hash:
+        props["hash"] = url.hash
+    properties = _encode(props)
+    if len(properties) > JSON_MAX_BYTES:
+        raise field_error("context.client", f"The context.client field must be at most {JSON_MAX_BYTES} bytes as JSON.")
+    return Event(
+        project_id=project_id,
+        env=env,
+        uid=uuid7(),
+        name=INIT_EVENT,
+        ts=received_at,
+        received_at=received_at,
+        anonymous_id=uuid,
+        url=(url.href or url.raw) if url else None,
+        path=url.path if url else None,
+        referrer=url.referer if url else None,
+        properties=properties.decode(),
+        dialect=DIALECT,
+    )
+
+
+def init_profile(
+    body: InitBody,
+    uuid: str,
+    principal: Principal,
+    received_at: datetime,
+    *,
+    existing: dict[str, Any] | None,
+    store_raw_ip: bool,
+    enrich_from: str,
+) -> ProfileUpdate:
+    """The visitor's profile update: context blocks (client fields merge with what an earlier
+    init sent), user attributes (merge), custom data (merge). A re-init that sends no context
+    keeps the enrichment of the last one that did."""
+    project_id, env = _scope(principal)
+    context: dict[str, Any] = {}
+    sent = body.context
+    if sent is not None and sent.url is not None:
+        context["url"] = msgspec.to_builtins(sent.url)
+    if sent is not None and sent.client is not None:
+        client: dict[str, Any] = msgspec.to_builtins(sent.client)
+        if not store_raw_ip:
+            client.pop("ipAddress", None)
+        before = (existing or {}).get("context", {}).get("client")
+        context["client"] = {**before, **client} if isinstance(before, dict) else client
+    attributes = _user_attributes(body)
+    if attributes is not None:
+        context["user"] = {"attributes": attributes}
+    return ProfileUpdate(
+        project_id=project_id,
+        env=env,
+        kind="visitor",
+        subject_id=uuid,
+        ts=received_at,
+        attributes=attributes,
+        context=context or None,
+        custom_data=_checked(body.custom_data, "custom_data"),
+        enrich_from=enrich_from if existing is None or sent is not None else None,
+    )
+
+
+def attributes_update(body: AttributesBody, principal: Principal, received_at: datetime) -> ProfileUpdate:
+    """Merge (overwrite the given keys) or, with `replace: true`, replace the whole map."""
+    project_id, env = _scope(principal)
+    return ProfileUpdate(
+        project_id=project_id,
+        env=env,
+        kind="visitor",
+        subject_id=body.uuid,
+        ts=received_at,
+        attributes=_checked(body.attributes, "attributes"),
+        replace=body.replace,
+    )
+
+
+def event_from_track(body: EventBody, uuid: str, principal: Principal, received_at: datetime) -> Event:
+    project_id, env = _scope(principal)
+    properties = _checked(body.attributes, "attributes") or {}
+    return Event(
+        project_id=project_id,
+        env=env,
+        uid=uuid7(),
+        name=body.event,
+        ts=_utc(body.timestamp, received_at),
+        received_at=received_at,
+        anonymous_id=uuid,
+        properties=_encode(properties).decode(),
+        dialect=DIALECT,
+    )
+
+
+def new_visitor(uuid: str, principal: Principal, received_at: datetime, enrich_from: str) -> ProfileUpdate:
+    """The profile of an identity `/event` created (no uuid sent), so `/session/show` knows it."""
+    project_id, env = _scope(principal)
+    return ProfileUpdate(
+        project_id=project_id,
+        env=env,
+        kind="visitor",
+        subject_id=uuid,
+        ts=received_at,
+        enrich_from=enrich_from,
+    )
