@@ -67,6 +67,7 @@ class PageQuery(msgspec.Struct, frozen=True, kw_only=True):
 
     scope: Scope
     name: str | None = None
+    exclude_names: tuple[str, ...] = ()  # e.g. a dialect's own bookkeeping events
     anonymous_id: str | None = None
     page: int = 1
     per_page: int = 25

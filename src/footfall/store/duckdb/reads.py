@@ -161,6 +161,9 @@ def page_events(run: Runner, q: PageQuery) -> tuple[list[dict[str, Any]], int]:
     if q.anonymous_id is not None:
         where.append("anonymous_id = $anonymous_id")
         params["anonymous_id"] = q.anonymous_id
+    if q.exclude_names:
+        where.append("NOT list_contains($exclude, name)")
+        params["exclude"] = list(q.exclude_names)
     clause = " AND ".join(where)
     _names, total = run(f"SELECT count(*) FROM events WHERE {clause}", params)
     direction = "DESC" if q.descending else "ASC"
