@@ -50,7 +50,8 @@ INSERT INTO events (project_id, env, uid, event_id, name, ts, received_at, anony
     session_id, url, path, referrer, properties, dialect, source, medium, campaign, channel,
     source_confidence, source_rule_id, country, device_type, browser, os, is_bot)
 SELECT 'prj_bench', 'live', 'u' || i, NULL,
-       ['$pageview', '$pageview', '$pageview', 'signup', 'purchase'][1 + (hash(i) % 5)::INT],
+       CASE WHEN hash(i) % 100 < 80 THEN '$pageview' WHEN hash(i) % 100 < 97 THEN 'signup'
+            ELSE 'purchase' END,
        TIMESTAMP '2026-04-01' + to_seconds((s * 2592000 // ($n // 5))::BIGINT + (i % 5) * 60),
        TIMESTAMP '2026-04-01', 'a' || v, NULL, 'a' || v || '-' || s,
        'https://shop.example/p', ['/', '/pricing', '/docs', '/blog'][1 + (hash(i * 3) % 4)::INT], NULL,
