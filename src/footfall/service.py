@@ -41,7 +41,7 @@ from footfall.writer.commit import Committer
 from footfall.writer.loader import KIND_EVENT, KIND_LINK, KIND_PROFILE, Loader
 from footfall.writer.wal import WriteAheadLog
 
-__all__ = ["Footfall", "enrichment_of", "open_meta"]
+__all__ = ["Footfall", "create_project_with_keys", "enrichment_of", "open_meta"]
 
 log = logging.getLogger("footfall")
 T = TypeVar("T")
@@ -55,16 +55,26 @@ def open_meta(settings: Settings) -> MetaStore:
     return meta
 
 
+def create_project_with_keys(
+    meta: MetaStore, name: str, origins: list[str]
+) -> tuple[Project, dict[str, str]]:
+    """A project and a pk, sk and rk key for both live and test: {"pk_live": key, …}."""
+    project = meta.create_project(name, origins)
+    keys = {}
+    for env in (Env.LIVE, Env.TEST):
+        for kind in (KeyKind.PUBLISHABLE, KeyKind.SECRET, KeyKind.READ):
+            keys[f"{kind.value}_{env.value}"] = issue_key(meta, project.id, kind, env).key
+    return project, keys
+
+
 def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
     """On an empty data directory: a default project and one key of each kind, printed once."""
     if meta.projects():
         return None
-    project = meta.create_project("default", ["http://localhost:5173", "http://localhost:8787"])
-    keys = {"project_id": project.id}
-    for env in (Env.LIVE, Env.TEST):
-        for kind in (KeyKind.PUBLISHABLE, KeyKind.SECRET, KeyKind.READ):
-            keys[f"{kind.value}_{env.value}"] = issue_key(meta, project.id, kind, env).key
-    return keys
+    project, keys = create_project_with_keys(
+        meta, "default", ["http://localhost:5173", "http://localhost:8787"]
+    )
+    return {"project_id": project.id, **keys}
 
 
 def reclassify_stored(settings: Settings, since: datetime | None) -> int:

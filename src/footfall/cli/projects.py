@@ -8,26 +8,9 @@ import typer
 
 from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
 
-__all__ = ["app", "create_project_with_keys"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
-
-
-def create_project_with_keys(data_opt: object, name: str, origins: list[str]) -> dict[str, object]:
-    from footfall.auth.keys import issue_key
-    from footfall.model import Env, KeyKind
-    from footfall.service import open_meta
-
-    meta = open_meta(settings_for(data_opt))  # type: ignore[arg-type]
-    try:
-        project = meta.create_project(name, origins)
-        keys = {}
-        for env in (Env.LIVE, Env.TEST):
-            for kind in (KeyKind.PUBLISHABLE, KeyKind.SECRET, KeyKind.READ):
-                keys[f"{kind.value}_{env.value}"] = issue_key(meta, project.id, kind, env).key
-    finally:
-        meta.close()
-    return {"project_id": project.id, "name": name, "origins": origins, "keys": keys}
 
 
 @app.command("create")
@@ -41,9 +24,14 @@ def create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a project and a pk, sk and rk key for both live and test (secrets shown once)."""
-    result = create_project_with_keys(data, name, origin or [])
-    keys = result["keys"]
-    assert isinstance(keys, dict)
+    from footfall.service import create_project_with_keys, open_meta
+
+    meta = open_meta(settings_for(data))
+    try:
+        project, keys = create_project_with_keys(meta, name, origin or [])
+    finally:
+        meta.close()
+    result = {"project_id": project.id, "name": name, "origins": list(project.origins), "keys": keys}
     lines = [f"project {result['project_id']} ({name})", "keys (shown once, store them now):"]
     lines += [f"  {k}: {v}" for k, v in keys.items()]
     emit(as_json, result, "\n".join(lines))

@@ -8,7 +8,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
 from footfall.store.duckdb import credit, funnels, reads
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.sessions import UPSERT_SESSIONS
+from footfall.store.migrations import apply_all
 
 __all__ = ["DuckDBStore"]
 
@@ -189,21 +189,18 @@ class DuckDBStore:
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR)"
         )
         done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
-        folder = resources.files("footfall.store.duckdb") / "migrations"
-        for item in sorted(folder.iterdir(), key=lambda p: p.name):
-            if not item.name.endswith(".sql"):
-                continue
-            version = int(item.name.split("_", 1)[0])
-            if version in done:
-                continue
+
+        def apply(version: int, name: str, sql: str) -> None:
             con.execute("BEGIN")
             try:
-                con.execute(item.read_text())
-                con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, item.name])
+                con.execute(sql)
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, name])
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
                 raise
+
+        apply_all("footfall.store.duckdb", done, apply)
 
     def schema_version(self) -> int:
         row = self._con.execute("SELECT max(version) FROM schema_migrations").fetchone()

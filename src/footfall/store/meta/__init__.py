@@ -13,12 +13,12 @@ import secrets
 import sqlite3
 import threading
 from datetime import UTC, date, datetime
-from importlib import resources
 from pathlib import Path
 
 import msgspec
 
 from footfall.attribution.custom import CustomRule
+from footfall.store.migrations import apply_all
 
 __all__ = ["ApiKeyRow", "MetaStore", "Project"]
 
@@ -74,22 +74,19 @@ class MetaStore:
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
             )
             done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
-            folder = resources.files("footfall.store.meta") / "migrations"
-            for item in sorted(folder.iterdir(), key=lambda p: p.name):
-                if not item.name.endswith(".sql"):
-                    continue
-                version = int(item.name.split("_", 1)[0])
-                if version in done:
-                    continue
+
+            def apply(version: int, name: str, sql: str) -> None:
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    for statement in _statements(item.read_text()):
+                    for statement in _statements(sql):
                         db.execute(statement)
-                    db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, item.name))
+                    db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))
                     db.execute("COMMIT")
                 except Exception:
                     db.execute("ROLLBACK")
                     raise
+
+            apply_all("footfall.store.meta", done, apply)
 
     # -- projects ------------------------------------------------------------------------
     def create_project(self, name: str, origins: list[str], store_raw_ip: bool = False) -> Project:
