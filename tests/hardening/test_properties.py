@@ -59,3 +59,42 @@ def test_classifier_answers_every_input(url: str | None, referrer: str | None) -
     assert a.channel in CHANNELS
     assert a.source and a.medium
     assert a.source == a.source.lower()
+
+
+POST_ROUTES = [
+    ("/v1/track", "millimetric"), ("/v1/batch", "millimetric"), ("/v1/identify", "millimetric"),
+    ("/v1/forget", "millimetric"),
+    ("/init", "atrack"), ("/attributes", "atrack"), ("/event", "atrack"),
+    ("/session/show", "atrack"), ("/event/show", "atrack"),
+    ("/api/v1/track", "sankofa"), ("/api/v1/people", "sankofa"), ("/api/v1/alias", "sankofa"),
+    ("/api/v1/batch", "sankofa"),
+]
+
+
+def test_every_decoder_over_http_answers_arbitrary_json_in_its_envelope(server: Any) -> None:
+    import httpx
+
+    key = server.keys["sk_live"]
+    headers = {"Authorization": f"Bearer {key}", "x-a-track-key": key, "x-api-key": key, "content-type": "application/json"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+
+        @settings(max_examples=400, deadline=None, database=None)
+        @given(
+            route=st.sampled_from(POST_ROUTES),
+            body=st.one_of(json_values, event_like, st.binary(max_size=100)),
+        )
+        def check(route: tuple[str, str], body: Any) -> None:
+            path, dialect = route
+            raw = body if isinstance(body, bytes) else msgspec.json.encode(body)
+            r = client.post(path, content=raw)
+            assert r.status_code < 500, (path, r.status_code, r.text[:200])
+            payload = r.json()
+            if r.status_code >= 400:
+                if dialect == "millimetric":
+                    assert isinstance(payload["error"], str)
+                elif dialect == "atrack":
+                    assert payload["success"] is False and payload["message"]
+                else:
+                    assert payload.get("ok") is False or "error" in payload
+
+        check()
