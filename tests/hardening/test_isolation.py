@@ -63,3 +63,19 @@ def test_reads_see_only_their_own_project_and_environment(server: Server, other_
             r = c.get(path, params={**RANGE, **params})
         assert r.status_code == 200, r.text
         assert answered(r.json()) == 0, (path, r.json())
+
+
+def test_atrack_reads_stay_in_their_project_and_environment(server: Server, other_project: dict[str, Any]) -> None:
+    key = server.keys["sk_live"]
+    with server.client(None, **{"x-a-track-key": key, "User-Agent": CHROME}) as c:
+        r = c.post("/init", json={"context": {"url": {"href": "https://s.example/?utm_source=iso"}}})
+        assert r.status_code == 201, r.text
+        uuid_ = r.json()["uuid"]
+        assert c.post("/event", json={"uuid": uuid_, "event": "iso_atrack"}).status_code == 200
+        own = c.post("/event/show", json={"name": "iso_atrack"}).json()
+        assert any(row["uuid"] == uuid_ for row in own["data"])
+    for other in (server.keys["rk_test"], other_project["keys"]["rk_live"]):
+        with server.client(None, **{"x-a-track-key": other}) as c:
+            assert c.post("/session/show", json={"uuid": uuid_}).status_code == 404
+            rows = c.post("/event/show", json={"name": "iso_atrack"}).json()["data"]
+            assert all(row["uuid"] != uuid_ for row in rows)
