@@ -124,7 +124,7 @@ def run(n: int, repeat: int) -> dict[str, dict[str, float]]:
             queries["attribution linear"] = lambda: store.attribution(
                 AttributionQuery(**r, conversion="purchase", value_property="amount_cents", model="linear")
             )
-        except Exception as err:  # noqa: BLE001 (a backend without these reads)
+        except Exception as err:
             print(f"funnel/attribution skipped: {err}")
         out = {name: timed(fn, repeat) for name, fn in queries.items()}
         store.close()

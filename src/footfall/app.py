@@ -15,6 +15,7 @@ from starlette.routing import Route
 from footfall.config import Settings
 from footfall.dialects.atrack import routes as atrack
 from footfall.dialects.millimetric import schema as mm
+from footfall.dialects.millimetric import snippet
 from footfall.dialects.millimetric.cors import BrowserCors
 from footfall.dialects.millimetric.mcp import McpEndpoints
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
@@ -70,6 +71,9 @@ OPERATIONS: list[Operation] = [
                ("group_by", "comma list of source, medium, campaign, channel", False), ("limit", "1-1000 (100)", False)),
         error=mm.ErrorBody,
     ),
+    Operation("/v1/a.js", "GET", "The browser snippet (ETag, cacheable)", "millimetric", 200, None, security=None, media_type="application/javascript"),
+    Operation("/mcp", "POST", "MCP (JSON-RPC 2.0, streamable HTTP) for sk_/rk_ keys", "millimetric", 200, None),
+    Operation("/mcp/account", "POST", "MCP for account keys (ak_): every project", "millimetric", 200, None),
     Operation("/healthz", "GET", "Liveness and store health", "operations", 200, None, security=None),
     Operation("/metrics", "GET", "Prometheus metrics", "operations", 200, None, security=None, media_type="text/plain"),
     Operation("/openapi.json", "GET", "This document", "operations", 200, None, security=None),
@@ -121,6 +125,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         *millimetric_routes,
+        *snippet.routes,
         *atrack.routes,
         *sankofa.routes,
         *mcp.routes,

@@ -59,7 +59,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
-                preexec_fn=self._limit_files if self.max_file_bytes else None,  # noqa: PLW1509
+                preexec_fn=self._limit_files if self.max_file_bytes else None,
             )
         deadline = time.monotonic() + timeout
         while True:

@@ -64,8 +64,12 @@ def test_opted_in_project_shows_the_raw_ip(geo_server: tuple[Server, dict[str, A
     session = post(srv, keys["rk_live"], "/session/show", {"uuid": uuid}).json()["data"]["session"]
     assert session["ip_address"] == "50.89.98.90"
     assert session["ip_data"] == {"ip": "50.89.98.90", **EXPECTED_IP_DATA}
-    rows = post(srv, keys["rk_live"], "/event/show", {"name": "$init"}).json()["data"]
-    assert [(r["uuid"], r["ip_address"], r["user_agent"]) for r in rows] == [(uuid, "50.89.98.90", IPHONE_UA)]
+    # the tracked event came from the server itself: its own request IP and User-Agent
+    rows = post(srv, keys["rk_live"], "/event/show", {"name": "checkout_started"}).json()["data"]
+    assert [(r["uuid"], r["ip_address"], r["user_agent"]) for r in rows] == [(uuid, "127.0.0.1", IPHONE_UA)]
+    # the init's event (hidden from A-TRACK's reads) carries the init's client IP's geo
+    (landing,) = srv.query(keys["rk_live"], event="$init", anonymous_id=uuid)
+    assert (landing["country"], landing["device_type"]) == ("US", "mobile")
 
 
 def test_default_project_keeps_no_raw_ip_but_the_geo(
@@ -76,8 +80,9 @@ def test_default_project_keeps_no_raw_ip_but_the_geo(
     session = post(srv, keys["sk_live"], "/session/show", {"uuid": uuid}).json()["data"]["session"]
     assert session["ip_address"] is None
     assert session["ip_data"] == {"ip": None, **EXPECTED_IP_DATA}
-    rows = post(srv, keys["sk_live"], "/event/show", {"name": "$init"}).json()["data"]
-    assert [r["ip_address"] for r in rows] == [None]
+    assert post(srv, keys["sk_live"], "/event", {"uuid": uuid, "event": "checkout_started"}).status_code == 200
+    rows = post(srv, keys["sk_live"], "/event/show", {"name": "checkout_started"}).json()["data"]
+    assert [(r["uuid"], r["ip_address"], r["user_agent"]) for r in rows] == [(uuid, None, IPHONE_UA)]
 
     # nothing of the raw address reached the store: not the event, not the profile's context
     srv.stop()
@@ -91,7 +96,7 @@ def test_default_project_keeps_no_raw_ip_but_the_geo(
         ).fetchall()
     finally:
         con.close()
-    assert ips == [(None,)]
+    assert ips == [(None,), (None,)]
     assert "50.89.98.90" not in context and json.loads(context)["client"]["locale"] == "en-US"
     assert any("50.89.98.90" in row[0] for row in opted_context)  # the opted-in project keeps it
 

@@ -69,9 +69,15 @@ def test_event_show_empty_and_project_wide(server: Server, project: dict[str, An
     uuid = init(server, sk)
     track(server, sk, uuid, "anything", 1)
     after = show(server, rk, per_page=100)
-    assert after["meta"]["total"] == before + 2  # the init and the event
+    assert after["meta"]["total"] == before + 1  # the event; the init's `$init` stays hidden
     assert after["meta"]["name"] is None
-    assert {"$init", "anything"} <= {row["name"] for row in after["data"]}
+    names = {row["name"] for row in after["data"]}
+    assert "anything" in names and "$init" not in names
+    # asked for by name, `$init` (Footfall's bookkeeping, not an A-TRACK event) is still hidden
+    hidden = show(server, rk, name="$init")
+    assert hidden["data"] == [] and hidden["meta"]["total"] == 0
+    # /v1/query still sees it
+    assert [row["event_name"] for row in server.query(rk, event="$init", anonymous_id=uuid)] == ["$init"]
     # another project never sees them
     other = show(server, server.keys["rk_live"], name="anything")
     assert all(row["uuid"] != uuid for row in other["data"])
@@ -87,10 +93,11 @@ def test_session_show_events_limit_and_sort(server: Server, project: dict[str, A
     assert [e["attributes"].get("n") for e in data["events"]] == [0, 1]
     assert data["meta"] == {"uuid": uuid, "events_limit": 2, "events_count": 2, "sort": "asc"}
     r = post(server, sk, "/session/show", {"uuid": uuid, "events_limit": 2})
-    assert [e["name"] for e in r.json()["data"]["events"]] == ["$init", "step"]  # the init is newest
+    assert [e["attributes"]["n"] for e in r.json()["data"]["events"]] == [3, 2]  # newest first
     r = post(server, sk, "/session/show", {"uuid": uuid, "events_limit": 99999})
-    meta = r.json()["data"]["meta"]
-    assert (meta["events_limit"], meta["events_count"]) == (1000, 5)
+    data = r.json()["data"]
+    assert (data["meta"]["events_limit"], data["meta"]["events_count"]) == (1000, 4)  # no `$init`
+    assert {e["name"] for e in data["events"]} == {"step"}
 
 
 def test_attributes_merge_then_replace(server: Server, project: dict[str, Any]) -> None:

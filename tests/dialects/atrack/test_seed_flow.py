@@ -106,14 +106,13 @@ def test_seed_flow_end_to_end(server: Server) -> None:
     assert s["custom_data"] == {"landing_variant": "v2", "widget_position": "hero"}
     assert data["attributes"] == {"crm_id": "lead_2048", "plan": "pro"}
     events = data["events"]
-    # newest first by occurred_at: the seed's event timestamp is older than the init
-    assert [e["name"] for e in events] == ["$init", "checkout_started"]
-    assert events[1] == {
-        "id": events[1]["id"], "uuid": uuid, "name": "checkout_started",
+    # as in the seed: only the tracked event (the init's internal `$init` event is hidden)
+    assert events == [{
+        "id": events[0]["id"], "uuid": uuid, "name": "checkout_started",
         "attributes": {"cart_value": 129.99, "currency": "USD", "step": "payment"},
         "occurred_at": "2026-04-12T02:10:00.000000Z",
-    }
-    assert data["meta"] == {"uuid": uuid, "events_limit": 100, "events_count": 2, "sort": "desc"}
+    }]
+    assert data["meta"] == {"uuid": uuid, "events_limit": 100, "events_count": 1, "sort": "desc"}
 
     # 5. event/show
     r = post(server, sk, "/event/show", {"name": "checkout_started", "per_page": 100, "sort": "asc"})
@@ -127,7 +126,7 @@ def test_seed_flow_end_to_end(server: Server) -> None:
         "id", "session_id", "uuid", "name", "attributes", "ip_address", "user_agent",
         "occurred_at", "created_at", "updated_at",
     ]  # fmt: skip
-    assert row["id"] == events[1]["id"]
+    assert row["id"] == events[0]["id"]
     assert row["session_id"] == uuid
     assert row["attributes"] == {"cart_value": 129.99, "currency": "USD", "step": "payment"}
     assert row["ip_address"] is None
@@ -189,7 +188,10 @@ def test_sdk_user_shape_and_known_uuid(server: Server) -> None:
     assert data["session"]["user_attributes"] == {"seats": 3}  # the last init's
     assert data["attributes"] == {"plan": "free", "seats": 3}  # merged
     assert data["session"]["custom_data"] == {"a": 1}
-    assert [e["name"] for e in data["events"]] == ["$init"] * 3
+    assert data["events"] == [] and data["meta"]["events_count"] == 0  # inits are not events
+    # the three inits are still stored, and /v1/query sees them
+    rows = server.query(server.keys["rk_live"], event="$init", anonymous_id=sdk_uuid)
+    assert [r["event_name"] for r in rows] == ["$init"] * 3
 
 
 def test_event_without_uuid_creates_an_identity(server: Server) -> None:

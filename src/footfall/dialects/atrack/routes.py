@@ -3,9 +3,12 @@
 
 Keys: the ingest routes take a browser key (`pk_`, origin-checked against the project's allowlist)
 or a server key (`sk_`); the read routes return personal data and need `sk_` or `rk_`.
-Every answer carries CORS headers for the caller's origin, so the browser SDK can read the
-uuid `/init` returns (the key, not a cookie, is the credential, so no origin learns anything it
-could not ask for with a key of its own).
+CORS: an origin that some project allows gets CORS headers on every answer (errors included),
+so the browser SDK can read the uuid `/init` returns; a preflight from any other origin is a 403
+without CORS headers. A `pk_` key is still checked against its own project's allowlist.
+
+Reads hide the internal `$init` events (Footfall's bookkeeping of each `/init`, not an A-TRACK
+event); `/v1/query` still sees them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ _CORS = {
     "Access-Control-Allow-Headers": f"{HEADER}, content-type",
     "Access-Control-Max-Age": "86400",
 }
+
+# Footfall's bookkeeping events, never shown by A-TRACK's reads (even when asked for by name)
+_HIDDEN = (mapping.INIT_EVENT,)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -88,20 +94,24 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
 
 
 def _endpoint(route: str) -> Callable[[Handler], Handler]:
-    """The dialect's error envelope, CORS headers on every answer, and preflights."""
+    """The dialect's error envelope, CORS headers for known origins, and preflights."""
 
     def wrap(handler: Handler) -> Handler:
         inner = dialect_endpoint(render, route)(handler)
 
         async def endpoint(request: Request) -> Response:
+            origin = request.headers.get("origin")
+            known = origin is not None and _service(request).origin_known(origin)
             if request.method == "OPTIONS":
-                response = Response(status_code=204, headers=_CORS)
+                if origin is not None and not known:
+                    response = render(Forbidden("origin_not_allowed", "This origin is not allowed."))
+                else:
+                    response = Response(status_code=204, headers=_CORS)
             else:
                 response = await inner(request)
-            origin = request.headers.get("origin")
-            if origin:
+            if origin is not None and known:
                 response.headers["Access-Control-Allow-Origin"] = origin
-                response.headers["Vary"] = "Origin"
+            response.headers["Vary"] = "Origin"
             return response
 
         endpoint.__name__ = handler.__name__
@@ -174,7 +184,8 @@ async def session_show(request: Request) -> Response:
     scope = _scope(principal)
     limit = min(body.events_limit, EVENTS_LIMIT_MAX)
     query = PageQuery(
-        scope=scope, anonymous_id=body.uuid, per_page=limit, descending=body.sort == "desc"
+        scope=scope, anonymous_id=body.uuid, per_page=limit, descending=body.sort == "desc",
+        exclude_names=_HIDDEN,
     )
 
     def run() -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -207,7 +218,7 @@ async def event_show(request: Request) -> Response:
     per_page = min(body.per_page, PER_PAGE_MAX)
     query = PageQuery(
         scope=scope, name=body.name, page=body.page, per_page=per_page,
-        descending=body.sort == "desc",
+        descending=body.sort == "desc", exclude_names=_HIDDEN,
     )
     rows, total = await service.read(lambda: service.store.page_events(query))
     store_raw_ip = service.project(scope.project_id).store_raw_ip

@@ -23,7 +23,8 @@ class BrowserCors:
         self.origin_known = origin_known  # (scope, origin) -> allowed by some project?
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        # The snippet is a public script: it answers `*` itself.
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/") or scope["path"] == "/v1/a.js":
             await self.app(scope, receive, send)
             return
         origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
