@@ -66,10 +66,15 @@ def update(
         bool | None,
         typer.Option("--store-raw-ip/--no-store-raw-ip", help="Opt in to (or out of) keeping raw client IPs."),
     ] = None,
+    authorized_ip: Annotated[
+        list[str] | None,
+        typer.Option("--authorized-ip", help="Replace the CIDRs server-side callers must come from (repeatable; Sankofa's IP allowlist)."),
+    ] = None,
+    any_ip: Annotated[bool, typer.Option("--any-ip", help="Clear the IP allowlist.")] = False,
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a project's allowed origins or raw-IP opt-in (a running server follows within 10 s)."""
+    """Change a project's allowed origins, IP allowlist or raw-IP opt-in (a running server follows within 10 s)."""
     from footfall.service import open_meta
 
     meta = open_meta(settings_for(data))
@@ -77,7 +82,19 @@ def update(
         if meta.project(project_id) is None:
             typer.echo(f"error: no project {project_id}", err=True)
             raise typer.Exit(1)
-        meta.update_project(project_id, origins=origin, store_raw_ip=store_raw_ip)
+        if authorized_ip:
+            from footfall.config import parse_cidrs
+
+            try:
+                parse_cidrs(",".join(authorized_ip))
+            except ValueError as err:
+                raise typer.BadParameter(str(err)) from None
+        meta.update_project(
+            project_id,
+            origins=origin,
+            store_raw_ip=store_raw_ip,
+            authorized_ips=[] if any_ip else authorized_ip,
+        )
         project = meta.project(project_id)
     finally:
         meta.close()
@@ -85,6 +102,7 @@ def update(
     payload = {
         "project_id": project.id, "name": project.name,
         "origins": list(project.origins), "store_raw_ip": project.store_raw_ip,
+        "authorized_ips": list(project.authorized_ips),
     }
     emit(as_json, payload, f"updated {project.id}")
 

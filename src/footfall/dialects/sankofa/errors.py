@@ -26,6 +26,7 @@ MESSAGES = {
     "invalid_api_key": "Invalid API Key",
     "key_kind_not_allowed": "Invalid API Key",
     "origin_not_allowed": "Unauthorized Origin",
+    "ip_not_allowed": "Unauthorized IP Address",
     "payload_too_large": "Request body too large",
     "rate_limited": "Too many requests, retry later",
     "internal_error": "Internal server error",

@@ -78,9 +78,11 @@ def _principal(request: Request) -> Principal:
     if principal.kind is not KeyKind.SECRET or principal.project_id is None:
         raise Forbidden("key_kind_not_allowed", "Invalid API Key")
     origin = request.headers.get("origin")
-    origins = service.project(principal.project_id).origins
-    if origin and origins and not origin_allowed(origin, origins):
+    project = service.project(principal.project_id)
+    if origin and project.origins and not origin_allowed(origin, project.origins):
         raise Forbidden("origin_not_allowed", "Unauthorized Origin", details={"origin": origin})
+    if not origin and not project.ip_authorized(request_context(request).ip):
+        raise Forbidden("ip_not_allowed", "Unauthorized IP Address")
     return principal
 
 

@@ -8,6 +8,7 @@ it stays the same whichever event backend is configured.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import secrets
 import sqlite3
@@ -29,6 +30,19 @@ class Project(msgspec.Struct, frozen=True):
     origins: tuple[str, ...]
     store_raw_ip: bool
     created_at: str
+    authorized_ips: tuple[str, ...] = ()  # CIDRs; empty = any caller
+
+    def ip_authorized(self, ip: str | None) -> bool:
+        """No list means any caller; otherwise the IP must fall in one of the CIDRs."""
+        if not self.authorized_ips:
+            return True
+        if ip is None:
+            return False
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in ipaddress.ip_network(c, strict=False) for c in self.authorized_ips)
 
     @property
     def own_hosts(self) -> frozenset[str]:
@@ -107,14 +121,16 @@ class MetaStore:
     def projects(self) -> list[Project]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, name, origins, store_raw_ip, created_at FROM projects ORDER BY created_at, id"
+                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips FROM projects"
+                " ORDER BY created_at, id"
             ).fetchall()
         return [_project(r) for r in rows]
 
     def project(self, project_id: str) -> Project | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, name, origins, store_raw_ip, created_at FROM projects WHERE id = ?",
+                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips FROM projects"
+                " WHERE id = ?",
                 (project_id,),
             ).fetchone()
         return _project(row) if row else None
@@ -125,8 +141,14 @@ class MetaStore:
         *,
         origins: list[str] | None = None,
         store_raw_ip: bool | None = None,
+        authorized_ips: list[str] | None = None,
     ) -> None:
         with self._lock:
+            if authorized_ips is not None:
+                self._db.execute(
+                    "UPDATE projects SET authorized_ips = ? WHERE id = ?",
+                    (json.dumps(authorized_ips), project_id),
+                )
             if origins is not None:
                 self._db.execute(
                     "UPDATE projects SET origins = ? WHERE id = ?", (json.dumps(origins), project_id)
@@ -274,13 +296,14 @@ class MetaStore:
             self._db.close()
 
 
-def _project(row: tuple[str, str, str, int, str]) -> Project:
+def _project(row: tuple[str, str, str, int, str, str]) -> Project:
     return Project(
         id=row[0],
         name=row[1],
         origins=tuple(json.loads(row[2])),
         store_raw_ip=bool(row[3]),
         created_at=row[4],
+        authorized_ips=tuple(json.loads(row[5])),
     )
 
 
