@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,15 @@ def test_quickstart_curl_examples(tmp_path: Path) -> None:
     assert {r["event_name"] for r in bodies[3]["rows"]} == {"signup", "$identify"}
     assert bodies[4]["ok"] is True and bodies[4]["queued"] is False and bodies[4]["deleted_events"] == 2
     assert bodies[5] == {"ok": True, "event_id": None}
+
+
+def test_readme_python_example(server: Server) -> None:
+    text = README.read_text().split("## Clients", 1)[1]
+    match = re.search(r"```python\n(.*?)```", text, re.S)
+    assert match
+    code = match.group(1).replace("sk_live_…", server.keys["sk_live"]).replace("http://localhost:8787", server.url)
+    code = code.replace("anonymous_id=\"u_abc\"", "anonymous_id=\"readme_py\"")
+    assert "readme_py" in code
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    (row,) = server.query(server.keys["rk_live"], anonymous_id="readme_py")
+    assert (row["event_name"], row["properties"]) == ("purchase", '{"amount_cents":4900}')

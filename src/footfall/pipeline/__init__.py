@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+import msgspec
+
 from footfall.attribution.custom import CustomRule, apply_custom
 from footfall.attribution.rules import classify
 from footfall.enrichment.geoip import GeoIP
@@ -27,7 +29,15 @@ from footfall.pipeline.sessions import (
     Sessionizer,
 )
 
-__all__ = ["ATTRIBUTION_COLUMNS", "STEPS", "Drop", "DropReason", "Pipeline", "StepContext", "attribute"]
+__all__ = [
+    "ATTRIBUTION_COLUMNS",
+    "STEPS",
+    "Drop",
+    "DropReason",
+    "Pipeline",
+    "StepContext",
+    "attribute",
+]
 
 
 class DropReason(enum.StrEnum):
@@ -49,6 +59,38 @@ class StepContext:
     sessions: Sessionizer
     custom_rules: tuple[CustomRule, ...] = ()
     server_side: bool = False  # sent with a secret key (a backend), not from a browser
+
+
+# The canonical limits every dialect's events must meet before the write. Dialects reject
+# stricter limits of their own with a 4xx; whatever still passes here unfit is dropped (counted,
+# never stored half-way), not turned into a 500.
+MAX_NAME = 256
+MAX_PROPERTIES_BYTES = 64 * 1024
+MAX_PROPERTY_KEYS = 1000
+
+
+def drop_invalid(event: Event, ctx: StepContext) -> Event | Drop:
+    if not event.name or len(event.name) > MAX_NAME:
+        return Drop(DropReason.INVALID)
+    if len(event.properties) > MAX_PROPERTIES_BYTES:
+        return Drop(DropReason.INVALID)
+    if (
+        event.properties.count(":") > MAX_PROPERTY_KEYS
+        and _key_count(event.properties) > MAX_PROPERTY_KEYS
+    ):
+        return Drop(DropReason.INVALID)
+    return event
+
+
+def _key_count(properties: str) -> int:
+    def count(value: object) -> int:
+        if isinstance(value, dict):
+            return len(value) + sum(count(v) for v in value.values())
+        if isinstance(value, list):
+            return sum(count(v) for v in value)
+        return 0
+
+    return count(msgspec.json.decode(properties))
 
 
 def maybe_put_anonymous_id(event: Event, ctx: StepContext) -> Event | Drop:
@@ -109,7 +151,9 @@ def attribute(
 
 
 def put_attribution(event: Event, ctx: StepContext) -> Event | Drop:
-    for column, value in attribute(event.url, event.referrer, ctx.own_hosts, ctx.custom_rules).items():
+    for column, value in attribute(
+        event.url, event.referrer, ctx.own_hosts, ctx.custom_rules
+    ).items():
         setattr(event, column, value)
     return event
 
@@ -177,6 +221,7 @@ def put_ip_hash(event: Event, ctx: StepContext) -> Event | Drop:
 Step = Callable[[Event, StepContext], "Event | Drop"]
 
 STEPS: tuple[tuple[str, Step], ...] = (
+    ("drop_invalid", drop_invalid),
     ("maybe_put_anonymous_id", maybe_put_anonymous_id),
     ("maybe_put_path", maybe_put_path),
     ("maybe_put_session", maybe_put_session),
@@ -227,7 +272,9 @@ class Pipeline:
             for name, step in self.steps:
                 t0 = time.perf_counter()
                 result = step(event, ctx)
-                self.step_seconds[name] = self.step_seconds.get(name, 0.0) + time.perf_counter() - t0
+                self.step_seconds[name] = (
+                    self.step_seconds.get(name, 0.0) + time.perf_counter() - t0
+                )
                 if isinstance(result, Drop):
                     self.drops[result.reason.value] += 1
                     break

@@ -92,3 +92,13 @@ def test_http_tools_are_bots_on_browser_keys_but_not_on_secret_keys() -> None:
     crawler = p.context(RequestContext(ip="8.8.8.8", user_agent="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", origin=None, received_at=T0), frozenset(), False, server_side=True)
     (e,) = p.run([event(1)], crawler)
     assert e.is_bot  # a crawler stays a crawler whatever key it holds
+
+
+def test_events_unfit_for_the_store_are_dropped_and_counted() -> None:
+    import msgspec
+
+    p = pipeline()
+    too_many = msgspec.json.encode({f"k{i}": i for i in range(1001)}).decode()
+    kept = p.run([event(0, name=""), event(1, name="x" * 257), event(2, properties="{" + '"a":"' + "x" * 70000 + '"}'), event(3, properties=too_many), event(4)], ctx(p))
+    assert [e.uid for e in kept] == ["u4"]
+    assert p.drops == {"invalid": 4}
