@@ -10,15 +10,17 @@ __all__ = ["uuid4", "uuid7"]
 
 
 def uuid7() -> str:
-    """A UUIDv7 (RFC 9562): time-ordered, so rows sort by arrival."""
+    """A UUIDv7 (RFC 9562): time-ordered, so rows sort by arrival.
+
+    >>> u = uuid7(); (len(u), u[14], u[19] in "89ab")
+    (36, '7', True)
+    """
     ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
-    value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+    r = os.urandom(10)
+    rand_a = ((r[0] << 8) | r[1]) & 0x0FFF
+    rand_b = (int.from_bytes(r[2:], "big") & ((1 << 62) - 1)) | (1 << 63)  # variant 10
+    h = f"{ms & 0xFFFFFFFFFFFF:012x}7{rand_a:03x}{rand_b:016x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def uuid4() -> str:

@@ -12,12 +12,13 @@ yields an empty :class:`ParsedUrl` (or ``None`` from :func:`host_of`).
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-__all__ = ["ParsedUrl", "host_of", "parse_url"]
+__all__ = ["ParsedUrl", "host_of", "parse_url", "path_of"]
 
 _MAX_LEN = 8192
 _BARE_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+(?::\d+)?$")
@@ -107,3 +108,17 @@ def host_of(url_or_host: str | None) -> str | None:
         return package or None
     parsed = parse_url(text)
     return parsed.host or None
+
+
+@functools.lru_cache(maxsize=4096)
+def path_of(url: str) -> str | None:
+    """Just the path of a URL (no query parsing); None when there is none.
+
+    >>> path_of("https://shop.example/pricing?utm_source=x"), path_of("garbage")
+    ('/pricing', None)
+    """
+    try:
+        path = urlsplit(url.strip()).path
+    except ValueError:
+        return None
+    return path if path.startswith("/") else None

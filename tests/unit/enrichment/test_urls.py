@@ -112,4 +112,4 @@ def test_doctests() -> None:
 
 
 def test_public_api() -> None:
-    assert sorted(urls.__all__) == ["ParsedUrl", "host_of", "parse_url"]
+    assert sorted(urls.__all__) == ["ParsedUrl", "host_of", "parse_url", "path_of"]
