@@ -36,6 +36,7 @@ from footfall.read.queries import (  # noqa: E402
     SourcesQuery,
     StatsQuery,
 )
+from footfall.store.duckdb import rollups  # noqa: E402
 from footfall.store.duckdb.sessions import REBUILD_SESSIONS  # noqa: E402
 from footfall.store.duckdb.store import DuckDBStore  # noqa: E402
 
@@ -77,6 +78,11 @@ def build(path: Path, n: int) -> DuckDBStore:
     t0 = time.perf_counter()
     con.execute(GENERATE, {"n": n, "visitors": max(1000, n // 20)})
     con.execute(REBUILD_SESSIONS.format(where="TRUE"))
+    con.execute(
+        "CREATE TEMP TABLE touched_days AS SELECT DISTINCT project_id, env, CAST(ts AS DATE) FROM events"
+    )
+    for sql in rollups.REBUILD_DAYS:
+        con.execute(sql)
     con.execute(
         "INSERT INTO identities SELECT 'prj_bench', 'live', 'a' || i, 'user' || i, TIMESTAMP '2026-04-01'"
         " FROM range(0, $v, 10) r(i)",

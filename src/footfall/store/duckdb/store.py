@@ -24,14 +24,15 @@ from footfall.read.queries import (
     StatsQuery,
 )
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
-from footfall.store.duckdb import credit, funnels, reads
+from footfall.store.duckdb import credit, funnels, reads, rollups
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
-from footfall.store.duckdb.sessions import UPSERT_SESSIONS
+from footfall.store.duckdb.sessions import REBUILD_SESSIONS, UPSERT_SESSIONS
 from footfall.store.migrations import apply_all
 
 __all__ = ["DuckDBStore"]
 
 _TS = pa.timestamp("us", tz="UTC")
+_COMPACT_EVERY = 200  # store transactions between rollup compactions
 _STR = pa.string()
 
 EVENT_SCHEMA = pa.schema(
@@ -180,6 +181,7 @@ class DuckDBStore:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._gate = _Gate()  # readers share, purge swaps the file exclusively
+        self._appends = 0
         self._generation = 0
 
     # -- schema --------------------------------------------------------------------------
@@ -231,7 +233,12 @@ class DuckDBStore:
                         row = con.execute(f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged").fetchone()
                         inserted = int(row[0]) if row else 0
                         con.execute(UPSERT_SESSIONS)
+                        con.execute(rollups.APPEND)
                         con.execute("DROP TABLE staged")
+                        self._appends += 1
+                        if self._appends % _COMPACT_EVERY == 0:
+                            for sql in rollups.COMPACT:
+                                con.execute(sql)
                     finally:
                         con.unregister("batch")
                 if links:
@@ -287,8 +294,16 @@ class DuckDBStore:
                     """,
                     params,
                 )
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE touched_days AS SELECT DISTINCT project_id, env,"
+                    f" CAST(ts AS DATE) FROM events WHERE {person}",
+                    params,
+                )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
+                for sql in rollups.REBUILD_DAYS:
+                    con.execute(sql)
+                con.execute("DROP TABLE touched_days")
                 row = con.execute(
                     "DELETE FROM identities WHERE project_id = $1 AND env = $2 AND user_id = $3",
                     params,
@@ -379,6 +394,22 @@ class DuckDBStore:
                     """,
                     {"start": start},
                 )
+                # Sessions and rollups carry attribution too: rebuild what the range touched.
+                con.execute(
+                    REBUILD_SESSIONS.format(
+                        where="(project_id, env, session_id) IN (SELECT project_id, env,"
+                        " session_id FROM events WHERE ts >= $start)"
+                    ),
+                    {"start": start},
+                )
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE touched_days AS SELECT DISTINCT project_id, env,"
+                    " CAST(ts AS DATE) FROM events WHERE ts >= $start",
+                    {"start": start},
+                )
+                for sql in rollups.REBUILD_DAYS:
+                    con.execute(sql)
+                con.execute("DROP TABLE touched_days")
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")

@@ -1,0 +1,60 @@
+"""Daily rollups: event counts per UTC day and stats dimension, so count stats over long ranges
+read thousands of rows instead of millions.
+
+The loader appends each batch's counts; `compact` folds the rows of one key together; forget and
+reclassify rebuild the days they touched, so the rollup always equals counting the events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from footfall.read.queries import StatsQuery
+
+__all__ = ["APPEND", "COMPACT", "DIMENSIONS", "REBUILD_DAYS", "covers"]
+
+DIMENSIONS = (
+    "name", "source", "medium", "campaign", "channel", "referrer_host", "country",
+    "device_type", "browser", "os", "path",
+)  # fmt: skip
+_KEY = "project_id, env, day, " + ", ".join(DIMENSIONS) + ", is_bot"
+_AGGREGATE = (
+    f"SELECT project_id, env, CAST(ts AS DATE) AS day, {', '.join(DIMENSIONS)}, is_bot,"
+    " count(*) AS events FROM {source} {where} GROUP BY ALL"
+)
+
+APPEND = f"INSERT INTO daily_rollup {_AGGREGATE.format(source='staged', where='')}"
+
+# Rebuild the rollup rows of the (project, env, day) triples in temp table `touched_days`.
+REBUILD_DAYS = (
+    "DELETE FROM daily_rollup WHERE (project_id, env, day) IN (SELECT * FROM touched_days)",
+    "INSERT INTO daily_rollup "
+    + _AGGREGATE.format(
+        source="events",
+        where="WHERE (project_id, env, CAST(ts AS DATE)) IN (SELECT * FROM touched_days)",
+    ),
+)
+
+COMPACT = (
+    f"CREATE OR REPLACE TEMP TABLE compacted AS SELECT {_KEY}, sum(events)::BIGINT AS events"
+    " FROM daily_rollup GROUP BY ALL",
+    "DELETE FROM daily_rollup",
+    "INSERT INTO daily_rollup SELECT * FROM compacted",
+    "DROP TABLE compacted",
+)
+
+
+def _midnight(value: datetime) -> bool:
+    v = value.astimezone(UTC)
+    return v.time() == time(0)
+
+
+def covers(q: StatsQuery) -> bool:
+    """Can the rollup answer this exactly? Counts only, whole UTC days, day or longer buckets."""
+    return (
+        q.metric == "count"
+        and q.timezone == "UTC"
+        and q.interval in (None, "day", "week", "month")
+        and _midnight(q.start)
+        and _midnight(q.end)
+    )
