@@ -68,41 +68,55 @@ def _rows(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]
 
 
 def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str, Any]]:
-    if use_rollup and rollups.covers(q):
-        return _rollup_stats(run, q)
+    """Stats rows. Counts over whole UTC days come from `daily_rollup` (the same answer as
+    counting the events, property-tested), everything else from the events."""
     params: dict[str, Any] = {"limit": q.limit}
-    where = scope_where(q, params)
-    if q.event is not None:
-        where.append("name = $event")
-        params["event"] = q.event
-    for i, (column, value) in enumerate(q.filters):
-        where.append(f"{_COLUMN[column]} = $f{i}")
-        params[f"f{i}"] = value
-    select: list[str] = []
-    outer = [*q.group_by, "value"]
-    order: list[str] = []
-    if q.interval is not None:
-        assert q.interval in INTERVALS
+    if use_rollup and rollups.covers(q):
+        params.update(
+            project=q.scope.project_id, env=q.scope.env,
+            start=naive_utc(q.start).date(), end=naive_utc(q.end).date(),
+        )
+        where = ["project_id = $project", "env = $env", "day >= $start", "day < $end"]
+        if not q.include_bots:
+            where.append("NOT is_bot")
+        table, value, local, fmt = "daily_rollup", "sum(events)::BIGINT", "day", "%Y-%m-%dT%H:%M:%SZ"
+    else:
+        where = scope_where(q, params)
+        table = "events_people" if q.metric in ("uniques", "users") else "events"
+        value = _METRIC[q.metric]
         if q.timezone == "UTC":  # skip the per-row time zone conversion
             local, fmt = "ts", "%Y-%m-%dT%H:%M:%SZ"
         else:
             local, fmt = "timezone($tz, timezone('UTC', ts))", "%Y-%m-%dT%H:%M:%S"
             params["tz"] = q.timezone
+    if q.event is not None:
+        where.append("name = $event")
+        params["event"] = q.event
+    for i, (column, wanted) in enumerate(q.filters):
+        where.append(f"{_COLUMN[column]} = $f{i}")
+        params[f"f{i}"] = wanted
+    select: list[str] = []
+    outer = [*q.group_by, "value"]
+    order: list[str] = []
+    if q.interval is not None:
+        assert q.interval in INTERVALS
         # Truncate per row, format once per group.
         select.append(f"date_trunc('{q.interval}', {local}) AS bucket")
         outer.insert(0, f"strftime(bucket, '{fmt}') AS bucket")
         order.append("bucket")
     select += [f"{_COLUMN[c]} AS {c}" for c in q.group_by]
-    table = "events_people" if q.metric in ("uniques", "users") else "events"
     sql = (
         f"SELECT {', '.join(outer)} FROM ("
-        f"SELECT {', '.join([*select, _METRIC[q.metric] + ' AS value'])} FROM {table}"
+        f"SELECT {', '.join([*select, value + ' AS value'])} FROM {table}"
         f" WHERE {' AND '.join(where)}"
         + (" GROUP BY ALL" if select else "")
         + f") ORDER BY {', '.join([*order, 'value DESC', *(c for c in q.group_by)])}"
         + " LIMIT $limit"
     )
-    return _rows(*run(sql, params))
+    rows = _rows(*run(sql, params))
+    if not select and rows and rows[0]["value"] is None:
+        rows[0]["value"] = 0  # a sum over no rollup rows
+    return rows
 
 
 def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
@@ -198,40 +212,3 @@ def distinct_values(
         {"project": project_id, "env": env, "names": list(names), "prop": prop},
     )
     return {r[0] for r in rows if r[0] is not None}
-
-
-def _rollup_stats(run: Runner, q: StatsQuery) -> list[dict[str, Any]]:
-    """The same answer as `stats`, summed from `daily_rollup` (whole UTC days, counts)."""
-    params: dict[str, Any] = {
-        "limit": q.limit, "project": q.scope.project_id, "env": q.scope.env,
-        "start": naive_utc(q.start).date(), "end": naive_utc(q.end).date(),
-    }
-    where = ["project_id = $project", "env = $env", "day >= $start", "day < $end"]
-    if not q.include_bots:
-        where.append("NOT is_bot")
-    if q.event is not None:
-        where.append("name = $event")
-        params["event"] = q.event
-    for i, (column, value) in enumerate(q.filters):
-        where.append(f"{_COLUMN[column]} = $f{i}")
-        params[f"f{i}"] = value
-    select: list[str] = []
-    outer = [*q.group_by, "value"]
-    order: list[str] = []
-    if q.interval is not None:
-        select.append(f"date_trunc('{q.interval}', day) AS bucket")
-        outer.insert(0, "strftime(bucket, '%Y-%m-%dT%H:%M:%SZ') AS bucket")
-        order.append("bucket")
-    select += [f"{_COLUMN[c]} AS {c}" for c in q.group_by]
-    sql = (
-        f"SELECT {', '.join(outer)} FROM ("
-        f"SELECT {', '.join([*select, 'sum(events)::BIGINT AS value'])} FROM daily_rollup"
-        f" WHERE {' AND '.join(where)}"
-        + (" GROUP BY ALL" if select else "")
-        + f") ORDER BY {', '.join([*order, 'value DESC', *(c for c in q.group_by)])}"
-        + " LIMIT $limit"
-    )
-    rows = _rows(*run(sql, params))
-    if not select and rows and rows[0]["value"] is None:
-        rows[0]["value"] = 0  # sum over nothing
-    return rows
