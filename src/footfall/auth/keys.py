@@ -90,20 +90,19 @@ class KeyRing:
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
-        kind, env, prefix, secret = parse_key(token)
-        digest = _hash(secret)
-        cache_key = f"{kind.value}_{env.value}_{prefix}:{digest}"
         now = time.monotonic()
+        # Keyed by the whole token (in memory only): a hit costs no hashing.
         with self._lock:
-            hit = self._cache.get(cache_key)
+            hit = self._cache.get(token)
         if hit is not None and hit[0] > now:
             principal = hit[1]
         else:
-            principal = self._lookup(kind, env, prefix, digest)
+            kind, env, prefix, secret = parse_key(token)
+            principal = self._lookup(kind, env, prefix, _hash(secret))
             with self._lock:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
-                self._cache[cache_key] = (now + self._ttl, principal)
+                self._cache[token] = (now + self._ttl, principal)
         if principal is None:
             raise Unauthorized("invalid_api_key", "API key is unknown or revoked")
         return principal

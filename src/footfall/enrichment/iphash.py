@@ -32,6 +32,7 @@ def _hmac(salt: bytes, message: bytes) -> str:
     return hmac.digest(salt, message, "sha256").hex()
 
 
+@functools.lru_cache(maxsize=65536)
 def ip_hash(ip: str, salt: bytes) -> str:
     """HMAC-SHA256(salt, normalised ip), first 16 bytes as 32 lower-case hex chars."""
     return _hmac(salt, normalise_ip_text(ip).encode("utf-8"))[:32]
