@@ -3,6 +3,7 @@
 
     python3 dev.py serve [footfall serve options]   # set up, then run the server
     python3 dev.py test  [pytest options]           # set up, then run every check and test
+    python3 dev.py bench [--quick]                  # set up, then run every benchmark
 
 Creates `.venv/` beside this file on first use and reinstalls only when pyproject.toml changes.
 """
@@ -42,13 +43,16 @@ def setup(extra: str) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test", "bench"}:
         sys.exit(__doc__)
     command, args = sys.argv[1], sys.argv[2:]
     if command == "serve":
         setup("")
         os.execv(BIN / "footfall", [str(BIN / "footfall"), "serve", *args])
     setup("[test]")
+    if command == "bench":
+        run(PY, "bench/run.py", *args)
+        return
     run(BIN / "ruff", "check", "src", "tests", "bench", "scripts", "dev.py")
     run(BIN / "mypy")
     run(PY, "-m", "pytest", "--doctest-modules", "src/footfall", "tests", *args)

@@ -27,8 +27,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "FOOTFALL_HOST", "--host", "127.0.0.1", "Address `serve` listens on."),
     Setting("port", "FOOTFALL_PORT", "--port", "8787", "Port `serve` listens on."),
     Setting("trusted_proxies", "FOOTFALL_TRUSTED_PROXIES", "--trusted-proxy", "", "Comma-separated CIDRs whose X-Forwarded-For / Forwarded headers are believed. None by default."),
-    Setting("max_pending", "FOOTFALL_MAX_PENDING", "--max-pending", "50000", "Events waiting for a disk sync before new writes get 503."),
-    Setting("max_lag", "FOOTFALL_MAX_LAG", "--max-lag", "200000", "Events synced but not yet loaded into the store before new writes get 503."),
+    Setting("max_pending", "FOOTFALL_MAX_PENDING", "--max-pending", "20000", "Events waiting for a disk sync before new writes get 503 (bounds memory)."),
+    Setting("max_lag", "FOOTFALL_MAX_LAG", "--max-lag", "50000", "Events synced but not yet loaded into the store before new writes get 503 (bounds memory)."),
     Setting("read_timeout", "FOOTFALL_READ_TIMEOUT", "--read-timeout", "10", "Seconds a read waits for the loader to reach the log's end before 503."),
     Setting("store_threads", "FOOTFALL_STORE_THREADS", "--store-threads", "2", "DuckDB worker threads: more make reads faster, fewer leave more CPU to ingestion."),
     Setting("store_memory", "FOOTFALL_STORE_MEMORY", "--store-memory", "1GB", "DuckDB memory limit; larger reads spill to <data>/spill."),
@@ -47,8 +47,8 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default_factory=tuple
     )
-    max_pending: int = 50_000
-    max_lag: int = 200_000
+    max_pending: int = 20_000
+    max_lag: int = 50_000
     read_timeout: float = 10.0
     store_threads: int = 2
     store_memory: str = "1GB"

@@ -40,8 +40,8 @@ class Committer:
         wal: WriteAheadLog,
         loader: Loader,
         *,
-        max_pending: int = 50_000,
-        max_lag: int = 200_000,
+        max_pending: int = 20_000,
+        max_lag: int = 50_000,
         retry_after: float = 1.0,
     ) -> None:
         self.wal = wal

@@ -31,6 +31,10 @@ from footfall.store.migrations import apply_all
 
 __all__ = ["DuckDBStore"]
 
+# Arrow's default pool (mimalloc) keeps freed batch memory for reuse, which grows the server's
+# RSS under load; the system allocator hands it back.
+pa.set_memory_pool(pa.system_memory_pool())
+
 _TS = pa.timestamp("us", tz="UTC")
 _COMPACT_EVERY = 200  # store transactions between rollup compactions
 _STR = pa.string()

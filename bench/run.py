@@ -1,0 +1,30 @@
+"""Every benchmark, one after another: `python3 dev.py bench` (or `.venv/bin/python bench/run.py`).
+
+Each prints its own table with a baseline measured in the same run; JSON results land in
+`bench/results/`. `--quick` uses smaller sizes (1M events for queries, 4 s per load run).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    steps = [
+        ("enrichment per event", ["enrichment.py"]),
+        ("store bulk insert", ["store_insert.py"]),
+        ("ingestion over HTTP", ["ingest.py", "--seconds", "4" if quick else "8"]),
+        ("queries", ["queries.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
+    ]
+    for title, cmd in steps:
+        print(f"\n=== {title} ===", flush=True)
+        subprocess.run([sys.executable, str(HERE / cmd[0]), *cmd[1:]], check=True)
+
+
+if __name__ == "__main__":
+    main()
