@@ -301,11 +301,17 @@ def test_account_tools(server: Server, account_key: str, other_project: dict[str
             await s.call_tool("top_sources", {"project_id": str(other_project["project_id"]), "from": start, "to": end}),
             await s.call_tool("get_stats", {"project_id": "nope", "from": start, "to": end}),
             await s.call_tool("compare_projects", {"from": start}),
+            (await s.read_resource("events://recent")).contents[0],
         ]
 
-    names, projects, compared, stats, sources, missing, invalid = with_session(
+    names, projects, compared, stats, sources, missing, invalid, recent = with_session(
         server, account_key, scenario, path
     )
+    recent_rows = json.loads(recent.text)["rows"]
+    assert {r["project_id"] for r in recent_rows} <= {p["id"] for p in ok(projects)["projects"]}
+    assert recent_rows and len(recent_rows) <= 50
+    stamps = [r["timestamp"] for r in recent_rows]
+    assert stamps == sorted(stamps, reverse=True)  # newest first, across projects
     assert names == ACCOUNT_TOOLS
     listed = {p["id"]: p for p in ok(projects)["projects"]}
     assert {default_id, other_project["project_id"]} <= set(listed)

@@ -113,7 +113,7 @@ def _build_server(name: str, tools: tuple[ToolSpec, ...], resources: tuple[str, 
         described = {
             _RECENT: types.Resource(
                 uri=_RECENT, name="recent_events", mime_type="application/json",
-                description=f"The {RECENT_LIMIT} most recent events of this key's project and environment",
+                description=f"The {RECENT_LIMIT} most recent events of this key's project (every project for an account key) and environment",
             ),
             _SCHEMA: types.Resource(
                 uri=_SCHEMA, name="event_schema", mime_type="application/json",
@@ -206,7 +206,9 @@ class McpEndpoints:
         self.project = _manager(
             _build_server("footfall", PROJECT_TOOLS, (_RECENT, _SCHEMA))
         )
-        self.account = _manager(_build_server("footfall-account", ACCOUNT_TOOLS, (_SCHEMA,)))
+        self.account = _manager(
+            _build_server("footfall-account", ACCOUNT_TOOLS, (_RECENT, _SCHEMA))
+        )
         self.routes = [
             Route("/mcp", _Guard(self.project, frozenset({KeyKind.SECRET, KeyKind.READ})), methods=["POST"]),
             Route("/mcp/account", _Guard(self.account, frozenset({KeyKind.ACCOUNT})), methods=["POST"]),

@@ -446,11 +446,25 @@ def check_arguments(spec: ToolSpec, args: Mapping[str, Any]) -> None:
 
 
 async def recent_events(caller: Caller) -> dict[str, Any]:
-    q = EventQuery(
-        scope=_scope(caller.principal), start=_EPOCH, end=_END_OF_TIME, limit=RECENT_LIMIT
-    )
+    """The newest events of the key's project, or, for an account key, of every project (each
+    row then names its project)."""
     svc = caller.service
-    return {"rows": await svc.read(lambda: svc.store.query_events(q))}
+    principal = caller.principal
+    if principal.project_id is not None:
+        q = EventQuery(
+            scope=_scope(principal), start=_EPOCH, end=_END_OF_TIME, limit=RECENT_LIMIT
+        )
+        return {"rows": await svc.read(lambda: svc.store.query_events(q))}
+    scopes = [Scope(p.id, principal.env.value) for p in svc.meta.projects()]
+
+    def newest() -> list[dict[str, Any]]:
+        rows = []
+        for scope in scopes:
+            q = EventQuery(scope=scope, start=_EPOCH, end=_END_OF_TIME, limit=RECENT_LIMIT)
+            rows += [{"project_id": scope.project_id, **r} for r in svc.store.query_events(q)]
+        return sorted(rows, key=lambda r: str(r["timestamp"]), reverse=True)[:RECENT_LIMIT]
+
+    return {"rows": await svc.read(newest)}
 
 
 _FIELD_NOTES = {
