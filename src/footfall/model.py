@@ -52,6 +52,13 @@ class Principal(msgspec.Struct, frozen=True):
     prefix: str
 
     @property
+    def scope(self) -> Scope:
+        """The project and environment this key reads and writes (not for account keys)."""
+        if self.project_id is None:
+            raise ValueError("account keys have no single project")
+        return Scope(self.project_id, self.env.value)
+
+    @property
     def can_ingest(self) -> bool:
         return self.kind in (KeyKind.PUBLISHABLE, KeyKind.SECRET)
 

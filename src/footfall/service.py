@@ -152,7 +152,6 @@ class Footfall:
         self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
         self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
         self.accepted: Counter[str] = Counter()
-        self.started_at = time.time()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:

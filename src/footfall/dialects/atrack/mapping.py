@@ -60,11 +60,6 @@ def _checked(value: dict[str, Any] | None, field: str) -> dict[str, Any] | None:
     return value
 
 
-def _scope(principal: Principal) -> tuple[str, str]:
-    assert principal.project_id is not None
-    return principal.project_id, principal.env.value
-
-
 def init_uuid(body: InitBody) -> str | None:
     """The uuid an init continues: top-level `uuid`, else the SDK's `user.uuid`; `""` is none."""
     return body.uuid or (body.user.uuid if body.user else None) or None
@@ -111,7 +106,8 @@ def _user_attributes(body: InitBody) -> dict[str, Any] | None:
 def init_event(body: InitBody, uuid: str, principal: Principal, received_at: datetime) -> Event:
     """The init as a canonical event: the landing URL and referrer for attribution, the client
     block (locale, timezone, screen…) and `source_url` as properties."""
-    project_id, env = _scope(principal)
+    scope = principal.scope
+    project_id, env = scope.project_id, scope.env
     url = body.context.url if body.context else None
     props = _client_attributes(body.context.client if body.context else None)
     if url is not None and url.source_url:
@@ -150,7 +146,8 @@ def init_profile(
     """The visitor's profile update: context blocks (client fields merge with what an earlier
     init sent), user attributes (merge), custom data (merge). A re-init that sends no context
     keeps the enrichment of the last one that did."""
-    project_id, env = _scope(principal)
+    scope = principal.scope
+    project_id, env = scope.project_id, scope.env
     context: dict[str, Any] = {}
     sent = body.context
     if sent is not None and sent.url is not None:
@@ -179,7 +176,8 @@ def init_profile(
 
 def attributes_update(body: AttributesBody, principal: Principal, received_at: datetime) -> ProfileUpdate:
     """Merge (overwrite the given keys) or, with `replace: true`, replace the whole map."""
-    project_id, env = _scope(principal)
+    scope = principal.scope
+    project_id, env = scope.project_id, scope.env
     return ProfileUpdate(
         project_id=project_id,
         env=env,
@@ -192,7 +190,8 @@ def attributes_update(body: AttributesBody, principal: Principal, received_at: d
 
 
 def event_from_track(body: EventBody, uuid: str, principal: Principal, received_at: datetime) -> Event:
-    project_id, env = _scope(principal)
+    scope = principal.scope
+    project_id, env = scope.project_id, scope.env
     properties = _checked(body.attributes, "attributes") or {}
     return Event(
         project_id=project_id,
@@ -209,7 +208,8 @@ def event_from_track(body: EventBody, uuid: str, principal: Principal, received_
 
 def new_visitor(uuid: str, principal: Principal, received_at: datetime, enrich_from: str) -> ProfileUpdate:
     """The profile of an identity `/event` created (no uuid sent), so `/session/show` knows it."""
-    project_id, env = _scope(principal)
+    scope = principal.scope
+    project_id, env = scope.project_id, scope.env
     return ProfileUpdate(
         project_id=project_id,
         env=env,

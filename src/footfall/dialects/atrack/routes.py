@@ -27,7 +27,7 @@ from footfall.dialects.atrack.errors import invalid_from_msgspec, render
 from footfall.errors import Forbidden, NotFound, Unauthorized
 from footfall.http import dialect_endpoint, json_response, read_body, request_context
 from footfall.ids import uuid4
-from footfall.model import KeyKind, Principal, Scope
+from footfall.model import KeyKind, Principal
 from footfall.ops.openapi import Operation
 from footfall.read.queries import PageQuery
 from footfall.service import Footfall
@@ -81,11 +81,6 @@ def _read_principal(request: Request) -> Principal:
     return principal
 
 
-def _scope(principal: Principal) -> Scope:
-    assert principal.project_id is not None
-    return Scope(principal.project_id, principal.env.value)
-
-
 def _decode(body: bytes, kind: type[Any]) -> Any:
     try:
         return schema.decode(body, kind)
@@ -127,7 +122,7 @@ async def init(request: Request) -> Response:
     body: schema.InitBody = _decode(await read_body(request, BODY_MAX_BYTES), schema.InitBody)
     ctx = mapping.init_request(body, request_context(request))
     service = _service(request)
-    scope = _scope(principal)
+    scope = principal.scope
     uuid = mapping.init_uuid(body)
     existing: dict[str, Any] | None = None
     if uuid is None:
@@ -154,7 +149,7 @@ async def attributes(request: Request) -> Response:
     )
     ctx = request_context(request)
     service = _service(request)
-    scope = _scope(principal)
+    scope = principal.scope
     update = mapping.attributes_update(body, principal, ctx.received_at)
     if await service.read(lambda: service.store.profile(scope, "visitor", body.uuid)) is None:
         raise NotFound("uuid_not_found", "No session with this uuid; call /init first.")
@@ -181,7 +176,7 @@ async def session_show(request: Request) -> Response:
         await read_body(request, BODY_MAX_BYTES), schema.SessionShowBody
     )
     service = _service(request)
-    scope = _scope(principal)
+    scope = principal.scope
     limit = min(body.events_limit, EVENTS_LIMIT_MAX)
     query = PageQuery(
         scope=scope, anonymous_id=body.uuid, per_page=limit, descending=body.sort == "desc",
@@ -214,7 +209,7 @@ async def event_show(request: Request) -> Response:
         await read_body(request, BODY_MAX_BYTES), schema.EventShowBody
     )
     service = _service(request)
-    scope = _scope(principal)
+    scope = principal.scope
     per_page = min(body.per_page, PER_PAGE_MAX)
     query = PageQuery(
         scope=scope, name=body.name, page=body.page, per_page=per_page,

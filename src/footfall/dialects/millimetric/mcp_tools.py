@@ -151,11 +151,6 @@ def _stats_params(args: Mapping[str, Any]) -> dict[str, str]:
     return p
 
 
-def _scope(principal: Principal) -> Scope:
-    assert principal.project_id is not None
-    return Scope(principal.project_id, principal.env.value)
-
-
 def _account_scope(caller: Caller, args: Mapping[str, Any]) -> Scope:
     project_id = args.get("project_id")
     if not isinstance(project_id, str) or not project_id:
@@ -328,19 +323,19 @@ async def _funnel(caller: Caller, scope: Scope, args: Mapping[str, Any]) -> dict
 
 
 async def query_events(caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
-    return await _query(caller, _scope(caller.principal), args)
+    return await _query(caller, caller.principal.scope, args)
 
 
 async def get_stats(caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
-    return await _stats(caller, _scope(caller.principal), args)
+    return await _stats(caller, caller.principal.scope, args)
 
 
 async def top_sources(caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
-    return await _sources(caller, _scope(caller.principal), args)
+    return await _sources(caller, caller.principal.scope, args)
 
 
 async def funnel(caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
-    return await _funnel(caller, _scope(caller.principal), args)
+    return await _funnel(caller, caller.principal.scope, args)
 
 
 async def list_projects(caller: Caller, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -452,7 +447,7 @@ async def recent_events(caller: Caller) -> dict[str, Any]:
     principal = caller.principal
     if principal.project_id is not None:
         q = EventQuery(
-            scope=_scope(principal), start=_EPOCH, end=_END_OF_TIME, limit=RECENT_LIMIT
+            scope=principal.scope, start=_EPOCH, end=_END_OF_TIME, limit=RECENT_LIMIT
         )
         return {"rows": await svc.read(lambda: svc.store.query_events(q))}
     scopes = [Scope(p.id, principal.env.value) for p in svc.meta.projects()]

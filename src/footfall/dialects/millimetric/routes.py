@@ -14,7 +14,7 @@ from footfall.dialects.millimetric import mapping, schema
 from footfall.dialects.millimetric.errors import invalid_from_msgspec, render
 from footfall.errors import Forbidden, Unauthorized
 from footfall.http import dialect_endpoint, json_response, read_body, request_context
-from footfall.model import KeyKind, Principal, Scope
+from footfall.model import KeyKind, Principal
 from footfall.read import params
 from footfall.service import Footfall
 
@@ -128,21 +128,16 @@ async def forget(request: Request) -> Response:
     )
 
 
-def _scope(principal: Principal) -> Scope:
-    assert principal.project_id is not None
-    return Scope(principal.project_id, principal.env.value)
-
-
 @dialect_endpoint(render, "/v1/query")
 async def query(request: Request) -> Response:
-    q = params.event_query(_scope(_read_principal(request)), request.query_params)
+    q = params.event_query(_read_principal(request).scope, request.query_params)
     service = _service(request)
     return json_response({"rows": await service.read(lambda: service.store.query_events(q))})
 
 
 @dialect_endpoint(render, "/v1/stats")
 async def stats(request: Request) -> Response:
-    q = params.stats_query(_scope(_read_principal(request)), request.query_params)
+    q = params.stats_query(_read_principal(request).scope, request.query_params)
     service = _service(request)
     rows = await service.read(lambda: service.store.stats(q))
     return json_response({"metric": q.metric, "rows": rows})
@@ -150,7 +145,7 @@ async def stats(request: Request) -> Response:
 
 @dialect_endpoint(render, "/v1/sources")
 async def sources(request: Request) -> Response:
-    q = params.sources_query(_scope(_read_principal(request)), request.query_params)
+    q = params.sources_query(_read_principal(request).scope, request.query_params)
     service = _service(request)
     rows = await service.read(lambda: service.store.sources(q))
     return json_response({"breakdown": q.breakdown, "rows": rows})
@@ -158,21 +153,21 @@ async def sources(request: Request) -> Response:
 
 @dialect_endpoint(render, "/v1/sessions")
 async def sessions(request: Request) -> Response:
-    q = params.sessions_query(_scope(_read_principal(request)), request.query_params)
+    q = params.sessions_query(_read_principal(request).scope, request.query_params)
     service = _service(request)
     return json_response({"rows": await service.read(lambda: service.store.sessions(q))})
 
 
 @dialect_endpoint(render, "/v1/funnel")
 async def funnel(request: Request) -> Response:
-    q = params.funnel_query(_scope(_read_principal(request)), request.query_params)
+    q = params.funnel_query(_read_principal(request).scope, request.query_params)
     service = _service(request)
     return json_response(await service.read(lambda: service.store.funnel(q)))
 
 
 @dialect_endpoint(render, "/v1/attribution")
 async def attribution(request: Request) -> Response:
-    q = params.attribution_query(_scope(_read_principal(request)), request.query_params)
+    q = params.attribution_query(_read_principal(request).scope, request.query_params)
     service = _service(request)
     return json_response(await service.read(lambda: service.store.attribution(q)))
 

@@ -534,13 +534,6 @@ class DuckDBStore:
     def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
         return reads.distinct_values(self.read, scope.project_id, scope.env, names, prop)
 
-    def count_events(self, scope: Scope) -> int:
-        _names, rows = self.read(
-            "SELECT count(*) FROM events WHERE project_id = ? AND env = ?",
-            [scope.project_id, scope.env],
-        )
-        return int(rows[0][0])
-
     def close(self) -> None:
         with self._write_lock:
             self._con.close()
