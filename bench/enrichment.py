@@ -239,7 +239,7 @@ def timed(events: list[Event], fn: Callable[[Event], object]) -> float:
 
 
 def clear_caches() -> None:
-    rules.classify.cache_clear()
+    rules.clear_cache()
     referrers.lookup.cache_clear()
     useragent.parse_user_agent.cache_clear()
 
@@ -299,10 +299,10 @@ def run(events: list[Event], city: str | None, asn: str | None) -> None:
     for phase in ("cold", "warm"):
         ratio = results[phase]["total (one loop)"] / results[phase]["baseline: msgspec encode"]
         print(f"{phase}: enrichment total = {ratio:,.0f} x baseline")
-    ci, ui = rules.classify.cache_info(), useragent.parse_user_agent.cache_info()
+    ui = useragent.parse_user_agent.cache_info()
     print(
-        f"caches after the warm pass: classify {ci.hits} hits / {ci.misses} misses "
-        f"(maxsize {ci.maxsize}, {len({(e['url'], e['referrer']) for e in events}):,} distinct inputs); "
+        f"caches after the warm pass: classify {rules.cache_size():,} decisions kept for "
+        f"{len({(e['url'], e['referrer']) for e in events}):,} distinct inputs; "
         f"parse_user_agent {ui.hits} hits / {ui.misses} misses"
     )
 

@@ -67,7 +67,7 @@ def apply_custom(
 ) -> Attribution:
     if not rules:
         return base
-    s = signals(url, referrer, own_hosts)
+    s = signals(url, referrer, own_hosts, full_parse=True)
     facts: dict[str, str | None] = {
         "referrer_host": s.referrer_host,
         "source": base.source,

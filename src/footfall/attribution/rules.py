@@ -22,6 +22,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 import msgspec
 
@@ -33,7 +34,7 @@ from footfall.attribution.channels import (
 )
 from footfall.attribution.referrers import ReferrerInfo, data_version, lookup
 from footfall.attribution.referrers import aliases as _aliases
-from footfall.enrichment.urls import host_of, parse_url
+from footfall.enrichment.urls import MAX_URL_LENGTH, host_of, parse_url
 
 __all__ = [
     "CLICK_IDS",
@@ -134,7 +135,9 @@ def _own(host: str, own_hosts: frozenset[str]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Signals:
-    """Plain values the rules read. Params are keyed lower-case, blank values dropped."""
+    """Plain values the rules read. Params are keyed lower-case, blank values dropped, the
+    first occurrence winning; the fast split keeps only utm_* and click ids (all the built-in
+    rules read), ``full_parse`` keeps every param (custom rules match any)."""
 
     params: dict[str, str]
     source: str | None  # utm_source, normalised (aliases, known hosts)
@@ -157,17 +160,34 @@ class Signals:
 
 
 def signals(
-    url: str | None, referrer: str | None, own_hosts: frozenset[str] = frozenset()
+    url: str | None,
+    referrer: str | None,
+    own_hosts: frozenset[str] = frozenset(),
+    *,
+    full_parse: bool = False,
 ) -> Signals:
-    """Extract the plain values every rule reads from a landing URL and a referrer."""
-    parsed = parse_url(url)
+    """Extract the plain values every rule reads from a landing URL and a referrer.
+
+    Plain http(s) URLs are split with string operations (the same split `urlsplit` makes);
+    anything else, or ``full_parse=True`` (the reference the tests compare against), goes
+    through :func:`parse_url`."""
+    landing = None if full_parse or not isinstance(url, str) else _plain_http(url)
+    landing_host = None if landing is None else _fast_host(landing[0])
     params: dict[str, str] = {}
-    for key, value in parsed.params.items():
-        v = value.strip()
-        if v:
-            params.setdefault(key.strip().lower(), v)
+    if landing is not None and landing_host is not None:
+        for key, raw in _attribution_params(landing[1]):
+            value = _unquote(raw).strip()
+            if value:
+                params.setdefault(key, value)
+    else:
+        parsed = parse_url(url)
+        landing_host = parsed.host
+        for key, value in parsed.params.items():
+            v = value.strip()
+            if v:
+                params.setdefault(key.strip().lower(), v)
     notes: list[str] = []
-    ref_host = host_of(referrer)
+    ref_host = _referrer_host(referrer, full_parse)
     if referrer and referrer.strip() and ref_host is None:
         notes.append("note:referrer_unparseable")
     info = lookup(ref_host) if ref_host else None
@@ -176,8 +196,8 @@ def signals(
         ref_host, info = None, None
     self_ref = False
     if ref_host:
-        landing = parsed.host.removeprefix("www.")
-        self_ref = bool(landing and ref_host.removeprefix("www.") == landing) or _own(
+        landing_bare = landing_host.removeprefix("www.")
+        self_ref = bool(landing_bare and ref_host.removeprefix("www.") == landing_bare) or _own(
             ref_host, own_hosts
         )
     utm_source = params.get("utm_source")
@@ -191,6 +211,14 @@ def signals(
         self_referral=self_ref,
         notes=tuple(notes),
     )
+
+
+def _referrer_host(referrer: str | None, full_parse: bool) -> str | None:
+    ref = None if full_parse or not isinstance(referrer, str) else _plain_http(referrer)
+    host = None if ref is None else _fast_host(ref[0])
+    if host is None:
+        return host_of(referrer)
+    return host or None
 
 
 # A rule returns (source, medium, confidence) or None.
@@ -347,7 +375,6 @@ def _first_click_id(params: dict[str, str]) -> tuple[str | None, str | None]:
     return None, None
 
 
-@functools.lru_cache(maxsize=8192)
 def classify(
     url: str | None, referrer: str | None, own_hosts: frozenset[str] = frozenset()
 ) -> Attribution:
@@ -360,7 +387,36 @@ def classify(
     >>> classify("https://a.test/", "android-app://com.google.android.gm/").medium
     'email'
     """
-    s = signals(url, referrer, own_hosts)
+    key = visit_key(url, referrer)
+    if key is None:
+        return _classify_cached(url, referrer, own_hosts)
+    cache_key = (key, own_hosts)
+    decided = _DECIDED.get(cache_key)
+    if decided is None:
+        decided = _classify(url, referrer, own_hosts)
+        if len(_DECIDED) >= _DECIDED_MAX:
+            _DECIDED.clear()
+        _DECIDED[cache_key] = decided
+    if decided.click_id_type is None:
+        return decided
+    assert url is not None  # a click id type comes from the URL
+    click_id = _param_value(url, decided.click_id_type)
+    if click_id == decided.click_id:
+        return decided
+    return msgspec.structs.replace(decided, click_id=click_id)
+
+
+@functools.lru_cache(maxsize=8192)
+def _classify_cached(
+    url: str | None, referrer: str | None, own_hosts: frozenset[str]
+) -> Attribution:
+    return _classify(url, referrer, own_hosts)
+
+
+def _classify(
+    url: str | None, referrer: str | None, own_hosts: frozenset[str], *, full_parse: bool = False
+) -> Attribution:
+    s = signals(url, referrer, own_hosts, full_parse=full_parse)
     explain: list[str] = list(s.notes)
     outcome: Outcome = ("direct", "direct", "high")
     fired = "direct"
@@ -394,3 +450,107 @@ def classify(
         referrer_version=data_version(),
         explain=tuple(explain),
     )
+
+
+# -- the decision cache --------------------------------------------------------------------
+# Landing URLs are nearly unique (paths, click id values), but the decision reads only the
+# landing host, the attribution params and the referrer's host. Keying the cache on those
+# (click id values masked: only their presence matters) lets a batch of fresh visits skip
+# URL parsing and the rules; the click id value is then read back from the URL itself.
+_DECIDED: dict[tuple[object, ...], Attribution] = {}
+_DECIDED_MAX = 65_536
+
+
+def clear_cache() -> None:
+    _DECIDED.clear()
+    _classify_cached.cache_clear()
+
+
+def cache_size() -> int:
+    return len(_DECIDED) + _classify_cached.cache_info().currsize
+
+
+def _plain_http(url: str) -> tuple[str, str] | None:
+    """(raw netloc, raw query) of a plain http(s) URL, split as `urllib.parse.urlsplit`
+    would; None for anything else (those take the full parse)."""
+    text = url.strip()[:MAX_URL_LENGTH]
+    head = text[:8].lower()
+    if head.startswith("https://"):
+        rest = text[8:]
+    elif head.startswith("http://"):
+        rest = text[7:]
+    else:
+        return None
+    if "\t" in rest or "\r" in rest or "\n" in rest:  # urlsplit deletes these first
+        return None
+    rest = rest.partition("#")[0]
+    before_query, _, query = rest.partition("?")
+    return before_query.partition("/")[0], query
+
+
+def _fast_host(netloc: str) -> str | None:
+    """`urlsplit(...).hostname`, cleaned as `parse_url` does ("" when there is none); None
+    where only the full parse can tell (IPv6 brackets, non-ASCII)."""
+    if "[" in netloc or "]" in netloc or not netloc.isascii():
+        return None
+    host = netloc.rpartition("@")[2].partition(":")[0].strip().lower().rstrip(".")
+    return host if " " not in host else ""
+
+
+def _unquote(raw: str) -> str:
+    return unquote_plus(raw) if "%" in raw or "+" in raw else raw
+
+
+def _attribution_params(query: str) -> list[tuple[str, str]]:
+    """(normalised key, raw value) of every attribution param, in order. As in `parse_url`,
+    only the first occurrence of an exact key counts, even when its value is blank."""
+    out = []
+    seen = set()
+    for part in query.split("&"):
+        raw_key, _, raw_value = part.partition("=")
+        exact = _unquote(raw_key)
+        if exact in seen:
+            continue
+        seen.add(exact)
+        key = exact.strip().lower()
+        if key in _ATTRIBUTION_KEYS or key.startswith("utm_"):
+            out.append((key, raw_value))
+    return out
+
+
+def visit_key(url: str | None, referrer: str | None) -> tuple[object, ...] | None:
+    """What the decision depends on, or None when the inputs need the full parse.
+
+    >>> visit_key("https://a.test/p/1?gclid=XYZ&x=1", "https://www.google.com/search?q=1")
+    ('a.test', (('gclid', True),), 'www.google.com')
+    """
+    if url is None or not isinstance(url, str):
+        return None
+    landing = _plain_http(url)
+    if landing is None:
+        return None
+    if referrer is None or not referrer.strip():
+        ref_key: str | None = None
+    else:
+        ref = _plain_http(referrer)
+        if ref is None:
+            return None
+        ref_key = ref[0]
+    netloc, query = landing
+    params = tuple(
+        (key, bool(_unquote(raw).strip())) if key in _CLICK_SOURCE else (key, raw)
+        for key, raw in _attribution_params(query)
+    )
+    return netloc, params, ref_key
+
+
+def _param_value(url: str, key: str) -> str | None:
+    """The first non-blank value of attribution param `key`, as `signals` reads it."""
+    landing = _plain_http(url)
+    assert landing is not None
+    for k, raw in _attribution_params(landing[1]):
+        if k == key:
+            value = _unquote(raw).strip()
+            if value:
+                return value
+    return None

@@ -18,9 +18,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-__all__ = ["ParsedUrl", "host_of", "parse_url", "path_of"]
+__all__ = ["MAX_URL_LENGTH", "ParsedUrl", "host_of", "parse_url", "path_of"]
 
-_MAX_LEN = 8192
+MAX_URL_LENGTH = 8192
 _BARE_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+(?::\d+)?$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _APP_SCHEMES = frozenset({"android-app", "ios-app"})
@@ -56,7 +56,7 @@ def parse_url(url: str | None) -> ParsedUrl:
     scheme-less ``example.com/p`` is read as a host plus path. Never raises."""
     if not url or not isinstance(url, str):
         return _EMPTY
-    text = url.strip()[:_MAX_LEN]
+    text = url.strip()[:MAX_URL_LENGTH]
     if not text:
         return _EMPTY
     try:

@@ -5,6 +5,7 @@ Each row: landing URL, referrer, expected (source, medium, confidence, rule_id).
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from footfall.attribution import rules
@@ -367,7 +368,20 @@ def test_result_is_frozen_and_cached() -> None:
     assert isinstance(a, Attribution)
     with pytest.raises(AttributeError):
         a.source = "other"  # type: ignore[misc]
-    assert classify(U + "?gclid=x", None) is a
+    assert classify(U + "?gclid=x", None) == a
+
+
+def test_cached_decision_keeps_each_visits_own_click_id() -> None:
+    # One decision serves every visit with the same host, params and referrer host...
+    first = classify("https://c.example/p/1?gclid=AAA&utm_campaign=spring", "https://www.google.com/a")
+    second = classify("https://c.example/p/2?gclid=B%2BB&utm_campaign=spring", "https://www.google.com/b")
+    assert (first.click_id, second.click_id) == ("AAA", "B+B")
+    assert {k: v for k, v in msgspec.structs.asdict(first).items() if k != "click_id"} == {
+        k: v for k, v in msgspec.structs.asdict(second).items() if k != "click_id"
+    }
+    # ...but a blank click id is no click id at all, so it is a different decision.
+    blank = classify("https://c.example/p/3?gclid=+&utm_campaign=spring", "https://www.google.com/")
+    assert (blank.rule_id, blank.click_id) == ("search_referrer", None)
 
 
 def test_is_paid_medium() -> None:

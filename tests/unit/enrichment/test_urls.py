@@ -112,4 +112,4 @@ def test_doctests() -> None:
 
 
 def test_public_api() -> None:
-    assert sorted(urls.__all__) == ["ParsedUrl", "host_of", "parse_url", "path_of"]
+    assert sorted(urls.__all__) == ["MAX_URL_LENGTH", "ParsedUrl", "host_of", "parse_url", "path_of"]
