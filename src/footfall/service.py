@@ -253,6 +253,8 @@ class Footfall:
         every record is on disk (WAL synced)."""
         if principal.project_id is None or not principal.can_ingest:
             raise Forbidden("insufficient_scope", "this key cannot ingest events")
+        assert self.committer is not None
+        self.committer.admit(len(events) + len(links) + len(profiles))
         project = self.project(principal.project_id)
         ctx = self.pipeline.context(
             request,
@@ -276,7 +278,6 @@ class Footfall:
         records.extend((KIND_LINK, _encode(link)) for link in links)
         records.extend((KIND_PROFILE, _encode(p)) for p in profiles)
         if records:
-            assert self.committer is not None
             await self.committer.commit(records)
         for link in links:
             self._remember_link(link)

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from footfall.errors import Overloaded, StoreUnavailable
 from footfall.writer.loader import Loader
-from footfall.writer.wal import Record, WriteAheadLog
+from footfall.writer.wal import WriteAheadLog
 
 __all__ = ["CommitStats", "Committer"]
 
@@ -65,16 +65,21 @@ class Committer:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="footfall-commit")
 
-    async def commit(self, records: list[tuple[int, bytes]]) -> int:
-        """Durably append (kind, payload) records; returns the seq of the last one."""
+    def admit(self, count: int) -> None:
+        """Raise Overloaded unless `count` more records fit. Called before the work of
+        enriching them, so an overloaded server spends its CPU on draining, not on refusals."""
         if self._closing:
             raise Overloaded("shutting_down", "server is shutting down", retry_after=self.retry_after)
         # An empty queue always takes the request, so a large batch is never starved.
-        too_many = self._pending and len(self._pending) + len(records) > self.max_pending
+        too_many = self._pending and len(self._pending) + count > self.max_pending
         if too_many or self.loader.lag > self.max_lag:
             raise Overloaded(
                 "overloaded", "write queue is full, retry shortly", retry_after=self.retry_after
             )
+
+    async def commit(self, records: list[tuple[int, bytes]]) -> int:
+        """Durably append (kind, payload) records; returns the seq of the last one."""
+        self.admit(len(records))
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters.append((len(self._pending), len(records), fut))
         self._pending.extend(records)
@@ -111,10 +116,7 @@ class Committer:
             self.stats.seconds_total += elapsed
             self.stats.last_seconds = elapsed
             first = last - len(pending) + 1
-            records: list[Record] = [
-                (first + i, kind, payload) for i, (kind, payload) in enumerate(pending)
-            ]
-            self.loader.submit(records)
+            self.loader.submit(last, pending)
             for start, count, fut in waiters:
                 if not fut.done():
                     fut.set_result(first + start + count - 1)

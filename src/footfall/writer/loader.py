@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from footfall.store.base import Store
-from footfall.writer.wal import Record, WriteAheadLog
+from footfall.writer.wal import WriteAheadLog
 
 __all__ = ["KIND_EVENT", "KIND_LINK", "KIND_PROFILE", "Loader"]
 
@@ -30,6 +30,10 @@ _TRIM_EVERY = 5.0
 # Under load, gather at least this long between store transactions: each costs milliseconds
 # whatever its size, so bigger batches leave more CPU to the event loop. Reads wait at most this.
 _MIN_INTERVAL = 0.05
+# Records per store transaction when the loader has fallen behind: past ~10k rows a bigger
+# transaction is barely faster (bench/store_insert.py) but holds the whole batch several times
+# over in memory (joined NDJSON, Arrow table, staging).
+_MAX_TRANSACTION = 10_000
 
 log = logging.getLogger("footfall.loader")
 T = TypeVar("T")
@@ -43,9 +47,8 @@ class Loader:
         self.healthy = True
         self.batches = 0
         self.rows = 0
-        self._queue: deque[tuple[int, list[Record]] | tuple[int, Callable[[], Any], Future[Any]]] = (
-            deque()
-        )
+        # (0, last_seq, [(kind, payload), ...]) committed records, or (1, fn, future) a call.
+        self._queue: deque[tuple[int, Any, Any]] = deque()
         self._cv = threading.Condition()
         self._hurry = threading.Event()
         self._stopping = False
@@ -60,7 +63,7 @@ class Loader:
         """Load every WAL record the store has not applied yet (start-up, before traffic)."""
         pending = list(self.wal.read_from(self.applied_seq))
         if pending:
-            self._apply(pending)
+            self._apply(pending[-1][0], [(kind, payload) for _seq, kind, payload in pending])
         return len(pending)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -76,10 +79,11 @@ class Loader:
             self._thread.join()
 
     # -- producers -----------------------------------------------------------------------
-    def submit(self, records: list[Record]) -> None:
-        """Queue committed records (called by the committer, in seq order)."""
+    def submit(self, last_seq: int, records: list[tuple[int, bytes]]) -> None:
+        """Queue committed (kind, payload) records, the last of which has `last_seq` (called
+        by the committer, in seq order)."""
         with self._cv:
-            self._queue.append((0, records))
+            self._queue.append((0, last_seq, records))
             self._cv.notify()
 
     def call(self, fn: Callable[[], T]) -> Future[T]:
@@ -124,28 +128,33 @@ class Loader:
                     return
                 items = list(self._queue)
                 self._queue.clear()
-            records: list[Record] = []
-            for item in items:
-                if item[0] == 0:
-                    records.extend(item[1])  # type: ignore[arg-type]
+            records: list[tuple[int, bytes]] = []
+            upto = 0
+            for tag, first, second in items:
+                if tag == 0:
+                    upto = first
+                    records.extend(second)
+                    if len(records) >= _MAX_TRANSACTION:
+                        self._apply_until_done(upto, records)
+                        records = []
                     continue
-                self._apply_until_done(records)
+                self._apply_until_done(upto, records)
                 records = []
-                _tag, fn, fut = item  # type: ignore[misc]
+                fn, fut = first, second
                 try:
                     fut.set_result(fn())
                 except Exception as exc:
                     fut.set_exception(exc)
-            self._apply_until_done(records)
+            self._apply_until_done(upto, records)
             self._maybe_trim()
 
-    def _apply_until_done(self, records: list[Record]) -> None:
+    def _apply_until_done(self, upto: int, records: list[tuple[int, bytes]]) -> None:
         """Retry until stored: the records are durable in the WAL, readers wait meanwhile."""
         if not records:
             return
         while True:
             try:
-                self._apply(records)
+                self._apply(upto, records)
                 if not self.healthy:
                     log.info("store recovered")
                 self.healthy = True
@@ -158,11 +167,10 @@ class Loader:
                     return
                 time.sleep(_RETRY_SECONDS)
 
-    def _apply(self, records: list[Record]) -> None:
-        events = [p for _s, k, p in records if k == KIND_EVENT]
-        links = [p for _s, k, p in records if k == KIND_LINK]
-        profiles = [p for _s, k, p in records if k == KIND_PROFILE]
-        upto = records[-1][0]
+    def _apply(self, upto: int, records: list[tuple[int, bytes]]) -> None:
+        events = [p for k, p in records if k == KIND_EVENT]
+        links = [p for k, p in records if k == KIND_LINK]
+        profiles = [p for k, p in records if k == KIND_PROFILE]
         inserted = self.store.append(
             b"\n".join(events) + b"\n" if events else b"",
             b"\n".join(links) + b"\n" if links else b"",
