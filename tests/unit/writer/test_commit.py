@@ -93,3 +93,44 @@ def test_close_drains_everything_accepted(tmp_path: Path) -> None:
         store.close()
 
     asyncio.run(scenario())
+
+
+def test_admit_refuses_before_the_work_of_enriching(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        wal, loader, committer, store = make(tmp_path, max_pending=3, max_lag=5)
+        loader.start(asyncio.get_running_loop())
+        committer.start()
+        committer.admit(100)  # an empty queue takes any batch
+        first = asyncio.create_task(committer.commit([(9, b"a")]))
+        await asyncio.to_thread(wal.entered.wait, 10)
+        parked = asyncio.create_task(committer.commit([(9, b"b")]))
+        await asyncio.sleep(0)
+        committer.admit(2)
+        with pytest.raises(Overloaded):
+            committer.admit(3)
+        wal.gate.set()
+        await asyncio.gather(first, parked)
+        await committer.close()
+        loader.stop()
+        store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_backlog_is_stored_in_bounded_transactions(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "e.duckdb")
+    store.migrate()
+    loader = Loader(store, WriteAheadLog(tmp_path / "wal"))
+    groups = [[(9, b"x")] * 6_000 for _ in range(3)]
+    for n, group in enumerate(groups, 1):  # queued before the thread runs: one backlog
+        loader.submit(n * 6_000, group)
+
+    async def scenario() -> None:
+        loader.start(asyncio.get_running_loop())
+        await loader.wait_applied(18_000)
+
+    asyncio.run(scenario())
+    loader.stop()
+    # 12k records (two whole groups, past the 10k cap), then the last 6k: never all 18k at once.
+    assert (loader.batches, loader.applied_seq, store.applied_seq()) == (2, 18_000, 18_000)
+    store.close()
