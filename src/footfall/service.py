@@ -231,7 +231,11 @@ class Footfall:
         return limits
 
     def admit(self, principal: Principal, route: str) -> None:
-        """Take a token from the project's bucket for this route class or raise RateLimited."""
+        """Raise Overloaded while the write queue is full (before the body is even decoded:
+        refusing must cost less than storing), else take a token from the project's bucket
+        for this route class or raise RateLimited."""
+        if self.committer is not None:
+            self.committer.admit(1)
         if not self.rate_limiter.enabled or principal.project_id is None:
             return
         wait = self.rate_limiter.check(
