@@ -87,9 +87,21 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
             registry=self.registry,
         )
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.up = Gauge("footfall_up", "1 while serving", registry=self.registry)
         self.up.set(1)
         self.registry.register(_CoreCollector(service))
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        # Bound children are cached: `labels()` takes a lock and hashes on every call.
+        key = (route, status)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = (
+                self.requests.labels(route, str(status)), self.latency.labels(route)
+            )
+        child[0].inc()
+        child[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -118,5 +130,4 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.metrics.requests.labels(route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - t0)
+            self.metrics.observe(route, status, time.perf_counter() - t0)
