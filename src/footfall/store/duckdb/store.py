@@ -230,15 +230,18 @@ class DuckDBStore:
                     con.register("batch", batch)
                     try:
                         with_ids = batch.column("event_id").null_count < batch.num_rows
+                        # Without event ids every row is new: `staged` is just a view of the
+                        # batch, not a copy. With them, the dedupe runs once, materialised.
+                        kind = "TABLE" if with_ids else "VIEW"
                         staged = (_STAGE_PLAIN, _STAGE_DEDUPED) if with_ids else (_STAGE_PLAIN,)
                         con.execute(
-                            "CREATE OR REPLACE TEMP TABLE staged AS " + " UNION ALL ".join(staged)
+                            f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged)
                         )
                         row = con.execute(f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged").fetchone()
                         inserted = int(row[0]) if row else 0
                         con.execute(UPSERT_SESSIONS)
                         con.execute(rollups.APPEND)
-                        con.execute("DROP TABLE staged")
+                        con.execute(f"DROP {kind} staged")
                         self._appends += 1
                         if self._appends % _COMPACT_EVERY == 0:
                             for sql in rollups.COMPACT:
