@@ -99,7 +99,8 @@ class Committer:
             waiters, self._waiters = self._waiters, []
             t0 = time.perf_counter()
             try:
-                last = await loop.run_in_executor(self._io, self.wal.append, pending)
+                data, upto = self.wal.encode(pending)
+                last = await loop.run_in_executor(self._io, self.wal.append_encoded, data, upto)
             except Exception as exc:
                 log.exception("WAL append failed")
                 err = StoreUnavailable(

@@ -103,14 +103,22 @@ class WriteAheadLog:
 
         Blocking (write + fdatasync): call it off the event loop. Both syscalls release the GIL.
         """
-        if self._size >= self.segment_bytes:
-            self._open_segment(self.last_seq + 1)
+        return self.append_encoded(*self.encode(records))
+
+    def encode(self, records: list[tuple[int, bytes]]) -> tuple[bytes, int]:
+        """Frame the next group: (bytes, its last seq). The committer does this on the event
+        loop, which holds the GIL anyway, so the I/O thread never queues for it mid-group."""
         seq = self.last_seq
         parts = []
         for kind, payload in records:
             seq += 1
             parts.append(encode_record(seq, kind, payload))
-        data = b"".join(parts)
+        return b"".join(parts), seq
+
+    def append_encoded(self, data: bytes, seq: int) -> int:
+        """Write and sync a group made by :meth:`encode` (no append in between)."""
+        if self._size >= self.segment_bytes:
+            self._open_segment(self.last_seq + 1)
         assert self._fd is not None
         try:
             view = memoryview(data)

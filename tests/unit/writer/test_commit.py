@@ -24,11 +24,11 @@ class GatedWAL(WriteAheadLog):
         self.entered = threading.Event()
         self.groups: list[int] = []
 
-    def append(self, records: list[tuple[int, bytes]]) -> int:
+    def append_encoded(self, data: bytes, seq: int) -> int:
         self.entered.set()
         self.gate.wait(timeout=30)
-        self.groups.append(len(records))
-        return super().append(records)
+        self.groups.append(seq - self.last_seq)
+        return super().append_encoded(data, seq)
 
 
 def make(tmp_path: Path, **bounds: int) -> tuple[GatedWAL, Loader, Committer, DuckDBStore]:
