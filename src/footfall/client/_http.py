@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("footfall.client")
+# Retry jitter from a private generator: an SDK must not move the application's global
+# `random` state (tests and simulations seed it; hypothesis refuses draws that race with it).
+_jitter = random.Random()
 
 RETRY_STATUSES = frozenset({429, 503})
 #: A Retry-After longer than this is capped (a client must not hang for hours on one header).
@@ -83,9 +86,9 @@ class RetryPolicy:
         """
         if retry_after is not None:
             wait = min(MAX_RETRY_AFTER, max(0.0, retry_after))
-            return wait + random.uniform(0.0, wait * 0.1)
+            return wait + _jitter.uniform(0.0, wait * 0.1)
         backoff = min(self.backoff_max, self.backoff_base * 2.0**attempt)
-        return backoff / 2 + random.uniform(0.0, backoff / 2)
+        return backoff / 2 + _jitter.uniform(0.0, backoff / 2)
 
 
 def parse_retry_after(value: str | None) -> float | None:
