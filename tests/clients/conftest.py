@@ -75,8 +75,11 @@ class Browser:
         from websockets.sync.client import connect  # a uvicorn[standard] dependency
 
         self._stack = contextlib.ExitStack()
+        # No keepalive pings: their payload comes from the global `random`, and a ping from this
+        # background thread during a hypothesis draw elsewhere in the suite fails that test as
+        # "random used inside a strategy". A local pipe to our own browser needs no keepalive.
         self.ws: ClientConnection = self._stack.enter_context(
-            connect(f"ws://127.0.0.1:{port}{path}", max_size=None)
+            connect(f"ws://127.0.0.1:{port}{path}", max_size=None, ping_interval=None)
         )
         threading.Thread(target=self._read, daemon=True).start()
 
