@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -155,11 +156,17 @@ def create_app(settings: Settings) -> ASGIApp:
         holder["svc"] = service
         app.state.footfall = service
         await service.start()
+        # What start-up loaded (libraries, referrer and user-agent data, routes) lives until
+        # exit: frozen, the cyclic GC stops walking it on every full collection, a pause of
+        # ~55 ms on the event loop each. Unfrozen at shutdown so exit frees it as usual.
+        gc.collect()
+        gc.freeze()
         try:
             async with mcp.run():
                 yield
         finally:
             await service.stop()
+            gc.unfreeze()
 
     spec = openapi([*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
@@ -64,3 +65,30 @@ def test_direct_and_routed_requests_answer_alike() -> None:
 def test_http_exceptions_reach_the_app_handler() -> None:
     r = call("GET", "/teapot")
     assert (r.status_code, r.json()) == (418, {"error": 418})
+
+
+def test_the_start_up_heap_is_frozen_while_serving(tmp_path: Path) -> None:
+    # Full GC passes skip what start-up loaded (no pause walking it), and exit frees it again.
+    import gc
+
+    from footfall.app import create_app
+    from footfall.config import Settings
+
+    app = create_app(Settings.from_env(data=str(tmp_path / "data"), rate_limits="off"))
+    seen: list[int] = []
+
+    async def go() -> None:
+        queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        for message in ({"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}):
+            queue.put_nowait(message)
+
+        async def send(message: dict[str, str]) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                seen.append(gc.get_freeze_count())
+            assert not message["type"].endswith("failed"), message
+
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, queue.get, send)
+
+    asyncio.run(go())
+    assert seen and seen[0] > 10_000
+    assert gc.get_freeze_count() == 0
