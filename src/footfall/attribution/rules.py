@@ -387,9 +387,10 @@ def classify(
     >>> classify("https://a.test/", "android-app://com.google.android.gm/").medium
     'email'
     """
-    key = visit_key(url, referrer)
-    if key is None:
+    visit = _visit(url, referrer)
+    if visit is None:
         return _classify_cached(url, referrer, own_hosts)
+    key, params = visit
     cache_key = (key, own_hosts)
     decided = _DECIDED.get(cache_key)
     if decided is None:
@@ -399,8 +400,7 @@ def classify(
         _DECIDED[cache_key] = decided
     if decided.click_id_type is None:
         return decided
-    assert url is not None  # a click id type comes from the URL
-    click_id = _param_value(url, decided.click_id_type)
+    click_id = _first_value(params, decided.click_id_type)
     if click_id == decided.click_id:
         return decided
     return msgspec.structs.replace(decided, click_id=click_id)
@@ -518,11 +518,14 @@ def _attribution_params(query: str) -> list[tuple[str, str]]:
     return out
 
 
-def visit_key(url: str | None, referrer: str | None) -> tuple[object, ...] | None:
-    """What the decision depends on, or None when the inputs need the full parse.
+def _visit(
+    url: str | None, referrer: str | None
+) -> tuple[tuple[object, ...], list[tuple[str, str]]] | None:
+    """(what the decision depends on, the URL's attribution params), or None when the inputs
+    need the full parse.
 
-    >>> visit_key("https://a.test/p/1?gclid=XYZ&x=1", "https://www.google.com/search?q=1")
-    ('a.test', (('gclid', True),), 'www.google.com')
+    >>> _visit("https://a.test/p/1?gclid=XYZ&x=1", "https://www.google.com/search?q=1")
+    (('a.test', (('gclid', True),), 'www.google.com'), [('gclid', 'XYZ')])
     """
     if url is None or not isinstance(url, str):
         return None
@@ -537,18 +540,17 @@ def visit_key(url: str | None, referrer: str | None) -> tuple[object, ...] | Non
             return None
         ref_key = ref[0]
     netloc, query = landing
-    params = tuple(
+    params = _attribution_params(query)
+    masked = tuple(
         (key, bool(_unquote(raw).strip())) if key in _CLICK_SOURCE else (key, raw)
-        for key, raw in _attribution_params(query)
+        for key, raw in params
     )
-    return netloc, params, ref_key
+    return (netloc, masked, ref_key), params
 
 
-def _param_value(url: str, key: str) -> str | None:
+def _first_value(params: list[tuple[str, str]], key: str) -> str | None:
     """The first non-blank value of attribution param `key`, as `signals` reads it."""
-    landing = _plain_http(url)
-    assert landing is not None
-    for k, raw in _attribution_params(landing[1]):
+    for k, raw in params:
         if k == key:
             value = _unquote(raw).strip()
             if value:
