@@ -3,9 +3,14 @@
     .venv/bin/python bench/queries.py [--events 1000000 10000000] [--repeat 15]
 
 Events are generated inside DuckDB (SQL over `range()`), so a 10M-row store takes seconds to
-build. Each query runs `--repeat` times through the store interface the server uses; the table
-shows p50/p95 per query, with a full scan (`count(*)` with the same filters) as the baseline
-measured in the same run. Results go to `bench/results/queries-*.json`.
+build. Each query runs `--repeat` times, twice over:
+
+* through the store interface the server uses, in this process, with a full scan (`count(*)`
+  with the same filters) as the baseline measured in the same run;
+* over HTTP against a real server (`footfall serve`, default settings) started on that data
+  directory, whose peak RSS (`VmHWM`) is what the ≤ 300 MB target is about.
+
+Results go to `bench/results/queries-*.json`.
 """
 
 from __future__ import annotations
@@ -19,14 +24,20 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+from tests.support.server import Server  # noqa: E402
+
+from footfall.config import Settings  # noqa: E402
 from footfall.model import Scope  # noqa: E402
 from footfall.read.queries import (  # noqa: E402
     AttributionQuery,
@@ -36,11 +47,11 @@ from footfall.read.queries import (  # noqa: E402
     SourcesQuery,
     StatsQuery,
 )
+from footfall.service import bootstrap_default_project, open_meta  # noqa: E402
 from footfall.store.duckdb import rollups  # noqa: E402
 from footfall.store.duckdb.sessions import REBUILD_SESSIONS  # noqa: E402
 from footfall.store.duckdb.store import DuckDBStore  # noqa: E402
 
-SCOPE = Scope("prj_bench", "live")
 START = datetime(2026, 4, 1, tzinfo=UTC)
 END = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -50,7 +61,7 @@ GENERATE = """
 INSERT INTO events (project_id, env, uid, event_id, name, ts, received_at, anonymous_id, user_id,
     session_id, url, path, referrer, properties, dialect, source, medium, campaign, channel,
     source_confidence, source_rule_id, country, device_type, browser, os, is_bot)
-SELECT 'prj_bench', 'live', 'u' || i, NULL,
+SELECT $project, 'live', 'u' || i, NULL,
        CASE WHEN hash(i) % 100 < 80 THEN '$pageview' WHEN hash(i) % 100 < 97 THEN 'signup'
             ELSE 'purchase' END,
        TIMESTAMP '2026-04-01' + to_seconds((s * 2592000 // ($n // 5))::BIGINT + (i % 5) * 60),
@@ -71,12 +82,12 @@ FROM (SELECT i, i // 5 AS s, hash(i // 5) % $visitors AS v FROM range($n) r(i))
 """
 
 
-def build(path: Path, n: int) -> DuckDBStore:
+def build(path: Path, n: int, project: str) -> DuckDBStore:
     store = DuckDBStore(path)
     store.migrate()
     con = store._con
     t0 = time.perf_counter()
-    con.execute(GENERATE, {"n": n, "visitors": max(1000, n // 20)})
+    con.execute(GENERATE, {"n": n, "visitors": max(1000, n // 20), "project": project})
     con.execute(REBUILD_SESSIONS.format(where="TRUE"))
     con.execute(
         "CREATE TEMP TABLE touched_days AS SELECT DISTINCT project_id, env, CAST(ts AS DATE) FROM events"
@@ -84,9 +95,9 @@ def build(path: Path, n: int) -> DuckDBStore:
     for sql in rollups.REBUILD_DAYS:
         con.execute(sql)
     con.execute(
-        "INSERT INTO identities SELECT 'prj_bench', 'live', 'a' || i, 'user' || i, TIMESTAMP '2026-04-01'"
+        "INSERT INTO identities SELECT $project, 'live', 'a' || i, 'user' || i, TIMESTAMP '2026-04-01'"
         " FROM range(0, $v, 10) r(i)",
-        {"v": max(1000, n // 20)},
+        {"v": max(1000, n // 20), "project": project},
     )
     con.execute("CHECKPOINT")
     print(f"built {n:,} events in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -107,34 +118,104 @@ def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
     }
 
 
-def run(n: int, repeat: int) -> dict[str, dict[str, float]]:
+def store_queries(store: DuckDBStore, scope: Scope) -> dict[str, Callable[[], Any]]:
+    r = dict(scope=scope, start=START, end=END)
+    return {
+        "baseline: count(*) scan": lambda: store.read(
+            "SELECT count(*) FROM events WHERE project_id = $p AND env = 'live' AND ts >= $s AND ts < $e",
+            {"p": scope.project_id, "s": START.replace(tzinfo=None), "e": END.replace(tzinfo=None)},
+        ),
+        "stats source,medium by day": lambda: store.stats(
+            StatsQuery(**r, group_by=("source", "medium"), interval="day")
+        ),
+        "stats uniques by channel": lambda: store.stats(
+            StatsQuery(**r, metric="uniques", group_by=("channel",))
+        ),
+        "sources": lambda: store.sources(SourcesQuery(**r)),
+        "sessions (100 newest)": lambda: store.sessions(SessionsQuery(**r)),
+        "funnel 3 steps": lambda: store.funnel(
+            FunnelQuery(
+                **r, steps=(FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("purchase"))
+            )
+        ),
+        "attribution linear": lambda: store.attribution(
+            AttributionQuery(
+                **r, conversion="purchase", value_property="amount_cents", model="linear"
+            )
+        ),
+    }
+
+
+# The same questions as the public API asks them (README "Ask questions").
+HTTP_QUERIES: dict[str, tuple[str, dict[str, str]]] = {
+    "baseline: GET /healthz": ("/healthz", {}),
+    "stats source,medium by day": ("/v1/stats", {"group_by": "source,medium", "interval": "day"}),
+    "stats uniques by channel": ("/v1/stats", {"metric": "uniques", "group_by": "channel"}),
+    "sources": ("/v1/sources", {}),
+    "sessions (100 newest)": ("/v1/sessions", {"limit": "100"}),
+    "funnel 3 steps": ("/v1/funnel", {"steps": "$pageview,signup,purchase"}),
+    "attribution linear": (
+        "/v1/attribution",
+        {"conversion": "purchase", "value_property": "amount_cents", "model": "linear"},
+    ),
+}
+
+
+@contextmanager
+def server(data: Path) -> Iterator[Server]:
+    srv = Server(data).start(timeout=120)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def http_queries(srv: Server, key: str, repeat: int) -> dict[str, dict[str, float]]:
+    span = {"from": START.isoformat(), "to": END.isoformat()}
+    out = {}
+    with httpx.Client(
+        base_url=srv.url, headers={"Authorization": f"Bearer {key}"}, timeout=120
+    ) as c:
+        for name, (path, params) in HTTP_QUERIES.items():
+
+            def ask(path: str = path, params: dict[str, str] = params) -> None:
+                r = c.get(path, params={**span, **params} if path != "/healthz" else None)
+                r.raise_for_status()
+
+            out[name] = timed(ask, repeat)
+    return out
+
+
+def run(n: int, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        store = build(Path(tmp) / "bench.duckdb", n)
-        r = dict(scope=SCOPE, start=START, end=END)
-        queries: dict[str, Callable[[], Any]] = {
-            "baseline: count(*) scan": lambda: store.read(
-                "SELECT count(*) FROM events WHERE project_id = $p AND env = 'live' AND ts >= $s AND ts < $e",
-                {"p": SCOPE.project_id, "s": START.replace(tzinfo=None), "e": END.replace(tzinfo=None)},
-            ),
-            "stats source,medium by day": lambda: store.stats(StatsQuery(**r, group_by=("source", "medium"), interval="day")),
-            "stats uniques by channel": lambda: store.stats(StatsQuery(**r, metric="uniques", group_by=("channel",))),
-            "sources": lambda: store.sources(SourcesQuery(**r)),
-            "sessions (100 newest)": lambda: store.sessions(SessionsQuery(**r)),
-        }
-        try:
-            store.funnel(FunnelQuery(**r, steps=(FunnelStep("$pageview"), FunnelStep("signup"))))
-            store.attribution(AttributionQuery(**r, conversion="purchase"))
-            queries["funnel 3 steps"] = lambda: store.funnel(
-                FunnelQuery(**r, steps=(FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("purchase")))
-            )
-            queries["attribution linear"] = lambda: store.attribution(
-                AttributionQuery(**r, conversion="purchase", value_property="amount_cents", model="linear")
-            )
-        except Exception as err:
-            print(f"funnel/attribution skipped: {err}")
-        out = {name: timed(fn, repeat) for name, fn in queries.items()}
+        data = Path(tmp) / "data"
+        data.mkdir()
+        meta = open_meta(Settings.from_env(data=str(data)))
+        keys = bootstrap_default_project(meta)
+        meta.close()
+        assert keys is not None
+        scope = Scope(keys["project_id"], "live")
+        store = build(data / "events.duckdb", n, scope.project_id)
+        in_process = {name: timed(fn, repeat) for name, fn in store_queries(store, scope).items()}
         store.close()
-        return out
+        with server(data) as srv:
+            assert srv.proc is not None
+            idle = peak_rss_mb(srv.proc.pid)
+            over_http = http_queries(srv, keys["rk_live"], repeat)
+            peak = peak_rss_mb(srv.proc.pid)
+        return {
+            "store": in_process,
+            "http": over_http,
+            "server_idle_rss_mb": idle,
+            "server_peak_rss_mb": peak,
+        }
 
 
 def main() -> None:
@@ -146,19 +227,41 @@ def main() -> None:
     for n in args.events:
         res = run(n, args.repeat)
         results[str(n)] = res
-        base = res["baseline: count(*) scan"]["p50_ms"]
-        print(f"\n{n:,} events{'':18} {'p50 ms':>9} {'p95 ms':>9} {'x scan':>8}")
-        for name, t in res.items():
-            print(f"{name:32} {t['p50_ms']:9.1f} {t['p95_ms']:9.1f} {t['p50_ms'] / base:8.1f}")
+        store, http = res["store"], res["http"]
+        base = store["baseline: count(*) scan"]["p50_ms"]
+        print(
+            f"\n{n:,} events{'':20} {'store p50':>10} {'p95':>8} {'x scan':>7} {'HTTP p50':>10} {'p95':>8}"
+        )
+        for name in store:
+            t = store[name]
+            h = http["baseline: GET /healthz"] if name.startswith("baseline") else http[name]
+            print(
+                f"{name:34} {t['p50_ms']:10.1f} {t['p95_ms']:8.1f} {t['p50_ms'] / base:7.1f}"
+                f" {h['p50_ms']:10.1f} {h['p95_ms']:8.1f}"
+            )
+        print(
+            f"server RSS: {res['server_idle_rss_mb']:.0f} MB after start, peak {res['server_peak_rss_mb']:.0f} MB"
+            " (target <= 300 MB)"
+        )
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS of this process: {rss_mb:.0f} MB")
+    print(f"\npeak RSS of this process (builds the data): {rss_mb:.0f} MB")
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    (out_dir / f"queries-{stamp}.json").write_text(json.dumps({
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
-        "results": results, "peak_rss_mb": rss_mb,
-    }, indent=2))
+    (out_dir / f"queries-{stamp}.json").write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "platform": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                },
+                "results": results,
+                "bench_process_peak_rss_mb": rss_mb,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

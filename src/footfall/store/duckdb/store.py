@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+from footfall.errors import StoreUnavailable
 from footfall.read.queries import (
     AttributionQuery,
     FunnelQuery,
@@ -94,7 +95,9 @@ LINK_SCHEMA = pa.schema(
 )
 _DEFAULTS = {"properties": "'{}'", "dialect": "'millimetric'", "is_bot": "false"}
 _EVENT_SELECT = ", ".join(
-    f"coalesce(b.{f.name}, {_DEFAULTS[f.name]}) AS {f.name}" if f.name in _DEFAULTS else f"b.{f.name}"
+    f"coalesce(b.{f.name}, {_DEFAULTS[f.name]}) AS {f.name}"
+    if f.name in _DEFAULTS
+    else f"b.{f.name}"
     for f in EVENT_SCHEMA
 )
 _EVENT_COLUMNS = ", ".join(f.name for f in EVENT_SCHEMA)
@@ -237,7 +240,9 @@ class DuckDBStore:
                         con.execute(
                             f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged)
                         )
-                        row = con.execute(f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged").fetchone()
+                        row = con.execute(
+                            f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged"
+                        ).fetchone()
                         inserted = int(row[0]) if row else 0
                         con.execute(UPSERT_SESSIONS)
                         con.execute(rollups.APPEND)
@@ -359,10 +364,13 @@ class DuckDBStore:
             if not inputs:
                 return 0
             results = [
-                {"project_id": p, "url": u, "referrer": r, **classify(p, u, r)} for p, u, r in inputs
+                {"project_id": p, "url": u, "referrer": r, **classify(p, u, r)}
+                for p, u, r in inputs
             ]
             mapping = pa.Table.from_pylist(results)
-            columns = [c for c in mapping.column_names if c not in ("project_id", "url", "referrer")]
+            columns = [
+                c for c in mapping.column_names if c not in ("project_id", "url", "referrer")
+            ]
             sets = ", ".join(f"{c} = m.{c}" for c in columns)
             signal = "source_rule_id NOT IN ('direct', 'self_referral')"
             firsts = ", ".join(
@@ -439,9 +447,19 @@ class DuckDBStore:
     def read(self, sql: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a read query; returns (column names, rows)."""
         with self._gate.shared():
-            result = self._reader().execute(sql, params)
-            names = [d[0] for d in result.description]
-            return names, result.fetchall()
+            try:
+                result = self._reader().execute(sql, params)
+                names = [d[0] for d in result.description]
+                return names, result.fetchall()
+            except duckdb.OutOfMemoryException:
+                # Not a bug: this read (with any running beside it) needs more than the
+                # configured memory and could not spill. Other reads finishing may free enough.
+                raise StoreUnavailable(
+                    "query_out_of_memory",
+                    "this read needs more memory than the store may use (FOOTFALL_STORE_MEMORY):"
+                    " retry shortly, narrow from/to, or raise the limit",
+                    retry_after=5.0,
+                ) from None
 
     def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
         where = ["project_id = $project", "env = $env", "ts >= $start", "ts < $end"]
