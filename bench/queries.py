@@ -5,8 +5,9 @@
 Events are generated inside DuckDB (SQL over `range()`), so a 10M-row store takes seconds to
 build. Each query runs `--repeat` times, twice over:
 
-* through the store interface the server uses, in this process, with a full scan (`count(*)`
-  with the same filters) as the baseline measured in the same run;
+* through the store interface the server uses, in this process and with the server's settings
+  (`FOOTFALL_STORE_THREADS`, `FOOTFALL_STORE_MEMORY`), with a full scan (`count(*)` with the
+  same filters) as the baseline measured in the same run;
 * over HTTP against a real server (`footfall serve`, default settings) started on that data
   directory, whose peak RSS (`VmHWM`) is what the ≤ 300 MB target is about.
 
@@ -202,7 +203,10 @@ def run(n: int, repeat: int) -> dict[str, Any]:
         meta.close()
         assert keys is not None
         scope = Scope(keys["project_id"], "live")
-        store = build(data / "events.duckdb", n, scope.project_id)
+        build(data / "events.duckdb", n, scope.project_id).close()
+        # The server's settings (threads, memory limit), so both tables measure the same store.
+        settings = Settings.from_env(data=str(data))
+        store = DuckDBStore(data / "events.duckdb", settings.store_threads, settings.store_memory)
         in_process = {name: timed(fn, repeat) for name, fn in store_queries(store, scope).items()}
         store.close()
         with server(data) as srv:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -347,3 +350,16 @@ def test_modern_protocol_client_reaches_the_same_tools(server: Server) -> None:
     assert names == PROJECT_TOOLS
     assert ok(tracked)["ok"] is True
     assert [r["anonymous_id"] for r in ok(queried)["rows"]] == [anon]
+
+
+def test_the_sdk_loads_on_first_use_not_at_start(tmp_path: Path) -> None:
+    # ~30 MB of every server's memory, for deployments that never serve an AI agent.
+    code = (
+        "import sys\n"
+        "from footfall.app import create_app\n"
+        "from footfall.config import Settings\n"
+        f"create_app(Settings.from_env(data={str(tmp_path)!r}))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types', 'pydantic')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

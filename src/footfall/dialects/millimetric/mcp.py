@@ -1,170 +1,44 @@
 """MCP over streamable HTTP: `POST /mcp` (sk_/rk_ keys) and `POST /mcp/account` (ak_ keys).
 
-Built on the official SDK's low-level `Server` and its `StreamableHTTPSessionManager` in stateless,
-JSON-response mode (one POST, one JSON-RPC answer, no session to keep). The bearer key is checked
-before the SDK sees the request; the verified `Caller` rides in the ASGI scope, which the SDK hands
-to every handler as `ctx.request`, so each tool reads only that key's project and environment.
+The bearer key is checked here, before the SDK sees the request. The SDK and the servers built on
+it (`mcp_server.py`) load on the first MCP request, not at start-up: they are ~30 MB of the
+server's memory that a deployment without AI agents never needs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import mcp_types as types
-import msgspec
-from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel import Server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.shared.exceptions import MCPError
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from footfall.dialects.millimetric.errors import render
-from footfall.dialects.millimetric.mcp_tools import (
-    ACCOUNT_TOOLS,
-    PROJECT_TOOLS,
-    RECENT_LIMIT,
-    Caller,
-    ToolSpec,
-    check_arguments,
-    recent_events,
-    schema_description,
-)
-from footfall.errors import FootfallError, Forbidden, Unauthorized
+from footfall.dialects.millimetric.mcp_tools import CALLER_SCOPE_KEY, Caller
+from footfall.errors import FootfallError, Forbidden, StoreUnavailable, Unauthorized
 from footfall.model import KeyKind
 from footfall.service import Footfall
 
 __all__ = ["McpEndpoints"]
 
 log = logging.getLogger("footfall.mcp")
-_encode = msgspec.json.Encoder().encode
-_SCOPE_KEY = "footfall.mcp.caller"
-_RECENT = "events://recent"
-_SCHEMA = "schema://events"
-Ctx = ServerRequestContext[Any, Any]
-
-
-def _caller(ctx: Ctx) -> Caller:
-    request = ctx.request
-    caller = request.scope.get(_SCOPE_KEY) if request is not None else None
-    if not isinstance(caller, Caller):  # only reachable if the SDK stopped passing the request
-        raise MCPError(code=types.INTERNAL_ERROR, message="request is not authenticated")
-    return caller
-
-
-def _json_result(body: dict[str, Any], *, error: bool = False) -> types.CallToolResult:
-    text = _encode(body)
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text.decode())],
-        structured_content=msgspec.json.decode(text),
-        is_error=error,
-    )
-
-
-def _error_result(exc: FootfallError) -> types.CallToolResult:
-    return _json_result(
-        {"error": exc.code, "message": exc.message, "details": exc.details}, error=True
-    )
-
-
-def _build_server(name: str, tools: tuple[ToolSpec, ...], resources: tuple[str, ...]) -> Server[Any]:
-    by_name = {t.name: t for t in tools}
-
-    async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        kind = _caller(ctx).principal.kind
-        return types.ListToolsResult(
-            tools=[
-                types.Tool(
-                    name=t.name,
-                    description=t.description,
-                    input_schema=t.input_schema,
-                    annotations=types.ToolAnnotations(
-                        read_only_hint=t.read_only, destructive_hint=False,
-                        idempotent_hint=t.read_only, open_world_hint=False,
-                    ),
-                )
-                for t in tools
-                if kind in t.kinds
-            ]
-        )
-
-    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-        caller = _caller(ctx)
-        spec = by_name.get(params.name)
-        if spec is None:
-            raise MCPError(code=types.INVALID_PARAMS, message=f"unknown tool: {params.name}")
-        args = params.arguments or {}
-        try:
-            check_arguments(spec, args)
-            return _json_result(await spec.handler(caller, args))
-        except FootfallError as exc:
-            return _error_result(exc)
-        except Exception:
-            log.exception("MCP tool failed", extra={"tool": spec.name})
-            return _error_result(FootfallError("internal_error", "internal error"))
-
-    async def list_resources(
-        ctx: Ctx, params: types.PaginatedRequestParams | None
-    ) -> types.ListResourcesResult:
-        _caller(ctx)
-        described = {
-            _RECENT: types.Resource(
-                uri=_RECENT, name="recent_events", mime_type="application/json",
-                description=f"The {RECENT_LIMIT} most recent events of this key's project (every project for an account key) and environment",
-            ),
-            _SCHEMA: types.Resource(
-                uri=_SCHEMA, name="event_schema", mime_type="application/json",
-                description="Event fields and the columns get_stats may group and filter by",
-            ),
-        }
-        return types.ListResourcesResult(resources=[described[uri] for uri in resources])
-
-    async def read_resource(
-        ctx: Ctx, params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
-        caller = _caller(ctx)
-        uri = str(params.uri)
-        if uri not in resources:
-            raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource: {uri}")
-        try:
-            body = await recent_events(caller) if uri == _RECENT else schema_description()
-        except FootfallError as exc:
-            raise MCPError(
-                code=types.INTERNAL_ERROR, message=exc.message,
-                data={"error": exc.code, "details": exc.details},
-            ) from None
-        return types.ReadResourceResult(
-            contents=[
-                types.TextResourceContents(
-                    uri=uri, mime_type="application/json", text=_encode(body).decode()
-                )
-            ]
-        )
-
-    return Server(
-        name,
-        version="1",
-        instructions="Footfall analytics. Times are ISO 8601 UTC; `from` is inclusive, `to` exclusive.",
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        on_list_resources=list_resources,
-        on_read_resource=read_resource,
-    )
 
 
 class _Guard:
     """ASGI wrapper: verify the bearer key and its kind, then hand the request to the SDK."""
 
-    def __init__(self, manager: StreamableHTTPSessionManager, kinds: frozenset[KeyKind]) -> None:
-        self.manager = manager
+    def __init__(self, endpoints: McpEndpoints, name: str, kinds: frozenset[KeyKind]) -> None:
+        self.endpoints = endpoints
+        self.name = name
         self.kinds = kinds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            scope[_SCOPE_KEY] = self._authenticate(scope)
+            scope[CALLER_SCOPE_KEY] = self._authenticate(scope)
         except FootfallError as exc:
             await render(exc)(scope, receive, send)
             return
@@ -172,7 +46,12 @@ class _Guard:
             log.exception("MCP authentication failed")
             await render(FootfallError("internal_error", "internal error"))(scope, receive, send)
             return
-        await self.manager.handle_request(scope, receive, send)
+        try:
+            manager = await self.endpoints.manager(self.name)
+        except FootfallError as exc:
+            await render(exc)(scope, receive, send)
+            return
+        await manager.handle_request(scope, receive, send)
 
     def _authenticate(self, scope: Scope) -> Caller:
         header = next(
@@ -193,28 +72,61 @@ class _Guard:
         return Caller(service=service, principal=principal)
 
 
-def _manager(server: Server[Any]) -> StreamableHTTPSessionManager:
-    return StreamableHTTPSessionManager(app=server, json_response=True, stateless=True)
-
-
 class McpEndpoints:
-    """The two MCP endpoints of one app: their routes and the session managers' lifetime."""
+    """The two MCP endpoints of one app: their routes, and the SDK's session managers, started
+    on first use by a task that lives until shutdown (the SDK's task groups must be entered
+    and left by one task, not by the request that happened to come first)."""
 
     def __init__(self) -> None:
-        # The SDK logs every stateless request's teardown at INFO; keep the server log readable.
-        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
-        self.project = _manager(
-            _build_server("footfall", PROJECT_TOOLS, (_RECENT, _SCHEMA))
-        )
-        self.account = _manager(
-            _build_server("footfall-account", ACCOUNT_TOOLS, (_RECENT, _SCHEMA))
-        )
+        self._managers: dict[str, Any] = {}
+        self._wanted: asyncio.Event | None = None
+        self._ready: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None
+        self._failed = False
         self.routes = [
-            Route("/mcp", _Guard(self.project, frozenset({KeyKind.SECRET, KeyKind.READ})), methods=["POST"]),
-            Route("/mcp/account", _Guard(self.account, frozenset({KeyKind.ACCOUNT})), methods=["POST"]),
+            Route("/mcp", _Guard(self, "project", frozenset({KeyKind.SECRET, KeyKind.READ})), methods=["POST"]),
+            Route("/mcp/account", _Guard(self, "account", frozenset({KeyKind.ACCOUNT})), methods=["POST"]),
         ]
+
+    async def manager(self, name: str) -> Any:
+        if self._wanted is None or self._ready is None:
+            raise StoreUnavailable("shutting_down", "the server is not serving")
+        self._wanted.set()
+        await self._ready.wait()
+        if self._failed:
+            raise FootfallError("internal_error", "internal error")
+        return self._managers[name]
+
+    async def _serve(self) -> None:
+        assert self._wanted and self._ready and self._stopping
+        await self._wanted.wait()
+        try:
+            # In a thread: importing the SDK takes a moment the event loop should not wait.
+            module = await asyncio.to_thread(
+                importlib.import_module, "footfall.dialects.millimetric.mcp_server"
+            )
+            managers = module.managers()
+            async with contextlib.AsyncExitStack() as stack:
+                for m in managers.values():
+                    await stack.enter_async_context(m.run())
+                self._managers = managers
+                self._ready.set()
+                await self._stopping.wait()
+        except Exception:
+            log.exception("MCP could not start")
+            self._failed = True
+            self._ready.set()
 
     @contextlib.asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
-        async with self.project.run(), self.account.run():
+        self._wanted, self._ready, self._stopping = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(self._serve())
+        try:
             yield
+        finally:
+            self._stopping.set()
+            if not self._wanted.is_set():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self._wanted = self._ready = self._stopping = None

@@ -25,6 +25,7 @@ from footfall.store.base import EventQuery
 
 __all__ = [
     "ACCOUNT_TOOLS",
+    "CALLER_SCOPE_KEY",
     "PROJECT_TOOLS",
     "RECENT_LIMIT",
     "Caller",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 RECENT_LIMIT = 50
+# Where /mcp's key check leaves the verified `Caller` in the ASGI scope for the SDK's handlers.
+CALLER_SCOPE_KEY = "footfall.mcp.caller"
 TRACK_MAX_BYTES = 64 * 1024
 _encode = msgspec.json.Encoder().encode
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

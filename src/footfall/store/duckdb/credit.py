@@ -54,6 +54,10 @@ def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
         f"CASE WHEN t.uid IS NULL THEN {_DIRECT[d]} ELSE t.{d} END AS {d}"
         for d in ATTRIBUTION_DIMENSIONS
     )
+    # The conversion's own session is a touchpoint even when it is not its person's (or is
+    # older than the lookback); the second branch adds exactly those, so no UNION has to
+    # dedupe every touchpoint (a hash of all of them, which ran out of memory at 10M events).
+    in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
     return f"""
     WITH conv AS (
         SELECT uid, person, ts, session_id, {value} AS value FROM events_people
@@ -72,10 +76,11 @@ def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
     touch AS (
         SELECT c.uid, c.ts, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel
         FROM conv c JOIN sess s ON s.person = c.person
-        WHERE s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts
-        UNION
+        WHERE {in_lookback}
+        UNION ALL
         SELECT c.uid, c.ts, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel
         FROM conv c JOIN sess s ON s.session_id = c.session_id
+        WHERE NOT coalesce(s.person = c.person AND {in_lookback}, false)
     ),
     ranked AS (
         SELECT *, row_number() OVER (PARTITION BY uid ORDER BY start_ts, session_id) AS k,
