@@ -22,20 +22,21 @@ _HALF_LIFE_SECONDS = 7 * 86400
 _DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
 _NON_DIRECT = "coalesce(source, 'direct') <> 'direct'"
 
-# Each touchpoint's weight: k is its position (1 = earliest), n the conversion's touchpoints.
+# Each touchpoint's weight, from its conversion's aggregates `a` (no window functions: those
+# keep whole partitions in memory, while a GROUP BY and a join spill to disk under the store's
+# memory limit). A conversion's touchpoints are ordered by (start_ts, session_id).
+_FIRST = "t.session_id = a.first_sid"
+_LAST = "t.session_id = a.last_sid"
 _WEIGHT = {
-    "first_touch": "CASE WHEN k = 1 THEN 1.0 ELSE 0.0 END",
-    "last_touch": "CASE WHEN k = n THEN 1.0 ELSE 0.0 END",
-    "last_non_direct": (
-        f"CASE WHEN k = coalesce(max(CASE WHEN {_NON_DIRECT} THEN k END) OVER (PARTITION BY uid), n)"
-        " THEN 1.0 ELSE 0.0 END"
-    ),
-    "linear": "1.0 / n",
+    "first_touch": f"CASE WHEN {_FIRST} THEN 1.0 ELSE 0.0 END",
+    "last_touch": f"CASE WHEN {_LAST} THEN 1.0 ELSE 0.0 END",
+    "last_non_direct": "CASE WHEN t.session_id = coalesce(a.last_non_direct_sid, a.last_sid) THEN 1.0 ELSE 0.0 END",
+    "linear": "1.0 / a.n",
     "position_based": (
-        "CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5"
-        " WHEN k = 1 OR k = n THEN 0.4 ELSE 0.2 / (n - 2) END"
+        "CASE WHEN a.n = 1 THEN 1.0 WHEN a.n = 2 THEN 0.5"
+        f" WHEN {_FIRST} OR {_LAST} THEN 0.4 ELSE 0.2 / (a.n - 2) END"
     ),
-    "time_decay": "decay / sum(decay) OVER (PARTITION BY uid)",
+    "time_decay": "t.decay / a.decay_sum",
 }
 
 
@@ -82,15 +83,22 @@ def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
         FROM conv c JOIN sess s ON s.session_id = c.session_id
         WHERE NOT coalesce(s.person = c.person AND {in_lookback}, false)
     ),
-    ranked AS (
-        SELECT *, row_number() OVER (PARTITION BY uid ORDER BY start_ts, session_id) AS k,
-               count(*) OVER (PARTITION BY uid) AS n,
-               pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS}) AS decay
+    decayed AS (
+        SELECT *, pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS}) AS decay
         FROM touch
+    ),
+    agg AS (
+        SELECT uid, count(*) AS n, sum(decay) AS decay_sum,
+               arg_min(session_id, (start_ts, session_id)) AS first_sid,
+               arg_max(session_id, (start_ts, session_id)) AS last_sid,
+               arg_max(session_id, (start_ts, session_id)) FILTER (WHERE {_NON_DIRECT})
+                   AS last_non_direct_sid
+        FROM decayed GROUP BY uid
     ),
     weighted AS (
         SELECT * FROM (
-            SELECT uid, source, medium, campaign, channel, {_WEIGHT[q.model]} AS w FROM ranked
+            SELECT t.uid, t.source, t.medium, t.campaign, t.channel, {_WEIGHT[q.model]} AS w
+            FROM decayed t JOIN agg a ON a.uid = t.uid
         ) WHERE w > 0
     ),
     credited AS (
@@ -108,11 +116,16 @@ def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     keys = ", ".join(q.group_by)
     _names, totals = run(ctes + " SELECT count(*), coalesce(sum(value), 0.0) FROM conv", params)
     # Ordered by the rounded sums, so float noise never decides between equal credits.
+    # The groups are materialised before ORDER BY ... LIMIT: a top-N straight over the
+    # aggregate ran out of memory at 10M events under a 96 MB limit (DuckDB plans it as a
+    # late-materialising top-N over the whole join).
     _names, rows = run(
         ctes
-        + f"""
-        SELECT {keys}, sum(w) AS credit, sum(w * value) AS credit_value
-        FROM credited GROUP BY {keys}
+        + f""", grouped AS MATERIALIZED (
+            SELECT {keys}, sum(w) AS credit, sum(w * value) AS credit_value
+            FROM credited GROUP BY {keys}
+        )
+        SELECT * FROM grouped
         ORDER BY round(credit, 6) DESC, round(credit_value, 6) DESC,
                  {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
         LIMIT $limit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +32,8 @@ from footfall.store.duckdb.sessions import REBUILD_SESSIONS, UPSERT_SESSIONS
 from footfall.store.migrations import apply_all
 
 __all__ = ["DuckDBStore"]
+
+log = logging.getLogger("footfall.store")
 
 # Arrow's default pool (mimalloc) keeps freed batch memory for reuse, which grows the server's
 # RSS under load; the system allocator hands it back.
@@ -451,9 +454,11 @@ class DuckDBStore:
                 result = self._reader().execute(sql, params)
                 names = [d[0] for d in result.description]
                 return names, result.fetchall()
-            except duckdb.OutOfMemoryException:
+            except duckdb.OutOfMemoryException as exc:
                 # Not a bug: this read (with any running beside it) needs more than the
-                # configured memory and could not spill. Other reads finishing may free enough.
+                # configured memory and could not spill. Other reads finishing may free enough;
+                # the operator sees it in the log, to raise FOOTFALL_STORE_MEMORY if it repeats.
+                log.warning("read out of memory: %s", str(exc).splitlines()[0])
                 raise StoreUnavailable(
                     "query_out_of_memory",
                     "this read needs more memory than the store may use (FOOTFALL_STORE_MEMORY):"
