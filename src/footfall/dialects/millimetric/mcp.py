@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from footfall.dialects.millimetric.errors import render
 from footfall.dialects.millimetric.mcp_tools import CALLER_SCOPE_KEY, Caller
-from footfall.errors import FootfallError, Forbidden, StoreUnavailable, Unauthorized
+from footfall.errors import FootfallError, Forbidden, Overloaded, Unauthorized
 from footfall.model import KeyKind
 from footfall.service import Footfall
 
@@ -90,7 +90,7 @@ class McpEndpoints:
 
     async def manager(self, name: str) -> Any:
         if self._wanted is None or self._ready is None:
-            raise StoreUnavailable("shutting_down", "the server is not serving")
+            raise Overloaded("shutting_down", "server is shutting down")
         self._wanted.set()
         await self._ready.wait()
         if self._failed:
