@@ -102,3 +102,15 @@ def test_events_unfit_for_the_store_are_dropped_and_counted() -> None:
     kept = p.run([event(0, name=""), event(1, name="x" * 257), event(2, properties="{" + '"a":"' + "x" * 70000 + '"}'), event(3, properties=too_many), event(4)], ctx(p))
     assert [e.uid for e in kept] == ["u4"]
     assert p.drops == {"invalid": 4}
+
+
+def test_a_single_event_takes_the_same_steps_and_drops_as_a_batch() -> None:
+    # One event per request is the common case and has its own loop in `Pipeline.run`.
+    alone, batch = pipeline(), pipeline()
+    url = "https://shop.example/?utm_source=facebook&utm_medium=cpc"
+    (one,) = alone.run([event(0, url=url)], ctx(alone))
+    (many, _other) = batch.run([event(0, url=url), event(1)], ctx(batch))
+    assert one == many
+    assert set(alone.step_seconds) == {name for name, _ in STEPS}
+    assert alone.run([event(2, name="")], ctx(alone)) == []
+    assert alone.drops == {"invalid": 1}
