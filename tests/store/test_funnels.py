@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from footfall.model import Event, IdentityLink
 from footfall.read.queries import FunnelQuery, FunnelStep
@@ -243,3 +245,48 @@ def test_breakdown_takes_the_first_event_even_without_a_value(tmp_path: Path) ->
         ("google", [2, 0]), (None, [1, 1])
     ]  # fmt: skip
     s.close()
+
+
+# -- against a reference, on random data with timestamp ties and repeated steps ---------------
+def reference(events: list[Event], steps: tuple[str, ...], window: timedelta) -> list[int]:
+    """Per person: anchor at the first step-1 event in [at(0), at(2)); each later step takes the
+    earliest (ts, uid) matching event, not the previous step's event, within the window."""
+    reached = [0] * len(steps)
+    for anon in {e.anonymous_id for e in events}:
+        mine = sorted((e for e in events if e.anonymous_id == anon), key=lambda e: (e.ts, e.uid))
+        firsts = [e for e in mine if e.name == steps[0] and at(0) <= e.ts < at(2)]
+        if not firsts:
+            continue
+        prev = firsts[0]
+        reached[0] += 1
+        for k, name in enumerate(steps[1:], start=1):
+            nxt = next(
+                (e for e in mine if e.name == name and e.uid != prev.uid
+                 and prev.ts <= e.ts <= firsts[0].ts + window),
+                None,
+            )  # fmt: skip
+            if nxt is None:
+                break
+            reached[k] += 1
+            prev = nxt
+    return reached
+
+
+_names = st.sampled_from(["a", "b"])
+_event = st.tuples(st.sampled_from(["p1", "p2", "p3"]), _names, st.integers(0, 12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(_event, max_size=25), steps=st.lists(_names, min_size=2, max_size=4))
+def test_funnels_match_the_reference(tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, int]], steps: list[str]) -> None:
+    # Timestamps on a coarse grid (every 6 hours over 3 days), so ties are common.
+    events = [ev(name, at(0, hours=6 * slot), anon) for anon, name, slot in rows]
+    s = DuckDBStore(tmp_path_factory.mktemp("ref") / "e.duckdb")
+    try:
+        s.migrate()
+        if events:
+            s.append(ndjson(*events), b"", 1)
+        answer = run(s, tuple(FunnelStep(n) for n in steps), window_seconds=86400)
+        assert counts(answer) == reference(events, tuple(steps), timedelta(days=1))
+    finally:
+        s.close()
