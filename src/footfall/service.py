@@ -77,13 +77,14 @@ def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
     return {"project_id": project.id, **keys}
 
 
-def reclassify_stored(settings: Settings, since: datetime | None) -> int:
+def reclassify_stored(settings: Settings, since: datetime | None, memory: str = "1GB") -> int:
     """Re-run attribution (with each project's current rules) over stored events.
 
-    Opens the store directly, so the server must not be running on this data directory.
+    Opens the store directly, so the server must not be running on this data directory; with
+    the server stopped, the run may use more memory than the server's store limit.
     """
     meta = open_meta(settings)
-    store = DuckDBStore(settings.data / "events.duckdb")
+    store = DuckDBStore(settings.data / "events.duckdb", settings.store_threads, memory)
     try:
         store.migrate()
         projects: dict[str, tuple[frozenset[str], tuple[CustomRule, ...]]] = {}

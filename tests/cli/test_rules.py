@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from footfall.store.duckdb.store import DuckDBStore
 from tests.support.server import Server, cli
 
 
@@ -78,3 +79,25 @@ def test_reclassify_applies_new_rules_to_stored_events(tmp_path: Path) -> None:
     assert rows["$pageview"]["source_rule_id"].startswith("custom:")
     assert (rows["signup"]["medium"], rows["signup"]["source_rule_id"]) == ("affiliate", "session_inherited")
     assert old["medium"] == "unknown"  # before --since: untouched
+
+
+def test_reclassify_out_of_memory_says_so_and_how_to_go_on(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = DuckDBStore(data / "events.duckdb")
+    store.migrate()
+    store._con.execute(
+        """INSERT INTO events (project_id, env, uid, name, ts, received_at, anonymous_id,
+                               session_id, url, referrer, properties, dialect, is_bot)
+           SELECT 'prj_m', 'live', 'u' || i, '$pageview', TIMESTAMP '2026-04-01' + to_seconds(i),
+                  TIMESTAMP '2026-04-01', 'a' || (i % 5000), 's' || (i % 20000),
+                  'https://shop.example/p' || (i % 50) || '?utm_source=s' || (i % 7),
+                  'https://ref' || (i % 30) || '.example/', '{}', 'millimetric', false
+           FROM range(200000) r(i)"""
+    )
+    store.close()
+    out = cli(data, "reclassify", "--memory", "4MB", check=False)
+    assert out.returncode == 1
+    assert "needs more than --memory 4MB" in out.stderr and "--since" in out.stderr
+    assert "in use" not in out.stderr  # not mistaken for the server holding the store
+    ok = json.loads(cli(data, "reclassify", "--memory", "1GB", "--json").stdout)
+    assert ok["updated"] == 200_000

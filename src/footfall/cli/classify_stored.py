@@ -17,6 +17,9 @@ def reclassify(
         str | None, typer.Option("--since", help="Only events at or after this ISO 8601 time.")
     ] = None,
     data: DataOpt = None,
+    memory: Annotated[
+        str, typer.Option("--memory", help="DuckDB memory limit for this run (e.g. 4GB).")
+    ] = "1GB",
     as_json: JsonOpt = False,
 ) -> None:
     """Re-run the attribution classifier (and project rules) on stored events.
@@ -32,9 +35,18 @@ def reclassify(
         except ValueError:
             raise typer.BadParameter(f"--since must be ISO 8601, got {since!r}") from None
         start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+    import duckdb
+
     try:
-        updated = reclassify_stored(settings_for(data), start)
-    except Exception as err:  # DuckDB's lock error names the holding process
+        updated = reclassify_stored(settings_for(data), start, memory)
+    except duckdb.OutOfMemoryException:
+        typer.echo(
+            f"error: reclassify needs more than --memory {memory}: raise it, or narrow the run"
+            " with --since (it is safe to re-run)",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    except duckdb.IOException as err:  # DuckDB's lock error names the holding process
         if "lock" in str(err).lower():
             typer.echo("error: the store is in use; stop `footfall serve` first", err=True)
             raise typer.Exit(1) from None
