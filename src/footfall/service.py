@@ -77,7 +77,12 @@ def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
     return {"project_id": project.id, **keys}
 
 
-def reclassify_stored(settings: Settings, since: datetime | None, memory: str = "1GB") -> int:
+def reclassify_stored(
+    settings: Settings,
+    since: datetime | None,
+    memory: str = "1GB",
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Re-run attribution (with each project's current rules) over stored events.
 
     Opens the store directly, so the server must not be running on this data directory; with
@@ -97,7 +102,7 @@ def reclassify_stored(settings: Settings, since: datetime | None, memory: str = 
             hosts, rules = projects[project_id]
             return attribute(url, referrer, hosts, rules)
 
-        return store.reclassify(since, classify_one, INHERITED_FIELDS)
+        return store.reclassify(since, classify_one, INHERITED_FIELDS, progress=progress)
     finally:
         store.close()
         meta.close()

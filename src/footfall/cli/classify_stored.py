@@ -24,7 +24,9 @@ def reclassify(
 ) -> None:
     """Re-run the attribution classifier (and project rules) on stored events.
 
-    Run it with the server stopped: the embedded store admits one writing process.
+    Run it with the server stopped: the embedded store admits one writing process. Only events
+    whose attribution changes are written, oldest first, in transactions of at most 500k
+    events; if it stops half way, run it again to finish.
     """
     from footfall.service import reclassify_stored
 
@@ -38,7 +40,7 @@ def reclassify(
     import duckdb
 
     try:
-        updated = reclassify_stored(settings_for(data), start, memory)
+        updated = reclassify_stored(settings_for(data), start, memory, _progress)
     except duckdb.OutOfMemoryException:
         typer.echo(
             f"error: reclassify needs more than --memory {memory}: raise it, or narrow the run"
@@ -52,3 +54,8 @@ def reclassify(
             raise typer.Exit(1) from None
         raise
     emit(as_json, {"updated": updated}, f"reclassified {updated} events")
+
+
+def _progress(done: int, of: int) -> None:
+    if of > 1:  # a long run: say it is moving (stderr, so --json output stays clean)
+        typer.echo(f"reclassify: {done}/{of} transactions committed", err=True)

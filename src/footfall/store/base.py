@@ -115,12 +115,16 @@ class Store(Protocol):
         since: datetime | None,
         classify: Callable[[str, str | None, str | None], dict[str, Any]],
         inherited_fields: tuple[str, ...],
+        rows_per_transaction: int = 500_000,
+        progress: Callable[[int, int], None] | None = None,
     ) -> int:
         """Re-run attribution on stored events at or after `since` (all when None).
 
         `classify(project_id, url, referrer)` is called once per distinct input and returns the
         attribution columns; then events without a signal of their own take the first earlier
-        signal of their session (`inherited_fields`). Returns the number of events updated.
+        signal of their session (`inherited_fields`). Only events whose values change are
+        written, oldest first, at most `rows_per_transaction` per transaction; `progress(done,
+        of)` is called after each transaction. Returns the number of events changed.
         """
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time
 
 from footfall.read.queries import StatsQuery
 
-__all__ = ["APPEND", "COMPACT", "DIMENSIONS", "REBUILD_DAYS", "covers"]
+__all__ = ["APPEND", "COMPACT", "DIMENSIONS", "REBUILD_DAYS", "REBUILD_DAYS_BETWEEN", "covers"]
 
 DIMENSIONS = (
     "name", "source", "medium", "campaign", "channel", "referrer_host", "country",
@@ -32,6 +32,17 @@ REBUILD_DAYS = (
     + _AGGREGATE.format(
         source="events",
         where="WHERE (project_id, env, CAST(ts AS DATE)) IN (SELECT * FROM touched_days)",
+    ),
+)
+# The same when every touched day lies in [$day_lo, $day_hi): the scan skips the other row
+# groups instead of reading every event.
+REBUILD_DAYS_BETWEEN = (
+    REBUILD_DAYS[0],
+    "INSERT INTO daily_rollup "
+    + _AGGREGATE.format(
+        source="events",
+        where="WHERE ts >= $day_lo AND ts < $day_hi"
+        " AND (project_id, env, CAST(ts AS DATE)) IN (SELECT * FROM touched_days)",
     ),
 )
 

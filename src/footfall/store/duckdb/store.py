@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,14 @@ from footfall.read.queries import (
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
 from footfall.store.duckdb import credit, funnels, reads, rollups
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
+from footfall.store.duckdb.reclassify import (
+    SESSION_SPAN,
+    SLICE_BOUNDS,
+    TOUCHED,
+    changed_sql,
+    differing_sql,
+    update_sql,
+)
 from footfall.store.duckdb.sessions import REBUILD_SESSIONS, UPSERT_SESSIONS
 from footfall.store.migrations import apply_all
 
@@ -357,6 +365,8 @@ class DuckDBStore:
         since: datetime | None,
         classify: Callable[[str, str | None, str | None], dict[str, Any]],
         inherited_fields: tuple[str, ...],
+        rows_per_transaction: int = 500_000,
+        progress: Callable[[int, int], None] | None = None,
     ) -> int:
         with self._write_lock:
             con = self._con
@@ -374,65 +384,68 @@ class DuckDBStore:
             columns = [
                 c for c in mapping.column_names if c not in ("project_id", "url", "referrer")
             ]
-            sets = ", ".join(f"{c} = m.{c}" for c in columns)
-            signal = "source_rule_id NOT IN ('direct', 'self_referral')"
-            firsts = ", ".join(
-                f"first_value(CASE WHEN {signal} THEN {f} END IGNORE NULLS) OVER w AS {f}"
-                for f in inherited_fields
-            )
-            inherit = ", ".join(f"{f} = s.{f}" for f in inherited_fields)
-            con.execute("BEGIN")
+            if "source_rule_id" not in columns:
+                raise ValueError("classify must return source_rule_id")
+            # Which events change is one read; writing them goes in slices of
+            # `rows_per_transaction`, oldest first, each with the sessions and rollup days it
+            # touches, so memory stays bounded and every commit leaves the three consistent.
+            # Interrupted, a run leaves the older slices done; running it again finishes.
+            con.register("mapping", mapping)
             try:
-                con.register("mapping", mapping)
-                row = con.execute(
-                    f"""
-                    UPDATE events SET {sets} FROM mapping m
-                    WHERE events.ts >= $start AND events.project_id = m.project_id
-                      AND events.url IS NOT DISTINCT FROM m.url
-                      AND events.referrer IS NOT DISTINCT FROM m.referrer
-                    """,
-                    {"start": start},
-                ).fetchone()
+                con.execute(changed_sql(columns, inherited_fields), {"start": start})
+            finally:
                 con.unregister("mapping")
-                # Whole sessions that touch the range, so a signal just before `since` counts.
-                con.execute(
-                    f"""
-                    UPDATE events SET {inherit}, source_rule_id = 'session_inherited'
-                    FROM (
-                        SELECT uid, {signal} AS has_signal, {firsts},
-                               first_value(CASE WHEN {signal} THEN 1 END IGNORE NULLS) OVER w AS found
-                        FROM events
-                        WHERE (project_id, env, session_id) IN (
-                            SELECT project_id, env, session_id FROM events WHERE ts >= $start)
-                        WINDOW w AS (PARTITION BY project_id, env, session_id ORDER BY ts, uid
-                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-                    ) s
-                    WHERE events.uid = s.uid AND NOT s.has_signal AND s.found = 1
-                      AND events.ts >= $start
-                    """,
-                    {"start": start},
-                )
-                # Sessions and rollups carry attribution too: rebuild what the range touched.
-                con.execute(
-                    REBUILD_SESSIONS.format(
-                        where="(project_id, env, session_id) IN (SELECT project_id, env,"
-                        " session_id FROM events WHERE ts >= $start)"
-                    ),
-                    {"start": start},
-                )
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE touched_days AS SELECT DISTINCT project_id, env,"
-                    " CAST(ts AS DATE) FROM events WHERE ts >= $start",
-                    {"start": start},
-                )
-                for sql in rollups.REBUILD_DAYS:
-                    con.execute(sql)
-                con.execute("DROP TABLE touched_days")
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
-            return int(row[0]) if row else 0
+            try:
+                row = con.execute("SELECT count(*) FROM changed").fetchone()
+                total = int(row[0]) if row else 0
+                if not total:
+                    return 0
+                flags = con.execute(differing_sql(columns)).fetchone()
+                written = [c for c, differs in zip(columns, flags or (), strict=True) if differs]
+                bounds = [
+                    r[0]
+                    for r in con.execute(SLICE_BOUNDS, {"rows": rows_per_transaction}).fetchall()
+                ]
+                slices = list(zip(bounds, [*bounds[1:], datetime.max], strict=True))
+                for done, (lo, hi) in enumerate(slices, 1):
+                    self._reclassify_slice(written, lo, hi)
+                    if progress is not None:
+                        progress(done, len(slices))
+                return total
+            finally:
+                con.execute("DROP TABLE IF EXISTS changed")
+                con.execute("DROP TABLE IF EXISTS touched_sessions")
+                con.execute("DROP TABLE IF EXISTS touched_days")
+
+    def _reclassify_slice(self, columns: list[str], lo: datetime, hi: datetime) -> None:
+        con = self._con
+        con.execute("BEGIN")
+        try:
+            con.execute(update_sql(columns), {"lo": lo, "hi": hi})
+            for sql in TOUCHED:
+                con.execute(sql, {"lo": lo, "hi": hi})
+            span = con.execute(SESSION_SPAN).fetchone()
+            first, last = (span if span and span[0] is not None else (datetime.min, datetime.max))
+            # Sessions and rollups carry attribution too: rebuild what this slice changed.
+            con.execute(
+                REBUILD_SESSIONS.format(
+                    where="ts >= $first AND ts <= $last AND (project_id, env, session_id)"
+                    " IN (SELECT * FROM touched_sessions)"
+                ),
+                {"first": first, "last": last},
+            )
+            day_lo = datetime.combine(lo.date(), time.min)
+            day_hi = (
+                datetime.max
+                if hi == datetime.max
+                else datetime.combine(hi.date(), time.min) + timedelta(days=1)
+            )
+            for sql in rollups.REBUILD_DAYS_BETWEEN:
+                con.execute(sql, {"day_lo": day_lo, "day_hi": day_hi} if "$day_lo" in sql else None)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
 
     def checkpoint(self) -> None:
         with self._write_lock:
@@ -521,10 +534,12 @@ class DuckDBStore:
     def session_attributions(
         self, since: datetime, fields: tuple[str, ...]
     ) -> list[tuple[tuple[str, str, str], tuple[object, ...]]]:
-        cols = ", ".join(f"arg_min({f}, ts)" for f in fields)
+        # One struct: every field from the first signal event, even where it is NULL (a
+        # per-field arg_min skips NULLs and would take, say, a later event's campaign).
+        first = ", ".join(f"{f} := {f}" for f in fields)
         _names, rows = self.read(
             f"""
-            SELECT project_id, env, session_id, {cols}
+            SELECT project_id, env, session_id, arg_min(struct_pack({first}), ts)
             FROM events
             WHERE session_id IS NOT NULL
               AND source_rule_id NOT IN ('direct', 'self_referral', 'session_inherited')
@@ -534,7 +549,7 @@ class DuckDBStore:
             """,
             {"since": _naive(since)},
         )
-        return [((r[0], r[1], r[2]), tuple(r[3:])) for r in rows]
+        return [((r[0], r[1], r[2]), tuple(r[3].values())) for r in rows]
 
     def profile(self, scope: Scope, kind: str, subject_id: str) -> dict[str, Any] | None:
         return read_profile(self.read, scope.project_id, scope.env, kind, subject_id)
