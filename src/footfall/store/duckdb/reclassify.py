@@ -18,26 +18,32 @@ _SIGNAL = "source_rule_id NOT IN ('direct', 'self_referral')"
 
 
 def changed_sql(columns: list[str], inherited: tuple[str, ...]) -> str:
-    """SQL creating temp table `changed` (uid, project_id, env, session_id, ts, *columns) with
-    the new values of every event at or after `$start` whose attribution differs.
+    """SQL creating temp table `changed` (uid, project_id, env, session_id, ts, *columns,
+    *differs_<column>) with the new values of every event at or after `$start` whose
+    attribution differs, in ts order.
 
     `mapping` holds (project_id, url, referrer, *columns): the classifier's output for each
     distinct landing in the range. Events before `$start` keep their stored values but still
     lend them to later events of their session.
+
+    Each session's first signal (by ts, then uid) is found with a grouped aggregate and joined
+    back, not with a window: a window holds whole rows (new and stored values) per partition
+    and ran out of memory at 10M events under 256 MB; the aggregate keeps one row per session
+    and spills, and the wide rows only stream through the join.
     """
     own = ", ".join(
         f"CASE WHEN e.ts >= $start THEN m.{c} ELSE e.{c} END AS {c}, e.{c} AS old_{c}"
         for c in columns
     )
     # One struct, so every inherited field comes from the same (first) signal event, as in
-    # the pipeline; per-field IGNORE NULLS would fill a field the first signal lacks (say
-    # campaign) from a later one.
-    first = ", ".join(f"{f} := {f}" for f in inherited)
-    firsts = (
-        f"first_value(CASE WHEN {_SIGNAL} THEN struct_pack({first}) END IGNORE NULLS)"
-        " OVER w AS first_signal"
+    # the pipeline; per-field aggregates skip NULLs and would fill a field the first signal
+    # lacks (say campaign) from a later one.
+    fields = ", ".join(f"{f} := {f}" for f in inherited)
+    position = "struct_pack(ts := ts, uid := uid)"
+    inherits = (
+        f"o.session_id IS NOT NULL AND NOT ({_SIGNAL.replace('source_rule_id', 'o.source_rule_id')})"
+        " AND s.first_at <= struct_pack(ts := o.ts, uid := o.uid)"
     )
-    inherits = f"session_id IS NOT NULL AND NOT ({_SIGNAL}) AND first_signal IS NOT NULL"
 
     def final(c: str) -> str:
         if c in inherited:
@@ -49,7 +55,7 @@ def changed_sql(columns: list[str], inherited: tuple[str, ...]) -> str:
     differs = " OR ".join(f"{c} IS DISTINCT FROM old_{c}" for c in columns)
     return f"""
     CREATE OR REPLACE TEMP TABLE changed AS
-    WITH own AS (
+    WITH own AS NOT MATERIALIZED (
         SELECT e.uid, e.project_id, e.env, e.session_id, e.ts, {own}
         FROM events e
         LEFT JOIN mapping m
@@ -59,18 +65,25 @@ def changed_sql(columns: list[str], inherited: tuple[str, ...]) -> str:
            OR (e.project_id, e.env, e.session_id) IN (
                 SELECT project_id, env, session_id FROM events WHERE ts >= $start)
     ),
-    windowed AS (
-        SELECT *, {firsts}
+    firsts AS (
+        SELECT project_id, env, session_id,
+               min({position}) AS first_at,
+               arg_min(struct_pack({fields}), {position}) AS first_signal
         FROM own
-        WINDOW w AS (PARTITION BY project_id, env, session_id ORDER BY ts, uid
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        WHERE session_id IS NOT NULL AND {_SIGNAL}
+        GROUP BY project_id, env, session_id
     ),
-    flagged AS (SELECT *, {inherits} AS inherits FROM windowed),
+    flagged AS (
+        SELECT o.*, s.first_signal, {inherits} AS inherits
+        FROM own o
+        LEFT JOIN firsts s
+          ON o.project_id = s.project_id AND o.env = s.env AND o.session_id = s.session_id
+        WHERE o.ts >= $start
+    ),
     final AS (
         SELECT uid, project_id, env, session_id, ts, {", ".join(final(c) for c in columns)},
                {", ".join(f"old_{c}" for c in columns)}
         FROM flagged
-        WHERE ts >= $start
     )
     SELECT uid, project_id, env, session_id, ts, {", ".join(columns)},
            {", ".join(f"{c} IS DISTINCT FROM old_{c} AS differs_{c}" for c in columns)}
@@ -82,7 +95,7 @@ def changed_sql(columns: list[str], inherited: tuple[str, ...]) -> str:
 
 # The first timestamp of every slice of about `$rows` changed events: one transaction each.
 # `changed` is written in ts order, so its rowids count events in that order without a sort
-# (a window over every changed event ran out of memory at 10M under 256 MB). Any set of
+# (a window numbering every changed event ran out of memory at 10M under 256 MB). Any set of
 # timestamps that starts with the earliest cuts the range into valid slices; the order only
 # keeps them even.
 SLICE_BOUNDS = """
