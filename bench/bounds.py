@@ -19,15 +19,12 @@ Next to each run, the share of the machine's CPU time that was busy (from `/proc
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _results import save  # noqa: E402
 from ingest import BARE_APP, TRACK, batch_body, lua, wait_for_port, wrk  # noqa: E402
 from tests.support.server import Server, free_port  # noqa: E402
 
@@ -117,14 +115,7 @@ def main() -> None:
     for name, r in results.items():
         base = results[name.split(":")[0] + ": ceiling"]["events_per_s"]
         print(f"{name:32} {r['events_per_s']:10,.0f} {r['events_per_s'] / base:10.2f} {r['cpu_busy']:9.0%}")
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    (out_dir / f"bounds-{stamp}.json").write_text(json.dumps({
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
-        "seconds": secs, "repeat": args.repeat, "results": results,
-    }, indent=2))
-
+    save("bounds", {"seconds": secs, "repeat": args.repeat, "results": results})
 
 if __name__ == "__main__":
     main()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import shutil
 import socket
@@ -27,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _results import save  # noqa: E402
 from tests.support.server import Server, free_port  # noqa: E402
 
 BARE_APP = """
@@ -184,14 +183,10 @@ def main() -> None:
     light = results["footfall /v1/track light load"]
     print(f"/v1/track at light load (4 connections, {light['rps']:.0f} req/s): p99 {light['p99_ms']:.1f} ms (target <= 20 ms at half load)")
     print(f"server peak RSS: {rss:.0f} MB (target <= 300 MB)")
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    (out_dir / f"ingest-{stamp}.json").write_text(json.dumps({
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
-        "seconds": args.seconds, "repeat": args.repeat, "results": results, "ratios": ratios, "server_peak_rss_mb": rss,
-    }, indent=2))
-
+    save("ingest", {
+        "seconds": args.seconds, "repeat": args.repeat, "results": results, "ratios": ratios,
+        "server_peak_rss_mb": rss,
+    })
 
 if __name__ == "__main__":
     main()

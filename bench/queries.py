@@ -17,9 +17,6 @@ Results go to `bench/results/queries-*.json`.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import resource
 import statistics
 import sys
@@ -36,6 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from _results import save  # noqa: E402
 from tests.support.server import Server  # noqa: E402
 
 from footfall.config import Settings  # noqa: E402
@@ -249,24 +247,7 @@ def main() -> None:
         )
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process (builds the data): {rss_mb:.0f} MB")
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    (out_dir / f"queries-{stamp}.json").write_text(
-        json.dumps(
-            {
-                "machine": {
-                    "platform": platform.platform(),
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                },
-                "results": results,
-                "bench_process_peak_rss_mb": rss_mb,
-            },
-            indent=2,
-        )
-    )
-
+    save("queries", {"results": results, "bench_process_peak_rss_mb": rss_mb})
 
 if __name__ == "__main__":
     main()
