@@ -28,8 +28,11 @@ KIND_PROFILE = 3
 _RETRY_SECONDS = 0.5
 _TRIM_EVERY = 5.0
 # Under load, gather at least this long between store transactions: each costs milliseconds
-# whatever its size, so bigger batches leave more CPU to the event loop. Reads wait at most this.
-_MIN_INTERVAL = 0.05
+# whatever its size, so bigger batches leave more CPU to the event loop, and each ends in a
+# DuckDB fsync that can delay the WAL's on the same disk (the p99 of single events at half
+# load: median of 10 runs ~72 ms at 50 ms, ~25 ms at 200 ms, docs/performance.md). A read does
+# not wait for it: it wakes the loader (`_hurry`) and waits for one transaction.
+_MIN_INTERVAL = 0.2
 # Records per store transaction when the loader has fallen behind: past ~10k rows a bigger
 # transaction is barely faster (bench/store_insert.py) but holds the whole batch several times
 # over in memory (joined NDJSON, Arrow table, staging).
