@@ -11,10 +11,16 @@ where an event changed.
 
 from __future__ import annotations
 
-__all__ = ["SESSION_SPAN", "SLICE_BOUNDS", "TOUCHED", "changed_sql", "differing_sql", "update_sql"]
+__all__ = [
+    "SESSION_SPAN", "SLICE_BOUNDS", "TOUCHED", "changed_sql", "differing_sql", "has_signal",
+    "update_sql",
+]  # fmt: skip
 
-# Classifier outcomes without an attribution signal of the event's own (pipeline/sessions.py).
-_SIGNAL = "source_rule_id NOT IN ('direct', 'self_referral')"
+
+def has_signal(rule: str = "source_rule_id") -> str:
+    """SQL: the event has an attribution signal of its own (the classifier outcomes without
+    one are `NO_SIGNAL_RULES` in pipeline/sessions.py)."""
+    return f"{rule} NOT IN ('direct', 'self_referral')"
 
 
 def changed_sql(columns: list[str], inherited: tuple[str, ...]) -> str:
@@ -41,7 +47,7 @@ def changed_sql(columns: list[str], inherited: tuple[str, ...]) -> str:
     fields = ", ".join(f"{f} := {f}" for f in inherited)
     position = "struct_pack(ts := ts, uid := uid)"
     inherits = (
-        f"o.session_id IS NOT NULL AND NOT ({_SIGNAL.replace('source_rule_id', 'o.source_rule_id')})"
+        f"o.session_id IS NOT NULL AND NOT ({has_signal('o.source_rule_id')})"
         " AND s.first_at <= struct_pack(ts := o.ts, uid := o.uid)"
     )
 
@@ -70,7 +76,7 @@ def changed_sql(columns: list[str], inherited: tuple[str, ...]) -> str:
                min({position}) AS first_at,
                arg_min(struct_pack({fields}), {position}) AS first_signal
         FROM own
-        WHERE session_id IS NOT NULL AND {_SIGNAL}
+        WHERE session_id IS NOT NULL AND {has_signal()}
         GROUP BY project_id, env, session_id
     ),
     flagged AS (

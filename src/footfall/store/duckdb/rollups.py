@@ -37,7 +37,8 @@ REBUILD_DAYS = (
 # The same when every touched day lies in [$day_lo, $day_hi): the scan skips the other row
 # groups instead of reading every event.
 REBUILD_DAYS_BETWEEN = (
-    REBUILD_DAYS[0],
+    "DELETE FROM daily_rollup WHERE day >= CAST($day_lo AS DATE) AND day < CAST($day_hi AS DATE)"
+    " AND (project_id, env, day) IN (SELECT * FROM touched_days)",
     "INSERT INTO daily_rollup "
     + _AGGREGATE.format(
         source="events",

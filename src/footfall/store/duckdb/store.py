@@ -34,6 +34,7 @@ from footfall.store.duckdb.reclassify import (
     TOUCHED,
     changed_sql,
     differing_sql,
+    has_signal,
     update_sql,
 )
 from footfall.store.duckdb.sessions import REBUILD_SESSIONS, UPSERT_SESSIONS
@@ -441,7 +442,7 @@ class DuckDBStore:
                 else datetime.combine(hi.date(), time.min) + timedelta(days=1)
             )
             for sql in rollups.REBUILD_DAYS_BETWEEN:
-                con.execute(sql, {"day_lo": day_lo, "day_hi": day_hi} if "$day_lo" in sql else None)
+                con.execute(sql, {"day_lo": day_lo, "day_hi": day_hi})
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -542,7 +543,7 @@ class DuckDBStore:
             SELECT project_id, env, session_id, arg_min(struct_pack({first}), ts)
             FROM events
             WHERE session_id IS NOT NULL
-              AND source_rule_id NOT IN ('direct', 'self_referral', 'session_inherited')
+              AND {has_signal()} AND source_rule_id <> 'session_inherited'
               AND (project_id, env, session_id) IN (
                   SELECT project_id, env, session_id FROM events WHERE ts >= $since)
             GROUP BY project_id, env, session_id
