@@ -7,6 +7,9 @@ import pytest
 
 from tests.support.server import Server, cli
 
+# The `pw_browser` fixture: Debian's Chromium driven by Playwright (tests/support/browser.py).
+pytest_plugins = ["tests.support.browser"]
+
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
