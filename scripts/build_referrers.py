@@ -247,7 +247,11 @@ def build(src: Path) -> dict[str, Any]:
         b.add(host, kind, name)
     # Footfall's families come before the vendor lists: an AI assistant some list files as a
     # search engine (phind.com, you.com) stays an AI assistant, a webmail host stays webmail.
-    for table, kind in ((ff.AI, "ai"), (ff.WEBMAIL, "email"), (ff.AD_SERVING, "ads"), (ff.SOCIAL, "social")):
+    families = (
+        (ff.AI, "ai"), (ff.WEBMAIL, "email"), (ff.AD_SERVING, "ads"), (ff.SOCIAL, "social"),
+        (ff.SEARCH, "search"),
+    )  # fmt: skip
+    for table, kind in families:
         for host, name in table.items():
             if "/" in host:
                 paths.setdefault(host.removeprefix("www."), [kind, name])
@@ -307,6 +311,8 @@ def build(src: Path) -> dict[str, Any]:
     for table, kind in ((ff.AI, "ai"), (ff.SOCIAL, "social")):
         for name in table.values():
             name_kinds.setdefault(name, set()).add(kind)
+    for name in ff.EMAIL_NAMES:
+        name_kinds.setdefault(name, set()).add("email")
     for name in search:
         name_kinds.setdefault(engine_family(name, names), set()).add("search")
     for name in socials:
@@ -321,8 +327,8 @@ def build(src: Path) -> dict[str, Any]:
     digest = hashlib.sha256()
     for rel in sorted(INPUTS):
         digest.update((src / rel).read_bytes())
-    own = [ff.WEBMAIL, ff.WEBMAIL_HOST_RULES, ff.AD_SERVING, ff.SOCIAL, ff.AI, ff.ALIASES,
-           ff.PAID_SOURCES, ff.PAID_AFFIXES]  # fmt: skip
+    own = [ff.WEBMAIL, ff.WEBMAIL_HOST_RULES, ff.AD_SERVING, ff.SOCIAL, ff.SEARCH, ff.AI, ff.ALIASES,
+           ff.EMAIL_NAMES, ff.PAID_SOURCES, ff.PAID_AFFIXES]  # fmt: skip
     digest.update(json.dumps([OVERRIDES, own, BUILD_REVISION], sort_keys=True).encode())
     m = re.search(r"collected (\d{4}-\d{2}-\d{2})", (src / "SOURCES.md").read_text("utf-8"))
     date = m.group(1) if m else "undated"

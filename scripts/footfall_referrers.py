@@ -236,6 +236,24 @@ SOCIAL: dict[str, str] = {
     "snipfeed.co": "snipfeed",
 }
 
+# -- search engines and search portals the vendor lists miss (kind "search") -----------------
+SEARCH: dict[str, str] = {
+    "aolsearch.com": "aol",
+    "dalesearch.com": "dalesearch",
+    "gougou.com": "baidu",
+    "cathoogle.com": "google",  # Google Custom Search
+    "search.nation.com": "infospace",
+    "pricerunner.com": "pricerunner",
+    "pricerunner.co.uk": "pricerunner",
+    "pricerunner.se": "pricerunner",
+    "pricerunner.dk": "pricerunner",
+    "search.brave.com": "brave",
+    "kagi.com": "kagi",
+    "presearch.com": "presearch",
+    "mojeek.com": "mojeek",
+    "search.marginalia.nu": "marginalia",
+}
+
 # -- AI assistants (kind "ai"); they win over search lists that also name them --------------
 AI: dict[str, str] = {
     "chatgpt.com": "chatgpt",
@@ -329,7 +347,23 @@ ALIASES: dict[str, str] = {
     "linktr.ee": "linktree",
     "gpt": "chatgpt",
     "openai": "chatgpt",
+    "x (twitter)": "twitter",
+    "x twitter": "twitter",
+    "google gemini": "gemini",
+    "microsoft copilot": "copilot",
+    "bing copilot": "copilot",
+    "yahoo!": "yahoo",
+    "ms teams": "microsoft_teams",
+    "vkontakte": "vkontakte",
+    "vk": "vkontakte",
 }
+
+# Webmail names that are also bare utm_source values (utm_source=gmail): e-mail.
+EMAIL_NAMES: tuple[str, ...] = (
+    "gmail", "googlemail", "outlook", "hotmail", "yahoo_mail", "yahoomail", "aol_mail",
+    "proton_mail", "protonmail", "icloud_mail", "fastmail", "zoho_mail", "yandex_mail",
+    "tutanota", "mailchimp", "sendgrid", "klaviyo", "substack_email",
+)
 
 # utm_source spellings that say "an ad on <network>" by themselves: the whole value, or a
 # network name (or alias) followed or preceded by one of PAID_AFFIXES ("fb-ads", "fbad",

@@ -43,11 +43,14 @@ from footfall.attribution.referrers import (
     lookup_path,
     paid_source,
     path_hosts,
+    source_category,
+    source_name_kind,
 )
 from footfall.attribution.referrers import aliases as _aliases
 from footfall.enrichment.urls import MAX_URL_LENGTH, host_of, parse_url, path_of
 
 __all__ = [
+    "CAMPAIGN_ALIASES",
     "CLICK_IDS",
     "PAID_MEDIUMS",
     "RULES",
@@ -91,9 +94,21 @@ _FB_NETWORKS = frozenset({"facebook", "instagram", "meta"})
 # `source` and `ref` name the source like utm_source where it is missing (launch sites,
 # directories and newsletters link with `?ref=<site>`), in this order of precedence.
 _TAG_KEYS = ("utm_source", "source", "ref")
+# Matomo's (and Piwik's) campaign parameters, read as the utm_* they stand for when that is
+# missing: ?pk_campaign=spring is a campaign as much as ?utm_campaign=spring.
+CAMPAIGN_ALIASES: dict[str, str] = {
+    "mtm_source": "utm_source", "pk_source": "utm_source", "matomo_source": "utm_source",
+    "mtm_medium": "utm_medium", "pk_medium": "utm_medium", "matomo_medium": "utm_medium",
+    "mtm_campaign": "utm_campaign", "pk_campaign": "utm_campaign",
+    "matomo_campaign": "utm_campaign", "piwik_campaign": "utm_campaign",
+    "mtm_keyword": "utm_term", "mtm_kwd": "utm_term", "pk_keyword": "utm_term",
+    "pk_kwd": "utm_term", "matomo_keyword": "utm_term", "piwik_kwd": "utm_term",
+    "mtm_content": "utm_content", "pk_content": "utm_content",
+    "mtm_cid": "utm_id", "pk_cid": "utm_id",
+}  # fmt: skip
 _ATTRIBUTION_KEYS = frozenset(
     {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
-     "campaign_id", *_TAG_KEYS, *_CLICK_SOURCE}
+     "campaign_id", *_TAG_KEYS, *CAMPAIGN_ALIASES, *_CLICK_SOURCE}
 )  # fmt: skip
 # A referrer is a source only over these schemes; ftp:, file:, chrome-extension:, about: …
 # and pages on the visitor's own machine are noise.
@@ -142,6 +157,14 @@ def _normalise_source(value: str) -> str:
         info = lookup(s)
         if info is not None and info.kind != "payment":
             return info.name
+    # display names as people type them: "Yahoo!", "X (Twitter)", "Hacker News"
+    plain = re.sub(r"[^a-z0-9.+]+", " ", s).strip()
+    if plain != s:
+        for candidate in (plain, plain.replace(" ", "_")):
+            if candidate in _aliases():
+                return _aliases()[candidate]
+            if source_category(candidate) or source_name_kind(candidate):
+                return candidate
     return s
 
 
@@ -209,6 +232,9 @@ def signals(
             v = value.strip()
             if v:
                 params.setdefault(key.strip().lower(), v)
+    for alias, key in CAMPAIGN_ALIASES.items():
+        if alias in params:
+            params.setdefault(key, params[alias])
     notes: list[str] = []
     noise = _referrer_noise(referrer)
     ref_host = None if noise else _referrer_host(referrer, full_parse)
@@ -364,7 +390,10 @@ def _kind(kind: str, medium: str | None) -> Callable[[Signals], Outcome | None]:
 
 
 def _self_referral(s: Signals) -> Outcome | None:
-    return ("internal", "direct", "high") if s.self_referral else None
+    # a tagged landing from the site itself is a campaign (utm_without_source), not internal
+    if s.self_referral and not s.has_attribution_params:
+        return ("internal", "direct", "high")
+    return None
 
 
 def _direct(s: Signals) -> Outcome | None:
@@ -374,8 +403,9 @@ def _direct(s: Signals) -> Outcome | None:
 
 
 def _utm_without_source(s: Signals) -> Outcome | None:
-    # Attribution params but no utm_source and no referrer (e.g. only utm_campaign).
-    if s.referrer_host is None:
+    # Attribution params but no utm_source and no referrer other than the site itself (e.g.
+    # only utm_campaign).
+    if s.referrer_host is None or s.self_referral:
         return ("unknown", s.medium or "unknown", "low")
     return None
 
@@ -451,7 +481,7 @@ def _channel(s: Signals, fired: str, outcome: Outcome) -> str:
     if fired in ("direct", "self_referral"):
         return channel_for("(direct)", "(none)", campaign)
     if fired in _REFERRER_RULES and s.referrer is not None:
-        ga4_medium = _GA4_REFERRER_MEDIUM.get(s.referrer.kind, "referral")
+        ga4_medium = s.medium or _GA4_REFERRER_MEDIUM.get(s.referrer.kind, "referral")
         return channel_for(source, ga4_medium, campaign, category=referrer_category(s.referrer))
     if fired == "referral":
         return channel_for(source, "referral", campaign)
@@ -469,6 +499,10 @@ def _channel(s: Signals, fired: str, outcome: Outcome) -> str:
         category = category_of(tagged) or category_of(s.source)
     elif click and placement:
         category = placement
+    elif not click and s.referrer_host is not None and not s.self_referral:
+        # only a medium (utm_medium=paid from youtube.com): GA4's source is the referrer
+        src = s.referrer.name if s.referrer is not None else s.referrer_host
+        category = referrer_category(s.referrer)
     else:
         category = category_of(src)
     tag_medium = s.medium or ("display" if click and ads else None)

@@ -129,6 +129,20 @@ COMMUNITY: list[Row] = [
     (U, "https://cac-excel.officeapps.live.com/", "cac-excel.officeapps.live.com", "referral", "Referral"),
 ]  # fmt: skip
 
+# -- 4b. search engines the vendor lists miss -------------------------------------------------
+SEARCH_GAPS: list[Row] = [
+    (U, "http://www.aolsearch.com/search?query=x", "aol", "organic", "Organic Search"),
+    (U, "http://www.dalesearch.com/?q=x", "dalesearch", "organic", "Organic Search"),
+    (U, "http://web.gougou.com/search?search=x", "baidu", "organic", "Organic Search"),
+    (U, "http://www.cathoogle.com/results?q=x", "google", "organic", "Organic Search"),
+    (U, "http://search.nation.com/pemonitorhosted/ws/results/Web/x", "infospace", "organic", "Organic Search"),
+    (U, "http://www.pricerunner.co.uk/search?q=x", "pricerunner", "organic", "Organic Search"),
+    (U, "https://search.brave.com/search?q=x", "brave", "organic", "Organic Search"),
+    (U, "https://kagi.com/search?q=x", "kagi", "organic", "Organic Search"),
+    (U, "https://www.mojeek.com/search?q=x", "mojeek", "organic", "Organic Search"),
+    (U, "https://presearch.com/search?q=x", "presearch", "organic", "Organic Search"),
+]  # fmt: skip
+
 # -- 5. AI assistants win over search lists that also name them -----------------------------
 AI: list[Row] = [
     (U, f"https://{host}/", name, "referral", "AI Assistant")
@@ -197,13 +211,36 @@ GA4_ORDER: list[Row] = [
     (Q + "dclid=x", None, "google", "paid", "Display"),
     (Q + "ttclid=x", None, "tiktok", "paid", "Paid Social"),
     (Q + "utm_medium=banner", None, "unknown", "paid", "Display"),
+    (Q + "utm_medium=paid", "https://www.youtube.com/", "unknown", "paid", "Paid Video"),
+    (Q + "utm_medium=paid", "https://duckduckgo.com/", "unknown", "paid", "Paid Search"),
+    (Q + "utm_medium=paid", "https://www.tiktok.com/", "unknown", "paid", "Paid Social"),
+    (Q + "utm_medium=paid", "https://shopify.com/", "unknown", "paid", "Paid Shopping"),
+    (Q + "utm_medium=ppc", "https://www.ebay.co.uk/", "unknown", "paid", "Paid Shopping"),
+    (Q + "utm_medium=email", "https://www.google.com/", "google", "organic", "Organic Search"),
     (Q + "utm_medium=cpc", None, "unknown", "paid", "Paid Other"),
     (Q + "utm_source=facebook&utm_medium=cpc&fbclid=x", "https://l.facebook.com/", "facebook", "paid", "Paid Social"),
+]  # fmt: skip
+
+# -- 8. other tools' campaign parameters; tags on a landing from the site itself -------------
+CAMPAIGN_PARAMS: list[Row] = [
+    ("http://piwik.org/foo/bar?pk_campaign=test", "http://piwik.org", "unknown", "unknown", "Unassigned"),
+    ("http://piwik.org/foo/bar?pk_campaign=test", "http://piwik.xyz/", "piwik.xyz", "referral", "Referral"),
+    (Q + "mtm_campaign=spring&mtm_source=newsletter&mtm_medium=email", None, "newsletter", "email", "Email"),
+    (Q + "pk_campaign=spring&pk_source=facebook&pk_medium=cpc", None, "facebook", "paid", "Paid Social"),
+    (Q + "pk_source=google&pk_medium=cpc&pk_kwd=shoes", None, "google", "paid", "Paid Search"),
+    (Q + "mtm_source=fb-ads", None, "facebook", "paid", "Paid Social"),
+    (Q + "utm_source=bing&mtm_source=google", None, "bing", "unknown", "Organic Search"),
+    (Q + "matomo_campaign=x&mtm_medium=social", None, "unknown", "social", "Organic Social"),
+    (Q + "piwik_campaign=shop", None, "unknown", "unknown", "Organic Shopping"),
+    (Q + "utm_medium=email", "https://shop.example.com/cart", "unknown", "email", "Email"),
+    (Q + "utm_source=newsletter", "https://shop.example.com/cart", "newsletter", "unknown", "Email"),
+    (U, "https://shop.example.com/cart", "internal", "direct", "Direct"),
 ]  # fmt: skip
 
 FAMILIES = {
     "webmail": WEBMAIL, "ad_serving": AD_SERVING, "paid_spellings": PAID_SPELLINGS,
     "community": COMMUNITY, "ai": AI, "tags_and_noise": TAGS_AND_NOISE, "ga4_order": GA4_ORDER,
+    "campaign_params": CAMPAIGN_PARAMS, "search_gaps": SEARCH_GAPS,
 }  # fmt: skip
 ALL = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

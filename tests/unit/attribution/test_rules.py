@@ -405,7 +405,7 @@ def test_is_paid_medium() -> None:
 
 def test_public_api() -> None:
     assert sorted(rules.__all__) == sorted(
-        ["CLICK_IDS", "PAID_MEDIUMS", "RULES", "RULE_IDS", "Attribution", "Signals", "classify",
+        ["CAMPAIGN_ALIASES", "CLICK_IDS", "PAID_MEDIUMS", "RULES", "RULE_IDS", "Attribution", "Signals", "classify",
          "is_paid_medium", "signals"]
     )  # fmt: skip
 
