@@ -281,3 +281,13 @@ def test_decision_cache_keeps_path_and_tag_decisions_apart() -> None:
     assert classify(U, "https://x.com/i/grok").source == "grok"
     assert classify(Q + "ref=a", None).source == "a"
     assert classify(Q + "ref=b", None).source == "b"
+
+
+def test_docs_name_every_rule_and_family() -> None:
+    from pathlib import Path
+
+    from footfall.attribution.rules import RULE_IDS
+
+    doc = (Path(__file__).parents[3] / "docs" / "attribution.md").read_text()
+    assert all(f"`{rule}`" in doc for rule in RULE_IDS)
+    assert all(f"**{family}**" in doc for family in FAMILIES)
