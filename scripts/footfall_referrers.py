@@ -252,6 +252,11 @@ SEARCH: dict[str, str] = {
     "presearch.com": "presearch",
     "mojeek.com": "mojeek",
     "search.marginalia.nu": "marginalia",
+    # Android app ids of search apps
+    "com.google.android.apps.searchlite": "google",
+    "com.duckduckgo.mobile.android": "duckduckgo",
+    "com.microsoft.bing": "bing",
+    "ru.yandex.searchplugin": "yandex",
 }
 
 # -- AI assistants (kind "ai"); they win over search lists that also name them --------------
@@ -265,6 +270,8 @@ AI: dict[str, str] = {
     "perplexity.ai": "perplexity",
     "pplx.ai": "perplexity",
     "ai.perplexity.app": "perplexity",
+    "ai.perplexity.app.android": "perplexity",
+    "com.google.android.apps.bard": "gemini",
     "gemini.google.com": "gemini",
     "bard.google.com": "gemini",
     "aistudio.google.com": "gemini",

@@ -685,10 +685,12 @@ def _visit(
         ref = _plain_http(referrer)
         if ref is None:
             return None
-        ref_key = ref[0]
-        host = ref_key.rpartition("@")[2].partition(":")[0].lower().removeprefix("www.")
-        if host in path_hosts():  # the decision depends on the path (x.com/i/grok)
-            return None
+        host = ref[0].rpartition("@")[2].partition(":")[0].lower().removeprefix("www.")
+        if host in path_hosts():  # the decision also depends on the path (x.com/i/grok)
+            entry = lookup_path(host, path_of(referrer))
+            ref_key = f"{ref[0]} {entry.matched if entry else ''}"
+        else:
+            ref_key = ref[0]
     netloc, query = landing
     params = _attribution_params(query)
     masked = tuple(

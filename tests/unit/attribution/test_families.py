@@ -120,6 +120,7 @@ COMMUNITY: list[Row] = [
     (U, "android-app://org.telegram.messenger/", "telegram", "social", "Organic Social"),
     (U, "android-app://com.whatsapp/", "whatsapp", "social", "Organic Social"),
     (U, "android-app://com.discord/", "discord", "social", "Organic Social"),
+    (U, "android-app://com.microsoft.teams/", "microsoft_teams", "social", "Organic Social"),
     (Q + "utm_source=slack", None, "slack", "unknown", "Organic Social"),
     (Q + "utm_source=discord", None, "discord", "unknown", "Organic Social"),
     (Q + "utm_source=Telegram", None, "telegram", "unknown", "Organic Social"),
@@ -141,6 +142,8 @@ SEARCH_GAPS: list[Row] = [
     (U, "https://kagi.com/search?q=x", "kagi", "organic", "Organic Search"),
     (U, "https://www.mojeek.com/search?q=x", "mojeek", "organic", "Organic Search"),
     (U, "https://presearch.com/search?q=x", "presearch", "organic", "Organic Search"),
+    (U, "android-app://com.duckduckgo.mobile.android/", "duckduckgo", "organic", "Organic Search"),
+    (U, "android-app://com.google.android.apps.searchlite/", "google", "organic", "Organic Search"),
 ]  # fmt: skip
 
 # -- 5. AI assistants win over search lists that also name them -----------------------------
@@ -156,6 +159,9 @@ AI: list[Row] = [
     )
 ] + [
     (U, "https://x.com/i/grok?conversation=1", "grok", "referral", "AI Assistant"),
+    (U, "android-app://com.openai.chatgpt/", "chatgpt", "referral", "AI Assistant"),
+    (U, "android-app://ai.perplexity.app.android/", "perplexity", "referral", "AI Assistant"),
+    (U, "android-app://com.google.android.apps.bard/", "gemini", "referral", "AI Assistant"),
     (U, "https://x.com/i/grokking", "twitter", "social", "Organic Social"),
     (U, "https://x.com/someone", "twitter", "social", "Organic Social"),
     (U, "https://www.bing.com/chat?q=x", "copilot", "referral", "AI Assistant"),
