@@ -234,6 +234,12 @@ SOCIAL: dict[str, str] = {
     "komi.io": "komi",
     "stan.store": "stan",
     "snipfeed.co": "snipfeed",
+    "bento.me": "bento",
+    "tap.bio": "tap.bio",
+    "linkr.bio": "linkr.bio",
+    "about.me": "about.me",
+    "withkoji.com": "koji",
+    "contactinbio.com": "contactinbio",
 }
 
 # -- search engines and search portals the vendor lists miss (kind "search") -----------------

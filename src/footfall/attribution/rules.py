@@ -257,6 +257,8 @@ def signals(
         self_ref = bool(landing_bare and ref_host.removeprefix("www.") == landing_bare) or _own(
             ref_host, own_hosts
         )
+        if self_ref and info is not None and info.matched.startswith("^"):
+            info = None  # a guess from the host's shape (mail.<own site>) yields to the site
     source_param = next((k for k in _TAG_KEYS if params.get(k)), None)
     tagged = params[source_param] if source_param else None
     utm_medium = params.get("utm_medium")

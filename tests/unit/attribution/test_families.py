@@ -47,6 +47,7 @@ WEBMAIL: list[Row] = [
     # a look-alike is not webmail; portals stay what they are
     (U, "https://mail.google.com.attacker.io/", "mail.google.com.attacker.io", "referral", "Referral"),
     (U, "https://go.mail.ru/search?q=x", "mailru", "organic", "Organic Search"),
+    ("https://webmail.example.com/x", "https://webmail.example.com/inbox", "internal", "direct", "Direct"),  # own site
 ]  # fmt: skip
 
 # -- 2. Google's ad-serving and ad-syndication hosts: google / paid, Display -----------------
@@ -113,7 +114,7 @@ COMMUNITY: list[Row] = [
         ("mastodon.social", "mastodon"), ("fosstodon.org", "mastodon"), ("l.threads.com", "threads"),
         ("vk.com", "vkontakte"), ("l.workplace.com", "workplace"), ("lm.workplace.com", "workplace"),
         ("linktr.ee", "linktree"), ("lnk.bio", "lnk.bio"), ("beacons.ai", "beacons"),
-        ("bio.link", "bio.link"), ("taplink.cc", "taplink"),
+        ("bio.link", "bio.link"), ("taplink.cc", "taplink"), ("bento.me", "bento"),
     )
 ] + [
     (U, "android-app://com.slack/", "slack", "social", "Organic Social"),
