@@ -87,6 +87,13 @@ WEBMAIL: dict[str, str] = {
     "mail.centrum.cz": "centrum",
     "mail.abv.bg": "abv",
     "mail.ukr.net": "ukr.net",
+    "touch.mail.ru": "mail_ru",
+    "octavius.mail.ru": "mail_ru",
+    "posteo.de": "posteo",
+    "mailbox.org": "mailbox.org",
+    "mail.de": "mail.de",
+    "kabelmail.de": "vodafone",
+    "hotmail.com": "outlook",
     # United Kingdom, North America, Asia-Pacific
     "mail.btinternet.com": "bt",
     "webmail.virginmedia.com": "virgin_media",

@@ -35,7 +35,7 @@ WEBMAIL: list[Row] = [
         "messagerie.orange.fr", "messageriepro3.orange.fr", "mail.proton.me",
         "email.t-online.de", "webmail.tim.it", "upcmail.hispeed.ch", "mail.vodafone.de",
         "36ohk6dgmcd1n-c.c.yom.mail.yahoo.net", "co106w.col106.mail.live.com",
-        "poczta.onet.pl", "mail.naver.com", "mail.qq.com",
+        "poczta.onet.pl", "mail.naver.com", "mail.qq.com", "touch.mail.ru", "posteo.de", "mail.de",
         # any provider: webmail front-ends and United Internet's dereferrers
         "webmail.some-isp.fr", "webmail3.provider.co.uk", "owa.company.de", "mail2.isp.it",
         "deref-newprovider.de",
