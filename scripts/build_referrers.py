@@ -44,13 +44,18 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import footfall_referrers as ff
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SRC = Path("/work/shared/data/referrers")
 OUT_DIR = ROOT / "src" / "footfall" / "attribution" / "data"
 
 # Bumped when the build rules change the output for the same inputs (part of the version).
 # 2: subdomains of listed hosts are kept (``shopping.naver.com``), not dropped.
-BUILD_REVISION = 2
+# 3: Footfall's families (footfall_referrers.py): webmail, ad-serving hosts, messaging and
+#    community apps, AI assistants before search lists; path entries; paid utm_source spellings.
+BUILD_REVISION = 3
 
 # Footfall's own additions: webmail front-ends, redirect hosts and payment providers.
 # Payment providers are not a traffic source: the classifier treats them as "no referrer".
@@ -144,32 +149,7 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "secure.authorize.net": ("payment", "authorize.net"),
 }
 
-# utm_source spellings that name a known network.
-ALIASES: dict[str, str] = {
-    "fb": "facebook",
-    "facebook.com": "facebook",
-    "meta": "meta",
-    "ig": "instagram",
-    "insta": "instagram",
-    "instagram.com": "instagram",
-    "tw": "twitter",
-    "x": "twitter",
-    "x.com": "twitter",
-    "twitter.com": "twitter",
-    "li": "linkedin",
-    "linkedin.com": "linkedin",
-    "yt": "youtube",
-    "youtube.com": "youtube",
-    "tiktok.com": "tiktok",
-    "google.com": "google",
-    "adwords": "google",
-    "googleads": "google",
-    "google_ads": "google",
-    "bing.com": "bing",
-    "microsoft": "bing",
-    "reddit.com": "reddit",
-    "pinterest.com": "pinterest",
-}
+MIN_NAME = 4  # shorter bare names ("you", "ask") are too generic to name a source
 
 CATEGORY = {
     "SOURCE_CATEGORY_SEARCH": "search",
@@ -262,14 +242,29 @@ def build(src: Path) -> dict[str, Any]:
         | {r["source"].strip().lower() for r in ga4_rows if "." not in r["source"]}
     )
     b = Builder()
+    paths: dict[str, list[str]] = {}
     for host, (kind, name) in OVERRIDES.items():
         b.add(host, kind, name)
+    # Footfall's families come before the vendor lists: an AI assistant some list files as a
+    # search engine (phind.com, you.com) stays an AI assistant, a webmail host stays webmail.
+    families = (
+        (ff.AI, "ai"), (ff.WEBMAIL, "email"), (ff.AD_SERVING, "ads"), (ff.SOCIAL, "social"),
+        (ff.SEARCH, "search"),
+    )  # fmt: skip
+    for table, kind in families:
+        for host, name in table.items():
+            if "/" in host:
+                paths.setdefault(host.removeprefix("www."), [kind, name])
+            else:
+                b.add(host, kind, name)
     for value, rtype, cat, _paid, _org, is_app in ph_rows:
         if rtype == "source" and cat == "Email":
             b.add(value, "email", guess_name(value.lower(), is_app, known))
     for name, hosts in ai.items():
         for h in hosts:
-            if "/" not in h:
+            if "/" in h:
+                paths.setdefault(h.removeprefix("www."), ["ai", slug(name)])
+            else:
                 b.add(h, "ai", slug(name))
     names = set(search)
     deferred: list[tuple[str, str, str]] = []
@@ -284,6 +279,7 @@ def build(src: Path) -> dict[str, Any]:
     for social_name, hosts in socials.items():
         for h in hosts:
             if "/" in h:
+                paths.setdefault(h.removeprefix("www."), ["social", slug(social_name)])
                 deferred.append((h.split("/")[0], "social", slug(social_name)))
             else:
                 b.add(h, "social", slug(social_name))
@@ -309,18 +305,44 @@ def build(src: Path) -> dict[str, Any]:
         else:
             b.add(value, kind, b.parent_name(value) or guess_name(value, False))
 
+    # Bare source names (utm_source=slack, ?ref=hacker_news) of the curated lists, where one
+    # category fits: Footfall's families and Matomo's names (not names guessed from hosts).
+    name_kinds: dict[str, set[str]] = {}
+    for table, kind in ((ff.AI, "ai"), (ff.SOCIAL, "social")):
+        for name in table.values():
+            name_kinds.setdefault(name, set()).add(kind)
+    for name in ff.EMAIL_NAMES:
+        name_kinds.setdefault(name, set()).add("email")
+    for name in search:
+        name_kinds.setdefault(engine_family(name, names), set()).add("search")
+    for name in socials:
+        name_kinds.setdefault(slug(name), set()).add("social")
+    for name in ai:
+        name_kinds.setdefault(slug(name), set()).add("ai")
+    source_names = {
+        n: next(iter(k)) for n, k in name_kinds.items()
+        if len(k) == 1 and len(n) >= MIN_NAME and n not in source_categories
+    }  # fmt: skip
+
     digest = hashlib.sha256()
     for rel in sorted(INPUTS):
         digest.update((src / rel).read_bytes())
-    digest.update(json.dumps([OVERRIDES, ALIASES, BUILD_REVISION], sort_keys=True).encode())
+    own = [ff.WEBMAIL, ff.WEBMAIL_HOST_RULES, ff.AD_SERVING, ff.SOCIAL, ff.SEARCH, ff.AI, ff.ALIASES,
+           ff.EMAIL_NAMES, ff.PAID_SOURCES, ff.PAID_AFFIXES]  # fmt: skip
+    digest.update(json.dumps([OVERRIDES, own, BUILD_REVISION], sort_keys=True).encode())
     m = re.search(r"collected (\d{4}-\d{2}-\d{2})", (src / "SOURCES.md").read_text("utf-8"))
     date = m.group(1) if m else "undated"
     return {
         "version": f"{date}.{digest.hexdigest()[:12]}",
         "hosts": dict(sorted(b.hosts.items())),
         "patterns": dict(sorted(b.patterns.items())),
-        "aliases": dict(sorted(ALIASES.items())),
+        "paths": dict(sorted(paths.items())),
+        "host_rules": [list(rule) for rule in ff.WEBMAIL_HOST_RULES],
+        "aliases": dict(sorted(ff.ALIASES.items())),
+        "paid_sources": dict(sorted(ff.PAID_SOURCES.items())),
+        "paid_affixes": list(ff.PAID_AFFIXES),
         "source_categories": dict(sorted(source_categories.items())),
+        "source_names": dict(sorted(source_names.items())),
     }
 
 
@@ -337,7 +359,7 @@ README = """\
 
 `referrers.json` is generated by `scripts/build_referrers.py`; do not edit it by hand.
 It maps referrer hosts to a kind (`search`, `social`, `email`, `ai`, `shopping`, `video`,
-`payment`) and a lower-case source name. Version: `{version}`.
+`payment`, `ads`) and a lower-case source name. Version: `{version}`.
 
 ## Sources
 
@@ -352,10 +374,17 @@ It maps referrer hosts to a kind (`search`, `social`, `email`, `ai`, `shopping`,
    <https://github.com/PostHog/posthog>, commit `0ae3eb6ad6570c6ca89b5b643bac8512ece834a1`.
    Licence: MIT Expat for content outside `ee/` (`licenses/posthog.txt`).
 
-Footfall adds its own small tables in the build script: webmail hosts, redirect hosts
-(`l.facebook.com`, `t.co`, `lnkd.in`, ...), payment providers (treated as "no referrer") and
-`utm_source` aliases. Matomo entries qualified by a path (e.g. `x.com/i/grok`) are reduced to
-their host only when the host is not otherwise listed. Not taken: snowplow referer-parser (GPL).
+Footfall adds its own tables, written by hand from facts (CC0, like the rest of its data):
+in the build script, redirect hosts (`l.facebook.com`, `t.co`, `lnkd.in`, ...) and payment
+providers (treated as "no referrer"); in `scripts/footfall_referrers.py`, one table per
+classifier family (docs/attribution.md): webmail and mail redirectors of European and ISP
+providers (plus `host_rules` for `webmail.<isp>` and `deref-<provider>` hosts), Google's
+ad-serving hosts (kind `ads`), messaging/community apps and link-in-bio pages (social), AI
+assistants (which win over search lists that also name them), `utm_source` aliases and paid
+spellings (`paid_sources`, `paid_affixes`). Path-qualified entries (`x.com/i/grok`) are kept
+in `paths`. `source_names` gives bare source names of the curated lists (`slack`, `ecosia`) a
+kind. Not taken: snowplow referer-parser's `referers.yml` and Matomo core's fixtures (GPL);
+their public test suites' expectations informed which facts to write down.
 
 ## Matching
 

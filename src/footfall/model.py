@@ -135,7 +135,7 @@ class ProfileUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A change to what is known about a visitor or a person, applied in WAL order.
 
     `attributes` merge key by key unless `replace`; `context` and `custom_data` merge key by
-    key; `enrichment` (geo, device, source computed at ingest) replaces when given.
+    key; `enrichment` (geo, device, source computed at ingest) merges key by key.
     """
 
     project_id: str
@@ -151,6 +151,9 @@ class ProfileUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     # uid of an event in the same ingest call whose enrichment (geo, device, attribution)
     # becomes this profile's `enrichment`: dialects never enrich anything themselves.
     enrich_from: str | None = None
+    # the top-level enrichment keys taken from `enrich_from` (None: all); the others keep
+    # what the profile had (e.g. a re-init keeps the first touch's source)
+    enrich_keys: tuple[str, ...] | None = None
 
 
 class IdentityLink(msgspec.Struct, kw_only=True):

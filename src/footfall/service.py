@@ -41,7 +41,15 @@ from footfall.writer.commit import Committer
 from footfall.writer.loader import KIND_EVENT, KIND_LINK, KIND_PROFILE, Loader
 from footfall.writer.wal import WriteAheadLog
 
-__all__ = ["Footfall", "create_project_with_keys", "enrichment_of", "open_meta"]
+__all__ = [
+    "ACQUISITION_KEYS",
+    "DEVICE_KEYS",
+    "GEO_KEYS",
+    "Footfall",
+    "create_project_with_keys",
+    "enrichment_of",
+    "open_meta",
+]
 
 log = logging.getLogger("footfall")
 T = TypeVar("T")
@@ -106,6 +114,16 @@ def reclassify_stored(
     finally:
         store.close()
         meta.close()
+
+
+# enrichment_of's keys by what they describe: where the visit came from, where the visitor is
+# (from the IP), what they use (from the User-Agent)
+ACQUISITION_KEYS = (
+    "source", "medium", "campaign", "channel", "source_rule_id", "source_confidence",
+    "referrer_host", "click_id_type", "click_id",
+)  # fmt: skip
+GEO_KEYS = ("geo", "ip", "ip_hash")
+DEVICE_KEYS = ("device", "user_agent")
 
 
 def enrichment_of(event: Event) -> dict[str, Any]:
@@ -282,8 +300,10 @@ class Footfall:
             for p in profiles:
                 source = by_uid.get(p.enrich_from) if p.enrich_from else None
                 if source is not None:
-                    p.enrichment = enrichment_of(source)
-                p.enrich_from = None
+                    learned = enrichment_of(source)
+                    keys = learned if p.enrich_keys is None else p.enrich_keys
+                    p.enrichment = {k: learned[k] for k in keys if k in learned} or None
+                p.enrich_from, p.enrich_keys = None, None
         records = [(KIND_EVENT, _encode(e)) for e in kept]
         records.extend((KIND_LINK, _encode(link)) for link in links)
         records.extend((KIND_PROFILE, _encode(p)) for p in profiles)

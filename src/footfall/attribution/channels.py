@@ -87,6 +87,7 @@ __all__ = [
     "category_of",
     "channel_for",
     "explain_entry",
+    "is_email_tag",
     "referrer_category",
 ]
 
@@ -116,7 +117,9 @@ _SOCIAL_MEDIUMS = frozenset(
     {"social", "social-network", "social-media", "sm", "social network", "social media"}
 )
 _REFERRAL_MEDIUMS = frozenset({"referral", "app", "link"})
-_EMAIL_VALUES = frozenset({"email", "e-mail", "e_mail", "e mail"})
+# GA4's regex `email|e-mail|e_mail|e mail` matches anywhere in the value ("Email-Weekly"),
+# and newsletters are e-mail (Footfall, as Plausible: utm_source=Newsletter-UK is Email).
+_EMAIL_TAG = re.compile(r"e[-_ ]?mail|newsletter")
 _DIRECT_SOURCES = frozenset({"(direct)", "direct"})
 _DIRECT_MEDIUMS = frozenset({"", "(none)", "(not set)", "direct"})
 # Medium implied by a click id when the visit's own medium says nothing paid; dclid comes
@@ -197,10 +200,15 @@ def _referral(c: ChannelInput) -> bool:
     return c.medium in _REFERRAL_MEDIUMS
 
 
+def is_email_tag(value: str | None) -> bool:
+    """Whether a source or medium value says e-mail (``Email``, ``e_mail``, ``newsletter-uk``)."""
+    return bool(value and _EMAIL_TAG.search(value.lower()))
+
+
 def _email(c: ChannelInput) -> bool:
     return (
-        c.source in _EMAIL_VALUES
-        or c.medium in _EMAIL_VALUES
+        is_email_tag(c.source)
+        or is_email_tag(c.medium)
         or c.category == SOURCE_CATEGORY_EMAIL  # Footfall: webmail hosts and mail apps
     )
 
@@ -293,14 +301,19 @@ def category_of(source: str | None) -> str | None:
     s = source.strip().lower()
     if not s:
         return None
+    if s in _ai_names():  # before the lists that file some assistants as search engines
+        return SOURCE_CATEGORY_AI
     ga4 = referrers.source_category(s)
     if ga4 is not None:
         return _KIND_CATEGORY[ga4]
     if "." in s and " " not in s:
-        category = referrer_category(referrers.lookup(s))
-        if category is not None:
-            return category
-    return SOURCE_CATEGORY_AI if s in _ai_names() else None
+        return referrer_category(referrers.lookup(s))
+    return _name_category(s)
+
+
+def _name_category(name: str) -> str | None:
+    kind = referrers.source_name_kind(name) or referrers.source_name_kind(re.sub(r"[\s-]+", "_", name))
+    return _KIND_CATEGORY.get(kind) if kind else None
 
 
 def _norm(value: str | None) -> str:

@@ -31,10 +31,15 @@ __all__ = [
     "aliases",
     "data_version",
     "lookup",
+    "lookup_path",
+    "paid_source",
+    "path_hosts",
     "source_category",
+    "source_name_kind",
 ]
 
-KINDS = frozenset({"search", "social", "email", "ai", "shopping", "video", "payment"})
+# "ads": a network's ad-serving host (Google's doubleclick.net, googlesyndication.com …)
+KINDS = frozenset({"search", "social", "email", "ai", "shopping", "video", "payment", "ads"})
 
 # {} stands for a TLD or country code: one label, or a second-level label + a country code.
 _TLD = r"(?:(?:co|com|net|org|gov|edu|ac|ne|or|go|gob|mil|nic)\.[a-z]{2}|[a-z]{2,12})"
@@ -56,6 +61,7 @@ class _Data:
         self.hosts: dict[str, tuple[str, str]] = {h: (v[0], v[1]) for h, v in raw["hosts"].items()}
         self.aliases: dict[str, str] = dict(raw.get("aliases", {}))
         self.source_categories: dict[str, str] = dict(raw.get("source_categories", {}))
+        self.source_names: dict[str, str] = dict(raw.get("source_names", {}))
         patterns: dict[str, tuple[str, str]] = {
             p: (v[0], v[1]) for p, v in raw.get("patterns", {}).items()
         }
@@ -73,6 +79,19 @@ class _Data:
             alternatives.append(f"(?P<p{i}>{body})")
         self.pattern_re = (
             re.compile("^(?:" + "|".join(alternatives) + ")$") if alternatives else None
+        )
+        # "host/path-prefix" entries (x.com/i/grok is Grok, x.com is X), longest prefix first
+        self.paths: dict[str, list[tuple[str, str, str]]] = {}
+        for key, (kind, name) in sorted(raw.get("paths", {}).items(), key=lambda kv: -len(kv[0])):
+            host, _, prefix = key.partition("/")
+            self.paths.setdefault(host, []).append(("/" + prefix, kind, name))
+        # whole-host rules for hosts no list names (webmail.<isp>, deref-<provider>.<tld>)
+        self.host_rules = [(re.compile(rx), kind) for rx, kind in raw.get("host_rules", [])]
+        self.paid_sources: dict[str, str] = dict(raw.get("paid_sources", {}))
+        affixes = "|".join(re.escape(a) for a in raw.get("paid_affixes", []))
+        self.paid_affix = re.compile(
+            rf"^(?:(?P<head>.+?)[\s_.-]*(?:{affixes})|(?:{affixes})[\s_.-]*(?P<tail>.+))$"
+            if affixes else r"(?!)"
         )
 
 
@@ -117,6 +136,67 @@ def source_category(source: str) -> str | None:
     return _data().source_categories.get(source.strip().lower())
 
 
+@functools.cache
+def path_hosts() -> frozenset[str]:
+    """Hosts with path-qualified entries (``x.com`` for ``x.com/i/grok``)."""
+    return frozenset(_data().paths)
+
+
+def lookup_path(host: str | None, path: str | None) -> ReferrerInfo | None:
+    """The path-qualified entry for ``host`` + ``path`` (``x.com`` + ``/i/grok/…`` is Grok),
+    matching the path prefix on segment boundaries; None when there is none.
+
+    >>> lookup_path("www.x.com", "/i/grok?conversation=1").name, lookup_path("x.com", "/i/grokking")
+    ('grok', None)
+    """
+    if not host or not path:
+        return None
+    bare = _normalise(host).removeprefix("www.")
+    for prefix, kind, name in _data().paths.get(bare) or ():
+        if path == prefix or (path.startswith(prefix) and path[len(prefix)] in "/?#"):
+            return ReferrerInfo(kind, name, bare + prefix)
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def paid_source(value: str) -> str | None:
+    """The network a paid ``utm_source`` spelling names (``fb-ads``, ``fbad``,
+    ``Google_Ads``, ``ads-tiktok``, ``adwords`` …), else None.
+
+    >>> paid_source("fb-ads"), paid_source("Reddit_Ads"), paid_source("adwords"), paid_source("ipad")
+    ('facebook', 'reddit', 'google', None)
+    """
+    data = _data()
+    s = value.strip().lower()
+    if s in data.paid_sources:
+        return data.paid_sources[s]
+    m = data.paid_affix.match(s)
+    if m is None:
+        return None
+    base = (m.group("head") or m.group("tail") or "").strip(" _.-")
+    name = data.aliases.get(base, base)
+    return name if len(name) > 1 and _network(name) else None
+
+
+def _network(name: str) -> bool:
+    """Whether ``name`` is a network some list knows (``facebook``, ``reddit``, ``google``)."""
+    data = _data()
+    return name in data.source_categories or name in _known_names()
+
+
+@functools.cache
+def _known_names() -> frozenset[str]:
+    data = _data()
+    return frozenset(name for _kind, name in (*data.hosts.values(), *data.pattern_values))
+
+
+def source_name_kind(name: str) -> str | None:
+    """Kind of a bare source name of the curated lists (``slack`` -> ``social``,
+    ``ecosia`` -> ``search``, ``perplexity`` -> ``ai``); GA4's own names are in
+    :func:`source_category`."""
+    return _data().source_names.get(name.strip().lower())
+
+
 def _normalise(host: str) -> str:
     host = host.strip().lower().rstrip(".")
     if host.startswith("[") or ("://" in host) or "/" in host:
@@ -155,4 +235,18 @@ ReferrerInfo(kind='search', name='naver', matched='naver.com'))
             idx = int((m.lastgroup or "p0")[1:])
             kind, name = data.pattern_values[idx]
             return ReferrerInfo(kind, name, data.pattern_keys[idx])
+        if i == 0:
+            for rule, kind in data.host_rules:
+                if rule.match(h):
+                    return ReferrerInfo(kind, _site_name(labels), rule.pattern)
     return None
+
+
+_SLD = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "ne", "or", "go", "gob"})
+
+
+def _site_name(labels: list[str]) -> str:
+    """The registrable label of a host: ``webmail.isp.co.uk`` -> ``isp``."""
+    if len(labels) >= 3 and labels[-2] in _SLD and len(labels[-1]) == 2:
+        return labels[-3]
+    return labels[-2]

@@ -27,16 +27,30 @@ from urllib.parse import unquote_plus
 import msgspec
 
 from footfall.attribution.channels import (
+    SOURCE_CATEGORY_EMAIL,
+    SOURCE_CATEGORY_SEARCH,
     SOURCE_CATEGORY_SOCIAL,
+    SOURCE_CATEGORY_VIDEO,
     category_of,
     channel_for,
+    is_email_tag,
     referrer_category,
 )
-from footfall.attribution.referrers import ReferrerInfo, data_version, lookup
+from footfall.attribution.referrers import (
+    ReferrerInfo,
+    data_version,
+    lookup,
+    lookup_path,
+    paid_source,
+    path_hosts,
+    source_category,
+    source_name_kind,
+)
 from footfall.attribution.referrers import aliases as _aliases
-from footfall.enrichment.urls import MAX_URL_LENGTH, host_of, parse_url
+from footfall.enrichment.urls import MAX_URL_LENGTH, host_of, parse_url, path_of
 
 __all__ = [
+    "CAMPAIGN_ALIASES",
     "CLICK_IDS",
     "PAID_MEDIUMS",
     "RULES",
@@ -77,10 +91,30 @@ CLICK_IDS: tuple[tuple[str, str], ...] = (
 _CLICK_SOURCE = dict(CLICK_IDS)
 _FB_REDIRECTS = frozenset({"l.facebook.com", "lm.facebook.com"})
 _FB_NETWORKS = frozenset({"facebook", "instagram", "meta"})
+# `source` and `ref` name the source like utm_source where it is missing (launch sites,
+# directories and newsletters link with `?ref=<site>`), in this order of precedence.
+_TAG_KEYS = ("utm_source", "source", "ref")
+# Matomo's (and Piwik's) campaign parameters, read as the utm_* they stand for when that is
+# missing: ?pk_campaign=spring is a campaign as much as ?utm_campaign=spring.
+CAMPAIGN_ALIASES: dict[str, str] = {
+    "mtm_source": "utm_source", "pk_source": "utm_source", "matomo_source": "utm_source",
+    "mtm_medium": "utm_medium", "pk_medium": "utm_medium", "matomo_medium": "utm_medium",
+    "mtm_campaign": "utm_campaign", "pk_campaign": "utm_campaign",
+    "matomo_campaign": "utm_campaign", "piwik_campaign": "utm_campaign",
+    "mtm_keyword": "utm_term", "mtm_kwd": "utm_term", "pk_keyword": "utm_term",
+    "pk_kwd": "utm_term", "matomo_keyword": "utm_term", "piwik_kwd": "utm_term",
+    "mtm_content": "utm_content", "pk_content": "utm_content",
+    "mtm_cid": "utm_id", "pk_cid": "utm_id",
+}  # fmt: skip
 _ATTRIBUTION_KEYS = frozenset(
     {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
-     "campaign_id", *_CLICK_SOURCE}
+     "campaign_id", *_TAG_KEYS, *CAMPAIGN_ALIASES, *_CLICK_SOURCE}
 )  # fmt: skip
+# A referrer is a source only over these schemes; ftp:, file:, chrome-extension:, about: …
+# and pages on the visitor's own machine are noise.
+_REFERRER_SCHEMES = frozenset({"http", "https", "android-app"})
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)")
+_LOOPBACK = re.compile(r"^(?:localhost|.+\.localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[?::1\]?)$")
 
 
 class Attribution(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,6 +148,8 @@ def is_paid_medium(medium: str | None) -> bool:
 
 def _normalise_source(value: str) -> str:
     s = value.strip().lower()
+    if "://" in s:  # ?ref=https://news.ycombinator.com/item?id=1
+        s = host_of(s) or s
     alias = _aliases().get(s)
     if alias:
         return alias
@@ -121,6 +157,14 @@ def _normalise_source(value: str) -> str:
         info = lookup(s)
         if info is not None and info.kind != "payment":
             return info.name
+    # display names as people type them: "Yahoo!", "X (Twitter)", "Hacker News"
+    plain = re.sub(r"[^a-z0-9.+]+", " ", s).strip()
+    if plain != s:
+        for candidate in (plain, plain.replace(" ", "_")):
+            if candidate in _aliases():
+                return _aliases()[candidate]
+            if source_category(candidate) or source_name_kind(candidate):
+                return candidate
     return s
 
 
@@ -140,12 +184,14 @@ class Signals:
     rules read), ``full_parse`` keeps every param (custom rules match any)."""
 
     params: dict[str, str]
-    source: str | None  # utm_source, normalised (aliases, known hosts)
+    source: str | None  # utm_source (else `source`, else `ref`), normalised (aliases, hosts)
     medium: str | None  # utm_medium, lower-cased
-    referrer_host: str | None  # None when absent, unparseable or excluded
+    referrer_host: str | None  # None when absent, unparseable, noise or excluded
     referrer: ReferrerInfo | None
     self_referral: bool
     notes: tuple[str, ...]
+    source_param: str | None = None  # which of utm_source / source / ref named the source
+    source_paid: bool = False  # the utm_source spelling itself says paid ("fb-ads", "adwords")
 
     def has(self, key: str) -> bool:
         return key in self.params
@@ -186,11 +232,22 @@ def signals(
             v = value.strip()
             if v:
                 params.setdefault(key.strip().lower(), v)
+    for alias, key in CAMPAIGN_ALIASES.items():
+        if alias in params:
+            params.setdefault(key, params[alias])
     notes: list[str] = []
-    ref_host = _referrer_host(referrer, full_parse)
-    if referrer and referrer.strip() and ref_host is None:
+    noise = _referrer_noise(referrer)
+    ref_host = None if noise else _referrer_host(referrer, full_parse)
+    if noise:
+        notes.append(f"note:referrer_ignored:{noise}")
+    elif referrer and referrer.strip() and ref_host is None:
         notes.append("note:referrer_unparseable")
+    if ref_host is not None and _LOOPBACK.match(ref_host):
+        notes.append("note:referrer_ignored:localhost")
+        ref_host = None
     info = lookup(ref_host) if ref_host else None
+    if ref_host and ref_host.removeprefix("www.") in path_hosts():  # x.com/i/grok is Grok
+        info = lookup_path(ref_host, path_of(referrer or "")) or info
     if ref_host and info is not None and info.kind == "payment":
         notes.append(f"note:excluded_referrer:{info.name}:{ref_host}")
         ref_host, info = None, None
@@ -200,17 +257,36 @@ def signals(
         self_ref = bool(landing_bare and ref_host.removeprefix("www.") == landing_bare) or _own(
             ref_host, own_hosts
         )
-    utm_source = params.get("utm_source")
+        if self_ref and info is not None and info.matched.startswith("^"):
+            info = None  # a guess from the host's shape (mail.<own site>) yields to the site
+    source_param = next((k for k in _TAG_KEYS if params.get(k)), None)
+    tagged = params[source_param] if source_param else None
     utm_medium = params.get("utm_medium")
+    network = paid_source(tagged) if source_param == "utm_source" and tagged else None
+    if network:
+        notes.append(f"note:paid_source:{tagged}")
     return Signals(
         params=params,
-        source=_normalise_source(utm_source) if utm_source else None,
+        source=network or (_normalise_source(tagged) if tagged else None),
         medium=utm_medium.lower() if utm_medium else None,
         referrer_host=ref_host,
         referrer=info,
         self_referral=self_ref,
         notes=tuple(notes),
+        source_param=source_param,
+        source_paid=network is not None,
     )
+
+
+def _referrer_noise(referrer: str | None) -> str | None:
+    """Why a referrer is no source at all (its scheme), or None."""
+    if not referrer:
+        return None
+    m = _SCHEME.match(referrer.strip())
+    if m is None:
+        return None
+    scheme = m.group(1).lower()
+    return None if scheme in _REFERRER_SCHEMES else f"scheme:{scheme}"
 
 
 def _referrer_host(referrer: str | None, full_parse: bool) -> str | None:
@@ -249,6 +325,11 @@ def _utm_paid_medium(s: Signals) -> Outcome | None:
     return (s.source, "paid", "high") if s.source and s.paid else None
 
 
+def _utm_paid_source(s: Signals) -> Outcome | None:
+    # utm_source=fb-ads / google_ads / adwords: the network, paid, whatever the medium says
+    return (s.source, "paid", "high") if s.source and s.source_paid else None
+
+
 def _paid_medium_no_source(s: Signals) -> Outcome | None:
     return ("unknown", "paid", "medium") if s.paid and not s.source else None
 
@@ -258,7 +339,37 @@ def _fbclid_only(s: Signals) -> Outcome | None:
 
 
 def _utm_source(s: Signals) -> Outcome | None:
-    return (s.source, s.medium or "unknown", "high") if s.source else None
+    if s.source and s.source_param == "utm_source":
+        return (s.source, s.medium or "unknown", "high")
+    return None
+
+
+_CATEGORY_MEDIUM = {
+    SOURCE_CATEGORY_SOCIAL: "social",
+    SOURCE_CATEGORY_VIDEO: "social",
+    SOURCE_CATEGORY_SEARCH: "organic",
+    SOURCE_CATEGORY_EMAIL: "email",
+}
+
+
+def _tagged_source(s: Signals) -> Outcome | None:
+    # ?source= / ?ref= without utm_source: a link from that site (medium from what it is)
+    if not s.source or s.source_param == "utm_source":
+        return None
+    if s.medium:
+        medium = s.medium
+    elif is_email_tag(s.source):
+        medium = "email"
+    else:
+        medium = _CATEGORY_MEDIUM.get(category_of(s.source) or "", "referral")
+    return (s.source, medium, "medium")
+
+
+def _ad_referrer(s: Signals) -> Outcome | None:
+    # an ad network's serving host (doubleclick.net, googlesyndication.com …) without tags
+    if s.referrer is not None and s.referrer.kind == "ads":
+        return (s.referrer.name, "paid", "medium")
+    return None
 
 
 def _network(name: str) -> Callable[[Signals], Outcome | None]:
@@ -281,7 +392,10 @@ def _kind(kind: str, medium: str | None) -> Callable[[Signals], Outcome | None]:
 
 
 def _self_referral(s: Signals) -> Outcome | None:
-    return ("internal", "direct", "high") if s.self_referral else None
+    # a tagged landing from the site itself is a campaign (utm_without_source), not internal
+    if s.self_referral and not s.has_attribution_params:
+        return ("internal", "direct", "high")
+    return None
 
 
 def _direct(s: Signals) -> Outcome | None:
@@ -291,8 +405,9 @@ def _direct(s: Signals) -> Outcome | None:
 
 
 def _utm_without_source(s: Signals) -> Outcome | None:
-    # Attribution params but no utm_source and no referrer (e.g. only utm_campaign).
-    if s.referrer_host is None:
+    # Attribution params but no utm_source and no referrer other than the site itself (e.g.
+    # only utm_campaign).
+    if s.referrer_host is None or s.self_referral:
         return ("unknown", s.medium or "unknown", "low")
     return None
 
@@ -317,9 +432,12 @@ RULES: tuple[Rule, ...] = (
     ("fb_ad_redirect", _fb_ad_redirect),  # 5
     ("fbclid_utm_source", _fbclid_utm_source),  # 6
     ("utm_paid_medium", _utm_paid_medium),  # 7-9
+    ("utm_paid_source", _utm_paid_source),  # 7-9: the utm_source spelling says paid
     ("paid_medium_no_source", _paid_medium_no_source),  # 10
     ("fbclid_only", _fbclid_only),  # 11
     ("utm_source", _utm_source),  # 12
+    ("tagged_source", _tagged_source),  # 12: ?source= / ?ref= where utm_source is missing
+    ("ad_referrer", _ad_referrer),
     ("facebook_referrer", _network("facebook")),  # 13
     ("instagram_referrer", _network("instagram")),  # 14
     ("social_referrer", _kind("social", None)),
@@ -342,30 +460,61 @@ _REFERRER_RULES = frozenset(
 )  # fmt: skip
 _FBCLID_RULES = frozenset({"fb_ad_redirect", "fbclid_utm_source", "fbclid_only"})
 _GA4_REFERRER_MEDIUM = {"search": "organic", "email": "email"}  # else "referral"
+# Referrer kinds that say on which kind of inventory a click-id ad was shown (gclid from a
+# youtube.com page: Paid Video); a search referrer says nothing GA4's own rules would not.
+_PLACEMENTS = frozenset({SOURCE_CATEGORY_VIDEO})
 
 
 def _channel(s: Signals, fired: str, outcome: Outcome) -> str:
-    """The decision in GA4's terms, then :func:`channels.channel_for`: no source -> (direct);
-    a known referrer -> its name, GA4's medium for it and its category; tags and click ids ->
-    the classifier's source, utm_medium as sent, paid when the classifier says paid."""
+    """The visit in GA4's terms, then :func:`channels.channel_for`, following GA4's own rule
+    order from the evidence even where the Millimetric rules chose source/medium:
+
+    * no source -> (direct); a known referrer -> its name, GA4's medium for it, its category;
+    * tags -> utm_source (its category) and utm_medium as sent; a paid spelling of the source
+      (``fb-ads``) counts as paid;
+    * a click id -> paid, on utm_source's category when tagged (gclid + utm_source=youtube:
+      Paid Video), else on the referrer's placement (youtube.com: Paid Video; an ad-serving
+      host: Display), else on the click id's network (gclid: google, Paid Search);
+    * an ad-serving referrer without tags -> display.
+    """
     source, medium, _ = outcome
     campaign = s.params.get("utm_campaign")
+    ads = s.referrer is not None and s.referrer.kind == "ads"
     if fired in ("direct", "self_referral"):
         return channel_for("(direct)", "(none)", campaign)
     if fired in _REFERRER_RULES and s.referrer is not None:
-        ga4_medium = _GA4_REFERRER_MEDIUM.get(s.referrer.kind, "referral")
+        ga4_medium = s.medium or _GA4_REFERRER_MEDIUM.get(s.referrer.kind, "referral")
         return channel_for(source, ga4_medium, campaign, category=referrer_category(s.referrer))
     if fired == "referral":
         return channel_for(source, "referral", campaign)
+    if fired == "ad_referrer":
+        return channel_for(source, s.medium or "display", campaign, paid=s.paid)
     click = "fbclid" if fired in _FBCLID_RULES else fired if fired in _CLICK_SOURCE else None
+    tagged = s.params.get("utm_source") if s.source_param == "utm_source" else None
     src = None if source == "unknown" else source
+    shown_on = referrer_category(s.referrer)
+    placement = shown_on if shown_on in _PLACEMENTS else None
+    category: str | None
     if click == "fbclid" or src in _FB_NETWORKS:
-        category: str | None = SOURCE_CATEGORY_SOCIAL
+        category = SOURCE_CATEGORY_SOCIAL
+    elif tagged:
+        category = category_of(tagged) or category_of(s.source)
+    elif click and placement:
+        category = placement
+    elif not click and s.referrer_host is not None and not s.self_referral:
+        # only a medium (utm_medium=paid from youtube.com): GA4's source is the referrer
+        src = s.referrer.name if s.referrer is not None else s.referrer_host
+        category = referrer_category(s.referrer)
     else:
-        category = (None if click else category_of(s.params.get("utm_source"))) or category_of(src)
-    return channel_for(
-        src, s.medium, campaign, category=category, paid=medium == "paid", click_id_type=click
-    )
+        category = category_of(src)
+    tag_medium = s.medium or ("display" if click and ads else None)
+    channel = channel_for(
+        src, tag_medium, campaign, category=category, paid=medium == "paid",
+        click_id_type=click,
+    )  # fmt: skip
+    if fired == "tagged_source" and channel == "Unassigned":
+        return "Referral"  # ?ref=<site>: a link from that site
+    return channel
 
 
 def _first_click_id(params: dict[str, str]) -> tuple[str | None, str | None]:
@@ -538,7 +687,12 @@ def _visit(
         ref = _plain_http(referrer)
         if ref is None:
             return None
-        ref_key = ref[0]
+        host = ref[0].rpartition("@")[2].partition(":")[0].lower().removeprefix("www.")
+        if host in path_hosts():  # the decision also depends on the path (x.com/i/grok)
+            entry = lookup_path(host, path_of(referrer))
+            ref_key = f"{ref[0]} {entry.matched if entry else ''}"
+        else:
+            ref_key = ref[0]
     netloc, query = landing
     params = _attribution_params(query)
     masked = tuple(

@@ -185,7 +185,7 @@ def test_sdk_user_shape_and_known_uuid(server: Server) -> None:
     assert post(server, pk, "/init", again, origin=ORIGIN).status_code == 200
     data = post(server, sk, "/session/show", {"uuid": sdk_uuid}).json()["data"]
     assert data["session"]["client_attributes"] == {"locale": "en-GB", "screenWidth": 390}
-    assert data["session"]["user_attributes"] == {"seats": 3}  # the last init's
+    assert data["session"]["user_attributes"] == {"plan": "free", "seats": 3}  # the inits', merged
     assert data["attributes"] == {"plan": "free", "seats": 3}  # merged
     assert data["session"]["custom_data"] == {"a": 1}
     assert data["events"] == [] and data["meta"]["events_count"] == 0  # inits are not events
@@ -203,3 +203,62 @@ def test_event_without_uuid_creates_an_identity(server: Server) -> None:
     data = post(server, sk, "/session/show", {"uuid": uuid}).json()["data"]
     assert [e["name"] for e in data["events"]] == ["server_side_signup"]
     assert data["session"]["url_data"]["href"] is None and data["attributes"] == {}
+
+
+def test_a_bare_re_init_keeps_the_first_touch(server: Server) -> None:
+    """A-TRACK's SDKs re-init on every page load, often with a plain URL and, from a server,
+    without context.client: the ad click, device and geo of the first init stay."""
+    pk, sk, rk = server.keys["pk_live"], server.keys["sk_live"], server.keys["rk_live"]
+    uuid = init(server, pk, seed_init(), origin=ORIGIN)
+    first = post(server, sk, "/session/show", {"uuid": uuid}).json()["data"]["session"]
+    assert post(server, sk, "/event", {"uuid": uuid, "event": "checkout_started"}).status_code == 200
+
+    # the next page view, from a server SDK: plain URL, no client context, its own UA and IP
+    bare = {
+        "uuid": uuid,
+        "context": {"url": {"href": "https://a-track.io/docs", "path": "/docs"}, "user": {"attributes": {"seats": 3}}},
+        "custom_data": {"widget_position": "footer"},
+    }
+    r = post(server, sk, "/init", bare, ua="python-httpx/0.28")
+    assert r.status_code == 200, r.text
+    s = post(server, sk, "/session/show", {"uuid": uuid}).json()["data"]["session"]
+    for key in ("url_data", "utm_data", "query_params", "click_ids", "source", "referer", "ip_data", "device_data", "client_attributes"):
+        assert s[key] == first[key], key
+    assert s["utm_data"] == {"utm_source": "google", "utm_campaign": "spring-launch", "campaign_id": "cmp_123"}
+    assert s["click_ids"]["fbc"] == f"fb.1.{_ms(s['created_at'])}.fbclid_123"
+    assert s["device_data"]["model"] == "iPhone" and s["ip_data"]["city"]["country"]["iso_code"] == "US"
+    assert s["source"] == "google" and s["url_data"]["source_url"] == "https://partner.example.com/blog/first-touch"
+    # user attributes and custom data merge; updated_at moves
+    assert s["user_attributes"] == {"plan": "pro", "signup_step": "landing", "seats": 3}
+    assert s["custom_data"] == {"landing_variant": "v2", "widget_position": "footer"}
+    assert s["updated_at"] > first["updated_at"] and s["created_at"] == first["created_at"]
+    # the re-init is still an $init event with its own landing URL
+    inits = server.query(rk, event="$init", anonymous_id=uuid)
+    assert sorted(r["url"] for r in inits) == ["https://a-track.io/docs", "https://a-track.io/pricing" + QUERY]
+
+    # a later init with the visitor's own client context updates device and geo, not acquisition
+    android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36"
+    again = {
+        "uuid": uuid,
+        "context": {
+            "url": {"href": "https://a-track.io/?utm_source=newsletter", "referer": "https://bing.com/"},
+            "client": {"userAgent": android, "ipAddress": "81.2.69.160", "locale": "en-GB"},
+        },
+    }
+    assert post(server, sk, "/init", again).status_code == 200
+    s = post(server, sk, "/session/show", {"uuid": uuid}).json()["data"]["session"]
+    assert s["device_data"]["os"]["name"] == "Android"
+    assert s["ip_data"]["city"]["country"]["iso_code"] != "US"
+    assert s["client_attributes"]["locale"] == "en-GB" and s["client_attributes"]["screenWidth"] == 1179
+    assert (s["utm_data"], s["referer"], s["source"]) == (first["utm_data"], first["referer"], "google")
+
+
+def test_a_later_init_fills_an_empty_acquisition(server: Server) -> None:
+    sk = server.keys["sk_live"]
+    uuid = init(server, sk, {"context": {"url": {"href": "https://a-track.io/"}}})
+    assert post(server, sk, "/session/show", {"uuid": uuid}).json()["data"]["session"]["source"] == "direct"
+    tagged = {"uuid": uuid, "context": {"url": {"href": "https://a-track.io/?utm_source=newsletter&utm_medium=email"}}}
+    assert post(server, sk, "/init", tagged).status_code == 200
+    s = post(server, sk, "/session/show", {"uuid": uuid}).json()["data"]["session"]
+    assert s["utm_data"] == {"utm_source": "newsletter", "utm_medium": "email"}
+    assert s["source"] == "newsletter"

@@ -226,8 +226,13 @@ def test_invalid_arguments_are_tool_errors_with_stable_codes(server: Server) -> 
 def test_resources(server: Server) -> None:
     sk = server.keys["sk_live"]
     anon = "mcpres_" + uuid.uuid4().hex[:8]
+    probe = "probe_" + uuid.uuid4().hex[:8]  # a name only this test sends, three times
+    old = (datetime.now(UTC) - timedelta(days=31)).strftime(ISO)
     with server.client(sk) as c:
         assert c.post("/v1/track", json={"event": "resource_probe", "anonymous_id": anon}).status_code == 202
+        batch = [{"event": probe, "anonymous_id": anon}] * 3 + [{"event": probe + "_old", "anonymous_id": anon, "timestamp": old}]
+        assert c.post("/v1/batch", json={"events": batch}).status_code == 202
+        assert c.post("/v1/track", json={"event": probe, "anonymous_id": anon}, headers={"Authorization": f"Bearer {server.keys['sk_test']}"}).status_code == 202
 
     async def scenario(s: ClientSession) -> tuple[set[str], Any, Any]:
         listed = {str(r.uri) for r in (await s.list_resources()).resources}
@@ -244,6 +249,22 @@ def test_resources(server: Server) -> None:
     schema = json.loads(described.text)
     assert {"source", "medium", "channel", "event_name"} <= set(schema["group_by_columns"])
     assert "timestamp" in {f["name"] for f in schema["event_fields"]}
+    # the distinct names of the last 30 days with their counts, this environment only
+    names = {n["name"]: n["count"] for n in schema["event_names"]}
+    assert names[probe] == 3 and names["resource_probe"] >= 1
+    assert probe + "_old" not in names
+    assert schema["event_names_days"] == 30
+    counts = [n["count"] for n in schema["event_names"]]
+    assert counts == sorted(counts, reverse=True)
+    # projects://all is an account resource only
+    async def account_only(s: ClientSession) -> str:
+        try:
+            await s.read_resource("projects://all")
+        except Exception as exc:  # the SDK's error for a JSON-RPC error answer
+            return str(exc)
+        return "read"
+
+    assert "unknown resource" in with_session(server, sk, account_only)
 
 
 def test_test_key_reads_only_its_environment(server: Server) -> None:
@@ -273,9 +294,9 @@ def test_auth_is_checked_before_the_mcp_transport(server: Server, account_key: s
         ("/mcp", "sk_live_abcdefgh_" + "x" * 40, 401, "invalid_api_key"),
         ("/mcp", server.keys["pk_live"], 403, "key_kind_not_allowed"),
         ("/mcp", account_key, 403, "key_kind_not_allowed"),
-        ("/mcp/account", server.keys["sk_live"], 403, "key_kind_not_allowed"),
-        ("/mcp/account", server.keys["rk_live"], 403, "key_kind_not_allowed"),
-        ("/mcp/account", server.keys["pk_live"], 403, "key_kind_not_allowed"),
+        ("/mcp/account", server.keys["sk_live"], 403, "account_key_required"),
+        ("/mcp/account", server.keys["rk_live"], 403, "account_key_required"),
+        ("/mcp/account", server.keys["pk_live"], 403, "account_key_required"),
         ("/mcp/account", None, 401, "missing_bearer_token"),
     ]
     for path, key, status, code in cases:
@@ -305,11 +326,20 @@ def test_account_tools(server: Server, account_key: str, other_project: dict[str
             await s.call_tool("get_stats", {"project_id": "nope", "from": start, "to": end}),
             await s.call_tool("compare_projects", {"from": start}),
             (await s.read_resource("events://recent")).contents[0],
+            {str(r.uri) for r in (await s.list_resources()).resources},
+            (await s.read_resource("projects://all")).contents[0],
         ]
 
-    names, projects, compared, stats, sources, missing, invalid, recent = with_session(
+    names, projects, compared, stats, sources, missing, invalid, recent, resources, every = with_session(
         server, account_key, scenario, path
     )
+    assert resources == {"events://recent", "schema://events", "projects://all"}
+    assert isinstance(every, TextResourceContents)
+    all_projects = {p["id"]: p for p in json.loads(every.text)["projects"]}
+    assert {default_id, other_project["project_id"]} <= set(all_projects)
+    mine = all_projects[str(other_project["project_id"])]
+    assert set(mine) == {"id", "name", "created_at"} and mine["name"] == other_project["name"]
+    datetime.fromisoformat(mine["created_at"].replace("Z", "+00:00"))
     recent_rows = json.loads(recent.text)["rows"]
     assert {r["project_id"] for r in recent_rows} <= {p["id"] for p in ok(projects)["projects"]}
     assert recent_rows and len(recent_rows) <= 50

@@ -13,12 +13,15 @@ from footfall.attribution import rules
 KEYS = [*sorted(rules._ATTRIBUTION_KEYS), "UTM_Source", "utm_x", " gclid", "g%63lid", "utm%5Fmedium",
         "ref", "q", "", "fbclid"]
 VALUES = ["", " ", "+", "%20", "google", "Facebook", "cpc", "Paid+Social", "paid%5Fsocial", "ig",
-          "x=y", "a%26b", "%ZZ", "é", "t.co", "email", "spring sale"]
+          "x=y", "a%26b", "%ZZ", "é", "t.co", "email", "spring sale", "fb-ads", "Yahoo!",
+          "https://news.ycombinator.com/x"]
 HOSTS = ["shop.example", "WWW.Shop.Example", "shop.example:8443", "u:p@shop.example", "[::1]",
          "[::1", "bücher.example", "", "shop.example.", "a b", "www.google.com", "l.facebook.com",
-         "t.co", "mail.google.com", "checkout.stripe.com", "chatgpt.com"]
+         "t.co", "mail.google.com", "checkout.stripe.com", "chatgpt.com", "x.com", "www.bing.com",
+         "localhost:3000", "127.0.0.1", "deref-gmx.net", "webmail.isp.fr", "tdsf.doubleclick.net"]
 SCHEMES = ["https://", "http://", "HTTPS://", "ftp://", "", "//", " https://"]
-TAILS = ["", "/", "/p/1", "/a?b", "#frag?utm_source=x", "/p\t1", "/p\n"]
+TAILS = ["", "/", "/p/1", "/a?b", "#frag?utm_source=x", "/p\t1", "/p\n", "/i/grok", "/chat",
+         "/i/grok/x", "/I/Grok"]
 
 
 @st.composite
@@ -32,7 +35,8 @@ def urls(draw: st.DrawFn) -> str:
 
 
 referrers = st.one_of(st.none(), st.sampled_from(["", "  "]), urls(),
-                      st.sampled_from(["android-app://com.google.android.gm/", "not a url"]))
+                      st.sampled_from(["android-app://com.google.android.gm/", "not a url",
+                                       "file:///x.html", "chrome-extension://abc/"]))
 own = st.sampled_from([frozenset(), frozenset({"shop.example"})])
 
 

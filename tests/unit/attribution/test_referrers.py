@@ -241,6 +241,10 @@ def test_public_api() -> None:
             "aliases",
             "data_version",
             "lookup",
+            "lookup_path",
+            "paid_source",
+            "path_hosts",
             "source_category",
+            "source_name_kind",
         ]
     )

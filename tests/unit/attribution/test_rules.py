@@ -126,7 +126,7 @@ CASES: list[tuple[str | None, str | None, str, str, str, str]] = [
     (U + "?utm_source=Newsletter&utm_medium=Email", None, "newsletter", "email", "high", "utm_source"),
     (U + "?utm_source=facebook&utm_medium=social", None, "facebook", "social", "high", "utm_source"),
     (U + "?utm_source=facebook", "https://l.facebook.com/", "facebook", "unknown", "high", "utm_source"),
-    (U + "?utm_source=hn", "https://news.ycombinator.com/", "hn", "unknown", "high", "utm_source"),
+    (U + "?utm_source=hn", "https://news.ycombinator.com/", "hacker_news", "unknown", "high", "utm_source"),
     (U + "?utm_source=chatgpt.com", None, "chatgpt", "unknown", "high", "utm_source"),
     (U + "?utm_source=partner-blog&utm_medium=referral", None, "partner-blog", "referral", "high", "utm_source"),
     (U + "?utm_source=google&utm_medium=organic", None, "google", "organic", "high", "utm_source"),
@@ -243,7 +243,17 @@ CASES: list[tuple[str | None, str | None, str, str, str, str]] = [
     (U + "?utm_medium=email", "https://blog.partner.com/", "blog.partner.com", "referral", "low", "referral"),
     (U + "?utm_medium=email", None, "unknown", "email", "low", "utm_without_source"),
     (U + "?utm_campaign=spring", None, "unknown", "unknown", "low", "utm_without_source"),
-    (U + "?page=2&ref=abc", None, "direct", "direct", "high", "direct"),
+    (U + "?page=2&ref=abc", None, "abc", "referral", "medium", "tagged_source"),
+    # --- families (tests/unit/attribution/test_families.py has the full tables) -------------
+    (U + "?utm_source=fb-ads", None, "facebook", "paid", "high", "utm_paid_source"),
+    (U + "?utm_source=Google_Ads&utm_medium=banner", None, "google", "paid", "high", "utm_paid_medium"),
+    (U + "?ref=producthunt", None, "producthunt", "social", "medium", "tagged_source"),
+    (U + "?source=newsletter", "https://www.google.com/", "newsletter", "email", "medium", "tagged_source"),
+    (U + "?utm_source=x&ref=y", None, "twitter", "unknown", "high", "utm_source"),
+    (U, "https://tdsf.doubleclick.net/", "google", "paid", "medium", "ad_referrer"),
+    (U + "?gclid=g", "https://a1b2.safeframe.googlesyndication.com/", "google", "paid", "high", "gclid"),
+    (U, "ftp://files.example.net/x", "direct", "direct", "high", "direct"),
+    (U, "http://localhost:3000/", "direct", "direct", "high", "direct"),
     (U, "not a url", "direct", "direct", "high", "direct"),
     (U, "null", "direct", "direct", "high", "direct"),
     ("::::garbage::::", "http://[::1", "direct", "direct", "high", "direct"),
@@ -395,7 +405,7 @@ def test_is_paid_medium() -> None:
 
 def test_public_api() -> None:
     assert sorted(rules.__all__) == sorted(
-        ["CLICK_IDS", "PAID_MEDIUMS", "RULES", "RULE_IDS", "Attribution", "Signals", "classify",
+        ["CAMPAIGN_ALIASES", "CLICK_IDS", "PAID_MEDIUMS", "RULES", "RULE_IDS", "Attribution", "Signals", "classify",
          "is_paid_medium", "signals"]
     )  # fmt: skip
 

@@ -23,8 +23,10 @@ from footfall.dialects.atrack.schema import (
     InitBody,
 )
 from footfall.enrichment.geoip import normalise_ip
+from footfall.enrichment.urls import parse_url
 from footfall.ids import uuid7
-from footfall.model import Event, Principal, ProfileUpdate, RequestContext
+from footfall.model import Event, KeyKind, Principal, ProfileUpdate, RequestContext
+from footfall.service import ACQUISITION_KEYS, DEVICE_KEYS, GEO_KEYS
 
 __all__ = [
     "INIT_EVENT",
@@ -133,6 +135,31 @@ def init_event(body: InitBody, uuid: str, principal: Principal, received_at: dat
     )
 
 
+def _carries_acquisition(url: dict[str, Any] | None) -> bool:
+    """Whether a stored or sent url block says where the visit came from: query parameters
+    (utm tags, click ids, `ref`…), a referer or a source_url."""
+    if not url:
+        return False
+    if url.get("referer") or url.get("source_url") or url.get("query"):
+        return True
+    return bool(parse_url(url.get("href") or url.get("raw")).params)
+
+
+def _first_touch(before: dict[str, Any] | None, sent: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    """(the url block to store, whether this init sets the visit's acquisition).
+
+    The first init that carries acquisition data sets it; a later one only fills keys still
+    empty, so a bare re-init on the next page view keeps the ad click that brought the visitor."""
+    if before is None or not _carries_acquisition(before):
+        return sent, _carries_acquisition(sent)
+    filled = {k: v for k, v in (sent or {}).items() if not before.get(k)}
+    return ({**before, **filled} if filled else None), False
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def init_profile(
     body: InitBody,
     uuid: str,
@@ -143,24 +170,41 @@ def init_profile(
     store_raw_ip: bool,
     enrich_from: str,
 ) -> ProfileUpdate:
-    """The visitor's profile update: context blocks (client fields merge with what an earlier
-    init sent), user attributes (merge), custom data (merge). A re-init that sends no context
-    keeps the enrichment of the last one that did."""
+    """The visitor's profile update.
+
+    A new uuid takes everything the init carries and all of its event's enrichment. A known
+    uuid's acquisition (url block, source, click ids) is first-touch (see `_first_touch`); its
+    geo and device change only when the request describes the visitor: a browser key, or a
+    `context.client.ipAddress` (geo) / `userAgent` (device), never a server key's own IP and
+    User-Agent. Client fields, user attributes and custom data merge with earlier ones."""
     scope = principal.scope
     project_id, env = scope.project_id, scope.env
+    before = _dict((existing or {}).get("context"))
     context: dict[str, Any] = {}
     sent = body.context
-    if sent is not None and sent.url is not None:
-        context["url"] = msgspec.to_builtins(sent.url)
-    if sent is not None and sent.client is not None:
-        client: dict[str, Any] = msgspec.to_builtins(sent.client)
+    sent_url = msgspec.to_builtins(sent.url) if sent is not None and sent.url is not None else None
+    url, acquired = _first_touch(_dict(before.get("url")) or None, sent_url)
+    if url is not None:
+        context["url"] = url
+    client_sent = sent.client if sent is not None else None
+    if client_sent is not None:
+        client: dict[str, Any] = msgspec.to_builtins(client_sent)
         if not store_raw_ip:
             client.pop("ipAddress", None)
-        before = (existing or {}).get("context", {}).get("client")
-        context["client"] = {**before, **client} if isinstance(before, dict) else client
+        context["client"] = {**_dict(before.get("client")), **client}
     attributes = _user_attributes(body)
     if attributes is not None:
-        context["user"] = {"attributes": attributes}
+        earlier = _dict(_dict(before.get("user")).get("attributes"))
+        context["user"] = {"attributes": {**earlier, **attributes}}
+    if existing is None:
+        keys: tuple[str, ...] | None = None
+    else:
+        browser = principal.kind is KeyKind.PUBLISHABLE
+        keys = (
+            *(ACQUISITION_KEYS if acquired else ()),
+            *(GEO_KEYS if browser or (client_sent and client_sent.ip_address) else ()),
+            *(DEVICE_KEYS if browser or (client_sent and client_sent.user_agent) else ()),
+        )
     return ProfileUpdate(
         project_id=project_id,
         env=env,
@@ -170,7 +214,8 @@ def init_profile(
         attributes=attributes,
         context=context or None,
         custom_data=_checked(body.custom_data, "custom_data"),
-        enrich_from=enrich_from if existing is None or sent is not None else None,
+        enrich_from=enrich_from if keys is None or keys else None,
+        enrich_keys=keys,
     )
 
 

@@ -31,10 +31,13 @@ log = logging.getLogger("footfall.mcp")
 class _Guard:
     """ASGI wrapper: verify the bearer key and its kind, then hand the request to the SDK."""
 
-    def __init__(self, endpoints: McpEndpoints, name: str, kinds: frozenset[KeyKind]) -> None:
+    def __init__(
+        self, endpoints: McpEndpoints, name: str, kinds: frozenset[KeyKind], refused: str
+    ) -> None:
         self.endpoints = endpoints
         self.name = name
         self.kinds = kinds
+        self.refused = refused  # the 403 code for another kind of key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -65,7 +68,7 @@ class _Guard:
         if principal.kind not in self.kinds:
             allowed = sorted(k.value for k in self.kinds)
             raise Forbidden(
-                "key_kind_not_allowed",
+                self.refused,
                 f"{principal.kind.value}_ keys cannot use this endpoint",
                 details={"kind": principal.kind.value, "allowed": allowed},
             )
@@ -84,8 +87,8 @@ class McpEndpoints:
         self._stopping: asyncio.Event | None = None
         self._failed = False
         self.routes = [
-            Route("/mcp", _Guard(self, "project", frozenset({KeyKind.SECRET, KeyKind.READ})), methods=["POST"]),
-            Route("/mcp/account", _Guard(self, "account", frozenset({KeyKind.ACCOUNT})), methods=["POST"]),
+            Route("/mcp", _Guard(self, "project", frozenset({KeyKind.SECRET, KeyKind.READ}), "key_kind_not_allowed"), methods=["POST"]),
+            Route("/mcp/account", _Guard(self, "account", frozenset({KeyKind.ACCOUNT}), "account_key_required"), methods=["POST"]),
         ]
 
     async def manager(self, name: str) -> Any:

@@ -26,6 +26,7 @@ from footfall.dialects.millimetric.mcp_tools import (
     RECENT_LIMIT,
     Caller,
     ToolSpec,
+    all_projects,
     check_arguments,
     recent_events,
     schema_description,
@@ -38,6 +39,8 @@ log = logging.getLogger("footfall.mcp")
 _encode = msgspec.json.Encoder().encode
 _RECENT = "events://recent"
 _SCHEMA = "schema://events"
+_PROJECTS = "projects://all"
+_READERS = {_RECENT: recent_events, _SCHEMA: schema_description, _PROJECTS: all_projects}
 Ctx = ServerRequestContext[Any, Any]
 
 
@@ -111,7 +114,11 @@ def _build_server(name: str, tools: tuple[ToolSpec, ...], resources: tuple[str, 
             ),
             _SCHEMA: types.Resource(
                 uri=_SCHEMA, name="event_schema", mime_type="application/json",
-                description="Event fields and the columns get_stats may group and filter by",
+                description="The event names seen in the last 30 days with their counts, the event fields, and the columns get_stats may group and filter by",
+            ),
+            _PROJECTS: types.Resource(
+                uri=_PROJECTS, name="projects", mime_type="application/json",
+                description="Every project this account key sees: id, name, created_at",
             ),
         }
         return types.ListResourcesResult(resources=[described[uri] for uri in resources])
@@ -124,7 +131,7 @@ def _build_server(name: str, tools: tuple[ToolSpec, ...], resources: tuple[str, 
         if uri not in resources:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource: {uri}")
         try:
-            body = await recent_events(caller) if uri == _RECENT else schema_description()
+            body = await _READERS[uri](caller)
         except FootfallError as exc:
             raise MCPError(
                 code=types.INTERNAL_ERROR, message=exc.message,
@@ -153,13 +160,13 @@ def _manager(server: Server[Any]) -> StreamableHTTPSessionManager:
     return StreamableHTTPSessionManager(app=server, json_response=True, stateless=True)
 
 
-
-
 def managers() -> dict[str, StreamableHTTPSessionManager]:
     """The session managers of `/mcp` ("project") and `/mcp/account` ("account")."""
     # The SDK logs every stateless request's teardown at INFO; keep the server log readable.
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
     return {
         "project": _manager(_build_server("footfall", PROJECT_TOOLS, (_RECENT, _SCHEMA))),
-        "account": _manager(_build_server("footfall-account", ACCOUNT_TOOLS, (_RECENT, _SCHEMA))),
+        "account": _manager(
+            _build_server("footfall-account", ACCOUNT_TOOLS, (_RECENT, _SCHEMA, _PROJECTS))
+        ),
     }

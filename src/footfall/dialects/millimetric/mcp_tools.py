@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -19,7 +19,7 @@ from footfall.dialects.millimetric.errors import invalid_from_msgspec
 from footfall.errors import Forbidden, Invalid
 from footfall.model import KeyKind, Principal, RequestContext, Scope
 from footfall.read import params
-from footfall.read.queries import FILTER_COLUMNS, GROUP_BY_COLUMNS, INTERVALS, METRICS
+from footfall.read.queries import FILTER_COLUMNS, GROUP_BY_COLUMNS, INTERVALS, METRICS, StatsQuery
 from footfall.service import Footfall
 from footfall.store.base import EventQuery
 
@@ -30,7 +30,9 @@ __all__ = [
     "RECENT_LIMIT",
     "Caller",
     "ToolSpec",
+    "all_projects",
     "check_arguments",
+    "event_names",
     "recent_events",
     "schema_description",
 ]
@@ -443,6 +445,14 @@ def check_arguments(spec: ToolSpec, args: Mapping[str, Any]) -> None:
 # -- resources -------------------------------------------------------------------------------
 
 
+def _scopes(caller: Caller) -> list[Scope]:
+    """The key's project, or, for an account key, every project; in the key's environment."""
+    principal = caller.principal
+    if principal.project_id is not None:
+        return [principal.scope]
+    return [Scope(p.id, principal.env.value) for p in caller.service.meta.projects()]
+
+
 async def recent_events(caller: Caller) -> dict[str, Any]:
     """The newest events of the key's project, or, for an account key, of every project (each
     row then names its project)."""
@@ -453,7 +463,7 @@ async def recent_events(caller: Caller) -> dict[str, Any]:
             scope=principal.scope, start=_EPOCH, end=_END_OF_TIME, limit=RECENT_LIMIT
         )
         return {"rows": await svc.read(lambda: svc.store.query_events(q))}
-    scopes = [Scope(p.id, principal.env.value) for p in svc.meta.projects()]
+    scopes = _scopes(caller)
 
     def newest() -> list[dict[str, Any]]:
         rows = []
@@ -482,9 +492,45 @@ _FIELD_NOTES = {
 }
 
 
-def schema_description() -> dict[str, Any]:
+EVENT_NAMES_DAYS = 30
+EVENT_NAMES_MAX = 1000
+
+
+async def event_names(caller: Caller) -> list[dict[str, Any]]:
+    """The distinct event names of the last 30 days with their counts, most frequent first
+    (bots included: an agent asking what is tracked wants every name)."""
+    end = datetime.now(UTC)
+    start = end - timedelta(days=EVENT_NAMES_DAYS)
+    queries = [
+        StatsQuery(scope=scope, start=start, end=end, group_by=("event_name",),
+                   include_bots=True, limit=EVENT_NAMES_MAX)
+        for scope in _scopes(caller)
+    ]  # fmt: skip
+    svc = caller.service
+    results = await svc.read(lambda: [svc.store.stats(q) for q in queries])
+    counts: dict[str, int] = {}
+    for rows in results:
+        for row in rows:
+            counts[row["event_name"]] = counts.get(row["event_name"], 0) + int(row["value"] or 0)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:EVENT_NAMES_MAX]
+    return [{"name": name, "count": count} for name, count in ranked]
+
+
+async def all_projects(caller: Caller) -> dict[str, Any]:
+    """`projects://all`: every project an account key sees."""
+    return {
+        "projects": [
+            {"id": p.id, "name": p.name, "created_at": p.created_at}
+            for p in caller.service.meta.projects()
+        ]
+    }
+
+
+async def schema_description(caller: Caller) -> dict[str, Any]:
     row_schema = msgspec.json.schema(schema.QueryRow)
     return {
+        "event_names_days": EVENT_NAMES_DAYS,
+        "event_names": await event_names(caller),
         "event_fields": [
             {"name": name, "description": _FIELD_NOTES.get(name, "")}
             for name in (f.name for f in msgspec.structs.fields(schema.QueryRow))

@@ -38,14 +38,12 @@ def fold(doc: dict[str, Any], update: ProfileUpdate) -> dict[str, Any]:
         base = {} if update.replace else dict(out.get("attributes") or {})
         base.update(update.attributes)
         out["attributes"] = base
-    for name in ("context", "custom_data"):
+    for name in ("context", "custom_data", "enrichment"):
         value = getattr(update, name)
         if value is not None:
             merged = dict(out.get(name) or {})
             merged.update(value)
             out[name] = merged
-    if update.enrichment is not None:
-        out["enrichment"] = update.enrichment
     ts = update.ts.astimezone(UTC).replace(tzinfo=None) if update.ts.tzinfo else update.ts
     out.setdefault("created_at", ts)
     out["updated_at"] = max(out.get("updated_at") or ts, ts)
