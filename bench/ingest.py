@@ -126,7 +126,8 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def main() -> None:
+def load_args() -> argparse.Namespace:
+    """`--seconds`, `--connections`, `--repeat` of a wrk benchmark; exits when wrk is missing."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--connections", type=int, default=64)
@@ -134,6 +135,11 @@ def main() -> None:
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
+    return args
+
+
+def main() -> None:
+    args = load_args()
     # (name, path, body, connections, events per request)
     runs = [
         ("/v1/track", "/v1/track", TRACK, args.connections, 1),

@@ -25,6 +25,7 @@ Per field (STYLE 6), as Plausible's own ingestion does unless noted:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import datetime
@@ -97,13 +98,9 @@ def _url(body: EventBody) -> str:
     url: str | None = _first(body.u, body.url)
     if url is None:
         raise _invalid("url", "is required")
-    if len(url.encode()) > MAX_URL_BYTES:
+    if len(url) * 4 > MAX_URL_BYTES and len(url.encode()) > MAX_URL_BYTES:
         raise _invalid("url", "must be a valid url")
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError:
-        raise _invalid("url", "must be a valid url") from None
-    if scheme == "data":
+    if url.lstrip()[:5].lower() == "data:":
         raise _invalid("url", "scheme is not allowed")
     return url
 
@@ -124,11 +121,19 @@ def _domains(body: EventBody, url: str) -> tuple[str, ...]:
         return (normalise_domain(host),)
     if not raw.strip():
         raise _invalid("domain", "can't be blank")
+    return _domain_list(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_list(raw: str) -> tuple[str, ...]:
+    """A site sends the same `domain` value with every event: normalise it once."""
     domains = dict.fromkeys(normalise_domain(d) for d in raw.split(","))
     return tuple(d for d in domains if d)
 
 
 def _truncate(text: str, limit: int) -> str:
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes in UTF-8
+        return text
     data = text.encode()
     return text if len(data) <= limit else data[:limit].decode(errors="ignore")
 
