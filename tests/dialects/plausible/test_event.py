@@ -106,3 +106,10 @@ def test_a_plausible_event_never_needs_or_takes_a_key(site: Site) -> None:
     assert r.status_code == 202
     # The domain chose the project, not the key.
     assert len(site.rows("shop", event=name)) == 1 and site.rows("blog", event=name) == []
+
+
+def test_the_route_is_in_openapi_without_a_key(site: Site) -> None:
+    op = httpx.get(site.server.url + "/openapi.json").json()["paths"]["/api/event"]["post"]
+    assert "security" not in op and op["tags"] == ["plausible"]
+    assert op["responses"]["202"]["content"] == {"text/plain": {"schema": {"type": "string"}}}
+    assert op["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("plausible.schema.ErrorBody")
