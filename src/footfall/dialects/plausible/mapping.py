@@ -11,7 +11,8 @@ Per field (STYLE 6), as Plausible's own ingestion does unless noted:
 - `props|p|meta|m`: an object, or its JSON text (text that is not a JSON object counts as no
   props, as in Plausible). Values that are objects, lists, null or blank are left out; the first
   30 props are kept, the rest dropped; a key over 300 bytes or a text value over 2000 bytes is a
-  400 `props`. Scalars keep their JSON type (Plausible makes them text).
+  400 `props`. Scalars keep their JSON type (Plausible makes them text). Props named like the
+  keys below (`$revenue_amount`, …) are left out: only Footfall writes those.
 - `revenue|$`: `{amount, currency}`; amount a number or decimal text, currency three letters.
   Footfall is stricter than Plausible here: anything else is a 400 `revenue`, so a purchase is
   never stored without the revenue the client meant to send. Stored as `$revenue_amount` (a
@@ -60,6 +61,9 @@ MAX_ENGAGED_MS = 30 * 24 * 3600 * 1000  # older trackers sent absurd values; Pla
 ENGAGEMENT = "$engagement"
 _NAMES = {"pageview": "$pageview", "engagement": ENGAGEMENT}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+# Keys only Footfall writes: a client prop of the same name is left out, so `$revenue_amount`
+# always means revenue the client sent as revenue.
+_RESERVED = frozenset({"$revenue_amount", "$revenue_currency", "$scroll_depth", "$engaged_ms", "$interactive"})
 _encode = msgspec.json.Encoder().encode
 
 
@@ -140,7 +144,7 @@ def _truncate(text: str, limit: int) -> str:
 
 def _path(url: str, hash_mode: Any) -> str | None:
     """The path with the `#fragment` in hash mode; otherwise the pipeline derives it."""
-    if hash_mode != 1:
+    if _integer(hash_mode) != 1:
         return None
     try:
         parts = urlsplit(url)
@@ -161,7 +165,7 @@ def _props(body: EventBody) -> dict[str, Any]:
         return {}
     kept: dict[str, Any] = {}
     for key, value in raw.items():
-        if value is None or isinstance(value, (dict, list)) or not key.strip():
+        if value is None or isinstance(value, (dict, list)) or not key.strip() or key in _RESERVED:
             continue
         if isinstance(value, str) and not value.strip():
             continue
