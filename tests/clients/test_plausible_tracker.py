@@ -7,9 +7,10 @@ configured with the project's domain (`shop.example`). Two switches make it send
 page: `captureOnLocalhost` (it ignores 127.0.0.1 otherwise) and `window.__plausible` (it ignores
 browsers under automation otherwise), both the tracker's own.
 
-What the tracker does on an error, read from its code and checked here: it sends each event once
-with `fetch(keepalive)`, reports the status to the `callback` and never retries; an app that
-wants a retry calls `track` again from the callback.
+What the tracker does on an error, read from its code and checked here (with a real 429 from the
+server's rate limit, and a 503 answered in its place): it sends each event once with
+`fetch(keepalive)`, reports the status to the `callback` and never retries; an app that wants a
+retry calls `track` again from the callback.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ import pytest
 from tests.clients.conftest import page_server
 from tests.support.browser import PageWatch
 from tests.support.packages import npm_install
-from tests.support.server import Server, cli
+from tests.support.server import Server
+from tests.support.sites import site_projects
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Request, Route
 
 TRACKER = "@plausible-analytics/tracker@0.4.6"
 DOMAIN = "shop.example"
+LIMITED = "limited.example"  # a second project, allowed one event per 100 s
 VISITOR = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
@@ -43,7 +46,7 @@ PAGE = """<!doctype html><html><head><meta charset=utf-8><title>shop</title></he
 <script type="module">
 import { init, track } from '/plausible.js'
 init({ domain: '%(domain)s', endpoint: '%(endpoint)s', captureOnLocalhost: true, logging: false,
-       customProperties: { page_kind: 'shop' } })
+       hashBasedRouting: %(hash)s, customProperties: { page_kind: 'shop' } })
 // track() with a promise of what the tracker's callback reports: a status or an error.
 window.send = (name, options) => new Promise(resolve => track(name, { ...options,
   callback: result => resolve(result && result.status ? result.status : String(result && result.error)) }))
@@ -52,11 +55,17 @@ window.send = (name, options) => new Promise(resolve => track(name, { ...options
 
 
 class Pages:
-    """The page server: `/plausible.js` is the installed tracker, every other path the page."""
+    """The page server: `/plausible.js` is the installed tracker, every other path the page.
+
+    Pages under `/hash/` use hash-based routing; pages under `/limited/` send for `LIMITED`."""
 
     def __init__(self, tracker: Path, endpoint: str) -> None:
-        page = PAGE % {"domain": DOMAIN, "endpoint": endpoint}
-        self.httpd = page_server(lambda path: page, {"/plausible.js": (tracker.read_bytes(), "text/javascript")})
+        def html(path: str) -> str:
+            domain = LIMITED if path.startswith("/limited/") else DOMAIN
+            hash_routing = "true" if path.startswith("/hash/") else "false"
+            return PAGE % {"domain": domain, "endpoint": endpoint, "hash": hash_routing}
+
+        self.httpd = page_server(html, {"/plausible.js": (tracker.read_bytes(), "text/javascript")})
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def close(self) -> None:
@@ -65,23 +74,22 @@ class Pages:
 
 
 class Shop:
-    def __init__(self, server: Server, rk: str, pages: Pages) -> None:
-        self.server, self.rk, self.pages = server, rk, pages
+    def __init__(self, server: Server, rk: str, limited_rk: str, pages: Pages) -> None:
+        self.server, self.rk, self.limited_rk, self.pages = server, rk, limited_rk, pages
 
-    def rows(self, **params: Any) -> list[dict[str, Any]]:
-        return list(reversed(self.server.query(self.rk, **params)))
+    def rows(self, rk: str | None = None, **params: Any) -> list[dict[str, Any]]:
+        return list(reversed(self.server.query(rk or self.rk, **params)))
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     tracker = npm_install(TRACKER) / "node_modules" / "@plausible-analytics" / "tracker" / "plausible.js"
     data = tmp_path_factory.mktemp("plausible-tracker") / "data"
-    created = json.loads(cli(data, "project", "create", "shop", "--json").stdout)
-    cli(data, "project", "update", created["project_id"], "--domain", DOMAIN)
-    server = Server(data).start()
+    projects = site_projects(data, {"shop": DOMAIN, "limited": LIMITED}, {"limited": (0.01, 1)})
+    server = Server(data, env={"FOOTFALL_RATE_LIMITS": "on"}).start()
     pages = Pages(tracker, server.url + "/api/event")
     try:
-        yield Shop(server, created["keys"]["rk_live"], pages)
+        yield Shop(server, projects["shop"]["keys"]["rk_live"], projects["limited"]["keys"]["rk_live"], pages)
     finally:
         pages.close()
         server.stop()
@@ -192,4 +200,28 @@ def test_after_a_503_the_tracker_does_not_retry_and_the_apps_retry_stores_once(p
     assert len(failures) == 1 and len(_posts(watch, "checkout_started")) == 2
     (stored,) = shop.rows(event="checkout_started")
     assert _props(stored) == {"page_kind": "shop", "step": "1"}
+    page.context.close()
+
+
+def test_hash_based_routing_sends_the_fragment_as_the_path(pw_browser: Browser, shop: Shop) -> None:
+    page, watch = _open(pw_browser, shop, "/hash/app#/home")
+    with page.expect_response(_is_event("pageview")) as second:
+        page.evaluate("location.hash = '#/settings'")
+    assert second.value.status == 202
+    assert all(body.get("h") == 1 for body in _posts(watch, "pageview"))
+    paths = [r["path"] for r in shop.rows(event="$pageview") if r["path"].startswith("/hash/")]
+    assert paths == ["/hash/app#/home", "/hash/app#/settings"]
+    page.context.close()
+
+
+def test_a_real_429_reaches_the_callback_and_is_not_retried(pw_browser: Browser, shop: Shop) -> None:
+    page, watch = _open(pw_browser, shop, "/limited/cart")  # the page view takes the one token
+    with page.expect_response(_is_event("add_to_cart")) as limited:
+        assert page.evaluate("send('add_to_cart')") == 429
+    assert limited.value.headers["retry-after"] and limited.value.json() == {
+        "errors": {"request": ["too many requests, slow down"]}
+    }
+    assert page.evaluate("send('after_limit')") == 429
+    assert len(_posts(watch, "add_to_cart")) == 1
+    assert [r["event_name"] for r in shop.rows(shop.limited_rk)] == ["$pageview"]
     page.context.close()

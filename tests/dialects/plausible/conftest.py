@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support.server import Server
+from tests.support.sites import site_projects
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -49,22 +50,8 @@ class Site:
 
 @pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    # Set up in-process through the functions the CLI calls (the CLI's own test runs them as
-    # commands): a subprocess per step would cost seconds here.
-    from footfall.config import Settings
-    from footfall.service import create_project_with_keys, open_meta
-
     data = tmp_path_factory.mktemp("plausible") / "data"
-    meta = open_meta(Settings.from_env(data=str(data)))
-    projects = {}
-    try:
-        for name, domain in (("shop", SHOP), ("blog", BLOG), ("limited", LIMITED)):
-            project, keys = create_project_with_keys(meta, name, [])
-            meta.set_domains(project.id, [domain])
-            projects[name] = {"project_id": project.id, "keys": keys}
-        meta.set_rate_limit(projects["limited"]["project_id"], "track", 0.01, 1)
-    finally:
-        meta.close()
+    projects = site_projects(data, {"shop": SHOP, "blog": BLOG, "limited": LIMITED}, {"limited": (0.01, 1)})
     server = Server(data, env={"FOOTFALL_RATE_LIMITS": "on"}).start()
     yield Site(server, projects)
     server.stop()
