@@ -39,7 +39,7 @@ import msgspec
 from footfall.dialects.plausible.schema import EventBody, Revenue
 from footfall.errors import Invalid
 from footfall.ids import uuid7
-from footfall.model import Event, Principal
+from footfall.model import ENGAGEMENT_EVENT, Event, Principal
 from footfall.store.meta import normalise_domain
 
 __all__ = [
@@ -58,7 +58,7 @@ MAX_PROPS = 30
 MAX_PROP_KEY_BYTES = 300
 MAX_PROP_VALUE_BYTES = 2000
 MAX_ENGAGED_MS = 30 * 24 * 3600 * 1000  # older trackers sent absurd values; Plausible ignores them
-ENGAGEMENT = "$engagement"
+ENGAGEMENT = ENGAGEMENT_EVENT
 _NAMES = {"pageview": "$pageview", "engagement": ENGAGEMENT}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Keys only Footfall writes: a client prop of the same name is left out, so `$revenue_amount`
@@ -123,9 +123,10 @@ def _domains(body: EventBody, url: str) -> tuple[str, ...]:
         if not host:
             raise _invalid("domain", "can't be blank")
         return (normalise_domain(host),)
-    if not raw.strip():
+    domains = _domain_list(raw)
+    if not domains:  # blank, or only commas
         raise _invalid("domain", "can't be blank")
-    return _domain_list(raw)
+    return domains
 
 
 @functools.lru_cache(maxsize=4096)
