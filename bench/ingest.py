@@ -104,7 +104,7 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, flo
     non2xx = float(non2xx_match.group(1)) if non2xx_match else 0.0
     # Only acknowledged requests count: a 503 under backpressure stored nothing.
     ok_rps = rps * (1 - non2xx / total) if total else 0.0
-    return {"rps": ok_rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "non_2xx": non2xx}
+    return {"rps": ok_rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "non_2xx": non2xx, "requests": total}
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
