@@ -104,7 +104,7 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, flo
     non2xx = float(non2xx_match.group(1)) if non2xx_match else 0.0
     # Only acknowledged requests count: a 503 under backpressure stored nothing.
     ok_rps = rps * (1 - non2xx / total) if total else 0.0
-    return {"rps": ok_rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "non_2xx": non2xx}
+    return {"rps": ok_rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "non_2xx": non2xx, "requests": total}
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
@@ -126,7 +126,8 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def main() -> None:
+def load_args() -> argparse.Namespace:
+    """`--seconds`, `--connections`, `--repeat` of a wrk benchmark; exits when wrk is missing."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--connections", type=int, default=64)
@@ -134,6 +135,11 @@ def main() -> None:
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
+    return args
+
+
+def main() -> None:
+    args = load_args()
     # (name, path, body, connections, events per request)
     runs = [
         ("/v1/track", "/v1/track", TRACK, args.connections, 1),

@@ -19,6 +19,7 @@ def main() -> None:
         ("enrichment per event", ["enrichment.py"]),
         ("store bulk insert", ["store_insert.py"]),
         ("ingestion over HTTP", ["ingest.py", "--seconds", "4" if quick else "8"]),
+        ("the Plausible adapter beside /v1/track", ["plausible.py", "--seconds", "4" if quick else "8"]),
         ("what bounds ingestion", ["bounds.py", "--seconds", "4" if quick else "8"]),
         ("the disk's sync latency", ["disk.py", *(["--syncs", "1000"] if quick else [])]),
         ("queries", ["queries.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),

@@ -16,7 +16,7 @@ from footfall.auth.origins import client_ip
 from footfall.errors import FootfallError, Invalid, PayloadTooLarge
 from footfall.model import RequestContext
 
-__all__ = ["dialect_endpoint", "json_response", "read_body", "request_context"]
+__all__ = ["dialect_endpoint", "json_response", "public_cors", "read_body", "request_context"]
 
 log = logging.getLogger("footfall.http")
 _encode = msgspec.json.Encoder().encode
@@ -119,3 +119,20 @@ def dialect_endpoint(render: Renderer, route: str) -> Callable[[Endpoint], Endpo
         return endpoint
 
     return wrap
+
+
+def public_cors(
+    inner: Endpoint, headers: dict[str, str], preflight: dict[str, str]
+) -> Endpoint:
+    """An endpoint any origin may call (keyless or key-in-header vendor APIs): preflights are
+    answered 204 with `preflight`, every other answer gets `headers`, errors included."""
+
+    async def endpoint(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=preflight)
+        response = await inner(request)
+        response.headers.update(headers)
+        return response
+
+    endpoint.__name__ = inner.__name__
+    return endpoint

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "ENGAGEMENT_EVENT",
     "Env",
     "Event",
     "IdentityLink",
@@ -22,6 +23,13 @@ __all__ = [
     "RequestContext",
     "Scope",
 ]
+
+
+# An event that reports how long a page was looked at and how far it was scrolled (properties
+# `$engaged_ms`, `$scroll_depth`) when the visitor leaves it. It extends its visit, so visit
+# duration counts the time on the last page, but it never starts a visit of its own and is not
+# an interaction: a one-page visit with engagement is still a bounce.
+ENGAGEMENT_EVENT = "$engagement"
 
 
 class Env(enum.StrEnum):

@@ -172,10 +172,14 @@ class Footfall:
         self._rules: dict[str, tuple[float, tuple[CustomRule, ...]]] = {}
         self._limits: dict[str, tuple[float, dict[str, Limit]]] = {}
         self._all_origins: tuple[float, tuple[str, ...]] | None = None
+        self._domains: tuple[float, dict[str, str]] | None = None
         self.rate_limiter = RateLimiter(settings.rate_limits)
         self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
         self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
         self.accepted: Counter[str] = Counter()
+        # Events a dialect answered but stored nowhere (e.g. a Plausible event for a domain no
+        # project lists), by (dialect, reason).
+        self.edge_drops: Counter[tuple[str, str]] = Counter()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -233,6 +237,18 @@ class Footfall:
             origins = tuple(o for p in self.meta.projects() for o in p.origins)
             self._all_origins = (now + _PROJECT_TTL, origins)
         return origin_allowed(origin, self._all_origins[1])
+
+    def site_principal(self, domain: str) -> Principal | None:
+        """Who a keyless site event (Plausible) writes as: the live environment of the project
+        that lists `domain` (already normalised), treated like a browser key; None when no
+        project does."""
+        now = time.monotonic()
+        if self._domains is None or self._domains[0] <= now:
+            self._domains = (now + _PROJECT_TTL, self.meta.domains())
+        project_id = self._domains[1].get(domain)
+        if project_id is None:
+            return None
+        return Principal(project_id, Env.LIVE, KeyKind.PUBLISHABLE, "domain")
 
     def rules(self, project_id: str) -> tuple[CustomRule, ...]:
         now = time.monotonic()

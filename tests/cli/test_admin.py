@@ -87,3 +87,19 @@ def test_raw_ip_is_stored_only_after_the_project_opts_in(tmp_path: Path) -> None
     con.close()
     assert rows == {project["project_id"]: "127.0.0.1", other["project_id"]: None}
     assert cli(data, "project", "update", "prj_nope", "--store-raw-ip", check=False).returncode == 1
+
+
+def test_project_domains_pick_one_project_each(tmp_path: Path) -> None:
+    shop = json.loads(cli(tmp_path, "project", "create", "shop", "--json").stdout)["project_id"]
+    blog = json.loads(cli(tmp_path, "project", "create", "blog", "--json").stdout)["project_id"]
+    out = json.loads(cli(tmp_path, "project", "update", shop, "--domain", "WWW.Shop.Example", "--domain", "shop.example", "--domain", "docs.shop.example", "--json").stdout)
+    assert out["domains"] == ["docs.shop.example", "shop.example"]
+    taken = cli(tmp_path, "project", "update", blog, "--domain", "blog.example", "--domain", "shop.example", check=False)
+    assert taken.returncode == 1 and f"shop.example belongs to {shop}" in taken.stderr
+    listed = {p["name"]: p["domains"] for p in json.loads(cli(tmp_path, "project", "list", "--json").stdout)}
+    assert listed == {"shop": ["docs.shop.example", "shop.example"], "blog": []}  # nothing half-applied
+    cli(tmp_path, "project", "update", shop, "--no-domains")
+    cli(tmp_path, "project", "update", blog, "--domain", "shop.example")
+    listed = {p["name"]: p["domains"] for p in json.loads(cli(tmp_path, "project", "list", "--json").stdout)}
+    assert listed == {"shop": [], "blog": ["shop.example"]}
+    assert "domains=shop.example" in cli(tmp_path, "project", "list").stdout

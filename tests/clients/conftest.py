@@ -264,16 +264,21 @@ class Site:
             time.sleep(0.1)  # polling the server for a condition, with a deadline
 
 
-def _page_server(html: Callable[[str], str]) -> ThreadingHTTPServer:
+def page_server(
+    html: Callable[[str], str], files: dict[str, tuple[bytes, str]] | None = None
+) -> ThreadingHTTPServer:
+    """Serves `html(path)` for every path but `/favicon*` and the `files` (path → body, type)."""
+    files = files or {}
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/favicon"):
                 self.send_response(404)
                 self.end_headers()
                 return
-            body = html(self.path).encode()
+            body, content_type = files.get(self.path) or (html(self.path).encode(), "text/html; charset=utf-8")
             self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
@@ -311,7 +316,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "</head><body><p>Footfall browser snippet test page</p></body></html>"
         )
 
-    httpd = _page_server(html)
+    httpd = page_server(html)
     origin = f"http://127.0.0.1:{httpd.server_address[1]}"
     data = tmp_path_factory.mktemp("browser") / "data"
     created = json.loads(cli(data, "project", "create", "web", "--origin", origin, "--json").stdout)

@@ -39,19 +39,26 @@ def create(
 
 @app.command("list")
 def list_projects(data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """List projects with their allowed origins."""
+    """List projects with their allowed origins and site domains."""
     from footfall.service import open_meta
 
     meta = open_meta(settings_for(data))
     try:
         projects = meta.projects()
+        domains: dict[str, list[str]] = {}
+        for name, owner in meta.domains().items():
+            domains.setdefault(owner, []).append(name)
     finally:
         meta.close()
     payload = [
-        {"project_id": p.id, "name": p.name, "origins": list(p.origins), "store_raw_ip": p.store_raw_ip}
+        {"project_id": p.id, "name": p.name, "origins": list(p.origins), "store_raw_ip": p.store_raw_ip,
+         "domains": domains.get(p.id, [])}
         for p in projects
     ]
-    human = "\n".join(f"{p.id}  {p.name}  origins={','.join(p.origins) or '-'}" for p in projects)
+    human = "\n".join(
+        f"{p.id}  {p.name}  origins={','.join(p.origins) or '-'}  domains={','.join(domains.get(p.id, [])) or '-'}"
+        for p in projects
+    )
     emit(as_json, payload, human or "no projects")
 
 
@@ -71,10 +78,15 @@ def update(
         typer.Option("--authorized-ip", help="Replace the CIDRs server-side callers must come from (repeatable; Sankofa's IP allowlist)."),
     ] = None,
     any_ip: Annotated[bool, typer.Option("--any-ip", help="Clear the IP allowlist.")] = False,
+    domain: Annotated[
+        list[str] | None,
+        typer.Option("--domain", help="Replace the site domains Plausible events are accepted for (repeatable; `www.` is ignored)."),
+    ] = None,
+    no_domains: Annotated[bool, typer.Option("--no-domains", help="Accept no Plausible events.")] = False,
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a project's allowed origins, IP allowlist or raw-IP opt-in (a running server follows within 10 s)."""
+    """Change a project's allowed origins, IP allowlist, site domains or raw-IP opt-in (a running server follows within 10 s)."""
     from footfall.service import open_meta
 
     meta = open_meta(settings_for(data))
@@ -95,14 +107,21 @@ def update(
             store_raw_ip=store_raw_ip,
             authorized_ips=[] if any_ip else authorized_ip,
         )
+        if domain is not None or no_domains:
+            try:
+                meta.set_domains(project_id, [] if no_domains else domain or [])
+            except ValueError as err:
+                typer.echo(f"error: {err}", err=True)
+                raise typer.Exit(1) from None
         project = meta.project(project_id)
+        domains = list(meta.domains(project_id))
     finally:
         meta.close()
     assert project is not None
     payload = {
         "project_id": project.id, "name": project.name,
         "origins": list(project.origins), "store_raw_ip": project.store_raw_ip,
-        "authorized_ips": list(project.authorized_ips),
+        "authorized_ips": list(project.authorized_ips), "domains": domains,
     }
     emit(as_json, payload, f"updated {project.id}")
 

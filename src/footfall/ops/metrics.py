@@ -63,6 +63,13 @@ class _CoreCollector(Collector):
         for dialect, n in svc.accepted.items():
             accepted.add_metric([dialect], n)
         yield accepted
+        edge = CounterMetricFamily(
+            "footfall_edge_drops", "Events answered but not stored, by dialect and reason",
+            labels=["dialect", "reason"],
+        )
+        for (dialect, reason), n in svc.edge_drops.items():
+            edge.add_metric([dialect, reason], n)
+        yield edge
         drops = CounterMetricFamily("footfall_pipeline_drops", "Events dropped", labels=["reason"])
         for reason, n in svc.pipeline.drops.items():
             drops.add_metric([reason], n)

@@ -22,7 +22,7 @@ from footfall.enrichment.geoip import GeoIP
 from footfall.enrichment.iphash import anonymous_id_for, ip_hash
 from footfall.enrichment.urls import path_of
 from footfall.enrichment.useragent import is_http_tool, parse_user_agent
-from footfall.model import Event, RequestContext
+from footfall.model import ENGAGEMENT_EVENT, Event, RequestContext
 from footfall.pipeline.sessions import (
     INHERITED_FIELDS,
     NO_SIGNAL_RULES,
@@ -43,6 +43,7 @@ __all__ = [
 
 class DropReason(enum.StrEnum):
     INVALID = "invalid"
+    NO_SESSION = "no_session"  # an engagement event for a visit that is over (or never began)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,19 @@ def maybe_put_path(event: Event, ctx: StepContext) -> Event | Drop:
     """Reads group by page: take the path from the landing URL when the client sent none."""
     if event.path is None and event.url:
         event.path = path_of(event.url)
+    return event
+
+
+def drop_engagement_without_session(event: Event, ctx: StepContext) -> Event | Drop:
+    """Time on a page extends a visit, it never starts one: a tab left open past the session
+    timeout would otherwise make a visit of no pages (as in Plausible)."""
+    if (
+        event.name == ENGAGEMENT_EVENT
+        and event.session_id is None
+        and event.anonymous_id is not None
+        and not ctx.sessions.is_open(event.project_id, event.env, event.anonymous_id, event.ts)
+    ):
+        return Drop(DropReason.NO_SESSION)
     return event
 
 
@@ -245,6 +259,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_invalid", drop_invalid),
     ("maybe_put_anonymous_id", maybe_put_anonymous_id),
     ("maybe_put_path", maybe_put_path),
+    ("drop_engagement_without_session", drop_engagement_without_session),
     ("maybe_put_session", maybe_put_session),
     ("put_attribution", put_attribution),
     ("maybe_inherit_session_attribution", maybe_inherit_session_attribution),

@@ -91,6 +91,11 @@ class Sessionizer:
                 t.session_id, _utc(t.first_ts), _utc(t.last_ts)
             )
 
+    def is_open(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> bool:
+        """Would an event at `ts` join the visitor's open session (rather than start one)?"""
+        state = self._open.get((project_id, env, anonymous_id))
+        return state is not None and state.first - SESSION_TIMEOUT <= ts <= state.last + SESSION_TIMEOUT
+
     def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
         key = (project_id, env, anonymous_id)
         state = self._open.get(key)

@@ -114,3 +114,19 @@ def test_a_single_event_takes_the_same_steps_and_drops_as_a_batch() -> None:
     assert set(alone.step_seconds) == {name for name, _ in STEPS}
     assert alone.run([event(2, name="")], ctx(alone)) == []
     assert alone.drops == {"invalid": 1}
+
+
+def test_an_engagement_event_extends_an_open_visit_but_never_starts_one() -> None:
+    from footfall.model import ENGAGEMENT_EVENT
+
+    p = pipeline()
+    (view,) = p.run([event(0, name="$pageview", anonymous_id="a1")], ctx(p))
+    (engaged,) = p.run([event(20, name=ENGAGEMENT_EVENT, anonymous_id="a1")], ctx(p))
+    assert engaged.session_id == view.session_id
+    # 31 minutes after the visit's last event: the visit is over, nothing to extend.
+    assert p.run([event(51, name=ENGAGEMENT_EVENT, anonymous_id="a1")], ctx(p)) == []
+    assert p.run([event(0, name=ENGAGEMENT_EVENT, anonymous_id="never_seen")], ctx(p)) == []
+    assert p.drops["no_session"] == 2
+    # Any other event after the gap starts a new visit as before.
+    (later,) = p.run([event(52, name="$pageview", anonymous_id="a1")], ctx(p))
+    assert later.session_id != view.session_id

@@ -25,6 +25,7 @@ from footfall.http import (
     Renderer,
     dialect_endpoint,
     json_response,
+    public_cors,
     read_body,
     request_context,
 )
@@ -240,16 +241,7 @@ async def handshake(request: Request) -> Response:
 def _route(path: str, method: str, handler: Endpoint, renderer: Renderer = render) -> Route:
     """The handler in the Sankofa envelope, answering preflights and adding CORS headers."""
     inner = dialect_endpoint(renderer, path)(handler)
-
-    async def endpoint(request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=PREFLIGHT_HEADERS)
-        response = await inner(request)
-        response.headers.update(CORS_HEADERS)
-        return response
-
-    endpoint.__name__ = handler.__name__
-    return Route(path, endpoint, methods=[method, "OPTIONS"])
+    return Route(path, public_cors(inner, CORS_HEADERS, PREFLIGHT_HEADERS), methods=[method, "OPTIONS"])
 
 
 routes: list[BaseRoute] = [

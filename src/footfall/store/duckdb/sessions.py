@@ -2,10 +2,14 @@
 
 A batch's aggregate per session merges with the stored row by min/max/sum, and the first-event
 fields (entry page, source, …) come from whichever side started earlier, so a session is never
-recomputed from its events on the write path.
+recomputed from its events on the write path. Engagement events (time on a page) move a
+session's end, so its duration covers the last page, but are not counted among its events, so a
+one-page visit stays a bounce.
 """
 
 from __future__ import annotations
+
+from footfall.model import ENGAGEMENT_EVENT
 
 __all__ = ["FIRST_FIELDS", "REBUILD_SESSIONS", "UPSERT_SESSIONS"]
 
@@ -20,7 +24,7 @@ SELECT project_id, env, session_id,
        {", ".join(f"arg_min({f}, ts) AS {f}" for f in FIRST_FIELDS)},
        arg_max(user_id, ts) FILTER (WHERE user_id IS NOT NULL) AS user_id,
        min(ts) AS start_ts, max(ts) AS end_ts,
-       count(*) AS events,
+       count(*) FILTER (WHERE name <> '{ENGAGEMENT_EVENT}') AS events,
        count(*) FILTER (WHERE name = '$pageview') AS pageviews,
        arg_min(path, ts) FILTER (WHERE name = '$pageview') AS entry_path,
        arg_max(path, ts) FILTER (WHERE name = '$pageview') AS exit_path,

@@ -21,7 +21,7 @@ import msgspec
 from footfall.attribution.custom import CustomRule
 from footfall.store.migrations import apply_all
 
-__all__ = ["ApiKeyRow", "MetaStore", "Project"]
+__all__ = ["ApiKeyRow", "MetaStore", "Project", "normalise_domain"]
 
 
 class Project(msgspec.Struct, frozen=True):
@@ -159,6 +159,46 @@ class MetaStore:
                     (int(store_raw_ip), project_id),
                 )
 
+    # -- site domains (Plausible) ---------------------------------------------------------
+    def set_domains(self, project_id: str, domains: list[str]) -> None:
+        """Replace the domains a project accepts Plausible events for. Raises ValueError when
+        one already belongs to another project (a domain picks exactly one project)."""
+        wanted = sorted({normalise_domain(d) for d in domains} - {""})
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                marks = ",".join("?" * len(wanted))
+                taken = db.execute(
+                    f"SELECT domain, project_id FROM project_domains WHERE domain IN ({marks})"
+                    " AND project_id <> ?",
+                    (*wanted, project_id),
+                ).fetchall() if wanted else []
+                if taken:
+                    raise ValueError(
+                        ", ".join(f"{d} belongs to {p}" for d, p in taken)
+                    )
+                db.execute("DELETE FROM project_domains WHERE project_id = ?", (project_id,))
+                db.executemany(
+                    "INSERT INTO project_domains (domain, project_id) VALUES (?, ?)",
+                    [(d, project_id) for d in wanted],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def domains(self, project_id: str | None = None) -> dict[str, str]:
+        """domain -> project id, for one project or all."""
+        sql = "SELECT domain, project_id FROM project_domains"
+        args: tuple[str, ...] = ()
+        if project_id is not None:
+            sql += " WHERE project_id = ?"
+            args = (project_id,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY domain", args).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     # -- keys ----------------------------------------------------------------------------
     def insert_key(self, row: ApiKeyRow) -> None:
         with self._lock:
@@ -294,6 +334,15 @@ class MetaStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def normalise_domain(domain: str) -> str:
+    """How domains are compared: trimmed, lower case, no leading `www.` (as Plausible does).
+
+    >>> normalise_domain(" WWW.Shop.Example "), normalise_domain("blog.example")
+    ('shop.example', 'blog.example')
+    """
+    return domain.strip().lower().removeprefix("www.")
 
 
 def _project(row: tuple[str, str, str, int, str, str]) -> Project:
