@@ -50,7 +50,7 @@ _encode = msgspec.json.Encoder().encode
 
 
 def open_meta(settings: Settings) -> MetaStore:
-    meta = MetaStore(settings.data / "meta.sqlite")
+    meta = MetaStore(settings.meta_target)
     meta.migrate()
     return meta
 
