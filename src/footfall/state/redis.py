@@ -89,7 +89,7 @@ return string.format('%.6f', wait)
 class RedisLink:
     """One Redis client for the node, with the fallback switch every call goes through."""
 
-    def __init__(self, url: str, timeout: float = 0.5) -> None:
+    def __init__(self, url: str, timeout: float = 0.5, retry_after: float = _RETRY_AFTER) -> None:
         import redis
 
         self.target = redacted(url)
@@ -97,6 +97,7 @@ class RedisLink:
             url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
         )
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError,)
+        self.retry_after = retry_after
         self._down_until = 0.0
         self._lock = threading.Lock()
         self.fallbacks = 0  # calls answered in-process because Redis was away
@@ -117,7 +118,7 @@ class RedisLink:
         except self._errors as err:
             with self._lock:
                 first = self._down_until == 0.0 or self._down_until < time.monotonic() - 60
-                self._down_until = time.monotonic() + _RETRY_AFTER
+                self._down_until = time.monotonic() + self.retry_after
             if first:
                 log.warning(
                     "shared state unreachable, using this node's memory",
