@@ -168,3 +168,26 @@ def test_unreachable_postgres_is_a_clear_error_without_the_password() -> None:
         MetaStore(url)
     assert err.value.code == "control_plane_unavailable" and err.value.status == 503
     assert "127.0.0.1" in err.value.message and "hunter2" not in err.value.message
+
+
+def test_nodes_starting_together_bootstrap_one_default_project(target: str | Path) -> None:
+    from footfall.service import bootstrap_default_project
+
+    nodes = [MetaStore(target) for _ in range(3)]
+    nodes[0].migrate()
+    barrier = threading.Barrier(len(nodes))
+    printed: list[dict[str, str] | None] = []
+
+    def start(m: MetaStore) -> None:
+        barrier.wait()
+        printed.append(bootstrap_default_project(m))
+
+    threads = [threading.Thread(target=start, args=(m,)) for m in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(p is not None for p in printed) == 1
+    assert [p.name for p in nodes[0].projects()] == ["default"]
+    for m in nodes:
+        m.close()
