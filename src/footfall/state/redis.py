@@ -40,27 +40,34 @@ TTL_SECONDS = int(SESSION_TIMEOUT.total_seconds()) + 60
 _RETRY_AFTER = 1.0  # seconds on the in-process fallback after a Redis failure
 _SEEDED = "\x00seeded"  # member marking a sightings set as read from the store
 
-# KEYS[1] = the visitor; ARGV = ts (µs), timeout (µs), ttl (s), the id a new session gets.
+# KEYS[1] = the visitor; ARGV = ts (µs), timeout (µs), ttl (s), the id a new session gets, the
+# prefix of attribution keys. Returns {session id, its attribution or false}: the pipeline's
+# next step asks for the attribution, so it comes in the same round trip. (The attribution key
+# is derived in the script, so this assumes one Redis, not Redis Cluster.)
 # Timestamps stay the strings the caller sent: Lua's number formatting would round them.
 _ASSIGN = """
 local ts = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
+local sid = ARGV[4]
 local s = redis.call('HMGET', KEYS[1], 'sid', 'first', 'last')
+local open = false
 if s[1] then
   local first, last = tonumber(s[2]), tonumber(s[3])
   if first - timeout <= ts and ts <= last + timeout then
     if ts < first then redis.call('HSET', KEYS[1], 'first', ARGV[1]) end
     if ts > last then redis.call('HSET', KEYS[1], 'last', ARGV[1]) end
     redis.call('EXPIRE', KEYS[1], ARGV[3])
-    return s[1]
-  end
-  if ts < first then
-    return ARGV[4]
+    sid = s[1]
+    open = true
+  elseif ts < first then
+    open = true  -- a late event from an earlier visit: its own session, the open one stays
   end
 end
-redis.call('HSET', KEYS[1], 'sid', ARGV[4], 'first', ARGV[1], 'last', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return ARGV[4]
+if not open then
+  redis.call('HSET', KEYS[1], 'sid', sid, 'first', ARGV[1], 'last', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return {sid, redis.call('GETEX', ARGV[5] .. sid, 'EX', ARGV[3])}
 """
 
 # KEYS[1] = the bucket; ARGV = rate (tokens/s), burst. Redis's clock, so nodes agree on time.
@@ -136,29 +143,44 @@ def _micros(ts: datetime) -> int:
 
 
 class RedisVisitors:
+    """One round trip per event: `assign` also fetches the session's attribution, which the
+    same event's attribution step then takes from `_fetched` (once; a later event asks Redis
+    again). Only the first event with a signal in a session makes a second one (`SET NX`)."""
+
     def __init__(self, link: RedisLink) -> None:
         self.link = link
         self.local = Sessionizer()
         self._assign = link.client.register_script(_ASSIGN)
         self._timeout = str(int(SESSION_TIMEOUT.total_seconds() * 1_000_000))
+        self._fetched: dict[SessionKey, tuple[object, ...] | None] = {}
 
     def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
         key = f"ff:visit:{project_id}:{env}:{anonymous_id}"
         new = session_id_for(anonymous_id, ts)
-        args = [str(_micros(ts)), self._timeout, str(TTL_SECONDS), new]
-        return self.link.call(
-            lambda: str(self._assign(keys=[key], args=args)),
-            lambda: self.local.assign(project_id, env, anonymous_id, ts),
-        )
+        args = [str(_micros(ts)), self._timeout, str(TTL_SECONDS), new,
+                f"ff:attr:{project_id}:{env}:"]
+
+        def shared() -> str:
+            sid, raw = self._assign(keys=[key], args=args)
+            if len(self._fetched) > 10_000:  # entries a dropped event never took
+                self._fetched.clear()
+            self._fetched[(project_id, env, sid)] = _decode(raw)
+            return str(sid)
+
+        return self.link.call(shared, lambda: self.local.assign(project_id, env, anonymous_id, ts))
 
     def attribution(self, key: SessionKey) -> tuple[object, ...] | None:
+        if key in self._fetched:
+            return self._fetched.pop(key)
+
         def shared() -> tuple[object, ...] | None:
-            raw = self.link.client.getex(_attribution_key(key), ex=TTL_SECONDS)
-            return tuple(msgspec.json.decode(raw)) if raw is not None else None
+            return _decode(self.link.client.getex(_attribution_key(key), ex=TTL_SECONDS))
 
         return self.link.call(shared, lambda: self.local.attribution(key))
 
     def remember_attribution(self, key: SessionKey, values: tuple[object, ...]) -> None:
+        if key in self._fetched and self._fetched.pop(key) is not None:
+            return  # the session has its attribution already: NX would change nothing
         raw = msgspec.json.encode(values).decode()
         self.link.call(
             # NX: the first event with a signal wins, on whichever node it landed.
@@ -172,6 +194,10 @@ class RedisVisitors:
 
     def restore_attributions(self, rows: list[tuple[SessionKey, tuple[object, ...]]]) -> None:
         """See `restore`."""
+
+
+def _decode(raw: str | None) -> tuple[object, ...] | None:
+    return tuple(msgspec.json.decode(raw)) if raw else None
 
 
 def _attribution_key(key: SessionKey) -> str:

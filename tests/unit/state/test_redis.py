@@ -132,7 +132,7 @@ def test_redis_lost_mid_operation_falls_back_to_the_node_and_comes_back() -> Non
         visitors.remember_attribution(("p", "live", sid), ("x",))
         assert [limiter.check("p", "track", limit) == 0 for _ in range(3)] == [True, True, False]
         down = link.fallbacks
-        assert down == 7  # every call above
+        assert down == 6  # every call above but the attribution, fetched with the first assign
         restarted = Redis(port=server.port).start()
         try:
             assert visitors.assign("p", "live", "c", T0) == "c-" + sid.rsplit("-", 1)[1]
@@ -152,3 +152,39 @@ def test_unreachable_redis_at_start_is_a_clear_error() -> None:
     local = open_state(None, rate_limits=False)
     assert isinstance(local.visitors, Sessionizer) and isinstance(local.limiter, RateLimiter)
     assert not local.limiter.enabled and not local.shared
+
+
+def test_one_round_trip_per_event_but_the_first_signal_of_a_session(
+    links: list[RedisLink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the pipeline asks per event (assign, then look up or remember the session's
+    attribution) costs one Redis round trip; the session's first event with a signal, two."""
+    node, other = RedisVisitors(links[0]), RedisVisitors(links[1])
+    node.assign("p", "live", "warm-up", T0)  # loads the script (a one-off round trip more)
+    sent: list[object] = []
+    execute = links[0].client.execute_command
+
+    def counted(*args: object, **kwargs: object) -> object:
+        sent.append(args[0])
+        return execute(*args, **kwargs)
+
+    monkeypatch.setattr(links[0].client, "execute_command", counted)
+
+    def event(visitors: RedisVisitors, signal: tuple[object, ...] | None) -> tuple[object, ...] | None:
+        sid = visitors.assign("p", "live", "rt", T0)
+        key = ("p", "live", sid)
+        if signal is None:
+            return visitors.attribution(key)
+        visitors.remember_attribution(key, signal)
+        return signal
+
+    assert event(node, None) is None  # no signal yet: nothing to inherit
+    assert sent == ["EVALSHA"]
+    sent.clear()
+    event(node, ("google", "cpc"))  # the session's first signal: assign + SET NX
+    assert sent == ["EVALSHA", "SET"]
+    sent.clear()
+    event(node, ("bing", "cpc"))  # known already: assign only
+    assert event(other, None) == ("google", "cpc")  # another node inherits the first signal
+    assert event(node, None) == ("google", "cpc")
+    assert sent == ["EVALSHA", "EVALSHA"]
