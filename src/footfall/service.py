@@ -201,6 +201,11 @@ class Footfall:
         self.meta.close()
         self.state.close()
 
+    def stale_answers(self) -> int:
+        """Control-plane answers served past their TTL because it was unreachable."""
+        caches = (self.keys.cache, self._projects, self._rules, self._limits, self._all_origins)
+        return sum(c.stale_served for c in caches)
+
     def _close_store(self) -> None:
         try:
             self.store.checkpoint()

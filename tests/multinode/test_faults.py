@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from footfall.auth.keys import CACHE_SECONDS
@@ -68,12 +70,18 @@ def test_ingestion_goes_on_while_postgres_and_redis_are_away(tmp_path: Path) -> 
                     r = c.post("/v1/track", json={"event": "during", "anonymous_id": f"v{i}"})
                     assert r.status_code == 202, r.text
             assert len(node.query(rk, event="during")) == 6
+            health = httpx.get(node.url + "/healthz").json()
+            assert health["ok"] is True and health["shared_state"] == "fallback"
+            metrics = httpx.get(node.url + "/metrics").text
+            assert re.search(r"^footfall_control_plane_stale_answers_total [1-9]", metrics, re.M)
+            assert re.search(r"^footfall_shared_state_fallbacks_total [1-9]", metrics, re.M)
             # A key no node has seen cannot be checked: 503, retryable, in the dialect's format.
             unknown = "sk_live_abcdefgh_" + "x" * 43
             with node.client(unknown) as c:
                 r = c.post("/v1/track", json={"event": "never"})
             assert r.status_code == 503 and r.json()["error"] == "control_plane_unavailable"
             assert "retry-after" in r.headers
+            assert httpx.get(node.url + "/healthz").json()["control_plane"] == "unreachable"
             pg.start()  # same port, same data: the node reconnects on its next miss
             made = json.loads(cli(
                 tmp_path / "admin", "key", "create", "--project", project["project_id"],
@@ -81,5 +89,6 @@ def test_ingestion_goes_on_while_postgres_and_redis_are_away(tmp_path: Path) -> 
             ).stdout)
             with node.client(made["key"]) as c:
                 assert c.post("/v1/track", json={"event": "after"}).status_code == 202
+            assert httpx.get(node.url + "/healthz").json()["control_plane"] == "ok"
         finally:
             node.stop()

@@ -86,10 +86,10 @@ class KeyRing:
     def __init__(self, meta: MetaStore, ttl: float = CACHE_SECONDS) -> None:
         self._meta = meta
         # Keyed by the whole token (in memory only): a hit costs no hashing.
-        self._cache: TtlCache[str, Principal | None] = TtlCache(ttl)
+        self.cache: TtlCache[str, Principal | None] = TtlCache(ttl)
 
     def verify(self, token: str) -> Principal:
-        principal = self._cache.get(token, lambda: self._load(token))
+        principal = self.cache.get(token, lambda: self._load(token))
         if principal is None:
             raise Unauthorized("invalid_api_key", "API key is unknown or revoked")
         return principal
@@ -110,4 +110,4 @@ class KeyRing:
         return Principal(project_id=row.project_id, env=env, kind=kind, prefix=prefix)
 
     def forget_cached(self) -> None:
-        self._cache.clear()
+        self.cache.clear()

@@ -82,6 +82,8 @@ class HotState:
     limiter: Limiter = field(default_factory=RateLimiter)
     shared: bool = False  # True: outlives this process, so not rebuilt from this node's store
     on_close: Callable[[], None] | None = None
+    status: Callable[[], str] = field(default=lambda: "memory")  # or "redis", "fallback"
+    fallbacks: Callable[[], int] = field(default=lambda: 0)  # calls answered in-process
 
     def close(self) -> None:
         if self.on_close is not None:

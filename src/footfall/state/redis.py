@@ -109,6 +109,11 @@ class RedisLink:
         self._lock = threading.Lock()
         self.fallbacks = 0  # calls answered in-process because Redis was away
 
+    @property
+    def available(self) -> bool:
+        """False while calls go to the in-process fallback."""
+        return self._down_until <= time.monotonic()
+
     def check(self) -> None:
         """At start-up: raise `StateUnavailable` with a clear reason if Redis is away."""
         try:
@@ -264,4 +269,6 @@ def open_redis_state(url: str, rate_limits: bool = True) -> HotState:
         limiter=RedisLimiter(link, rate_limits),
         shared=True,
         on_close=link.close,
+        status=lambda: "redis" if link.available else "fallback",
+        fallbacks=lambda: link.fallbacks,
     )

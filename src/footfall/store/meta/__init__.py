@@ -84,6 +84,11 @@ class MetaStore:
         self._lock = threading.RLock()
         self._salt: tuple[str, bytes] | None = None  # today's salt: asked for on every event
 
+    @property
+    def reachable(self) -> bool:
+        """False since the last failed call to a PostgreSQL control plane, until one succeeds."""
+        return self._db.reachable
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run the calls inside as one transaction, one process of the cluster at a time

@@ -67,6 +67,7 @@ class Cursor(Protocol):
 
 class Connection(Protocol):
     target: str  # where it points, without any password
+    reachable: bool  # False after a failure to reach it, until the next success
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor: ...
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
@@ -104,6 +105,7 @@ class SqliteConnection:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.target = str(path)
+        self.reachable = True
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
@@ -140,6 +142,7 @@ class PostgresConnection:
     def __init__(self, url: str, connect_timeout: int = 5) -> None:
         self.url = url
         self.target = redacted(url)
+        self.reachable = True
         self._timeout = connect_timeout
         self._conn: Any = None
         self._open()
@@ -154,6 +157,7 @@ class PostgresConnection:
                 )
             except psycopg.OperationalError as err:
                 self._conn = None
+                self.reachable = False
                 raise MetaUnavailable(
                     message=f"cannot reach the control plane at {self.target}: {_first_line(err)}",
                     retry_after=1.0,
@@ -163,6 +167,7 @@ class PostgresConnection:
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         with self._reachable():
             cursor: Cursor = self._open().execute(postgres_query(sql), tuple(params))
+        self.reachable = True
         return cursor
 
     @contextlib.contextmanager
@@ -180,6 +185,7 @@ class PostgresConnection:
         try:
             yield
         except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+            self.reachable = False
             self._drop()
             raise MetaUnavailable(
                 message=f"lost the control plane at {self.target}: {_first_line(err)}",
