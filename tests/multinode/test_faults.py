@@ -87,8 +87,14 @@ def test_ingestion_goes_on_while_postgres_and_redis_are_away(tmp_path: Path) -> 
                 tmp_path / "admin", "key", "create", "--project", project["project_id"],
                 "--kind", "sk", "--meta", meta, "--json",
             ).stdout)
+            # It retries PostgreSQL at most every 5 s meanwhile: 503s until then, then 202.
+            deadline = time.monotonic() + 15
             with node.client(made["key"]) as c:
-                assert c.post("/v1/track", json={"event": "after"}).status_code == 202
+                while (r := c.post("/v1/track", json={"event": "after"})).status_code == 503:
+                    assert r.json()["error"] == "control_plane_unavailable"
+                    assert time.monotonic() < deadline, "the node did not reconnect"
+                    time.sleep(0.2)  # polling for the reconnect
+                assert r.status_code == 202, r.text
             assert httpx.get(node.url + "/healthz").json()["control_plane"] == "ok"
         finally:
             node.stop()

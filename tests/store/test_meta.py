@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -191,3 +192,33 @@ def test_nodes_starting_together_bootstrap_one_default_project(target: str | Pat
     assert [p.name for p in nodes[0].projects()] == ["default"]
     for m in nodes:
         m.close()
+
+
+def test_a_lost_postgres_fails_fast_and_is_reconnected() -> None:
+    from tests.support.services import Postgres
+
+    with Postgres.running() as pg:
+        meta = MetaStore(pg.database())
+        meta.migrate()
+        assert meta.projects() == [] and meta.reachable
+        pg.stop()
+        with pytest.raises(MetaUnavailable, match="lost the control plane"):
+            meta.projects()
+        with pytest.raises(MetaUnavailable, match="cannot reach the control plane"):
+            meta.projects()
+        assert not meta.reachable
+        started = time.monotonic()
+        with pytest.raises(MetaUnavailable, match="is unreachable") as err:
+            meta.projects()  # within the backoff: no connection attempt at all
+        assert time.monotonic() - started < 0.1 and 0 < (err.value.retry_after or 0) <= 1
+        pg.start()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert meta.projects() == []
+                break
+            except MetaUnavailable:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)  # polling for the backoff to pass
+        assert meta.reachable
+        meta.close()

@@ -24,6 +24,7 @@ import contextlib
 import functools
 import re
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -136,32 +137,52 @@ class PostgresConnection:
     """One autocommit psycopg connection, reopened on the next call after it breaks.
 
     Every failure to reach the server surfaces as `MetaUnavailable`, so callers can fall back
-    on what they cached instead of answering 500.
+    on what they cached instead of answering 500. Calls are synchronous (the server makes one
+    per cache miss, every 10 s per key or project), so a dead server must fail fast: connects
+    wait at most `connect_timeout`, a connection whose peer vanished is dropped within ~5 s
+    (TCP keepalives and user timeout), and after a failed connect the next attempt waits 1 s,
+    doubling to 5 s, failing at once meanwhile.
     """
 
-    def __init__(self, url: str, connect_timeout: int = 5) -> None:
+    _MAX_BACKOFF = 5.0
+
+    def __init__(self, url: str, connect_timeout: int = 3) -> None:
         self.url = url
         self.target = redacted(url)
         self.reachable = True
         self._timeout = connect_timeout
         self._conn: Any = None
+        self._retry_at = 0.0
+        self._backoff = 0.0
         self._open()
 
     def _open(self) -> Any:
         import psycopg
 
-        if self._conn is None or self._conn.closed:
-            try:
-                self._conn = psycopg.connect(
-                    self.url, autocommit=True, connect_timeout=self._timeout
-                )
-            except psycopg.OperationalError as err:
-                self._conn = None
-                self.reachable = False
-                raise MetaUnavailable(
-                    message=f"cannot reach the control plane at {self.target}: {_first_line(err)}",
-                    retry_after=1.0,
-                ) from None
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        now = time.monotonic()
+        if now < self._retry_at:
+            raise MetaUnavailable(
+                message=f"the control plane at {self.target} is unreachable",
+                retry_after=self._retry_at - now,
+            )
+        try:
+            self._conn = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=self._timeout,
+                keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
+                tcp_user_timeout=5000,
+            )
+        except psycopg.OperationalError as err:
+            self._conn = None
+            self.reachable = False
+            self._backoff = min(self._MAX_BACKOFF, max(1.0, self._backoff * 2))
+            self._retry_at = time.monotonic() + self._backoff
+            raise MetaUnavailable(
+                message=f"cannot reach the control plane at {self.target}: {_first_line(err)}",
+                retry_after=self._backoff,
+            ) from None
+        self._backoff = 0.0
         return self._conn
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
