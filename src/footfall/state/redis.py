@@ -5,7 +5,7 @@ nodes handling the same visitor at once cannot both open a session. Keys expire 
 a visitor's last event (the session timeout plus the minute the in-process sweep also waits).
 
 When Redis cannot be reached, every call falls back to this node's in-process state for a
-second before trying Redis again: ingestion goes on, sessions of visitors who move between
+second (doubling to five while it stays away) before trying Redis again: ingestion goes on, sessions of visitors who move between
 nodes during the outage may split, and each node enforces the rate budget on its own (so N
 nodes admit up to N x the budget: open, never closed; docs/multinode.md).
 """
@@ -37,7 +37,8 @@ __all__ = ["RedisLimiter", "RedisLink", "RedisSightings", "RedisVisitors", "open
 log = logging.getLogger("footfall")
 T = TypeVar("T")
 TTL_SECONDS = int(SESSION_TIMEOUT.total_seconds()) + 60
-_RETRY_AFTER = 1.0  # seconds on the in-process fallback after a Redis failure
+_RETRY_AFTER = 1.0  # seconds on the in-process fallback after a Redis failure, doubling
+_MAX_BACKOFF = 5.0
 _SEEDED = "\x00seeded"  # member marking a sightings set as read from the store
 
 # KEYS[1] = the visitor; ARGV = ts (µs), timeout (µs), ttl (s), the id a new session gets, the
@@ -105,6 +106,7 @@ class RedisLink:
         )
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError,)
         self.retry_after = retry_after
+        self._backoff = 0.0
         self._down_until = 0.0
         self._lock = threading.Lock()
         self.fallbacks = 0  # calls answered in-process because Redis was away
@@ -126,11 +128,13 @@ class RedisLink:
             self.fallbacks += 1
             return fallback()
         try:
-            return fn()
+            result = fn()
         except self._errors as err:
             with self._lock:
-                first = self._down_until == 0.0 or self._down_until < time.monotonic() - 60
-                self._down_until = time.monotonic() + self.retry_after
+                first = self._backoff == 0.0
+                # A dead Redis costs a timeout per try: try again after 1 s, doubling to 5 s.
+                self._backoff = min(_MAX_BACKOFF, max(self.retry_after, self._backoff * 2))
+                self._down_until = time.monotonic() + self._backoff
             if first:
                 log.warning(
                     "shared state unreachable, using this node's memory",
@@ -138,6 +142,10 @@ class RedisLink:
                 )
             self.fallbacks += 1
             return fallback()
+        if self._backoff:
+            self._backoff = 0.0
+            log.info("shared state reachable again", extra={"state": self.target})
+        return result
 
     def close(self) -> None:
         self.client.close()
