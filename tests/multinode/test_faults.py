@@ -45,6 +45,14 @@ def test_unreachable_postgres_or_redis_at_start_is_one_line_and_exit_2(
     assert "hunter2" not in out.stderr and "Traceback" not in out.stderr
 
 
+def test_shared_state_without_a_shared_control_plane_is_warned_about(
+    tmp_path: Path, redis_server: Redis
+) -> None:
+    node = Server(tmp_path / "data", env={"FOOTFALL_STATE": redis_server.url, "FOOTFALL_META": ""}).start()
+    node.stop()
+    assert "warning: --state is shared but the control plane is this node's own" in node.log.read_text()
+
+
 def test_ingestion_goes_on_while_postgres_and_redis_are_away(tmp_path: Path) -> None:
     with Postgres.running() as pg, Redis.running() as redis:
         meta = pg.database()

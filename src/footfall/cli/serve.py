@@ -50,6 +50,7 @@ def serve(
     from footfall.service import bootstrap_default_project, open_meta
     from footfall.state import StateUnavailable, open_state
     from footfall.store.meta import MetaUnavailable
+    from footfall.store.meta.dialect import is_postgres
 
     settings = settings_for(
         data,
@@ -79,6 +80,13 @@ def serve(
             meta.close()
     except (MetaUnavailable, StateUnavailable) as err:
         unreachable(err)
+    if settings.state and not is_postgres(settings.meta_target):
+        typer.echo(
+            "warning: --state is shared but the control plane is this node's own: each node then"
+            " has its own daily salt, so a cookieless visitor gets another id (and sessions) on"
+            " each node; give every node the same --meta postgresql://… (docs/multinode.md)",
+            err=True,
+        )
     if first is not None:
         typer.echo("Created the default project. Keys (shown once, store them now):", err=True)
         for name, value in first.items():
