@@ -106,11 +106,15 @@ def test_kill_9_mid_load_loses_nothing_and_matches_one_node(
                     break
                 assert r.status_code in (429, 503), r.text
                 node = servers[(servers.index(node) + 1) % 3]
-    shares = [events[k::3] for k in range(3)]
+    # Each visitor's events go out in time order (as a browser sends them), one thread per
+    # third of the visitors, each event to the next node: a visitor alternates nodes.
+    shares = [[e for e in events if int(e["anonymous_id"][7:]) % 3 == k] for k in range(3)]
     threads = [threading.Thread(target=send, args=(s,)) for s in shares]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 120
     while len(acked) < 300:  # mid-load
+        assert time.monotonic() < deadline and all(t.is_alive() for t in threads)
         time.sleep(0.05)
     victim.stop(signal.SIGKILL)
     victim.start()  # same --data: replays its WAL into ClickHouse, exactly once
