@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.server import Server, cli
+from tests.support.services import Postgres, Redis
 
 # The `pw_browser` fixture: Debian's Chromium driven by Playwright (tests/support/browser.py).
 pytest_plugins = ["tests.support.browser"]
@@ -32,3 +33,37 @@ def other_project(server: Server) -> dict[str, object]:
 @pytest.fixture
 def fresh_data(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One real PostgreSQL for the session (Debian's package); tests take their own database."""
+    with Postgres.running() as pg:
+        yield pg
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Redis]:
+    """One real Redis for the session; tests that use it start from an empty one."""
+    with Redis.running() as r:
+        yield r
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def meta_url(request: pytest.FixtureRequest) -> str | None:
+    """Each control-plane test runs on both engines: None (the default, <data>/meta.sqlite)
+    and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    pg: Postgres = request.getfixturevalue("postgres")
+    return pg.database()
+
+
+@pytest.fixture
+def meta_env(meta_url: str | None, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """`meta_url` for child processes too (CLI commands, servers), through FOOTFALL_META."""
+    if meta_url is None:
+        monkeypatch.delenv("FOOTFALL_META", raising=False)
+    else:
+        monkeypatch.setenv("FOOTFALL_META", meta_url)
+    return meta_url

@@ -92,6 +92,9 @@ async def healthz(request: Request) -> Response:
         "store": "ok" if svc.loader.healthy else "failing",
         "wal_last_seq": svc.wal.last_seq,
         "store_applied_seq": svc.loader.applied_seq,
+        # Degraded, not down: the node keeps serving on cached answers / its own memory.
+        "control_plane": "ok" if svc.meta.reachable else "unreachable",
+        "shared_state": svc.state.status(),
     }
     return json_response(body, 200 if healthy else 503)
 

@@ -23,7 +23,9 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data", "FOOTFALL_DATA", "--data", "./footfall-data", "Data directory (DuckDB file, WAL, control-plane SQLite)."),
+    Setting("data", "FOOTFALL_DATA", "--data", "./footfall-data", "Data directory (DuckDB file, WAL, control-plane SQLite). Each node has its own."),
+    Setting("meta", "FOOTFALL_META", "--meta", "", "Control plane (projects, keys, salts, rules, limits): a `postgresql://` URL shared by several nodes, or a SQLite file path; empty means `<data>/meta.sqlite`."),
+    Setting("state", "FOOTFALL_STATE", "--state", "", "Shared hot state (open sessions, session attribution, first sightings, rate-limit buckets): a `redis://` URL for several nodes; empty keeps it in this process's memory."),
     Setting("host", "FOOTFALL_HOST", "--host", "127.0.0.1", "Address `serve` listens on."),
     Setting("port", "FOOTFALL_PORT", "--port", "8787", "Port `serve` listens on."),
     Setting("trusted_proxies", "FOOTFALL_TRUSTED_PROXIES", "--trusted-proxy", "", "Comma-separated CIDRs whose X-Forwarded-For / Forwarded headers are believed. None by default."),
@@ -42,6 +44,8 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass
 class Settings:
     data: Path = Path("./footfall-data")
+    meta: str | None = None
+    state: str | None = None
     host: str = "127.0.0.1"
     port: int = 8787
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
@@ -57,6 +61,11 @@ class Settings:
     geoip_asn: str | None = None
     log_level: str = "info"
 
+    @property
+    def meta_target(self) -> Path | str:
+        """Where the control plane lives: the `--meta` URL or path, else `<data>/meta.sqlite`."""
+        return self.meta if self.meta else self.data / "meta.sqlite"
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, overridden by FOOTFALL_* variables, overridden by explicit (flag) values."""
@@ -66,6 +75,8 @@ class Settings:
                 raw[key] = value if isinstance(value, str) else str(value)
         return cls(
             data=Path(raw["data"]),
+            meta=raw["meta"] or None,
+            state=raw["state"] or None,
             host=raw["host"],
             port=int(raw["port"]),
             trusted_proxies=parse_cidrs(raw["trusted_proxies"]),
@@ -104,8 +115,9 @@ def render_configuration_docs() -> str:
         lines.append(f"| `{s.flag}` | `{s.env}` | {default} | {s.help} |")
     lines += [
         "",
-        "`--data` / `FOOTFALL_DATA` is taken by every CLI command (`project`, `key`, …), not only"
-        " `serve`.",
+        "`--data` / `FOOTFALL_DATA` and `--meta` / `FOOTFALL_META` are taken by every CLI command"
+        " (`project`, `key`, `rule`, `reclassify`), not only `serve`: with a shared PostgreSQL"
+        " control plane, an admin command run anywhere acts on every node (docs/multinode.md).",
         "",
     ]
     return "\n".join(lines)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,10 +18,11 @@ import msgspec
 from footfall.attribution.custom import CustomRule
 from footfall.auth.keys import KeyRing, issue_key
 from footfall.auth.origins import origin_allowed
+from footfall.cache import TtlCache
 from footfall.config import Settings
 from footfall.enrichment.geoip import GeoIP
 from footfall.errors import Forbidden, NotFound, RateLimited, StoreUnavailable
-from footfall.limits import DEFAULT_LIMITS, Limit, RateLimiter
+from footfall.limits import DEFAULT_LIMITS, Limit
 from footfall.model import (
     Env,
     Event,
@@ -34,9 +34,10 @@ from footfall.model import (
 )
 from footfall.pipeline import Pipeline, attribute
 from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT
+from footfall.state import open_state
 from footfall.store.base import ForgetResult, Scope
 from footfall.store.duckdb.store import DuckDBStore
-from footfall.store.meta import MetaStore, Project
+from footfall.store.meta import MetaStore, MetaUnavailable, Project
 from footfall.writer.commit import Committer
 from footfall.writer.loader import KIND_EVENT, KIND_LINK, KIND_PROFILE, Loader
 from footfall.writer.wal import WriteAheadLog
@@ -58,7 +59,7 @@ _encode = msgspec.json.Encoder().encode
 
 
 def open_meta(settings: Settings) -> MetaStore:
-    meta = MetaStore(settings.data / "meta.sqlite")
+    meta = MetaStore(settings.meta_target)
     meta.migrate()
     return meta
 
@@ -76,12 +77,15 @@ def create_project_with_keys(
 
 
 def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
-    """On an empty data directory: a default project and one key of each kind, printed once."""
-    if meta.projects():
-        return None
-    project, keys = create_project_with_keys(
-        meta, "default", ["http://localhost:5173", "http://localhost:8787"]
-    )
+    """On an empty control plane: a default project and one key of each kind, printed once.
+    In one transaction, so of several nodes starting together on one control plane, one
+    creates it and the others see it."""
+    with meta.transaction():
+        if meta.projects():
+            return None
+        project, keys = create_project_with_keys(
+            meta, "default", ["http://localhost:5173", "http://localhost:8787"]
+        )
     return {"project_id": project.id, **keys}
 
 
@@ -157,6 +161,12 @@ class Footfall:
         data.mkdir(parents=True, exist_ok=True)
         self.meta = open_meta(settings)
         self.keys = KeyRing(self.meta)
+        try:
+            # Per-visitor memory and rate budgets: this process's, or shared in Redis.
+            self.state = open_state(settings.state, settings.rate_limits)
+        except BaseException:
+            self.meta.close()
+            raise
         self.store = DuckDBStore(
             data / "events.duckdb", settings.store_threads, settings.store_memory
         )
@@ -167,15 +177,17 @@ class Footfall:
         self.pipeline = Pipeline(
             geoip=GeoIP(settings.geoip_city, settings.geoip_asn),
             salt_for=self.meta.daily_salt,
+            sessions=self.state.visitors,
         )
-        self._projects: dict[str, tuple[float, Project]] = {}
-        self._rules: dict[str, tuple[float, tuple[CustomRule, ...]]] = {}
-        self._limits: dict[str, tuple[float, dict[str, Limit]]] = {}
-        self._all_origins: tuple[float, tuple[str, ...]] | None = None
-        self._domains: tuple[float, dict[str, str]] | None = None
-        self.rate_limiter = RateLimiter(settings.rate_limits)
-        self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
-        self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
+        self._projects: TtlCache[str, Project | None] = TtlCache(_PROJECT_TTL)
+        self._rules: TtlCache[str, tuple[CustomRule, ...]] = TtlCache(_PROJECT_TTL)
+        self._limits: TtlCache[str, dict[str, Limit]] = TtlCache(_PROJECT_TTL)
+        self._all_origins: TtlCache[str, tuple[str, ...]] = TtlCache(_PROJECT_TTL)
+        self._domains: TtlCache[str, dict[str, str]] = TtlCache(_PROJECT_TTL)
+        self.rate_limiter = self.state.limiter
+        # Recently written identity links: only saves duplicate records (the store keeps the
+        # first link), so it stays per node.
+        self._linked: dict[tuple[str, str, str], str] = {}
         self.accepted: Counter[str] = Counter()
         # Events a dialect answered but stored nowhere (e.g. a Plausible event for a domain no
         # project lists), by (dialect, reason).
@@ -186,12 +198,13 @@ class Footfall:
         recovered = await asyncio.to_thread(self.loader.recover)
         if recovered:
             log.info("recovered events from the write-ahead log", extra={"records": recovered})
-        since = datetime.now(UTC) - SESSION_TIMEOUT - timedelta(minutes=5)
-        sessions = self.pipeline.sessions
-        sessions.restore(await asyncio.to_thread(self.store.session_tails, since))
-        sessions.restore_attributions(
-            await asyncio.to_thread(self.store.session_attributions, since, INHERITED_FIELDS)
-        )
+        if not self.state.shared:  # shared state outlives the node: nothing to rebuild
+            since = datetime.now(UTC) - SESSION_TIMEOUT - timedelta(minutes=5)
+            sessions = self.pipeline.sessions
+            sessions.restore(await asyncio.to_thread(self.store.session_tails, since))
+            sessions.restore_attributions(
+                await asyncio.to_thread(self.store.session_attributions, since, INHERITED_FIELDS)
+            )
         self.loader.start(asyncio.get_running_loop())
         self.committer = Committer(
             self.wal,
@@ -208,6 +221,12 @@ class Footfall:
         self.wal.close()
         await asyncio.to_thread(self._close_store)
         self.meta.close()
+        self.state.close()
+
+    def stale_answers(self) -> int:
+        """Control-plane answers served past their TTL because it was unreachable."""
+        caches = (self.keys.cache, self._projects, self._rules, self._limits, self._all_origins)
+        return sum(c.stale_served for c in caches)
 
     def _close_store(self) -> None:
         try:
@@ -220,55 +239,41 @@ class Footfall:
         return self.keys.verify(token)
 
     def project(self, project_id: str) -> Project:
-        now = time.monotonic()
-        hit = self._projects.get(project_id)
-        if hit and hit[0] > now:
-            return hit[1]
-        project = self.meta.project(project_id)
+        project = self._projects.get(project_id, lambda: self.meta.project(project_id))
         if project is None:
             raise NotFound("project_not_found", "project does not exist")
-        self._projects[project_id] = (now + _PROJECT_TTL, project)
         return project
 
     def origin_known(self, origin: str) -> bool:
         """Is `origin` on any project's allowlist? (CORS preflights carry no key.)"""
-        now = time.monotonic()
-        if self._all_origins is None or self._all_origins[0] <= now:
-            origins = tuple(o for p in self.meta.projects() for o in p.origins)
-            self._all_origins = (now + _PROJECT_TTL, origins)
-        return origin_allowed(origin, self._all_origins[1])
+        try:
+            origins = self._all_origins.get(
+                "", lambda: tuple(o for p in self.meta.projects() for o in p.origins)
+            )
+        except MetaUnavailable:
+            return False  # no answer yet and none to be had: refuse the preflight, not 500
+        return origin_allowed(origin, origins)
 
     def site_principal(self, domain: str) -> Principal | None:
         """Who a keyless site event (Plausible) writes as: the live environment of the project
         that lists `domain` (already normalised), treated like a browser key; None when no
         project does."""
-        now = time.monotonic()
-        if self._domains is None or self._domains[0] <= now:
-            self._domains = (now + _PROJECT_TTL, self.meta.domains())
-        project_id = self._domains[1].get(domain)
+        project_id = self._domains.get("", self.meta.domains).get(domain)
         if project_id is None:
             return None
         return Principal(project_id, Env.LIVE, KeyKind.PUBLISHABLE, "domain")
 
     def rules(self, project_id: str) -> tuple[CustomRule, ...]:
-        now = time.monotonic()
-        hit = self._rules.get(project_id)
-        if hit and hit[0] > now:
-            return hit[1]
-        rules = self.meta.rules(project_id)
-        self._rules[project_id] = (now + _PROJECT_TTL, rules)
-        return rules
+        return self._rules.get(project_id, lambda: self.meta.rules(project_id))
 
     def limits(self, project_id: str) -> dict[str, Limit]:
-        now = time.monotonic()
-        hit = self._limits.get(project_id)
-        if hit and hit[0] > now:
-            return hit[1]
-        limits = dict(DEFAULT_LIMITS)
-        for route, (rate, burst) in self.meta.rate_limits(project_id).items():
-            limits[route] = Limit(rate, burst)
-        self._limits[project_id] = (now + _PROJECT_TTL, limits)
-        return limits
+        def load() -> dict[str, Limit]:
+            limits = dict(DEFAULT_LIMITS)
+            for route, (rate, burst) in self.meta.rate_limits(project_id).items():
+                limits[route] = Limit(rate, burst)
+            return limits
+
+        return self._limits.get(project_id, load)
 
     def admit(self, principal: Principal, route: str) -> None:
         """Raise Overloaded while the write queue is full (before the body is even decoded:
@@ -361,17 +366,14 @@ class Footfall:
     ) -> bool:
         """True the first time `value` of property `prop` is seen on events named `names` in
         this project and environment (e.g. a screen name, for Sankofa's CAPTURE_PRISTINE).
-        The set is read from the store once, then kept in memory; call it before ingesting the
-        event that carries the value."""
+        The set is read from the store once, then kept in the hot state (this process's memory,
+        or Redis shared by every node); call it before ingesting the event that carries it."""
         key = (scope.project_id, scope.env, names, prop)
-        seen = self._sightings.get(key)
-        if seen is None:
+        sightings = self.state.sightings
+        if not sightings.known(key):
             stored = await self.read(lambda: self.store.distinct_values(scope, names, prop))
-            seen = self._sightings.setdefault(key, stored)
-        if value in seen:
-            return False
-        seen.add(value)
-        return True
+            sightings.seed(key, stored)
+        return sightings.sight(key, value)
 
     # -- reads ---------------------------------------------------------------------------
     async def read(self, fn: Callable[[], T]) -> T:

@@ -6,7 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.support.server import cli
+
+# Every admin command against both control planes: <data>/meta.sqlite and PostgreSQL.
+pytestmark = pytest.mark.usefixtures("meta_env")
 
 KEY = re.compile(r"^(pk|sk|rk|ak)_(live|test)_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$")
 
@@ -59,6 +64,7 @@ def test_data_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: object
     import sys
 
     env = {**os.environ, "FOOTFALL_DATA": str(tmp_path / "from-env")}
+    env.pop("FOOTFALL_META", None)
     out = subprocess.run([sys.executable, "-m", "footfall", "project", "create", "e", "--json"], env=env, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["name"] == "e"
     assert (tmp_path / "from-env" / "meta.sqlite").exists()
@@ -103,3 +109,34 @@ def test_project_domains_pick_one_project_each(tmp_path: Path) -> None:
     listed = {p["name"]: p["domains"] for p in json.loads(cli(tmp_path, "project", "list", "--json").stdout)}
     assert listed == {"shop": [], "blog": ["shop.example"]}
     assert "domains=shop.example" in cli(tmp_path, "project", "list").stdout
+
+
+def test_every_admin_command_takes_meta(tmp_path: Path, postgres: object) -> None:
+    """`--meta URL` on the command line: two data directories, one control plane."""
+    from tests.support.services import Postgres
+
+    assert isinstance(postgres, Postgres)
+    url = postgres.database()
+    made = json.loads(cli(tmp_path / "a", "project", "create", "shared", "--meta", url, "--json").stdout)
+    pid = made["project_id"]
+    seen = json.loads(cli(tmp_path / "b", "project", "list", "--meta", url, "--json").stdout)
+    assert [p["project_id"] for p in seen] == [pid]
+    key = json.loads(cli(tmp_path / "b", "key", "create", "--project", pid, "--kind", "sk", "--meta", url, "--json").stdout)
+    cli(tmp_path / "c", "key", "revoke", key["prefix"], "--meta", url)
+    rows = json.loads(cli(tmp_path / "a", "key", "list", "--project", pid, "--meta", url, "--json").stdout)
+    assert next(r for r in rows if r["prefix"] == key["prefix"])["revoked_at"] is not None
+    cli(tmp_path / "a", "project", "limit", pid, "--route", "track", "--rate", "3", "--burst", "6", "--meta", url)
+    cli(tmp_path / "a", "rule", "add", "--project", pid, "--when", "utm_source=x", "--channel", "Affiliates", "--meta", url)
+    assert json.loads(cli(tmp_path / "b", "rule", "list", "--project", pid, "--meta", url, "--json").stdout)
+    assert not (tmp_path / "a" / "meta.sqlite").exists() and not (tmp_path / "b" / "meta.sqlite").exists()
+
+
+def test_unreachable_control_plane_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.support.server import free_port
+
+    url = f"postgresql://footfall:hunter2@127.0.0.1:{free_port()}/footfall"
+    for args in (("project", "list"), ("key", "revoke", "abcdefgh"), ("rule", "list", "--project", "p")):
+        out = cli(tmp_path, *args, "--meta", url, check=False)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.startswith("error: cannot reach the control plane at postgresql://footfall:***@127.0.0.1")
+        assert "hunter2" not in out.stderr and "Traceback" not in out.stderr

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from footfall.store.duckdb.store import DuckDBStore
 from tests.support.server import Server, cli
 
+# Rules and reclassify against both control planes: <data>/meta.sqlite and PostgreSQL.
+pytestmark = pytest.mark.usefixtures("meta_env")
 
 def test_custom_rule_is_applied_before_the_built_in_rules(tmp_path: Path) -> None:
     data = tmp_path / "data"

@@ -17,6 +17,7 @@ def test_healthz(server: Server) -> None:
     body = r.json()
     assert body["ok"] is True and body["store"] == "ok"
     assert body["store_applied_seq"] <= body["wal_last_seq"]
+    assert body["control_plane"] == "ok" and body["shared_state"] == "memory"  # one node
 
 
 def test_metrics_count_requests_events_and_commits(server: Server) -> None:

@@ -13,12 +13,11 @@ import hmac
 import re
 import secrets
 import string
-import threading
-import time
 from datetime import UTC, datetime
 
 import msgspec
 
+from footfall.cache import TtlCache
 from footfall.errors import Unauthorized
 from footfall.model import Env, KeyKind, Principal
 from footfall.store.meta import ApiKeyRow, MetaStore
@@ -81,31 +80,23 @@ def issue_key(meta: MetaStore, project_id: str | None, kind: KeyKind, env: Env) 
 
 
 class KeyRing:
-    """Verifies bearer keys against the meta store, with a short in-process cache."""
+    """Verifies bearer keys against the meta store, with a short in-process cache (served
+    stale while the control plane is unreachable, `footfall.cache`)."""
 
     def __init__(self, meta: MetaStore, ttl: float = CACHE_SECONDS) -> None:
         self._meta = meta
-        self._ttl = ttl
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
-        self._lock = threading.Lock()
+        # Keyed by the whole token (in memory only): a hit costs no hashing.
+        self.cache: TtlCache[str, Principal | None] = TtlCache(ttl)
 
     def verify(self, token: str) -> Principal:
-        now = time.monotonic()
-        # Keyed by the whole token (in memory only): a hit costs no hashing.
-        with self._lock:
-            hit = self._cache.get(token)
-        if hit is not None and hit[0] > now:
-            principal = hit[1]
-        else:
-            kind, env, prefix, secret = parse_key(token)
-            principal = self._lookup(kind, env, prefix, _hash(secret))
-            with self._lock:
-                if len(self._cache) > 10_000:
-                    self._cache.clear()
-                self._cache[token] = (now + self._ttl, principal)
+        principal = self.cache.get(token, lambda: self._load(token))
         if principal is None:
             raise Unauthorized("invalid_api_key", "API key is unknown or revoked")
         return principal
+
+    def _load(self, token: str) -> Principal | None:
+        kind, env, prefix, secret = parse_key(token)
+        return self._lookup(kind, env, prefix, _hash(secret))
 
     def _lookup(self, kind: KeyKind, env: Env, prefix: str, digest: str) -> Principal | None:
         row = self._meta.key(prefix)
@@ -119,5 +110,4 @@ class KeyRing:
         return Principal(project_id=row.project_id, env=env, kind=kind, prefix=prefix)
 
     def forget_cached(self) -> None:
-        with self._lock:
-            self._cache.clear()
+        self.cache.clear()

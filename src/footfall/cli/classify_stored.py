@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
+from footfall.cli._common import DataOpt, JsonOpt, MetaOpt, emit, settings_for, unreachable
 
 __all__ = ["reclassify"]
 
@@ -17,6 +17,7 @@ def reclassify(
         str | None, typer.Option("--since", help="Only events at or after this ISO 8601 time.")
     ] = None,
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     memory: Annotated[
         str, typer.Option("--memory", help="DuckDB memory limit for this run (e.g. 4GB).")
     ] = "1GB",
@@ -29,6 +30,7 @@ def reclassify(
     events; if it stops half way, run it again to finish.
     """
     from footfall.service import reclassify_stored
+    from footfall.store.meta import MetaUnavailable
 
     start = None
     if since:
@@ -40,7 +42,7 @@ def reclassify(
     import duckdb
 
     try:
-        updated = reclassify_stored(settings_for(data), start, memory, _progress)
+        updated = reclassify_stored(settings_for(data, meta_url), start, memory, _progress)
     except duckdb.OutOfMemoryException:
         typer.echo(
             f"error: reclassify needs more than --memory {memory}: raise it, or narrow the run"
@@ -48,6 +50,8 @@ def reclassify(
             err=True,
         )
         raise typer.Exit(1) from None
+    except MetaUnavailable as err:
+        unreachable(err)
     except duckdb.IOException as err:  # DuckDB's lock error names the holding process
         if "lock" in str(err).lower():
             typer.echo("error: the store is in use; stop `footfall serve` first", err=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
+from footfall.cli._common import DataOpt, JsonOpt, MetaOpt, emit, meta_store
 
 __all__ = ["app"]
 
@@ -21,12 +21,12 @@ def create(
         str | None, typer.Option("--project", help="Project id (not for ak_ keys).")
     ] = None,
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key; the full key is printed once and only its hash is stored."""
     from footfall.auth.keys import issue_key
     from footfall.model import Env, KeyKind
-    from footfall.service import open_meta
 
     try:
         key_kind, key_env = KeyKind(kind), Env(env)
@@ -34,7 +34,7 @@ def create(
         raise typer.BadParameter(str(err)) from None
     if key_kind is not KeyKind.ACCOUNT and not project:
         raise typer.BadParameter("--project is required for pk, sk and rk keys")
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         issued = issue_key(meta, project if key_kind is not KeyKind.ACCOUNT else None, key_kind, key_env)
     except ValueError as err:
@@ -53,12 +53,12 @@ def create(
 def list_keys(
     project: Annotated[str | None, typer.Option("--project", help="Only this project.")] = None,
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List keys by prefix (secrets are never shown again)."""
-    from footfall.service import open_meta
 
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         rows = meta.keys(project)
     finally:
@@ -82,12 +82,12 @@ def list_keys(
 def revoke(
     prefix: Annotated[str, typer.Argument(help="The key's 8-character prefix.")],
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Revoke a key; a running server stops accepting it within 10 seconds."""
-    from footfall.service import open_meta
 
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         done = meta.revoke_key(prefix)
     finally:

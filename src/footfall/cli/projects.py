@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
+from footfall.cli._common import DataOpt, JsonOpt, MetaOpt, emit, meta_store
 
 __all__ = ["app"]
 
@@ -21,12 +21,13 @@ def create(
         typer.Option("--origin", help="Allowed browser origin for pk_ keys (repeatable)."),
     ] = None,
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a project and a pk, sk and rk key for both live and test (secrets shown once)."""
-    from footfall.service import create_project_with_keys, open_meta
+    from footfall.service import create_project_with_keys
 
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         project, keys = create_project_with_keys(meta, name, origin or [])
     finally:
@@ -38,11 +39,12 @@ def create(
 
 
 @app.command("list")
-def list_projects(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+def list_projects(
+    data: DataOpt = None, meta_url: MetaOpt = None, as_json: JsonOpt = False
+) -> None:
     """List projects with their allowed origins and site domains."""
-    from footfall.service import open_meta
 
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         projects = meta.projects()
         domains: dict[str, list[str]] = {}
@@ -84,12 +86,12 @@ def update(
     ] = None,
     no_domains: Annotated[bool, typer.Option("--no-domains", help="Accept no Plausible events.")] = False,
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a project's allowed origins, IP allowlist, site domains or raw-IP opt-in (a running server follows within 10 s)."""
-    from footfall.service import open_meta
 
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         if meta.project(project_id) is None:
             typer.echo(f"error: no project {project_id}", err=True)
@@ -134,17 +136,17 @@ def limit(
     burst: Annotated[float | None, typer.Option("--burst", help="Bucket size (requests at once).")] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Go back to the default limit.")] = False,
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Set a project's rate limit for a route class (a running server follows within 10 s)."""
     from footfall.limits import DEFAULT_LIMITS
-    from footfall.service import open_meta
 
     if route not in DEFAULT_LIMITS:
         raise typer.BadParameter(f"--route must be one of: {', '.join(DEFAULT_LIMITS)}")
     if not reset and (rate is None or burst is None or rate <= 0 or burst < 1):
         raise typer.BadParameter("give --rate > 0 and --burst >= 1, or --reset")
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         if meta.project(project_id) is None:
             typer.echo(f"error: no project {project_id}", err=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
+from footfall.cli._common import DataOpt, JsonOpt, MetaOpt, emit, meta_store
 
 __all__ = ["app"]
 
@@ -26,11 +26,11 @@ def add(
     campaign: Annotated[str | None, typer.Option("--campaign", help="Campaign to set.")] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel to set (e.g. Affiliates).")] = None,
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a rule; a running server applies it within 10 seconds to new events."""
     from footfall.attribution.custom import CustomRule, parse_condition
-    from footfall.service import open_meta
 
     try:
         conditions = dict(parse_condition(w) for w in when)
@@ -46,7 +46,7 @@ def add(
         id="rule_" + secrets.token_hex(4), when=conditions,
         source=source, medium=medium, campaign=campaign, channel=channel,
     )
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         if meta.project(project) is None:
             typer.echo(f"error: no project {project}", err=True)
@@ -63,14 +63,14 @@ def add(
 def list_rules(
     project: Annotated[str, typer.Option("--project", help="Project id.")],
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List a project's rules in evaluation order."""
     import msgspec
 
-    from footfall.service import open_meta
 
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         rules = meta.rules(project)
     finally:
@@ -87,12 +87,12 @@ def list_rules(
 def remove(
     rule_id: Annotated[str, typer.Argument(help="The rule id.")],
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Remove a rule."""
-    from footfall.service import open_meta
 
-    meta = open_meta(settings_for(data))
+    meta = meta_store(data, meta_url)
     try:
         done = meta.remove_rule(rule_id)
     finally:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from footfall.cli._common import DataOpt, settings_for
+from footfall.cli._common import DataOpt, MetaOpt, settings_for, unreachable
 
 __all__ = ["serve"]
 
@@ -19,6 +19,11 @@ def serve(
     host: Annotated[str | None, typer.Option("--host", help="[env: FOOTFALL_HOST; default 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option("--port", help="[env: FOOTFALL_PORT; default 8787]")] = None,
     data: DataOpt = None,
+    meta_url: MetaOpt = None,
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="Shared hot state: redis:// URL [env: FOOTFALL_STATE; default: this process's memory]"),
+    ] = None,
     trusted_proxy: Annotated[
         str | None,
         typer.Option("--trusted-proxy", help="CIDRs allowed to set X-Forwarded-For [env: FOOTFALL_TRUSTED_PROXIES]"),
@@ -43,9 +48,14 @@ def serve(
     from footfall.app import create_app
     from footfall.ops.logs import configure_logging
     from footfall.service import bootstrap_default_project, open_meta
+    from footfall.state import StateUnavailable, open_state
+    from footfall.store.meta import MetaUnavailable
+    from footfall.store.meta.dialect import is_postgres
 
     settings = settings_for(
         data,
+        meta_url,
+        state=state,
         host=host,
         port=port,
         trusted_proxies=trusted_proxy,
@@ -60,11 +70,23 @@ def serve(
         log_level=log_level,
     )
     configure_logging(settings.log_level)
-    meta = open_meta(settings)
+    # Shared services are checked before listening: unreachable is one clear line, exit 2.
     try:
-        first = bootstrap_default_project(meta)
-    finally:
-        meta.close()
+        open_state(settings.state).close()
+        meta = open_meta(settings)
+        try:
+            first = bootstrap_default_project(meta)
+        finally:
+            meta.close()
+    except (MetaUnavailable, StateUnavailable) as err:
+        unreachable(err)
+    if settings.state and not is_postgres(settings.meta_target):
+        typer.echo(
+            "warning: --state is shared but the control plane is this node's own: each node then"
+            " has its own daily salt, so a cookieless visitor gets another id (and sessions) on"
+            " each node; give every node the same --meta postgresql://… (docs/multinode.md)",
+            err=True,
+        )
     if first is not None:
         typer.echo("Created the default project. Keys (shown once, store them now):", err=True)
         for name, value in first.items():

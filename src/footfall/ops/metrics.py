@@ -57,6 +57,21 @@ class _CoreCollector(Collector):
             "footfall_store_healthy", "1 when the last store write succeeded",
             value=1 if svc.loader.healthy else 0,
         )
+        yield GaugeMetricFamily(
+            "footfall_control_plane_up",
+            "1 while the control plane answers (0: serving cached answers)",
+            value=1 if svc.meta.reachable else 0,
+        )
+        yield CounterMetricFamily(
+            "footfall_control_plane_stale_answers",
+            "Keys, projects, rules or limits served past their TTL while the control plane was away",
+            value=svc.stale_answers(),
+        )
+        yield CounterMetricFamily(
+            "footfall_shared_state_fallbacks",
+            "Hot-state calls answered by this node's memory while Redis was away",
+            value=svc.state.fallbacks(),
+        )
         accepted = CounterMetricFamily(
             "footfall_events_accepted", "Events acknowledged durable, by dialect", labels=["dialect"]
         )

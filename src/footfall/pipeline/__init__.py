@@ -28,6 +28,7 @@ from footfall.pipeline.sessions import (
     NO_SIGNAL_RULES,
     SESSION_INHERITED,
     Sessionizer,
+    VisitorState,
 )
 
 __all__ = [
@@ -58,7 +59,7 @@ class StepContext:
     store_raw_ip: bool
     salt: bytes
     geoip: GeoIP
-    sessions: Sessionizer
+    sessions: VisitorState
     custom_rules: tuple[CustomRule, ...] = ()
     server_side: bool = False  # sent with a secret key (a backend), not from a browser
 
@@ -275,7 +276,7 @@ class Pipeline:
 
     geoip: GeoIP
     salt_for: Callable[[date], bytes]
-    sessions: Sessionizer = field(default_factory=Sessionizer)
+    sessions: VisitorState = field(default_factory=Sessionizer)
     steps: tuple[tuple[str, Step], ...] = STEPS
     step_seconds: dict[str, float] = field(default_factory=dict)
     drops: Counter[str] = field(default_factory=Counter)

@@ -3,12 +3,17 @@
 The bucket is `floor(unix_seconds / 1800)` of the session's *first* event, so a visit that
 crosses a bucket edge keeps one id (the vendor's fixed buckets would split it). Only visitors seen
 in the last half hour need state; after a restart it is rebuilt from the store.
+
+`VisitorState` is that per-visitor memory as the pipeline uses it. `Sessionizer` keeps it in
+this process (one node); `footfall.state.redis` keeps it in Redis, so nodes behind a load
+balancer assign the same sessions as one node would.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from footfall.store.base import SessionTail
 
@@ -18,6 +23,7 @@ __all__ = [
     "SESSION_INHERITED",
     "SESSION_TIMEOUT",
     "Sessionizer",
+    "VisitorState",
     "session_id_for",
 ]
 
@@ -41,6 +47,32 @@ INHERITED_FIELDS = (
     "channel",
 )
 SessionKey = tuple[str, str, str]
+
+
+class VisitorState(Protocol):
+    """Open sessions and session attribution, per (project, env, visitor)."""
+
+    def is_open(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> bool:
+        """Would an event at `ts` join the visitor's open session (rather than start one)?"""
+        ...
+
+    def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
+        """The session of an event at `ts`; opens one or extends the open one."""
+        ...
+
+    def attribution(self, key: SessionKey) -> tuple[object, ...] | None:
+        """The session's attribution (INHERITED_FIELDS order), if an event had a signal."""
+        ...
+
+    def remember_attribution(self, key: SessionKey, values: tuple[object, ...]) -> None:
+        """The first event with a signal sets its session's attribution; later ones don't."""
+        ...
+
+    def restore(self, tails: list[SessionTail]) -> None:
+        """Open sessions read back from the store at start-up."""
+        ...
+
+    def restore_attributions(self, rows: list[tuple[SessionKey, tuple[object, ...]]]) -> None: ...
 
 
 def session_id_for(anonymous_id: str, first_ts: datetime) -> str:

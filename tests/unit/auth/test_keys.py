@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +13,29 @@ from footfall.store.meta import MetaStore
 
 
 @pytest.fixture
-def meta(tmp_path: Path) -> MetaStore:
-    m = MetaStore(tmp_path / "meta.sqlite")
+def meta(tmp_path: Path, meta_url: str | None) -> Iterator[MetaStore]:
+    m = MetaStore(meta_url or tmp_path / "meta.sqlite")
     m.migrate()
-    return m
+    yield m
+    m.close()
 
 
-def test_key_shape_and_only_a_hash_is_stored(meta: MetaStore, tmp_path: Path) -> None:
+def test_key_shape_and_only_a_hash_is_stored(
+    meta: MetaStore, tmp_path: Path, meta_url: str | None
+) -> None:
     project = meta.create_project("p", [])
     issued = issue_key(meta, project.id, KeyKind.SECRET, Env.LIVE)
     kind, env, prefix, secret = parse_key(issued.key)
     assert (kind, env, prefix) == (KeyKind.SECRET, Env.LIVE, issued.prefix)
     assert len(prefix) == 8
+    if meta_url is not None:
+        import psycopg
+
+        with psycopg.connect(meta_url) as conn:
+            rows = conn.execute("SELECT * FROM api_keys").fetchall()
+        assert secret not in repr(rows)
+        assert [len(r[4]) for r in rows] == [64]
+        return
     raw = (tmp_path / "meta.sqlite").read_bytes()
     wal = tmp_path / "meta.sqlite-wal"
     if wal.exists():

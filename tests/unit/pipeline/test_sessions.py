@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from footfall.pipeline.sessions import Sessionizer, session_id_for
+import pytest
+
+from footfall.pipeline.sessions import Sessionizer, VisitorState, session_id_for
 from footfall.store.base import SessionTail
 
 T0 = datetime(2026, 5, 16, 10, 25, tzinfo=UTC)
@@ -12,8 +15,24 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def test_id_uses_the_bucket_of_the_first_event() -> None:
-    s = Sessionizer()
+@pytest.fixture(params=["memory", "redis"])
+def visitors(request: pytest.FixtureRequest) -> Iterator[VisitorState]:
+    """The same rules in this process and in Redis (shared by nodes)."""
+    if request.param == "memory":
+        yield Sessionizer()
+        return
+    from footfall.state.redis import RedisLink, RedisVisitors
+
+    server = request.getfixturevalue("redis_server")
+    server.flush()
+    link = RedisLink(server.url)
+    yield RedisVisitors(link)
+    assert link.fallbacks == 0  # every answer came from Redis
+    link.close()
+
+
+def test_id_uses_the_bucket_of_the_first_event(visitors: VisitorState) -> None:
+    s = visitors
     first = s.assign("p", "live", "a", at(0))
     assert first == session_id_for("a", T0) == f"a-{int(T0.timestamp()) // 1800}"
     assert s.assign("p", "live", "a", at(10)) == first  # crosses the 10:30 bucket edge
@@ -22,8 +41,8 @@ def test_id_uses_the_bucket_of_the_first_event() -> None:
     assert s.assign("p", "live", "a", at(100.01)) != first
 
 
-def test_visitors_projects_and_envs_are_separate() -> None:
-    s = Sessionizer()
+def test_visitors_projects_and_envs_are_separate(visitors: VisitorState) -> None:
+    s = visitors
     a = s.assign("p", "live", "a", at(0))
     s.assign("p", "live", "b", at(60))
     s.assign("q", "live", "a", at(60))
@@ -31,8 +50,8 @@ def test_visitors_projects_and_envs_are_separate() -> None:
     assert s.assign("p", "live", "a", at(5)) == a
 
 
-def test_late_event_gets_its_own_session_and_keeps_the_open_one() -> None:
-    s = Sessionizer()
+def test_late_event_gets_its_own_session_and_keeps_the_open_one(visitors: VisitorState) -> None:
+    s = visitors
     open_id = s.assign("p", "live", "a", at(120))
     late = s.assign("p", "live", "a", at(0))
     assert late == session_id_for("a", at(0)) != open_id
@@ -44,3 +63,12 @@ def test_restore_continues_sessions_across_a_restart() -> None:
     naive = at(0).replace(tzinfo=None)  # the store hands back naive UTC
     s.restore([SessionTail("p", "live", "a", "a-123", naive, naive + timedelta(minutes=5))])
     assert s.assign("p", "live", "a", at(20)) == "a-123"
+
+
+def test_the_first_signal_sets_the_session_attribution(visitors: VisitorState) -> None:
+    key = ("p", "live", "a-1")
+    assert visitors.attribution(key) is None
+    visitors.remember_attribution(key, ("google", "cpc", None, 0.9))
+    visitors.remember_attribution(key, ("bing", "cpc", None, 0.5))  # later ones don't
+    assert visitors.attribution(key) == ("google", "cpc", None, 0.9)
+    assert visitors.attribution(("p", "test", "a-1")) is None

@@ -1,8 +1,10 @@
-"""The control plane: projects, API keys and daily salts, in SQLite.
+"""The control plane: projects, API keys and daily salts, in SQLite or PostgreSQL.
 
 Kept apart from the event store on purpose: it is small, transactional and shared between the
 running server and the admin CLI (an embedded DuckDB file admits one writing process only), and
-it stays the same whichever event backend is configured.
+it stays the same whichever event backend is configured. One node keeps it in
+`<data>/meta.sqlite`; several nodes share one PostgreSQL database (`--meta postgresql://…`).
+Queries are written once, in SQL both accept (`dialect.py` bridges the rest).
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ import hashlib
 import ipaddress
 import json
 import secrets
-import sqlite3
 import threading
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import msgspec
 
 from footfall.attribution.custom import CustomRule
-from footfall.store.migrations import apply_all
+from footfall.store.meta.dialect import MetaUnavailable, connect
+from footfall.store.migrations import pending
 
-__all__ = ["ApiKeyRow", "MetaStore", "Project", "normalise_domain"]
+__all__ = ["ApiKeyRow", "MetaStore", "MetaUnavailable", "Project", "normalise_domain"]
 
 
 class Project(msgspec.Struct, frozen=True):
@@ -71,36 +75,40 @@ def _now() -> str:
 
 
 class MetaStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA foreign_keys=ON")
+    """`target`: a SQLite file path, or a `postgresql://` URL shared by several nodes."""
+
+    def __init__(self, target: Path | str) -> None:
+        self._db = connect(target)
+        self.target = self._db.target  # never holds a password
+        # Re-entrant: `transaction()` holds it while the methods it wraps take it again.
+        self._lock = threading.RLock()
         self._salt: tuple[str, bytes] | None = None  # today's salt: asked for on every event
 
-    def migrate(self) -> None:
-        with self._lock:
+    @property
+    def reachable(self) -> bool:
+        """False since the last failed call to a PostgreSQL control plane, until one succeeds."""
+        return self._db.reachable
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the calls inside as one transaction, one process of the cluster at a time
+        (SQLite's write lock; a PostgreSQL advisory lock), e.g. the first-run bootstrap."""
+        with self._lock, self._db.transaction():
+            yield
+
+    def migrate(self, package: str = "footfall.store.meta") -> None:
+        """Apply pending migrations (`<package>/migrations/NNN_name.sql`), all in one
+        transaction: nodes starting together wait for the first one instead of racing it."""
+        with self.transaction():
             db = self._db
             db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT)"
             )
-            done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
-
-            def apply(version: int, name: str, sql: str) -> None:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _statements(sql):
-                        db.execute(statement)
-                    db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))
-                    db.execute("COMMIT")
-                except Exception:
-                    db.execute("ROLLBACK")
-                    raise
-
-            apply_all("footfall.store.meta", done, apply)
+            done = {r[0] for r in db.execute("SELECT version FROM schema_migrations").fetchall()}
+            for version, name, sql in pending(package, done):
+                for statement in _statements(db.ddl(sql)):
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))
 
     # -- projects ------------------------------------------------------------------------
     def create_project(self, name: str, origins: list[str], store_raw_ip: bool = False) -> Project:
@@ -164,29 +172,23 @@ class MetaStore:
         """Replace the domains a project accepts Plausible events for. Raises ValueError when
         one already belongs to another project (a domain picks exactly one project)."""
         wanted = sorted({normalise_domain(d) for d in domains} - {""})
-        with self._lock:
+        with self.transaction():
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            if wanted:
                 marks = ",".join("?" * len(wanted))
                 taken = db.execute(
                     f"SELECT domain, project_id FROM project_domains WHERE domain IN ({marks})"
                     " AND project_id <> ?",
                     (*wanted, project_id),
-                ).fetchall() if wanted else []
+                ).fetchall()
                 if taken:
-                    raise ValueError(
-                        ", ".join(f"{d} belongs to {p}" for d, p in taken)
-                    )
-                db.execute("DELETE FROM project_domains WHERE project_id = ?", (project_id,))
-                db.executemany(
+                    raise ValueError(", ".join(f"{d} belongs to {p}" for d, p in taken))
+            db.execute("DELETE FROM project_domains WHERE project_id = ?", (project_id,))
+            for domain in wanted:
+                db.execute(
                     "INSERT INTO project_domains (domain, project_id) VALUES (?, ?)",
-                    [(d, project_id) for d in wanted],
+                    (domain, project_id),
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
     def domains(self, project_id: str | None = None) -> dict[str, str]:
         """domain -> project id, for one project or all."""
@@ -266,7 +268,9 @@ class MetaStore:
     def set_rate_limit(self, project_id: str, route: str, rate: float, burst: float) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO rate_limits (project_id, route, rate, burst) VALUES (?,?,?,?)",
+                "INSERT INTO rate_limits (project_id, route, rate, burst) VALUES (?,?,?,?)"
+                " ON CONFLICT (project_id, route) DO UPDATE SET rate = excluded.rate,"
+                " burst = excluded.burst",
                 (project_id, route, rate, burst),
             )
 
@@ -310,7 +314,10 @@ class MetaStore:
 
     # -- salts ---------------------------------------------------------------------------
     def daily_salt(self, day: date) -> bytes:
-        """The salt of a UTC day, created on first use; salts of days before yesterday are deleted."""
+        """The salt of a UTC day, created on first use; salts of days before yesterday are deleted.
+
+        Nodes sharing a control plane share the salt: whichever inserts first wins (the primary
+        key decides), and every node reads the winner back."""
         key = day.isoformat()
         cached = self._salt
         if cached is not None and cached[0] == key:
@@ -322,11 +329,11 @@ class MetaStore:
                 return self._salt[1]
             salt = secrets.token_bytes(32)
             self._db.execute(
-                "INSERT OR IGNORE INTO daily_salts (day, salt) VALUES (?, ?)", (key, salt)
+                "INSERT INTO daily_salts (day, salt) VALUES (?, ?) ON CONFLICT (day) DO NOTHING",
+                (key, salt),
             )
-            self._db.execute(
-                "DELETE FROM daily_salts WHERE day < date(?, '-1 day')", (key,)
-            )
+            yesterday = (day - timedelta(days=1)).isoformat()
+            self._db.execute("DELETE FROM daily_salts WHERE day < ?", (yesterday,))
             row = self._db.execute("SELECT salt FROM daily_salts WHERE day = ?", (key,)).fetchone()
             self._salt = (key, bytes(row[0]))
             return self._salt[1]
