@@ -22,6 +22,7 @@ from footfall.dialects.millimetric import snippet
 from footfall.dialects.millimetric.cors import BrowserCors
 from footfall.dialects.millimetric.mcp import McpEndpoints
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
+from footfall.dialects.posthog import routes as posthog
 from footfall.dialects.sankofa import routes as sankofa
 from footfall.http import json_response
 from footfall.ops.metrics import Metrics, MetricsMiddleware
@@ -168,7 +169,8 @@ def create_app(settings: Settings) -> ASGIApp:
             await service.stop()
             gc.unfreeze()
 
-    spec = openapi([*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS])
+    every = [*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS, *posthog.OPERATIONS]
+    spec = openapi(every)
 
     async def openapi_json(request: Request) -> Response:
         return json_response(spec)
@@ -178,6 +180,7 @@ def create_app(settings: Settings) -> ASGIApp:
         *snippet.routes,
         *atrack.routes,
         *sankofa.routes,
+        *posthog.routes,
         *mcp.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -186,7 +189,6 @@ def create_app(settings: Settings) -> ASGIApp:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
-    every = [*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS]
     app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in every})
     return MetricsMiddleware(
         BrowserCors(
