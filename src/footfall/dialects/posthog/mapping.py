@@ -37,9 +37,9 @@ from footfall.model import Event, IdentityLink, KeyKind, Principal, ProfileUpdat
 __all__ = ["MAX_ID", "Caller", "Mapped", "events_of", "map_events", "sent_at", "tokens"]
 
 MAX_ID = 200
-_PAGE_KEYS = {"$current_url": "url", "$pathname": "path", "$referrer": "referrer"}
 _TOKEN_KEYS = ("token", "$token", "api_key")
-_NEVER_STORED = (*_TOKEN_KEYS, "$ip", "$raw_user_agent", "$session_id")
+# the token, a raw IP (only the ip column may hold one), and what the columns already hold
+_NEVER_STORED = (*_TOKEN_KEYS, "$ip", "$raw_user_agent", "distinct_id", "$distinct_id")
 _PROFILE_OPS = ("$set", "$set_once", "$unset")
 _PERSON_EVENTS = ("$identify", "$create_alias")
 _encode = msgspec.json.Encoder().encode
@@ -127,6 +127,8 @@ def event_time(item: CaptureEvent, sent: datetime | None, received_at: datetime)
 
 
 def _id(value: Any) -> str | None:
+    if type(value) is str:  # nearly always: skip the checks below
+        return value[:MAX_ID].strip() or None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -144,9 +146,12 @@ def _problem(index: int | None, attr: str, message: str) -> Invalid:
     return Invalid("invalid_payload", where + message, details={"attr": attr})
 
 
-def _profile_ops(item: CaptureEvent, props: dict[str, Any]) -> dict[str, Any]:
+def _profile_ops(item: CaptureEvent, props: dict[str, Any]) -> dict[str, Any] | None:
     """`$set`, `$set_once` (objects) and `$unset` (a list of keys) from beside and inside
-    the properties; the properties' own win."""
+    the properties; the properties' own win. None when the event has none."""
+    if (item.set is None and item.set_once is None and item.unset is None
+            and "$set" not in props and "$set_once" not in props and "$unset" not in props):
+        return None
     ops: dict[str, Any] = {"$set": item.set, "$set_once": item.set_once, "$unset": item.unset}
     for key in _PROFILE_OPS:
         inner = props.get(key)
@@ -188,10 +193,9 @@ def map_events(
         agent = _text(props.get("$raw_user_agent")) if server else None
         geo_off = props.get("$geoip_disable") is True
         caller = Caller(ip, agent, geo_off) if ip or agent or geo_off else None
-        page = {column: _text(props.get(key)) for key, column in _PAGE_KEYS.items()}
-        if page["referrer"] == "$direct":
-            page["referrer"] = None
-        session = _id(props.get("$session_id"))
+        url, path = _text(props.pop("$current_url", None)), _text(props.pop("$pathname", None))
+        referrer = _text(props.pop("$referrer", None))
+        session = _id(props.pop("$session_id", None))
         ops = _profile_ops(item, props)
         identified = name in _PERSON_EVENTS or (
             (props.get("$is_identified") is True or server)
@@ -207,7 +211,7 @@ def map_events(
             out.links.append(_link(principal, anon, distinct_id, received_at))
         if name == "$create_alias" and (alias := _id(props.get("alias"))):
             out.links.append(_link(principal, alias, distinct_id, received_at))
-        for key in (*_PAGE_KEYS, *_NEVER_STORED):
+        for key in _NEVER_STORED:
             props.pop(key, None)
         ts = event_time(item, sent, received_at)
         event = Event(
@@ -221,14 +225,14 @@ def map_events(
             anonymous_id=anonymous_id,
             user_id=distinct_id if identified else None,
             session_id=session,
-            url=page["url"],
-            path=page["path"],
-            referrer=page["referrer"],
+            url=url,
+            path=path,
+            referrer=None if referrer == "$direct" else referrer,
             properties=_encode(props).decode(),
             dialect="posthog",
         )
         out.events.append((caller, event))
-        if any(ops.values()):
+        if ops is not None and any(ops.values()):
             out.profiles.append(ProfileUpdate(
                 project_id=principal.project_id, env=principal.env.value, kind="person",
                 subject_id=distinct_id, ts=ts, attributes=ops["$set"],
