@@ -90,7 +90,10 @@ def _lz64(data: str, limit: int) -> bytes:
         text = None
     if not text:
         raise _invalid("data is not valid lz64")
-    out: bytes = text.encode("utf-8")
+    try:  # lz-string works on UTF-16 code units: characters past U+FFFF arrive as pairs
+        out: bytes = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le").encode("utf-8")
+    except UnicodeError:
+        raise _invalid("data is not valid lz64") from None
     if len(out) > limit:
         raise PayloadTooLarge(details={"limit_bytes": limit, "decompressed": True})
     return out
