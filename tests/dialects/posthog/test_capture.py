@@ -132,3 +132,19 @@ def test_overload_renders_503_with_retry_after(retry_after: float) -> None:
     r = render(Overloaded("overloaded", "write queue full", retry_after=retry_after))
     assert r.status_code == 503 and r.headers["retry-after"] == str(max(1, round(retry_after + 0.49)))
     assert json.loads(bytes(r.body)) == {"type": "server_error", "code": "overloaded", "detail": "write queue full", "attr": None}
+
+
+def test_test_keys_write_test_data_and_forget_removes_a_posthog_person(server: Server) -> None:
+    name, anon, person = uid("ph_env"), uid("anon"), uid("person")
+    send(server, "/e/", {"event": name, "distinct_id": "t", "token": server.keys["sk_test"]})
+    assert rows(server, event=name) == []
+    assert len(server.query(server.keys["rk_test"], event=name)) == 1
+    key = server.keys["sk_live"]
+    send(server, "/batch/", {"api_key": key, "batch": [
+        {"event": name, "distinct_id": anon, "properties": {"$process_person_profile": False}},
+        {"event": "$identify", "distinct_id": person, "properties": {"$anon_distinct_id": anon}, "$set": {"email": "x@example.com"}},
+    ]})
+    assert len(rows(server, user_id=person)) == 2
+    with server.client(key) as c:
+        assert c.post("/v1/forget", json={"user_id": person}).status_code == 200
+    assert rows(server, user_id=person) == [] and rows(server, anonymous_id=anon) == []
