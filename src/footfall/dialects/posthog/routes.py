@@ -166,7 +166,8 @@ def _variants(paths: tuple[str, ...]) -> list[str]:
 routes: list[BaseRoute] = [
     *(_route(p, capture) for p in _variants(CAPTURE_PATHS)),
     *(_route(p, flags) for p in _variants(FLAG_PATHS)),
-    *(_route(f"{prefix}/array/{{token}}/config", remote_config) for prefix in PREFIXES),
+    # `path`: a token with an encoded slash still reaches the stub rather than a 404
+    *(_route(f"{prefix}/array/{{token:path}}/config", remote_config) for prefix in PREFIXES),
 ]
 
 _CAPTURE_QUERY = (
