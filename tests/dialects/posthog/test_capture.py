@@ -20,13 +20,15 @@ from tests.support.server import Server, cli
 
 
 def test_every_capture_path_takes_post_get_and_preflight(server: Server) -> None:
-    key, name = server.keys["sk_live"], uid("ph_paths")
+    key, pk, name = server.keys["sk_live"], server.keys["pk_live"], uid("ph_paths")
     paths = [f"{pre}{c}{s}" for pre in ("", "/posthog") for c in routes.CAPTURE_PATHS for s in ("", "/")]
     assert len(paths) == 24
     with httpx.Client(base_url=server.url, timeout=30) as c:
         for path in paths:
             event = {"event": name, "distinct_id": uid(), "token": key}
-            assert (c.post(path, json=event).status_code, c.get(path, params={"data": json.dumps(event)}).json()) == (200, STATUS_1), path
+            assert (c.post(path, json=event).status_code, c.post(path, json=event).json()) == (200, STATUS_1), path
+            pixel = {**event, "token": pk}  # GET ?data= (the SDK's fallback) carries a browser key
+            assert c.get(path, params={"data": json.dumps(pixel)}, headers={"origin": ORIGIN}).json() == STATUS_1, path
             pre = c.options(path, headers={"origin": "https://any.example", "access-control-request-method": "POST",
                                            "access-control-request-headers": "content-type, x-custom"})
             assert pre.status_code == 200, path
@@ -34,7 +36,7 @@ def test_every_capture_path_takes_post_get_and_preflight(server: Server) -> None
             assert pre.headers["access-control-allow-credentials"] == "true"
             assert pre.headers["access-control-allow-headers"] == "content-type, x-custom"
             assert "POST" in pre.headers["access-control-allow-methods"]
-    assert len(rows(server, event=name)) == 2 * len(paths)
+    assert len(rows(server, event=name)) == 3 * len(paths)
 
 
 def test_errors_carry_cors_so_the_browser_sdk_can_read_them(server: Server) -> None:

@@ -3,7 +3,7 @@
 Order: body (raw gzip by its magic bytes, `Content-Encoding: gzip`, `data=` forms, `?data=`,
 lz64; capped) → JSON (400) → token from the batch, the events or their properties (401 when
 absent, unknown, of another kind than `pk_`/`sk_`, or mixed) → Origin allowlist for `pk_`
-(401) → rate limit (429) → events (400 naming the first bad one) → durable write → exactly
+(401) → no `sk_` key in a GET's `?data=` (401) → rate limit (429) → events (400 naming the first bad one) → durable write → exactly
 `200 {"status": 1}`. Every path is served with and without its trailing slash, at `/` and under
 `/posthog/`, for GET, POST and OPTIONS; CORS is permissive (the caller's Origin and requested
 headers mirrored, credentials allowed): a browser key is still checked against its project's
@@ -107,6 +107,9 @@ async def capture(request: Request) -> Response:
     data = encoding.capture_payload(raw, request.headers.get("content-type", ""), query, MAX_BYTES)
     body = _decode(data)
     principal = _principal(request, body)
+    if not raw and principal.kind is KeyKind.SECRET:
+        # `?data=` ends up in access logs and proxies: a public pk_ key may go there, a secret not
+        raise Unauthorized("secret_key_in_url", "sk_ keys may not travel in the URL: POST the body")
     items = mapping.events_of(body)
     if len(items) > MAX_EVENTS:
         raise Invalid("invalid_payload", f"at most {MAX_EVENTS} events per request")
