@@ -150,3 +150,14 @@ def test_test_keys_write_test_data_and_forget_removes_a_posthog_person(server: S
     with server.client(key) as c:
         assert c.post("/v1/forget", json={"user_id": person}).status_code == 200
     assert rows(server, user_id=person) == [] and rows(server, anonymous_id=anon) == []
+
+
+def test_openapi_lists_every_posthog_route(server: Server) -> None:
+    paths = httpx.get(server.url + "/openapi.json").json()["paths"]
+    capture = [f"{pre}{c}{s}" for pre in routes.PREFIXES for c in routes.CAPTURE_PATHS for s in ("", "/")]
+    flags = [f"{pre}{c}{s}" for pre in routes.PREFIXES for c in routes.FLAG_PATHS for s in ("", "/")]
+    for path in capture + flags:
+        assert {"get", "post"} <= paths[path].keys(), path
+    assert paths["/e/"]["post"]["responses"]["401"]
+    for pre in routes.PREFIXES:
+        assert paths[f"{pre}/array/{{token}}/config"]["get"]["parameters"][0]["in"] == "path"
