@@ -13,8 +13,6 @@ import binascii
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
-import lzstring
-
 from footfall.errors import Invalid, PayloadTooLarge
 from footfall.http import gunzip
 
@@ -84,6 +82,8 @@ def _lz64(data: str, limit: int) -> bytes:
             "payload_too_large", f"lz64 bodies are limited to {LZ64_MAX_CHARS} characters",
             details={"limit_bytes": LZ64_MAX_CHARS},
         )
+    import lzstring  # legacy SDKs only: not loaded at start-up (it pulls in `future`, ~45 ms)
+
     try:
         text = lzstring.LZString().decompressFromBase64(data.replace(" ", "+"))
     except Exception:  # the untyped decoder fails on bad input with whatever it trips over
