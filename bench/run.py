@@ -22,6 +22,7 @@ def main() -> None:
         ("the Plausible adapter beside /v1/track", ["plausible.py", "--seconds", "4" if quick else "8"]),
         ("what bounds ingestion", ["bounds.py", "--seconds", "4" if quick else "8"]),
         ("shared state in Redis per event", ["shared_state.py", *(["--calls", "5000"] if quick else [])]),
+        ("PostHog capture beside Millimetric", ["posthog.py", "--seconds", "4" if quick else "8"]),
         ("the disk's sync latency", ["disk.py", *(["--syncs", "1000"] if quick else [])]),
         ("queries", ["queries.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
     ]

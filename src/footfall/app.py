@@ -23,6 +23,7 @@ from footfall.dialects.millimetric.cors import BrowserCors
 from footfall.dialects.millimetric.mcp import McpEndpoints
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
 from footfall.dialects.plausible import routes as plausible
+from footfall.dialects.posthog import routes as posthog
 from footfall.dialects.sankofa import routes as sankofa
 from footfall.http import json_response
 from footfall.ops.metrics import Metrics, MetricsMiddleware
@@ -172,7 +173,10 @@ def create_app(settings: Settings) -> ASGIApp:
             await service.stop()
             gc.unfreeze()
 
-    every = [*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS, *plausible.OPERATIONS]
+    every = [
+        *OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS, *plausible.OPERATIONS,
+        *posthog.OPERATIONS,
+    ]
     spec = openapi(every)
 
     async def openapi_json(request: Request) -> Response:
@@ -184,6 +188,7 @@ def create_app(settings: Settings) -> ASGIApp:
         *atrack.routes,
         *sankofa.routes,
         *plausible.routes,
+        *posthog.routes,
         *mcp.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

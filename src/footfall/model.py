@@ -142,8 +142,11 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
 class ProfileUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A change to what is known about a visitor or a person, applied in WAL order.
 
-    `attributes` merge key by key unless `replace`; `context` and `custom_data` merge key by
-    key; `enrichment` (geo, device, source computed at ingest) merges key by key.
+    `attributes` merge key by key unless `replace`; `set_once` adds only the attribute keys
+    not set yet and `unset` removes attribute keys (in one update: `set_once`, then
+    `attributes`, then `unset`, so a key in both `attributes` and `set_once` takes the
+    `attributes` value); `context` and `custom_data` merge key by key; `enrichment` (geo,
+    device, source computed at ingest) merges key by key.
     """
 
     project_id: str
@@ -153,6 +156,8 @@ class ProfileUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     ts: datetime
     attributes: dict[str, Any] | None = None
     replace: bool = False
+    set_once: dict[str, Any] | None = None
+    unset: list[str] | None = None
     context: dict[str, Any] | None = None
     custom_data: dict[str, Any] | None = None
     enrichment: dict[str, Any] | None = None

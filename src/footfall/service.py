@@ -297,9 +297,12 @@ class Footfall:
         events: list[Event],
         links: list[IdentityLink] = (),  # type: ignore[assignment]
         profiles: list[ProfileUpdate] = (),  # type: ignore[assignment]
+        *,
+        geoip_disabled: bool = False,
     ) -> list[Event]:
         """Enrich and durably store events, identity links and profile updates; returns when
-        every record is on disk (WAL synced)."""
+        every record is on disk (WAL synced). `geoip_disabled`: the client asked not to be
+        located, so the events get no geo fields."""
         if principal.project_id is None or not principal.can_ingest:
             raise Forbidden("insufficient_scope", "this key cannot ingest events")
         assert self.committer is not None
@@ -311,6 +314,7 @@ class Footfall:
             project.store_raw_ip,
             self.rules(project.id),
             server_side=principal.kind is KeyKind.SECRET,
+            geoip_disabled=geoip_disabled,
         )
         # Only ids the client sent are identity evidence: a derived (IP + User-Agent) id is shared
         # by everything behind one server, so linking it would merge unrelated people.

@@ -170,6 +170,25 @@ def test_profile_updates_fold_in_order_and_forget_removes_them(store: DuckDBStor
     assert store.profile(SCOPE, "visitor", "a1") is None  # a1 carried u1's events
 
 
+def test_set_once_and_unset_fold_in_log_order_within_and_across_batches(store: DuckDBStore) -> None:
+    """The profile-update format every backend folds alike: `set_once` adds only keys not set
+    yet, `attributes` merge, `unset` removes; in one update in that order, updates in log order."""
+    from footfall.model import ProfileUpdate
+
+    def upd(n: int, **kw: object) -> bytes:
+        base = {"project_id": "prj_a", "env": "live", "kind": "person", "subject_id": "p1", "ts": T0 + timedelta(minutes=n)}
+        return msgspec.json.encode(ProfileUpdate(**{**base, **kw}))  # type: ignore[arg-type]
+
+    store.append(b"", b"", 1, [
+        upd(1, set_once={"first": "a", "plan": "trial"}, attributes={"plan": "free"}),  # attributes win
+        upd(2, set_once={"first": "b", "source": "ads"}, unset=["missing"]),
+        upd(3, attributes={"email": "p@example.com"}),
+    ])
+    store.append(b"", b"", 2, [upd(4, unset=["email", "plan"]), upd(5, set_once={"plan": "pro"})])
+    doc = store.profile(SCOPE, "person", "p1")
+    assert doc is not None and doc["attributes"] == {"first": "a", "source": "ads", "plan": "pro"}
+
+
 def test_alias_chains_resolve_to_the_end_person(store: DuckDBStore) -> None:
     def link(anon: str, user: str, n: int) -> IdentityLink:
         return IdentityLink(project_id="prj_a", env="live", anonymous_id=anon, user_id=user, ts=T0 + timedelta(minutes=n))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -45,11 +46,16 @@ def openapi(operations: list[Operation]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": by_type[op.request]}},
             }
-        if op.query:
-            entry["parameters"] = [
-                {"name": n, "in": "query", "required": r, "description": d, "schema": {"type": "string"}}
-                for n, d, r in op.query
-            ]
+        parameters = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            for n in re.findall(r"\{(\w+)\}", op.path)
+        ]
+        parameters += [
+            {"name": n, "in": "query", "required": r, "description": d, "schema": {"type": "string"}}
+            for n, d, r in op.query
+        ]
+        if parameters:
+            entry["parameters"] = parameters
         ok: dict[str, Any] = {"description": "OK"}
         if op.response is not None:
             ok["content"] = {op.media_type: {"schema": by_type[op.response]}}

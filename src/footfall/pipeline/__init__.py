@@ -62,6 +62,7 @@ class StepContext:
     sessions: VisitorState
     custom_rules: tuple[CustomRule, ...] = ()
     server_side: bool = False  # sent with a secret key (a backend), not from a browser
+    geoip_disabled: bool = False  # the client asked not to be located (PostHog `$geoip_disable`)
 
 
 # The canonical limits every dialect's events must meet before the write. Dialects reject
@@ -234,6 +235,8 @@ def put_device(event: Event, ctx: StepContext) -> Event | Drop:
 
 
 def put_geo(event: Event, ctx: StepContext) -> Event | Drop:
+    if ctx.geoip_disabled:
+        return event
     g = ctx.geoip.lookup(ctx.request.ip)
     event.country = g.country
     event.region = g.region
@@ -288,6 +291,7 @@ class Pipeline:
         store_raw_ip: bool,
         custom_rules: tuple[CustomRule, ...] = (),
         server_side: bool = False,
+        geoip_disabled: bool = False,
     ) -> StepContext:
         return StepContext(
             request=request,
@@ -298,6 +302,7 @@ class Pipeline:
             sessions=self.sessions,
             custom_rules=custom_rules,
             server_side=server_side,
+            geoip_disabled=geoip_disabled,
         )
 
     def run(self, events: list[Event], ctx: StepContext) -> list[Event]:

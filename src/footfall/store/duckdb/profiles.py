@@ -32,11 +32,19 @@ def fold(doc: dict[str, Any], update: ProfileUpdate) -> dict[str, Any]:
     >>> fold(d, ProfileUpdate(project_id="p", env="live", kind="visitor", subject_id="v",
     ...                       ts=datetime(2026, 1, 2), attributes={"b": 3}))["attributes"]
     {'a': 1, 'b': 3}
+    >>> fold(d, ProfileUpdate(project_id="p", env="live", kind="visitor", subject_id="v",
+    ...                       ts=datetime(2026, 1, 2), set_once={"a": 9, "c": 4},
+    ...                       unset=["b"]))["attributes"]
+    {'a': 1, 'c': 4}
     """
     out = dict(doc)
-    if update.attributes is not None:
+    if update.attributes is not None or update.set_once or update.unset:
         base = {} if update.replace else dict(out.get("attributes") or {})
-        base.update(update.attributes)
+        for key, value in (update.set_once or {}).items():
+            base.setdefault(key, value)
+        base.update(update.attributes or {})
+        for key in update.unset or ():
+            base.pop(key, None)
         out["attributes"] = base
     for name in ("context", "custom_data", "enrichment"):
         value = getattr(update, name)
