@@ -23,6 +23,8 @@ from footfall.dialects.millimetric.cors import BrowserCors
 from footfall.dialects.millimetric.mcp import McpEndpoints
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
 from footfall.dialects.sankofa import routes as sankofa
+from footfall.dialects.segment import routes as segment
+from footfall.dialects.segment.shared import shared
 from footfall.http import json_response
 from footfall.ops.metrics import Metrics, MetricsMiddleware
 from footfall.ops.openapi import Operation, openapi
@@ -146,6 +148,14 @@ class DirectRoutes:
         await response(scope, receive, send)
 
 
+def _shared_with_segment(route: Route) -> Route:
+    """Millimetric's route, or on the paths both dialects serve bare, the two told apart."""
+    name = segment.SHARED_PATHS.get(route.path)
+    if name is None:
+        return route
+    return Route(route.path, shared(route.endpoint, segment.HANDLERS[name]), methods=["POST"])
+
+
 def create_app(settings: Settings) -> ASGIApp:
     holder: dict[str, Footfall] = {}
     mcp = McpEndpoints()
@@ -168,16 +178,18 @@ def create_app(settings: Settings) -> ASGIApp:
             await service.stop()
             gc.unfreeze()
 
-    spec = openapi([*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS])
+    every = [*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS, *segment.OPERATIONS]
+    spec = openapi(every)
 
     async def openapi_json(request: Request) -> Response:
         return json_response(spec)
 
     routes = [
-        *millimetric_routes,
+        *(_shared_with_segment(route) for route in millimetric_routes),
         *snippet.routes,
         *atrack.routes,
         *sankofa.routes,
+        *segment.routes,
         *mcp.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -186,12 +198,13 @@ def create_app(settings: Settings) -> ASGIApp:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
-    every = [*OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS]
     app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in every})
     return MetricsMiddleware(
         BrowserCors(
             DirectRoutes(app, http_error),
             origin_known=lambda scope, o: holder["svc"].origin_known(o),
+            prefixes=("/v1/", segment.PREFIX + "/"),
+            allow_headers=segment.cors_allow_headers,
         ),
         metrics=app.state.metrics,
     )

@@ -20,6 +20,7 @@ class Operation(msgspec.Struct, frozen=True):
     response: type[Any] | None
     request: type[Any] | None = None
     query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
+    path_params: tuple[tuple[str, str], ...] = ()  # (name, description)
     error: type[Any] | None = None
     security: str | None = "bearer"
     media_type: str = "application/json"
@@ -45,11 +46,15 @@ def openapi(operations: list[Operation]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": by_type[op.request]}},
             }
-        if op.query:
-            entry["parameters"] = [
-                {"name": n, "in": "query", "required": r, "description": d, "schema": {"type": "string"}}
-                for n, d, r in op.query
-            ]
+        parameters = [
+            {"name": n, "in": "path", "required": True, "description": d, "schema": {"type": "string"}}
+            for n, d in op.path_params
+        ] + [
+            {"name": n, "in": "query", "required": r, "description": d, "schema": {"type": "string"}}
+            for n, d, r in op.query
+        ]
+        if parameters:
+            entry["parameters"] = parameters
         ok: dict[str, Any] = {"description": "OK"}
         if op.response is not None:
             ok["content"] = {op.media_type: {"schema": by_type[op.response]}}
@@ -71,6 +76,7 @@ def openapi(operations: list[Operation]) -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "atrack": {"type": "apiKey", "in": "header", "name": "x-a-track-key"},
                 "sankofa": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "segment": {"type": "http", "scheme": "basic"},
             },
         },
     }
