@@ -142,7 +142,7 @@ def _visitor(msg: Message, where: str) -> tuple[str | None, str | None]:
         except ValueError:
             ip = None
         if ip is None:
-            raise Invalid("invalid_payload", f"{where}context.ip: not an IP address")
+            raise Invalid("invalid_payload", f"{where}context.ip is not an IP address")
     return ip, _text((msg.context or {}).get("userAgent"), MAX_USER_AGENT)
 
 

@@ -157,9 +157,9 @@ async def batch(request: Request) -> Response:
         raise Invalid("invalid_payload", "batch: a list of messages is required")
     messages = []
     for index, raw in enumerate(body.batch):
-        where = f"batch[{index}]."
+        where = f"batch[{index}]: "
         if len(raw) > EVENT_MAX_BYTES:
-            raise PayloadTooLarge("payload_too_large", f"{where[:-1]} is larger than 32 KB")
+            raise PayloadTooLarge("payload_too_large", f"batch[{index}] is larger than 32 KB")
         msg: schema.Message = merged(_decode(raw, schema.MESSAGE, f".batch[{index}]"), body)
         if msg.type not in TYPES:
             raise Invalid("invalid_payload", f"{where}type must be one of {', '.join(TYPES)}")

@@ -3,19 +3,22 @@
 The spec's rule, cheapest test first, so a Millimetric request costs one header look-up more:
 
 - `Authorization: Bearer <Footfall key>` → Millimetric, untouched;
-- `Authorization: Basic …` → Segment;
+- `Authorization: Basic` whose user name is a Footfall key → Segment;
 - no header and `?key=pk_…` (Millimetric's sendBeacon form) → Millimetric, untouched;
 - otherwise the body is read once (gzip undone for the look) and kept for whichever dialect
   answers: a Bearer token that is no Footfall key beside a body `writeKey` is Segment OAuth,
-  which Footfall cannot verify (Segment's 401 `oauth_unsupported`); without a header, a body
-  with `writeKey`, a `batch` list or camelCase ids (`anonymousId`, `userId`, `messageId`,
-  `previousId`, `sentAt`, `originalTimestamp`) is Segment's. Everything else goes to Millimetric,
+  which Footfall cannot verify (Segment's 401 `oauth_unsupported`); otherwise (no header, or
+  Basic with something else in it) a body with `writeKey`, a `batch` list or camelCase ids
+  (`anonymousId`, `userId`, `messageId`, `previousId`, `sentAt`, `originalTimestamp`) is
+  Segment's, which answers a bad key in its own envelope. Everything else goes to Millimetric,
   which answers it exactly as before (it authenticates before it reads a body, so a body it
   never gets changes nothing).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 
 import msgspec
@@ -61,14 +64,24 @@ async def _peek(request: Request) -> tuple[bytes, schema.Signals] | None:
         return raw, schema.Signals()
 
 
+def _basic_user(token: str) -> str:
+    try:
+        return base64.b64decode(token.strip(), validate=True).decode().partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+
+
 def shared(millimetric: Endpoint, segment: Endpoint) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         header = request.headers.get("authorization")
+        bearer = False
         if header is not None:
             scheme, _, token = header.strip().partition(" ")
-            if scheme.lower() == "basic":
+            scheme = scheme.lower()
+            if scheme == "basic" and _FOOTFALL_KEY.match(_basic_user(token)):
                 return await segment(request)
-            if scheme.lower() != "bearer" or _FOOTFALL_KEY.match(token.strip()):
+            bearer = scheme == "bearer"
+            if scheme not in ("basic", "bearer") or (bearer and _FOOTFALL_KEY.match(token.strip())):
                 return await millimetric(request)
         elif request.query_params.get("key", "").startswith("pk_"):
             return await millimetric(request)
@@ -79,7 +92,7 @@ def shared(millimetric: Endpoint, segment: Endpoint) -> Endpoint:
         if peeked is None:  # too large to be Segment's: Millimetric answers as it always did
             return await millimetric(_replay(request, b""))
         raw, signals = peeked
-        if header is not None:
+        if bearer:
             if signals.write_key is not None:
                 return render(Unauthorized(
                     "oauth_unsupported", "Segment OAuth tokens cannot be verified here; "
