@@ -28,13 +28,13 @@ def render(exc: FootfallError) -> Response:
     return Response(_encode(body), exc.status, headers, media_type="application/json")
 
 
-def invalid_from_msgspec(err: msgspec.DecodeError, where: str = "") -> Invalid:
-    """msgspec's `Expected str, got int - at `$.event`` as `<where>.event: Expected ...`."""
+def invalid_from_msgspec(err: msgspec.DecodeError) -> Invalid:
+    """msgspec's `Expected str, got int - at `$.batch[3].event`` as `batch[3].event: Expected ...`."""
     text = str(err)
     match = _PATH.search(text)
     if match:
-        field = f"{where}{match.group('path')}".lstrip(".") or "body"
+        field = match.group("path").lstrip(".") or "body"
         return Invalid("invalid_payload", f"{field}: {text[: match.start()]}")
     if isinstance(err, msgspec.ValidationError):
-        return Invalid("invalid_payload", f"{where.lstrip('.') or 'body'}: {text}")
+        return Invalid("invalid_payload", f"body: {text}")
     return Invalid("invalid_payload", f"body is not valid JSON: {text}")

@@ -58,10 +58,13 @@ class Canonical:
 def merged(item: Message, batch: Batch) -> Message:
     """The batch's `context`, `integrations` and `sentAt` apply to every item; the item's own
     keys win."""
+    # Shared, not copied, when the item has none: a message's context is only ever read.
     if batch.context:
-        item.context = {**batch.context, **(item.context or {})}
+        item.context = {**batch.context, **item.context} if item.context else batch.context
     if batch.integrations:
-        item.integrations = {**batch.integrations, **(item.integrations or {})}
+        item.integrations = (
+            {**batch.integrations, **item.integrations} if item.integrations else batch.integrations
+        )
     if item.sent_at is None:
         item.sent_at = batch.sent_at
     return item
@@ -121,21 +124,16 @@ def with_campaign(url: str | None, campaign: Any) -> str | None:
 def _id(value: str | int | None) -> str | None:
     if value is None or value == "":
         return None
-    return str(value)
+    return value if type(value) is str else str(value)
 
 
 def _text(value: Any, limit: int = MAX_URL) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
-def _context(msg: Message, key: str) -> dict[str, Any]:
-    value = (msg.context or {}).get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _visitor(msg: Message, where: str) -> tuple[str | None, str | None]:
+def _visitor(context: dict[str, Any], where: str) -> tuple[str | None, str | None]:
     """The end user's IP and User-Agent as a server caller states them in `context`."""
-    ip = (msg.context or {}).get("ip")
+    ip = context.get("ip")
     if ip is not None:
         try:
             ip = str(ipaddress.ip_address(ip)) if isinstance(ip, str) else None
@@ -143,7 +141,7 @@ def _visitor(msg: Message, where: str) -> tuple[str | None, str | None]:
             ip = None
         if ip is None:
             raise Invalid("invalid_payload", f"{where}context.ip is not an IP address")
-    return ip, _text((msg.context or {}).get("userAgent"), MAX_USER_AGENT)
+    return ip, _text(context.get("userAgent"), MAX_USER_AGENT)
 
 
 def _require(ok: bool, where: str, what: str) -> None:
@@ -176,9 +174,13 @@ def add_message(
         return
     _require(user_id is not None or anonymous_id is not None, where,
              "userId or anonymousId is required")
-    props = dict(msg.properties or {})
-    page = _context(msg, "page")
-    url, path, referrer = (_text(page.get(k)) for k in ("url", "path", "referrer"))
+    props = msg.properties or {}  # copied below before anything is added to it
+    context = msg.context or {}
+    page = context.get("page")
+    if isinstance(page, dict):
+        url, path, referrer = _text(page.get("url")), _text(page.get("path")), _text(page.get("referrer"))
+    else:
+        url = path = referrer = None
     if kind == "track":
         _require(bool(msg.event), where, "track needs event")
         assert msg.event is not None
@@ -188,13 +190,14 @@ def add_message(
         url = _text(props.get("url")) or url
         path = _text(props.get("path")) or path
         referrer = _text(props.get("referrer")) or referrer
+        props = dict(props)
         for key in ("name", "category"):
             if (value := getattr(msg, key)) and key not in props:
                 props[key] = value
     elif kind == "screen":
         name = "$screen"
         if msg.name:
-            props["$screen_name"] = msg.name
+            props = {**props, "$screen_name": msg.name}
     elif kind == "identify":
         name = "$identify"
         props = dict(msg.traits or {})
@@ -210,7 +213,11 @@ def add_message(
         _require(group_id is not None, where, "group needs groupId")
         name = "$groupidentify"
         props = {"$group_type": "group", "$group_key": group_id, "$group_set": msg.traits or {}}
-    ip, user_agent = _visitor(msg, where) if server_side else (None, None)
+    ip = user_agent = None
+    if server_side and ("ip" in context or "userAgent" in context):
+        ip, user_agent = _visitor(context, where)
+    if "campaign" in context:
+        url = with_campaign(url, context["campaign"])
     out.events.append(Event(
         project_id=project_id,
         env=env,
@@ -221,7 +228,7 @@ def add_message(
         received_at=received_at,
         anonymous_id=anonymous_id,
         user_id=user_id,
-        url=with_campaign(url, _context(msg, "campaign")),
+        url=url,
         path=path,
         referrer=referrer,
         properties=_encode(props).decode(),

@@ -114,11 +114,11 @@ def _one_key(keys: list[str | None]) -> str:
     return found.pop()
 
 
-def _decode(body: bytes | msgspec.Raw, decoder: msgspec.json.Decoder[Any], where: str = "") -> Any:
+def _decode(body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
     try:
         return decoder.decode(body)
     except msgspec.DecodeError as err:
-        raise invalid_from_msgspec(err, where) from None
+        raise invalid_from_msgspec(err) from None
 
 
 async def _store(request: Request, principal: Principal, messages: list[tuple[schema.Message, str, str]]) -> Response:
@@ -152,18 +152,21 @@ async def batch(request: Request) -> Response:
     """`{batch: [...], context?, integrations?, writeKey?, sentAt?}`, all or nothing."""
     key = header_key(request)
     principal = _principal(request, key, "batch") if key else None
-    body: schema.Batch = _decode(await read_body(request, BATCH_MAX_BYTES), schema.BATCH)
+    raw = await read_body(request, BATCH_MAX_BYTES)
+    if len(raw) > EVENT_MAX_BYTES:
+        items = _decode(raw, schema.BATCH_ITEMS).batch or []
+        for index, item in enumerate(items):
+            if len(item) > EVENT_MAX_BYTES:
+                raise PayloadTooLarge("payload_too_large", f"batch[{index}] is larger than 32 KB")
+    body: schema.Batch = _decode(raw, schema.BATCH)
     if body.batch is None:
         raise Invalid("invalid_payload", "batch: a list of messages is required")
     messages = []
-    for index, raw in enumerate(body.batch):
+    for index, msg in enumerate(body.batch):
         where = f"batch[{index}]: "
-        if len(raw) > EVENT_MAX_BYTES:
-            raise PayloadTooLarge("payload_too_large", f"batch[{index}] is larger than 32 KB")
-        msg: schema.Message = merged(_decode(raw, schema.MESSAGE, f".batch[{index}]"), body)
         if msg.type not in TYPES:
             raise Invalid("invalid_payload", f"{where}type must be one of {', '.join(TYPES)}")
-        messages.append((msg, msg.type, where))
+        messages.append((merged(msg, body), msg.type, where))
     write_key = _one_key([key, body.write_key, *(m.write_key for m, _, _ in messages)])
     if principal is None:
         principal = _principal(request, write_key, "batch")

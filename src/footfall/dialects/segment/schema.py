@@ -14,10 +14,12 @@ from msgspec import Meta
 
 __all__ = [
     "BATCH",
+    "BATCH_ITEMS",
     "MESSAGE",
     "SIGNALS",
     "Batch",
     "BatchDoc",
+    "BatchItems",
     "ErrorBody",
     "Message",
     "Signals",
@@ -51,13 +53,20 @@ class Message(msgspec.Struct, kw_only=True, rename="camel"):
 
 
 class Batch(msgspec.Struct, kw_only=True, rename="camel"):
-    """`/v1/batch`, `/v1/import`, `/v1/b`: items stay raw so each is size-checked on its own."""
+    """`/v1/batch`, `/v1/import`, `/v1/b`."""
 
-    batch: list[msgspec.Raw] | None = None
+    batch: list[Message] | None = None
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
     write_key: Text | None = None
     sent_at: datetime | None = None
+
+
+class BatchItems(msgspec.Struct):
+    """A batch's items as sent, to check each one's size (only a body over 32 KB can hold an
+    item over 32 KB)."""
+
+    batch: list[msgspec.Raw] | None = None
 
 
 class BatchDoc(msgspec.Struct, kw_only=True, rename="camel"):
@@ -104,4 +113,5 @@ class ErrorBody(msgspec.Struct):
 # One decoder per shape, made once (a decoder per call costs more than the decode).
 MESSAGE = msgspec.json.Decoder(Message)
 BATCH = msgspec.json.Decoder(Batch)
+BATCH_ITEMS = msgspec.json.Decoder(BatchItems)
 SIGNALS = msgspec.json.Decoder(Signals)
