@@ -2,7 +2,8 @@
 
 Per type (the spec's mapping decision):
 
-- track → an event named `event`; page → `$pageview`; screen → `$screen` with `$screen_name`;
+- track → an event named `event`; page → `$pageview` (its `properties.url` / `path` / `referrer`
+  stored in those columns, not twice); screen → `$screen` with `$screen_name`;
 - identify → a `$identify` event, the link anonymousId → userId, and `traits` merged into the
   person's profile (the visitor's, when only an anonymousId is known);
 - alias → the link previousId → userId (no event); group → `$groupidentify` with
@@ -31,7 +32,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import msgspec
 
-from footfall.dialects.segment.schema import Batch, Message
+from footfall.dialects.segment.schema import Batch, Context, Message
 from footfall.errors import Invalid
 from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, Principal, ProfileUpdate
@@ -44,6 +45,8 @@ MAX_USER_AGENT = 1024
 _CAMPAIGN = (("name", "utm_campaign"), ("source", "utm_source"), ("medium", "utm_medium"),
              ("term", "utm_term"), ("content", "utm_content"))
 _encode = msgspec.json.Encoder().encode
+_NO_CONTEXT = Context()
+_PAGE_COLUMNS = frozenset({"url", "path", "referrer"})
 
 
 @dataclass
@@ -56,15 +59,19 @@ class Canonical:
 
 
 def merged(item: Message, batch: Batch) -> Message:
-    """The batch's `context`, `integrations` and `sentAt` apply to every item; the item's own
-    keys win."""
+    """The batch's `context` and `sentAt` apply to every item; the item's own keys win."""
     # Shared, not copied, when the item has none: a message's context is only ever read.
-    if batch.context:
-        item.context = {**batch.context, **item.context} if item.context else batch.context
-    if batch.integrations:
-        item.integrations = (
-            {**batch.integrations, **item.integrations} if item.integrations else batch.integrations
-        )
+    if batch.context is not None:
+        if item.context is None:
+            item.context = batch.context
+        else:
+            mine, theirs = item.context, batch.context
+            item.context = Context(
+                page=mine.page or theirs.page,
+                campaign=mine.campaign if mine.campaign is not None else theirs.campaign,
+                ip=mine.ip if mine.ip is not None else theirs.ip,
+                user_agent=mine.user_agent if mine.user_agent is not None else theirs.user_agent,
+            )
     if item.sent_at is None:
         item.sent_at = batch.sent_at
     return item
@@ -131,9 +138,9 @@ def _text(value: Any, limit: int = MAX_URL) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
-def _visitor(context: dict[str, Any], where: str) -> tuple[str | None, str | None]:
+def _visitor(context: Context, where: str) -> tuple[str | None, str | None]:
     """The end user's IP and User-Agent as a server caller states them in `context`."""
-    ip = context.get("ip")
+    ip = context.ip
     if ip is not None:
         try:
             ip = str(ipaddress.ip_address(ip)) if isinstance(ip, str) else None
@@ -141,7 +148,7 @@ def _visitor(context: dict[str, Any], where: str) -> tuple[str | None, str | Non
             ip = None
         if ip is None:
             raise Invalid("invalid_payload", f"{where}context.ip is not an IP address")
-    return ip, _text(context.get("userAgent"), MAX_USER_AGENT)
+    return ip, _text(context.user_agent, MAX_USER_AGENT)
 
 
 def _require(ok: bool, where: str, what: str) -> None:
@@ -175,10 +182,10 @@ def add_message(
     _require(user_id is not None or anonymous_id is not None, where,
              "userId or anonymousId is required")
     props = msg.properties or {}  # copied below before anything is added to it
-    context = msg.context or {}
-    page = context.get("page")
-    if isinstance(page, dict):
-        url, path, referrer = _text(page.get("url")), _text(page.get("path")), _text(page.get("referrer"))
+    context = msg.context or _NO_CONTEXT
+    page = context.page
+    if page is not None:
+        url, path, referrer = _text(page.url), _text(page.path), _text(page.referrer)
     else:
         url = path = referrer = None
     if kind == "track":
@@ -190,7 +197,8 @@ def add_message(
         url = _text(props.get("url")) or url
         path = _text(props.get("path")) or path
         referrer = _text(props.get("referrer")) or referrer
-        props = dict(props)
+        # url / path / referrer live in their columns; the rest (title, search...) stays.
+        props = {k: v for k, v in props.items() if k not in _PAGE_COLUMNS}
         for key in ("name", "category"):
             if (value := getattr(msg, key)) and key not in props:
                 props[key] = value
@@ -214,11 +222,11 @@ def add_message(
         name = "$groupidentify"
         props = {"$group_type": "group", "$group_key": group_id, "$group_set": msg.traits or {}}
     ip = user_agent = None
-    if server_side and ("ip" in context or "userAgent" in context):
+    if server_side and (context.ip is not None or context.user_agent is not None):
         ip, user_agent = _visitor(context, where)
-    if "campaign" in context:
-        url = with_campaign(url, context["campaign"])
-    out.events.append(Event(
+    if context.campaign:
+        url = with_campaign(url, context.campaign)
+    event = Event(
         project_id=project_id,
         env=env,
         uid=uuid7(),
@@ -233,6 +241,7 @@ def add_message(
         referrer=referrer,
         properties=_encode(props).decode(),
         dialect="segment",
-        ip=ip,
-        user_agent=user_agent,
-    ))
+    )
+    if ip is not None or user_agent is not None:  # (an Event built without them is ~3x cheaper)
+        event.ip, event.user_agent = ip, user_agent
+    out.events.append(event)

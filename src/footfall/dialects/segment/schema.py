@@ -20,14 +20,35 @@ __all__ = [
     "Batch",
     "BatchDoc",
     "BatchItems",
+    "Context",
     "ErrorBody",
     "Message",
+    "Page",
     "Signals",
     "Success",
 ]
 
 Id = Annotated[str, Meta(max_length=256)] | int  # the SDKs send numbers as ids too
 Text = Annotated[str, Meta(max_length=256)]
+
+
+class Page(msgspec.Struct, kw_only=True):
+    """`context.page`: only what the mapping reads (title, search... are not stored). Values of
+    another type than a string are ignored by the mapping, not refused."""
+
+    url: Any = None
+    path: Any = None
+    referrer: Any = None
+
+
+class Context(msgspec.Struct, kw_only=True, rename="camel"):
+    """`context`: the fields Footfall uses; the rest (library, locale, traits...) is not stored,
+    so it is skipped at decode instead of built."""
+
+    page: Page | None = None
+    campaign: dict[str, Any] | None = None
+    ip: Any = None
+    user_agent: Any = None
 
 
 class Message(msgspec.Struct, kw_only=True, rename="camel"):
@@ -47,17 +68,15 @@ class Message(msgspec.Struct, kw_only=True, rename="camel"):
     traits: dict[str, Any] | None = None  # identify / group
     group_id: Id | None = None  # group
     previous_id: Id | None = None  # alias
-    context: dict[str, Any] | None = None
-    integrations: dict[str, Any] | None = None
-    write_key: Text | None = None
+    context: Context | None = None
+    write_key: Text | None = None  # (`integrations` is accepted and ignored)
 
 
 class Batch(msgspec.Struct, kw_only=True, rename="camel"):
     """`/v1/batch`, `/v1/import`, `/v1/b`."""
 
     batch: list[Message] | None = None
-    context: dict[str, Any] | None = None
-    integrations: dict[str, Any] | None = None
+    context: Context | None = None
     write_key: Text | None = None
     sent_at: datetime | None = None
 
@@ -73,7 +92,7 @@ class BatchDoc(msgspec.Struct, kw_only=True, rename="camel"):
     """`Batch` as documented in OpenAPI: items are messages with a `type`."""
 
     batch: list[Message]
-    context: dict[str, Any] | None = None
+    context: Context | None = None
     integrations: dict[str, Any] | None = None
     write_key: Text | None = None
     sent_at: datetime | None = None
