@@ -20,6 +20,7 @@ def main() -> None:
         ("store bulk insert", ["store_insert.py"]),
         ("ingestion over HTTP", ["ingest.py", "--seconds", "4" if quick else "8"]),
         ("what bounds ingestion", ["bounds.py", "--seconds", "4" if quick else "8"]),
+        ("the Segment adapter beside Millimetric", ["segment.py", "--seconds", "3" if quick else "5"]),
         ("the disk's sync latency", ["disk.py", *(["--syncs", "1000"] if quick else [])]),
         ("queries", ["queries.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
     ]
