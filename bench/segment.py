@@ -115,8 +115,12 @@ def main() -> None:
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
         acked: dict[str, float] = dict.fromkeys(sides, 0.0)
         try:
-            for _ in range(args.repeat):  # alternate: drift on the machine hits every side
-                for name, (path, script) in sides.items():
+            names = list(sides)
+            for round_ in range(args.repeat):
+                # Alternate, and rotate who goes first: drift on the machine and whatever one
+                # run leaves behind (loader backlog, store compaction) hit every side alike.
+                for name in names[round_ % 3:] + names[: round_ % 3]:
+                    path, script = sides[name]
                     before = cpu_seconds(srv.proc.pid)
                     r = wrk(srv.url + path, script, args.seconds, args.connections)
                     stored(srv, keys[name]["rk_live"])  # waits until the loader has applied it all
