@@ -23,6 +23,7 @@ def main() -> None:
         ("what bounds ingestion", ["bounds.py", "--seconds", "4" if quick else "8"]),
         ("shared state in Redis per event", ["shared_state.py", *(["--calls", "5000"] if quick else [])]),
         ("PostHog capture beside Millimetric", ["posthog.py", "--seconds", "4" if quick else "8"]),
+        ("the Segment adapter beside Millimetric", ["segment.py", "--seconds", "3" if quick else "5"]),
         ("the disk's sync latency", ["disk.py", *(["--syncs", "1000"] if quick else [])]),
         ("queries", ["queries.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
     ]

@@ -25,6 +25,8 @@ from footfall.dialects.millimetric.routes import routes as millimetric_routes
 from footfall.dialects.plausible import routes as plausible
 from footfall.dialects.posthog import routes as posthog
 from footfall.dialects.sankofa import routes as sankofa
+from footfall.dialects.segment import routes as segment
+from footfall.dialects.segment.shared import shared
 from footfall.http import json_response
 from footfall.ops.metrics import Metrics, MetricsMiddleware
 from footfall.ops.openapi import Operation, openapi
@@ -151,6 +153,14 @@ class DirectRoutes:
         await response(scope, receive, send)
 
 
+def _shared_with_segment(route: Route) -> Route:
+    """Millimetric's route, or on the paths both dialects serve bare, the two told apart."""
+    name = segment.SHARED_PATHS.get(route.path)
+    if name is None:
+        return route
+    return Route(route.path, shared(route.endpoint, segment.HANDLERS[name]), methods=["POST"])
+
+
 def create_app(settings: Settings) -> ASGIApp:
     holder: dict[str, Footfall] = {}
     mcp = McpEndpoints()
@@ -175,7 +185,7 @@ def create_app(settings: Settings) -> ASGIApp:
 
     every = [
         *OPERATIONS, *atrack.OPERATIONS, *sankofa.OPERATIONS, *plausible.OPERATIONS,
-        *posthog.OPERATIONS,
+        *posthog.OPERATIONS, *segment.OPERATIONS,
     ]
     spec = openapi(every)
 
@@ -183,12 +193,13 @@ def create_app(settings: Settings) -> ASGIApp:
         return json_response(spec)
 
     routes = [
-        *millimetric_routes,
+        *(_shared_with_segment(route) for route in millimetric_routes),
         *snippet.routes,
         *atrack.routes,
         *sankofa.routes,
         *plausible.routes,
         *posthog.routes,
+        *segment.routes,
         *mcp.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -202,6 +213,8 @@ def create_app(settings: Settings) -> ASGIApp:
         BrowserCors(
             DirectRoutes(app, http_error),
             origin_known=lambda scope, o: holder["svc"].origin_known(o),
+            prefixes=("/v1/", segment.PREFIX + "/"),
+            allow_headers=segment.cors_allow_headers,
         ),
         metrics=app.state.metrics,
     )

@@ -16,7 +16,10 @@ from footfall.auth.origins import client_ip
 from footfall.errors import FootfallError, Invalid, PayloadTooLarge
 from footfall.model import RequestContext
 
-__all__ = ["dialect_endpoint", "json_response", "public_cors", "read_body", "request_context"]
+__all__ = [
+    "decoded", "dialect_endpoint", "json_response", "public_cors", "read_body", "read_raw",
+    "request_context",
+]
 
 log = logging.getLogger("footfall.http")
 _encode = msgspec.json.Encoder().encode
@@ -39,6 +42,11 @@ def request_context(request: Request) -> RequestContext:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, at most `limit` bytes both as sent and after gzip decoding."""
+    return decoded(request, await read_raw(request, limit), limit)
+
+
+async def read_raw(request: Request, limit: int) -> bytes:
+    """The request body as sent (still compressed), at most `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(details={"limit_bytes": limit})
@@ -57,7 +65,11 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def decoded(request: Request, body: bytes, limit: int) -> bytes:
+    """`body` with its Content-Encoding (gzip or none) undone, at most `limit` bytes."""
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if encoding in ("gzip", "x-gzip"):
         return gunzip(body, limit)

@@ -21,6 +21,7 @@ class Operation(msgspec.Struct, frozen=True):
     response: type[Any] | None
     request: type[Any] | None = None
     query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
+    path_params: tuple[tuple[str, str], ...] = ()  # (name, description)
     error: type[Any] | None = None
     security: str | None = "bearer"
     media_type: str = "application/json"
@@ -46,11 +47,14 @@ def openapi(operations: list[Operation]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": by_type[op.request]}},
             }
+        described = dict(op.path_params)
         parameters = [
-            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            {
+                "name": n, "in": "path", "required": True,
+                "description": described.get(n, n), "schema": {"type": "string"},
+            }
             for n in re.findall(r"\{(\w+)\}", op.path)
-        ]
-        parameters += [
+        ] + [
             {"name": n, "in": "query", "required": r, "description": d, "schema": {"type": "string"}}
             for n, d, r in op.query
         ]
@@ -77,6 +81,7 @@ def openapi(operations: list[Operation]) -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "atrack": {"type": "apiKey", "in": "header", "name": "x-a-track-key"},
                 "sankofa": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "segment": {"type": "http", "scheme": "basic"},
             },
         },
     }

@@ -103,8 +103,8 @@ def maybe_put_anonymous_id(event: Event, ctx: StepContext) -> Event | Drop:
             ctx.salt,
             event.project_id,
             event.env,
-            ctx.request.ip or "",
-            ctx.request.user_agent or "",
+            event.ip or ctx.request.ip or "",
+            event.user_agent or ctx.request.user_agent or "",
         )
     return event
 
@@ -215,7 +215,9 @@ def maybe_inherit_session_attribution(event: Event, ctx: StepContext) -> Event |
 
 
 def put_device(event: Event, ctx: StepContext) -> Event | Drop:
-    ua = ctx.request.user_agent
+    # A dialect sets `user_agent` / `ip` before the pipeline only where a server states them
+    # for the visitor it calls on behalf of (one batch, many visitors); else the request's.
+    ua = event.user_agent or ctx.request.user_agent
     event.user_agent = ua
     if ctx.server_side and is_http_tool(ua):
         # A backend sending with a secret key: its HTTP library says nothing about the visitor.
@@ -237,7 +239,7 @@ def put_device(event: Event, ctx: StepContext) -> Event | Drop:
 def put_geo(event: Event, ctx: StepContext) -> Event | Drop:
     if ctx.geoip_disabled:
         return event
-    g = ctx.geoip.lookup(ctx.request.ip)
+    g = ctx.geoip.lookup(event.ip or ctx.request.ip)
     event.country = g.country
     event.region = g.region
     event.city = g.city
@@ -250,7 +252,7 @@ def put_geo(event: Event, ctx: StepContext) -> Event | Drop:
 
 
 def put_ip_hash(event: Event, ctx: StepContext) -> Event | Drop:
-    ip = ctx.request.ip
+    ip = event.ip or ctx.request.ip
     if ip:
         event.ip_hash = ip_hash(ip, ctx.salt)
         event.ip = ip if ctx.store_raw_ip else None

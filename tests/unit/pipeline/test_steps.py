@@ -130,3 +130,17 @@ def test_an_engagement_event_extends_an_open_visit_but_never_starts_one() -> Non
     # Any other event after the gap starts a new visit as before.
     (later,) = p.run([event(52, name="$pageview", anonymous_id="a1")], ctx(p))
     assert later.session_id != view.session_id
+
+
+def test_a_visitor_stated_by_the_dialect_replaces_the_requests() -> None:
+    """A server batch carries many visitors: an event's own IP and User-Agent (set before the
+    pipeline) drive the device, geo, hash and derived id; the raw IP is still not kept."""
+    p = pipeline()
+    desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+    stated, plain = p.run([event(0, ip="81.2.69.160", user_agent=desktop), event(1)], ctx(p, ip="8.8.8.8"))
+    assert (stated.device_type, stated.browser, stated.country) == ("desktop", "Chrome", "GB")
+    assert (plain.device_type, plain.country) == ("mobile", "US")
+    assert stated.ip is None and stated.ip_hash and stated.ip_hash != plain.ip_hash
+    assert stated.anonymous_id != plain.anonymous_id
+    (kept,) = p.run([event(2, ip="81.2.69.160")], ctx(p, raw_ip=True))
+    assert kept.ip == "81.2.69.160"
