@@ -24,6 +24,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data", "FOOTFALL_DATA", "--data", "./footfall-data", "Data directory (DuckDB file, WAL, control-plane SQLite)."),
+    Setting("store", "FOOTFALL_STORE", "--store", "duckdb", "Event store: `duckdb` (`<data>/events.duckdb`) or `clickhouse://USER:PASSWORD@HOST:8123/DATABASE` (`clickhouses://` for TLS); the WAL and control plane stay in `--data`. See docs/scaling.md."),
     Setting("host", "FOOTFALL_HOST", "--host", "127.0.0.1", "Address `serve` listens on."),
     Setting("port", "FOOTFALL_PORT", "--port", "8787", "Port `serve` listens on."),
     Setting("trusted_proxies", "FOOTFALL_TRUSTED_PROXIES", "--trusted-proxy", "", "Comma-separated CIDRs whose X-Forwarded-For / Forwarded headers are believed. None by default."),
@@ -42,6 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass
 class Settings:
     data: Path = Path("./footfall-data")
+    store: str = "duckdb"
     host: str = "127.0.0.1"
     port: int = 8787
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
@@ -66,6 +68,7 @@ class Settings:
                 raw[key] = value if isinstance(value, str) else str(value)
         return cls(
             data=Path(raw["data"]),
+            store=raw["store"].strip() or "duckdb",
             host=raw["host"],
             port=int(raw["port"]),
             trusted_proxies=parse_cidrs(raw["trusted_proxies"]),

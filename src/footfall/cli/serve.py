@@ -19,6 +19,10 @@ def serve(
     host: Annotated[str | None, typer.Option("--host", help="[env: FOOTFALL_HOST; default 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option("--port", help="[env: FOOTFALL_PORT; default 8787]")] = None,
     data: DataOpt = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="duckdb or clickhouse://USER:PASSWORD@HOST:8123/DATABASE [env: FOOTFALL_STORE]"),
+    ] = None,
     trusted_proxy: Annotated[
         str | None,
         typer.Option("--trusted-proxy", help="CIDRs allowed to set X-Forwarded-For [env: FOOTFALL_TRUSTED_PROXIES]"),
@@ -43,9 +47,11 @@ def serve(
     from footfall.app import create_app
     from footfall.ops.logs import configure_logging
     from footfall.service import bootstrap_default_project, open_meta
+    from footfall.store.factory import StoreConfigError, check_store
 
     settings = settings_for(
         data,
+        store=store,
         host=host,
         port=port,
         trusted_proxies=trusted_proxy,
@@ -60,6 +66,11 @@ def serve(
         log_level=log_level,
     )
     configure_logging(settings.log_level)
+    try:
+        check_store(settings.store, settings.data)
+    except StoreConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     meta = open_meta(settings)
     try:
         first = bootstrap_default_project(meta)
