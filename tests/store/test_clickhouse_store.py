@@ -39,9 +39,9 @@ def counts(store: ClickHouseStore) -> tuple[object, ...]:
 
 def test_migrations_are_versioned_and_rerunnable(store: ClickHouseStore) -> None:
     store.migrate()
-    assert store.schema_version() == 4
+    assert store.schema_version() == 5
     store.migrate()  # nothing pending: no error, nothing applied twice
-    assert store._count("SELECT count() FROM schema_migrations") == 4
+    assert store._count("SELECT count() FROM schema_migrations") == 5
     engines = dict(store.read("SELECT name, engine FROM system.tables WHERE database = currentDatabase()")[1])
     assert engines["events"] == "MergeTree" and engines["sessions"] == "AggregatingMergeTree"
     assert engines["daily_rollup"] == "SummingMergeTree"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,3 +116,31 @@ def test_same_answer(read: str, reference: Store, backend: Store) -> None:
     assert_same(expected, READS[read](backend))
     if read not in ("stats_empty", "profile_unknown"):
         assert expected, "the dataset must make this read answer something"
+
+
+@pytest.fixture
+def pair(
+    request: pytest.FixtureRequest, tmp_path: Path, http: Callable[[], ClickHouseHTTP]
+) -> Iterator[tuple[Store, Store]]:
+    """A fresh DuckDB store and a fresh store of the backend, with the same events."""
+    ref = fill(open_backend("duckdb", tmp_path, http))
+    other = fill(open_backend(request.param, tmp_path, http))
+    yield ref, other
+    ref.close()
+    other.close()
+
+
+@pytest.mark.parametrize("pair", BACKENDS, indirect=True)
+def test_forget_then_every_read_agrees(pair: tuple[Store, Store]) -> None:
+    ref, other = pair
+    # user0: identified events, linked anonymous ids (one through an alias chain), a profile.
+    done = ref.forget(SCOPE, "user0")
+    assert other.forget(SCOPE, "user0") == done
+    assert done.events > 5 and done.sessions > 2 and done.identities >= 2
+    ref.purge()
+    other.purge()
+    for read in READS:
+        assert_same(READS[read](ref), READS[read](other))
+    assert other.query_events(EventQuery(scope=SCOPE, start=START, end=END, user_id="user0")) == []
+    assert other.profile(SCOPE, "person", "user0") is None
+    assert other.profile(SCOPE, "visitor", "v0") is None

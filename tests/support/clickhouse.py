@@ -19,6 +19,7 @@ import gzip
 import itertools
 import os
 import re
+import socket
 import tempfile
 import threading
 import zlib
@@ -106,6 +107,12 @@ class ClickHouseHTTP:
 
             def log_message(self, *_args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body leave in separate writes: without this, Nagle's algorithm
+                # and the client's delayed ACK hold every answer ~40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_GET(self) -> None:
                 if urlsplit(self.path).path.rstrip("/") in ("", "/ping") and "query" not in self.path:

@@ -135,7 +135,10 @@ class ClickHouseStore:
             def apply(version: int, name: str, sql: str) -> None:
                 for stmt in statements(sql):
                     client.command(stmt)
-                client.insert("schema_migrations", [[version, name]], column_names=["version", "name"])
+                client.command(
+                    "INSERT INTO schema_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
+                    parameters={"v": version, "n": name},
+                )
 
             apply_all("footfall.store.clickhouse", done, apply)
         except StoreConfigError:
@@ -165,8 +168,9 @@ class ClickHouseStore:
                 self._append_links(links, upto_seq, token)
             if profiles:
                 self._append_profiles(profiles, upto_seq, token)
-            self._client().insert(
-                "loader_state", [[1, upto_seq]], column_names=["id", "applied_seq"],
+            self._client().command(
+                "INSERT INTO loader_state (id, applied_seq) VALUES (1, {seq:UInt64})",
+                parameters={"seq": upto_seq},
                 settings={"insert_deduplication_token": f"seq:{token}"},
             )
             self._applied = upto_seq
@@ -252,8 +256,8 @@ class ClickHouseStore:
         if not rows:
             return
         columns = ["project_id", "env", "anonymous_id", "user_id", "ts", "version"]
-        client.insert("identities", rows, column_names=columns,
-                      settings={"insert_deduplication_token": f"links:{token}"})
+        client.insert_arrow("identities", _arrow(columns, rows),
+                            settings={"insert_deduplication_token": f"links:{token}"})
         # Alias chains (a → b, then b → c): every link points straight at its chain's end.
         for round_ in range(1, _LINK_CHAIN_ROUNDS + 1):
             chained = statement("compress_links")
@@ -292,18 +296,57 @@ class ClickHouseStore:
              upto_seq]
             for key in keys
         ]  # fmt: skip
-        client.insert(
-            "profiles", rows,
-            column_names=["project_id", "env", "kind", "subject_id", *PROFILE_FIELDS,
-                          "created_at", "updated_at", "version"],
+        columns = ["project_id", "env", "kind", "subject_id", *PROFILE_FIELDS, "created_at",
+                   "updated_at", "version"]  # fmt: skip
+        client.insert_arrow(
+            "profiles", _arrow(columns, rows),
             settings={"insert_deduplication_token": f"profiles:{token}"},
-        )  # fmt: skip
+        )
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
-        raise NotImplementedError("forget on ClickHouse")
+        """Delete the person's events, sessions, profiles and links, and recount their days.
+
+        Each table is rewritten by a synchronous mutation (`mutations_sync = 2`), so the rows
+        are gone from every active part when this returns; the keys travel through the
+        in-memory `forget_keys` table, so no mutation's text names the person."""
+        with self._write_lock:
+            client = self._client()
+            params: dict[str, Any] = {"project": scope.project_id, "env": scope.env, "user": user_id}
+            linked = [r[0] for r in client.query(
+                "SELECT anonymous_id FROM identities FINAL WHERE project_id = {project:String}"
+                " AND env = {env:String} AND user_id = {user:String}",
+                parameters=params,
+            ).result_rows]  # fmt: skip
+            params["linked"] = linked
+            targets = client.query(statement("forget_targets"), parameters=params).result_rows
+            event_sessions = sorted({r[1] for r in targets if r[1] is not None})
+            sessions = [r[0] for r in client.query(
+                statement("forget_sessions"), parameters={**params, "sessions": event_sessions}
+            ).result_rows]  # fmt: skip
+            keys = (
+                [("event", r[0]) for r in targets]
+                + [("session", s) for s in sessions]
+                + [("visitor", v) for v in sorted({r[2] for r in targets if r[2]} | set(linked))]
+                + [("link", a) for a in linked]
+                + [("person", user_id)]
+                + [("day", d) for d in sorted({r[3] for r in targets})]
+            )
+            client.command("TRUNCATE TABLE forget_keys")
+            try:
+                client.insert_arrow("forget_keys", _arrow(["kind", "key"], keys))
+                for stmt in statements(statement("forget")):
+                    client.command(
+                        stmt, parameters={"project": scope.project_id, "env": scope.env},
+                        settings={"mutations_sync": 2, "allow_nondeterministic_mutations": 1},
+                    )  # fmt: skip
+            finally:
+                client.command("TRUNCATE TABLE forget_keys")
+            return ForgetResult(events=len(targets), identities=len(linked), sessions=len(sessions))
 
     def purge(self) -> None:
-        raise NotImplementedError("purge on ClickHouse")
+        """Nothing to rewrite: a forget's mutations already wrote new parts without the person.
+        The replaced parts are deleted by ClickHouse's cleanup (`old_parts_lifetime`, 60 s on
+        the tables with personal data); docs/reliability.md says what else may hold them."""
 
     def reclassify(
         self,
@@ -406,6 +449,11 @@ def _first_copies(table: pa.Table) -> list[int]:
         if j is None or received[i] < received[j]:
             best[key] = i
     return sorted([*keep, *best.values()])
+
+
+def _arrow(columns: list[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
+    """Rows as an Arrow table (clickhouse-connect's row insert would import pandas)."""
+    return pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
 
 
 def _unreachable(exc: Exception) -> bool:
