@@ -89,6 +89,27 @@ def _events(rng: random.Random) -> list[list[Event]]:
     return batches
 
 
+def _ties() -> list[Event]:
+    """Funnel steps at the same instant: a pricing view and a signup tied, a purchase tied with
+    the signup, a repeated step; one session each, attributed like the pipeline would."""
+    out: list[Event] = []
+    for k, visitor in enumerate(range(10, 16)):
+        t = START + timedelta(days=3 + k, hours=9)
+        session = f"v{visitor}-tie{k}"
+        src = _SOURCES[k % 4]
+        steps = [("$pageview", t, "/pricing"), ("signup", t, None),
+                 ("purchase", t + timedelta(hours=k % 2), None), ("signup", t + timedelta(hours=2), None)]
+        for j, (name, ts, path) in enumerate(steps):
+            props = {"plan": "pro" if k % 3 else "free", "amount_cents": 1000 + 7 * k}
+            out.append(Event(
+                project_id="prj_c", env="live", uid=f"tie{k}-{j}", name=name, ts=ts,
+                received_at=ts, anonymous_id=f"v{visitor}", session_id=session,
+                path=path, properties=json.dumps(props), source=src[0], medium=src[1],
+                channel=src[2], campaign=src[3], source_rule_id="utm",
+            ))  # fmt: skip
+    return out
+
+
 def _links() -> list[IdentityLink]:
     at = START + timedelta(days=1)
     links = [
@@ -122,7 +143,7 @@ def _ndjson(items: list[Any]) -> bytes:
 
 # (events, links, profiles, upto_seq): what the loader would hand the store, batch by batch.
 WAL_BATCHES: list[tuple[bytes, bytes, list[bytes], int]] = []
-for _i, _batch in enumerate(_events(random.Random(16))):
+for _i, _batch in enumerate([*_events(random.Random(16)), _ties()]):
     WAL_BATCHES.append((
         _ndjson(_batch),
         _ndjson(_links()[_i * 4:(_i + 1) * 4]) if _i < 3 else b"",

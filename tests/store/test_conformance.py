@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 from msgspec.structs import astuple
 
-from footfall.read.queries import PageQuery, SessionsQuery, SourcesQuery, StatsQuery
+from footfall.read.queries import (
+    ATTRIBUTION_MODELS,
+    AttributionQuery,
+    FunnelQuery,
+    FunnelStep,
+    PageQuery,
+    SessionsQuery,
+    SourcesQuery,
+    StatsQuery,
+)
 from footfall.store.base import EventQuery, Scope, Store
 from tests.store.conformance import BACKENDS, END, SCOPE, START, assert_same, fill, open_backend
 from tests.support.clickhouse import ClickHouseHTTP
@@ -110,12 +119,50 @@ READS: dict[str, Read] = {
 }  # fmt: skip
 
 
+PRICING = FunnelStep("$pageview", (("path", "/pricing"),))
+PRO = FunnelStep("purchase", (("plan", "pro"),))
+
+
+def funnel(*steps: FunnelStep, **kw: Any) -> Read:
+    kw = {"scope": SCOPE, "start": START, "end": END, "steps": steps, **kw}
+    return lambda s: s.funnel(FunnelQuery(**kw))
+
+
+def attribution(**kw: Any) -> Read:
+    kw = {"scope": SCOPE, "start": START, "end": END, "conversion": "purchase", **kw}
+    return lambda s: s.attribution(AttributionQuery(**kw))
+
+
+READS |= {
+    "funnel_steps": funnel(PRICING, FunnelStep("signup"), PRO),
+    "funnel_channel": funnel(PRICING, FunnelStep("signup"), FunnelStep("purchase"), breakdown="channel"),
+    "funnel_source_bots": funnel(FunnelStep("$pageview"), FunnelStep("purchase"), breakdown="source",
+                                 include_bots=True),
+    "funnel_short_window": funnel(FunnelStep("signup"), FunnelStep("purchase"), FunnelStep("signup"),
+                                  window_seconds=3600),
+    "funnel_column_key": funnel(FunnelStep("$pageview", (("country", "DE"),)), FunnelStep("click")),
+    **{
+        f"attribution_{model}": attribution(
+            model=model, value_property="amount_cents", group_by=("source", "medium", "campaign"))
+        for model in ATTRIBUTION_MODELS
+    },
+    "attribution_channel_lookback": attribution(group_by=("channel",), lookback_seconds=3 * 86400,
+                                                conversion="signup", limit=3),
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("read", READS, ids=list(READS))
 def test_same_answer(read: str, reference: Store, backend: Store) -> None:
     expected = READS[read](reference)
     assert_same(expected, READS[read](backend))
     if read not in ("stats_empty", "profile_unknown"):
         assert expected, "the dataset must make this read answer something"
+    if read.startswith("funnel"):
+        assert expected["steps"][-1]["people"] > 0
+    if read.startswith("attribution") and read != "attribution_channel_lookback":
+        got = READS[read](backend)  # credits add up to the conversions and their value
+        assert sum(r["conversions"] for r in got["rows"]) == pytest.approx(got["totals"]["conversions"])
+        assert sum(r["value"] for r in got["rows"]) == pytest.approx(got["totals"]["value"])
 
 
 @pytest.fixture

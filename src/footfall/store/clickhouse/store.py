@@ -31,7 +31,7 @@ from footfall.read.queries import (
 )
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.clickhouse import reads
+from footfall.store.clickhouse import credit, funnels, reads
 from footfall.store.clickhouse.reads import ch_time
 from footfall.store.clickhouse.sql import statement, statements
 from footfall.store.factory import ClickHouseTarget, StoreConfigError
@@ -410,10 +410,10 @@ class ClickHouseStore:
         return reads.sessions(self.read, query)
 
     def funnel(self, query: FunnelQuery) -> dict[str, Any]:
-        raise NotImplementedError("funnel on ClickHouse")
+        return funnels.funnel(self.read, query)
 
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
-        raise NotImplementedError("attribution on ClickHouse")
+        return credit.attribution(self.read, query)
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)
