@@ -191,3 +191,26 @@ def test_forget_then_every_read_agrees(pair: tuple[Store, Store]) -> None:
     assert other.query_events(EventQuery(scope=SCOPE, start=START, end=END, user_id="user0")) == []
     assert other.profile(SCOPE, "person", "user0") is None
     assert other.profile(SCOPE, "visitor", "v0") is None
+
+
+def _classify(project_id: str, url: str | None, referrer: str | None) -> dict[str, Any]:
+    """A new rule set: pricing pages become paid search, the blog a referral, the rest direct
+    (which inherits its session's first signal)."""
+    if url and url.endswith("/pricing"):
+        return {"source": "ads", "medium": "cpc", "campaign": None, "channel": "Paid Search", "source_rule_id": "utm"}
+    if url and url.endswith("/blog/a"):
+        return {"source": "blog", "medium": "referral", "campaign": "b", "channel": "Referral", "source_rule_id": "referral"}
+    return {"source": "direct", "medium": "direct", "campaign": None, "channel": "Direct", "source_rule_id": "direct"}
+
+
+@pytest.mark.parametrize("pair", BACKENDS, indirect=True)
+def test_reclassify_then_every_read_agrees(pair: tuple[Store, Store]) -> None:
+    ref, other = pair
+    since = START + timedelta(days=5)
+    inherited = ("source", "medium", "campaign", "channel")
+    changed = ref.reclassify(since, _classify, inherited)
+    assert changed > 100
+    assert other.reclassify(since, _classify, inherited) == changed
+    assert other.reclassify(since, _classify, inherited) == 0  # nothing left to change
+    for read in READS:
+        assert_same(READS[read](ref), READS[read](other))

@@ -14,18 +14,18 @@ __all__ = ["attribution"]
 
 _HALF_LIFE_SECONDS = 7 * 86400
 _DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
-_FIRST = "t.session_id = a.first_sid"
-_LAST = "t.session_id = a.last_sid"
+_FIRST = "t.session_id = t.first_sid"
+_LAST = "t.session_id = t.last_sid"
 _WEIGHT = {
     "first_touch": f"if({_FIRST}, 1.0, 0.0)",
     "last_touch": f"if({_LAST}, 1.0, 0.0)",
-    "last_non_direct": "if(t.session_id = coalesce(a.last_non_direct_sid, a.last_sid), 1.0, 0.0)",
-    "linear": "1.0 / a.n",
+    "last_non_direct": "if(t.session_id = coalesce(t.last_non_direct_sid, t.last_sid), 1.0, 0.0)",
+    "linear": "1.0 / t.n",
     "position_based": (
-        "multiIf(a.n = 1, 1.0, a.n = 2, 0.5,"
-        f" {_FIRST} OR {_LAST}, 0.4, 0.2 / (a.n - 2))"
+        "multiIf(t.n = 1, 1.0, t.n = 2, 0.5,"
+        f" {_FIRST} OR {_LAST}, 0.4, 0.2 / (t.n - 2))"
     ),
-    "time_decay": "t.decay / a.decay_sum",
+    "time_decay": "t.decay / t.decay_sum",
 }
 
 

@@ -31,7 +31,7 @@ from footfall.read.queries import (
 )
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.clickhouse import credit, funnels, reads
+from footfall.store.clickhouse import credit, funnels, reads, reclassify
 from footfall.store.clickhouse.reads import ch_time
 from footfall.store.clickhouse.sql import statement, statements
 from footfall.store.factory import ClickHouseTarget, StoreConfigError
@@ -334,11 +334,13 @@ class ClickHouseStore:
             client.command("TRUNCATE TABLE forget_keys")
             try:
                 client.insert_arrow("forget_keys", _arrow(["kind", "key"], keys))
-                for stmt in statements(statement("forget")):
-                    client.command(
-                        stmt, parameters={"project": scope.project_id, "env": scope.env},
-                        settings={"mutations_sync": 2, "allow_nondeterministic_mutations": 1},
-                    )  # fmt: skip
+                days = (
+                    "SELECT {project:String}, {env:String}, key FROM forget_keys WHERE kind = 'day'"
+                )
+                self._mutate(
+                    statement("forget") + "\n" + statement("rebuild_days", days=days),
+                    {"project": scope.project_id, "env": scope.env},
+                )
             finally:
                 client.command("TRUNCATE TABLE forget_keys")
             return ForgetResult(events=len(targets), identities=len(linked), sessions=len(sessions))
@@ -348,6 +350,14 @@ class ClickHouseStore:
         The replaced parts are deleted by ClickHouse's cleanup (`old_parts_lifetime`, 60 s on
         the tables with personal data); docs/reliability.md says what else may hold them."""
 
+    def _mutate(self, script: str, params: dict[str, Any] | None = None) -> None:
+        """Run statements one by one, each mutation waiting until every replica applied it."""
+        for stmt in statements(script):
+            self._client().command(
+                stmt, parameters=params or {},
+                settings={"mutations_sync": 2, "allow_nondeterministic_mutations": 1},
+            )  # fmt: skip
+
     def reclassify(
         self,
         since: datetime | None,
@@ -356,7 +366,74 @@ class ClickHouseStore:
         rows_per_transaction: int = 500_000,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        raise NotImplementedError("reclassify on ClickHouse")
+        """As on DuckDB, but in one pass: ClickHouse has no transactions to slice into
+        (`rows_per_transaction` is not used); the mutations are synchronous."""
+        with self._write_lock:
+            client = self._client()
+            start = {"start": ch_time(since if since is not None else datetime(1970, 1, 1))}
+            inputs = client.query(
+                "SELECT DISTINCT project_id, url, referrer FROM events"
+                " WHERE ts >= {start:DateTime64(6)}", parameters=start,
+            ).result_rows  # fmt: skip
+            if not inputs:
+                return 0
+            results = [{"project_id": p, "url": u, "referrer": r, **classify(p, u, r)} for p, u, r in inputs]
+            columns = [c for c in results[0] if c not in ("project_id", "url", "referrer")]
+            if "source_rule_id" not in columns:
+                raise ValueError("classify must return source_rule_id")
+            assert all(c.isidentifier() for c in columns)
+            self._drop_reclassify_tables()
+            try:
+                client.command(
+                    "CREATE TABLE reclassify_mapping (project_id String, url Nullable(String),"
+                    " referrer Nullable(String), "
+                    + ", ".join(f"{c} Nullable(String)" for c in columns) + ") ENGINE = Memory"
+                )
+                client.insert_arrow("reclassify_mapping", pa.Table.from_pylist(
+                    [{k: (None if v is None else str(v)) if k in columns else v for k, v in r.items()}
+                     for r in results]
+                ))  # fmt: skip
+                client.command(
+                    "CREATE TABLE reclassify_changed ENGINE = Memory AS "
+                    + reclassify.changed_sql(columns, inherited_fields), parameters=start,
+                )  # fmt: skip
+                total = self._count("SELECT count() FROM reclassify_changed")
+                if not total:
+                    return 0
+                flags = client.query(
+                    "SELECT " + ", ".join(f"max(differs_{c})" for c in columns)
+                    + " FROM reclassify_changed"
+                ).result_rows[0]
+                written = [c for c, differs in zip(columns, flags, strict=True) if differs]
+                client.command(
+                    f"CREATE TABLE reclassify_join ENGINE = Join(ANY, LEFT, uid) AS"
+                    f" SELECT uid, {', '.join(written)} FROM reclassify_changed"
+                )
+                lookup = f"'{self.database}.reclassify_join'"
+                self._mutate(
+                    "ALTER TABLE events UPDATE "
+                    + ", ".join(f"{c} = joinGet({lookup}, '{c}', uid)" for c in written)
+                    + " WHERE uid IN (SELECT uid FROM reclassify_changed);\n"
+                    # Sessions and rollups carry attribution too: rebuild what changed.
+                    "ALTER TABLE sessions DELETE WHERE (project_id, env, session_id) IN ("
+                    " SELECT project_id, env, assumeNotNull(session_id) FROM reclassify_changed"
+                    " WHERE session_id IS NOT NULL);\n"
+                    + statement("session_states", sessions=(
+                        "SELECT project_id, env, assumeNotNull(session_id) FROM reclassify_changed"
+                        " WHERE session_id IS NOT NULL"))
+                    + ";\n"
+                    + statement("rebuild_days", days=(
+                        "SELECT DISTINCT project_id, env, toString(toDate(ts)) FROM reclassify_changed"))
+                )  # fmt: skip
+                if progress is not None:
+                    progress(1, 1)
+                return total
+            finally:
+                self._drop_reclassify_tables()
+
+    def _drop_reclassify_tables(self) -> None:
+        for table in ("reclassify_join", "reclassify_changed", "reclassify_mapping"):
+            self._client().command(f"DROP TABLE IF EXISTS {table}")
 
     def checkpoint(self) -> None:
         """Nothing to flush: ClickHouse writes each insert's parts itself."""

@@ -42,19 +42,24 @@ decayed AS (
                       / {{half_life}}) AS decay
     FROM touch
 ),
+-- Each conversion's aggregates beside its touchpoints by window functions: `decayed` is read
+-- once (ClickHouse inlines a CTE at every reference, and a join back to its aggregate doubled
+-- the whole chain).
 agg AS (
-    SELECT uid, count() AS n, sum(decay) AS decay_sum,
-           argMin(session_id, (start_ts, session_id)) AS first_sid,
-           argMax(session_id, (start_ts, session_id)) AS last_sid,
-           if(countIf({{non_direct}}) = 0, NULL,
-              argMaxIf(session_id, (start_ts, session_id), {{non_direct}})) AS last_non_direct_sid
-    FROM decayed GROUP BY uid
+    SELECT *, count() OVER w AS n, sum(decay) OVER w AS decay_sum,
+           argMin(session_id, (start_ts, session_id)) OVER w AS first_sid,
+           argMax(session_id, (start_ts, session_id)) OVER w AS last_sid,
+           if(countIf({{non_direct}}) OVER w = 0, NULL,
+              argMaxIf(session_id, (start_ts, session_id), {{non_direct}}) OVER w)
+               AS last_non_direct_sid
+    FROM decayed
+    WINDOW w AS (PARTITION BY uid)
 ),
 weighted AS (
     SELECT * FROM (
         SELECT t.uid AS uid, t.source AS source, t.medium AS medium, t.campaign AS campaign,
                t.channel AS channel, {{weight}} AS w
-        FROM decayed AS t INNER JOIN agg AS a ON a.uid = t.uid
+        FROM agg AS t
     ) WHERE w > 0
 ),
 credited AS (

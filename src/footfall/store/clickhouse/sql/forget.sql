@@ -9,14 +9,3 @@ ALTER TABLE profiles DELETE WHERE project_id = {project:String} AND env = {env:S
 ALTER TABLE identities DELETE WHERE project_id = {project:String} AND env = {env:String}
     AND (anonymous_id IN (SELECT key FROM forget_keys WHERE kind = 'link')
       OR user_id IN (SELECT key FROM forget_keys WHERE kind = 'person'));
--- The rollup days the person's events were counted in: recounted from the events that remain.
-ALTER TABLE daily_rollup DELETE WHERE project_id = {project:String} AND env = {env:String}
-    AND toString(day) IN (SELECT key FROM forget_keys WHERE kind = 'day');
-INSERT INTO daily_rollup
-SELECT project_id, env, toDate(ts) AS day, name, source, medium, campaign, channel, referrer_host,
-       country, device_type, browser, os, path, is_bot, toUInt64(count()) AS events
-FROM events
-WHERE project_id = {project:String} AND env = {env:String}
-  AND toString(toDate(ts)) IN (SELECT key FROM forget_keys WHERE kind = 'day')
-GROUP BY project_id, env, day, name, source, medium, campaign, channel, referrer_host, country,
-         device_type, browser, os, path, is_bot;
