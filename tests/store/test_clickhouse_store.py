@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,44 @@ def test_an_unreachable_store_fails_at_start_with_a_clear_message(tmp_path: Path
     assert proc.returncode == 2
     assert "cannot reach the ClickHouse store at clickhouse://default@127.0.0.1" in proc.stderr
     assert "secret" not in proc.stderr
+
+
+def _files_holding(root: Path, needle: bytes) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes())
+
+
+@pytest.mark.slow
+def test_after_a_forget_no_byte_of_the_person_remains(store: ClickHouseStore) -> None:
+    """The person's rows leave the active parts before forget returns; the replaced parts are
+    deleted by ClickHouse's cleanup, and no mutation text or log on disk names the person."""
+    from tests.support.clickhouse import engine_path
+
+    store.migrate()
+    person = f"forget-me-{new_database()}"
+    lines = b"".join(
+        b'{"project_id":"prj_c","env":"live","uid":"fm%d","name":"signup","user_id":"%s",'
+        b'"anonymous_id":"%s-anon","session_id":"%s-anon-1","ts":"2026-03-2%dT10:00:00Z",'
+        b'"received_at":"2026-03-21T10:00:00Z","properties":"{}"}\n'
+        % (i, person.encode(), person.encode(), person.encode(), i)
+        for i in range(1, 4)
+    )
+    # Someone else in the same parts: the rewritten parts stay (an emptied part would be
+    # replaced once more, and cleaned a cleanup period later).
+    others = lines.replace(person.encode(), b"someone-else").replace(b'"uid":"fm', b'"uid":"se')
+    store.append(lines + others, b"", 1)
+    root = Path(engine_path())
+    assert _files_holding(root, person.encode()), "the id must be on disk before the forget"
+    for table in ("events", "sessions", "profiles", "identities"):  # no 60 s wait in a test
+        store._client().command(f"ALTER TABLE {table} MODIFY SETTING old_parts_lifetime = 1")
+    done = store.forget(SCOPE, person)
+    assert (done.events, done.sessions) == (3, 1)
+    assert store._count("SELECT count() FROM events WHERE user_id = {p:String}", {"p": person}) == 0
+    deadline = time.monotonic() + 120
+    while store._count(
+        "SELECT count() FROM system.parts WHERE database = currentDatabase() AND NOT active"
+        " AND table IN ('events', 'sessions', 'profiles', 'identities')"
+    ):
+        assert time.monotonic() < deadline, "ClickHouse never cleaned the replaced parts up"
+        time.sleep(1)  # ClickHouse's cleanup thread runs on its own period
+    assert _files_holding(root, person.encode()) == []
+    assert store._count("SELECT count() FROM events WHERE user_id = 'someone-else'") == 3

@@ -93,7 +93,7 @@ def _decompress(data: bytes, encoding: str) -> bytes:
 class ClickHouseHTTP:
     """ClickHouse's HTTP interface over one chDB connection, on 127.0.0.1:<free port>."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         import chdb
 
         self.conn = chdb.connect(engine_path())
@@ -152,7 +152,7 @@ class ClickHouseHTTP:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = int(self.httpd.server_address[1])
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -229,3 +229,20 @@ class ClickHouseHTTP:
 
 def _quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def main() -> None:
+    """`python -m tests.support.clickhouse [PORT]`: serve until interrupted, so another process
+    (a whole test run with FOOTFALL_TEST_CLICKHOUSE_URL) can use ClickHouse over HTTP."""
+    import sys
+
+    http = ClickHouseHTTP(int(sys.argv[1]) if len(sys.argv) > 1 else 0).start()
+    print(http.url("footfall"), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        http.stop()
+
+
+if __name__ == "__main__":
+    main()

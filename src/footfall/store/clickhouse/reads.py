@@ -220,8 +220,21 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
     if q.anonymous_id is not None:
         where.append("s.anonymous_id = {anonymous_id:String}")
         params["anonymous_id"] = q.anonymous_id
+    newest = ""
+    if q.user_id is None and q.anonymous_id is None:
+        newest = (
+            " AND session_id IN (SELECT session_id FROM sessions"
+            " WHERE project_id = {project:String} AND env = {env:String} AND session_id IN ("
+            " SELECT session_id FROM sessions WHERE project_id = {project:String}"
+            " AND env = {env:String} AND start_ts >= {start:DateTime64(6)}"
+            " AND start_ts < {end:DateTime64(6)})"
+            " GROUP BY session_id HAVING min(start_ts) >= {start:DateTime64(6)}"
+            + ("" if q.include_bots else " AND max(is_bot) = 0")
+            + " ORDER BY min(start_ts) DESC, session_id LIMIT {limit:UInt32})"
+        )
     sql = statement(
-        "sessions", where=" AND ".join(where), duration=round_half_up("duration_us / 1e6", 3)
+        "sessions", where=" AND ".join(where), newest=newest,
+        duration=round_half_up("duration_us / 1e6", 3),
     )
     return _rows(*run(sql, params))
 

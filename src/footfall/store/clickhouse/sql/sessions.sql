@@ -1,6 +1,7 @@
 -- Sessions that started in [start, end), newest first. A session's partial rows are folded here;
 -- candidates are the sessions with any partial row starting in range (the earliest start of a
--- session is one of its rows' starts), so the fold reads only those.
+-- session is one of its rows' starts), so the fold reads only those. Without a person to match,
+-- {{newest}} first folds only the start (and bot flag) to pick the newest `limit` of them.
 SELECT s.session_id, s.anonymous_id, coalesce(s.user_id, i.user_id) AS user_id,
        formatDateTime(s.start_ts, '%Y-%m-%dT%H:%i:%S.%fZ') AS start,
        formatDateTime(s.end_ts, '%Y-%m-%dT%H:%i:%S.%fZ') AS `end`,
@@ -25,7 +26,7 @@ FROM (
       AND session_id IN (
           SELECT session_id FROM sessions
           WHERE project_id = {project:String} AND env = {env:String}
-            AND start_ts >= {start:DateTime64(6)} AND start_ts < {end:DateTime64(6)})
+            AND start_ts >= {start:DateTime64(6)} AND start_ts < {end:DateTime64(6)}){{newest}}
     GROUP BY project_id, env, session_id
 ) AS s
 LEFT JOIN (SELECT project_id, env, anonymous_id, user_id FROM identities FINAL) AS i
