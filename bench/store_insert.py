@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from footfall.model import Event  # noqa: E402
-from footfall.store.duckdb.store import EVENT_SCHEMA, DuckDBStore, _ndjson_table  # noqa: E402
+from footfall.store.batch import EVENT_SCHEMA, ndjson_table  # noqa: E402
+from footfall.store.duckdb.store import DuckDBStore  # noqa: E402
 
 
 def events(n: int) -> list[bytes]:
@@ -56,7 +57,7 @@ def main() -> None:
             store_rate = args.rows / (time.perf_counter() - t0)
             store.close()
             con = duckdb.connect(str(Path(tmp) / "bare.duckdb"))
-            tables = [_ndjson_table(c, EVENT_SCHEMA) for c in chunks]
+            tables = [ndjson_table(c, EVENT_SCHEMA) for c in chunks]
             first = tables[0]  # noqa: F841 (read by name in SQL)
             con.execute("CREATE TABLE t AS SELECT * FROM first LIMIT 0")
             t0 = time.perf_counter()

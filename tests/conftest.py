@@ -11,6 +11,10 @@ from tests.support.services import Postgres, Redis
 # The `pw_browser` fixture: Debian's Chromium driven by Playwright (tests/support/browser.py).
 pytest_plugins = ["tests.support.browser"]
 
+# Scripts the tests run under a vendor's own SDK (installed outside this venv): not test modules,
+# and not importable here for --doctest-modules.
+collect_ignore_glob = ["dialects/*/scripts/*"]
+
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:

@@ -8,10 +8,12 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.clickhouse import ClickHouseHTTP, new_database
 from tests.support.server import Server
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -25,9 +27,23 @@ def quickstart_block() -> str:
     return match.group(1)
 
 
+@pytest.fixture(params=["duckdb", "clickhouse"])
+def store_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The server's store: the embedded default, or ClickHouse over real HTTP (chDB behind the
+    test server in tests/support/clickhouse.py)."""
+    if request.param == "duckdb":
+        yield {}
+        return
+    http = ClickHouseHTTP().start()
+    try:
+        yield {"FOOTFALL_STORE": http.url(new_database("readme"))}
+    finally:
+        http.stop()
+
+
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_quickstart_curl_examples(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "data").start()
+def test_quickstart_curl_examples(tmp_path: Path, store_env: dict[str, str]) -> None:
+    srv = Server(tmp_path / "data", env=store_env).start()
     try:
         script = quickstart_block().replace("http://localhost:8787", srv.url)
         # every curl prints its status after the body, one answer per line

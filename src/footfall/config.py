@@ -26,6 +26,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data", "FOOTFALL_DATA", "--data", "./footfall-data", "Data directory (DuckDB file, WAL, control-plane SQLite). Each node has its own."),
     Setting("meta", "FOOTFALL_META", "--meta", "", "Control plane (projects, keys, salts, rules, limits): a `postgresql://` URL shared by several nodes, or a SQLite file path; empty means `<data>/meta.sqlite`."),
     Setting("state", "FOOTFALL_STATE", "--state", "", "Shared hot state (open sessions, session attribution, first sightings, rate-limit buckets): a `redis://` URL for several nodes; empty keeps it in this process's memory."),
+    Setting("store", "FOOTFALL_STORE", "--store", "duckdb", "Event store: `duckdb` (`<data>/events.duckdb`) or `clickhouse://USER:PASSWORD@HOST:8123/DATABASE` (`clickhouses://` for TLS); the WAL and control plane stay in `--data`. See docs/scaling.md."),
     Setting("host", "FOOTFALL_HOST", "--host", "127.0.0.1", "Address `serve` listens on."),
     Setting("port", "FOOTFALL_PORT", "--port", "8787", "Port `serve` listens on."),
     Setting("trusted_proxies", "FOOTFALL_TRUSTED_PROXIES", "--trusted-proxy", "", "Comma-separated CIDRs whose X-Forwarded-For / Forwarded headers are believed. None by default."),
@@ -46,6 +47,7 @@ class Settings:
     data: Path = Path("./footfall-data")
     meta: str | None = None
     state: str | None = None
+    store: str = "duckdb"
     host: str = "127.0.0.1"
     port: int = 8787
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
@@ -77,6 +79,7 @@ class Settings:
             data=Path(raw["data"]),
             meta=raw["meta"] or None,
             state=raw["state"] or None,
+            store=raw["store"].strip() or "duckdb",
             host=raw["host"],
             port=int(raw["port"]),
             trusted_proxies=parse_cidrs(raw["trusted_proxies"]),

@@ -36,7 +36,7 @@ from footfall.pipeline import Pipeline, attribute
 from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT
 from footfall.state import open_state
 from footfall.store.base import ForgetResult, Scope
-from footfall.store.duckdb.store import DuckDBStore
+from footfall.store.factory import open_store
 from footfall.store.meta import MetaStore, MetaUnavailable, Project
 from footfall.writer.commit import Committer
 from footfall.writer.loader import KIND_EVENT, KIND_LINK, KIND_PROFILE, Loader
@@ -101,7 +101,7 @@ def reclassify_stored(
     the server stopped, the run may use more memory than the server's store limit.
     """
     meta = open_meta(settings)
-    store = DuckDBStore(settings.data / "events.duckdb", settings.store_threads, memory)
+    store = open_store(settings.store, settings.data, settings.store_threads, memory)
     try:
         store.migrate()
         projects: dict[str, tuple[frozenset[str], tuple[CustomRule, ...]]] = {}
@@ -167,8 +167,8 @@ class Footfall:
         except BaseException:
             self.meta.close()
             raise
-        self.store = DuckDBStore(
-            data / "events.duckdb", settings.store_threads, settings.store_memory
+        self.store = open_store(
+            settings.store, data, settings.store_threads, settings.store_memory
         )
         self.store.migrate()
         self.wal = WriteAheadLog(data / "wal")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ from typing import Any
 import httpx
 
 __all__ = ["Server", "cli", "free_port"]
+
+_servers = itertools.count(1)
 
 
 def free_port() -> int:
@@ -33,6 +36,16 @@ def cli(data: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     )
 
 
+def _store_under_test() -> dict[str, str]:
+    """With FOOTFALL_TEST_CLICKHOUSE_URL set, every server keeps its events in ClickHouse, in a
+    database of its own (the whole suite then runs against that server)."""
+    url = os.environ.get("FOOTFALL_TEST_CLICKHOUSE_URL", "")
+    if not url:
+        return {}
+    base = url.rstrip("/").rsplit("/", 1)[0] if url.count("/") > 2 else url.rstrip("/")
+    return {"FOOTFALL_STORE": f"{base}/ff_srv_{os.getpid()}_{next(_servers)}"}
+
+
 class Server:
     def __init__(
         self, data: Path, env: dict[str, str] | None = None, max_file_bytes: int | None = None
@@ -41,7 +54,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Tests fire requests far faster than any client should; rate-limit tests switch it on.
-        self.env = {"FOOTFALL_RATE_LIMITS": "off", **(env or {})}
+        self.env = {"FOOTFALL_RATE_LIMITS": "off", **_store_under_test(), **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.keys: dict[str, str] = {}
         self.max_file_bytes = max_file_bytes  # RLIMIT_FSIZE: simulates a full disk

@@ -24,6 +24,10 @@ def serve(
         str | None,
         typer.Option("--state", help="Shared hot state: redis:// URL [env: FOOTFALL_STATE; default: this process's memory]"),
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="duckdb or clickhouse://USER:PASSWORD@HOST:8123/DATABASE [env: FOOTFALL_STORE]"),
+    ] = None,
     trusted_proxy: Annotated[
         str | None,
         typer.Option("--trusted-proxy", help="CIDRs allowed to set X-Forwarded-For [env: FOOTFALL_TRUSTED_PROXIES]"),
@@ -49,6 +53,7 @@ def serve(
     from footfall.ops.logs import configure_logging
     from footfall.service import bootstrap_default_project, open_meta
     from footfall.state import StateUnavailable, open_state
+    from footfall.store.factory import StoreConfigError, check_store
     from footfall.store.meta import MetaUnavailable
     from footfall.store.meta.dialect import is_postgres
 
@@ -56,6 +61,7 @@ def serve(
         data,
         meta_url,
         state=state,
+        store=store,
         host=host,
         port=port,
         trusted_proxies=trusted_proxy,
@@ -71,6 +77,11 @@ def serve(
     )
     configure_logging(settings.log_level)
     # Shared services are checked before listening: unreachable is one clear line, exit 2.
+    try:
+        check_store(settings.store, settings.data)
+    except StoreConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     try:
         open_state(settings.state).close()
         meta = open_meta(settings)

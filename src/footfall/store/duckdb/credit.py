@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
+from footfall.store.answers import attribution_answer
 from footfall.store.duckdb.funnels import property_path
 from footfall.store.duckdb.reads import Runner, scope_where
 
@@ -133,18 +134,4 @@ def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
         {**params, "limit": q.limit},
     )
     conversions, value = totals[0]
-    return {
-        "model": q.model,
-        "conversion": q.conversion,
-        "value_property": q.value_property,
-        "lookback_seconds": q.lookback_seconds,
-        "totals": {"conversions": int(conversions), "value": round(float(value), 6)},
-        "rows": [
-            {
-                **dict(zip(q.group_by, row, strict=False)),
-                "conversions": round(float(row[-2]), 6),
-                "value": round(float(row[-1]), 6),
-            }
-            for row in rows
-        ],
-    }
+    return attribution_answer(q, conversions, value, rows)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.read.queries import FILTER_COLUMNS, FunnelQuery, FunnelStep
+from footfall.store.answers import funnel_answer
 from footfall.store.duckdb.reads import Runner, naive_utc
 
 __all__ = ["funnel", "property_path"]
@@ -104,37 +105,9 @@ def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
     )
 
 
-def _steps(q: FunnelQuery, people: list[int]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for i, (step, n) in enumerate(zip(q.steps, people, strict=True)):
-        first, previous = people[0], people[i - 1] if i else people[0]
-        out.append({
-            "step": i + 1,
-            "event": step.event,
-            "where": dict(step.where),
-            "people": n,
-            "conversion_rate": round(n / first, 6) if first else 0.0,
-            "step_conversion_rate": round(n / previous, 6) if previous else 0.0,
-        })  # fmt: skip
-    return out
-
-
 def funnel(run: Runner, q: FunnelQuery) -> dict[str, Any]:
     assert q.breakdown is None or q.breakdown in BREAKDOWNS
     assert q.steps
     params: dict[str, Any] = {}
     _names, rows = run(_sql(q, params), params)
-    n = len(q.steps)
-    counts: dict[Any, list[int]] = {}
-    for step, grp, people in rows:
-        counts.setdefault(grp, [0] * n)[step - 1] = int(people)
-    overall = [sum(c[i] for c in counts.values()) for i in range(n)]
-    answer: dict[str, Any] = {
-        "steps": _steps(q, overall),
-        "window_seconds": q.window_seconds,
-        "breakdown": q.breakdown,
-    }
-    if q.breakdown is not None:
-        order = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0] is None, str(kv[0])))
-        answer["groups"] = [{"value": value, "steps": _steps(q, c)} for value, c in order]
-    return answer
+    return funnel_answer(q, rows)

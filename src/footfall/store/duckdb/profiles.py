@@ -7,7 +7,6 @@ updates in order and writes each touched profile back once.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 import duckdb
@@ -15,47 +14,13 @@ import msgspec
 import pyarrow as pa
 
 from footfall.model import ProfileUpdate
+from footfall.store.profiles import fold
 
 __all__ = ["apply_profile_updates", "fold", "read_profile"]
 
 Key = tuple[str, str, str, str]
 _decode = msgspec.json.Decoder(ProfileUpdate).decode
 _encode = msgspec.json.Encoder().encode
-
-
-def fold(doc: dict[str, Any], update: ProfileUpdate) -> dict[str, Any]:
-    """Apply one update to a profile document (pure).
-
-    >>> from datetime import datetime
-    >>> d = fold({}, ProfileUpdate(project_id="p", env="live", kind="visitor", subject_id="v",
-    ...                            ts=datetime(2026, 1, 1), attributes={"a": 1, "b": 2}))
-    >>> fold(d, ProfileUpdate(project_id="p", env="live", kind="visitor", subject_id="v",
-    ...                       ts=datetime(2026, 1, 2), attributes={"b": 3}))["attributes"]
-    {'a': 1, 'b': 3}
-    >>> fold(d, ProfileUpdate(project_id="p", env="live", kind="visitor", subject_id="v",
-    ...                       ts=datetime(2026, 1, 2), set_once={"a": 9, "c": 4},
-    ...                       unset=["b"]))["attributes"]
-    {'a': 1, 'c': 4}
-    """
-    out = dict(doc)
-    if update.attributes is not None or update.set_once or update.unset:
-        base = {} if update.replace else dict(out.get("attributes") or {})
-        for key, value in (update.set_once or {}).items():
-            base.setdefault(key, value)
-        base.update(update.attributes or {})
-        for key in update.unset or ():
-            base.pop(key, None)
-        out["attributes"] = base
-    for name in ("context", "custom_data", "enrichment"):
-        value = getattr(update, name)
-        if value is not None:
-            merged = dict(out.get(name) or {})
-            merged.update(value)
-            out[name] = merged
-    ts = update.ts.astimezone(UTC).replace(tzinfo=None) if update.ts.tzinfo else update.ts
-    out.setdefault("created_at", ts)
-    out["updated_at"] = max(out.get("updated_at") or ts, ts)
-    return out
 
 
 def apply_profile_updates(con: duckdb.DuckDBPyConnection, payloads: list[bytes]) -> int:

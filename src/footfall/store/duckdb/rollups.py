@@ -7,9 +7,7 @@ reclassify rebuild the days they touched, so the rollup always equals counting t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
-
-from footfall.read.queries import StatsQuery
+from footfall.store.answers import covers
 
 __all__ = ["APPEND", "COMPACT", "DIMENSIONS", "REBUILD_DAYS", "REBUILD_DAYS_BETWEEN", "covers"]
 
@@ -54,19 +52,3 @@ COMPACT = (
     "INSERT INTO daily_rollup SELECT * FROM compacted",
     "DROP TABLE compacted",
 )
-
-
-def _midnight(value: datetime) -> bool:
-    v = value.astimezone(UTC)
-    return v.time() == time(0)
-
-
-def covers(q: StatsQuery) -> bool:
-    """Can the rollup answer this exactly? Counts only, whole UTC days, day or longer buckets."""
-    return (
-        q.metric == "count"
-        and q.timezone == "UTC"
-        and q.interval in (None, "day", "week", "month")
-        and _midnight(q.start)
-        and _midnight(q.end)
-    )

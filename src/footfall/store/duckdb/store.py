@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 import threading
@@ -14,7 +13,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.json as pa_json
 
 from footfall.errors import StoreUnavailable
 from footfall.read.queries import (
@@ -26,6 +24,7 @@ from footfall.read.queries import (
     StatsQuery,
 )
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
+from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
 from footfall.store.duckdb import credit, funnels, reads, rollups
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
@@ -48,63 +47,8 @@ log = logging.getLogger("footfall.store")
 # RSS under load; the system allocator hands it back.
 pa.set_memory_pool(pa.system_memory_pool())
 
-_TS = pa.timestamp("us", tz="UTC")
 _COMPACT_EVERY = 200  # store transactions between rollup compactions
-_STR = pa.string()
 
-EVENT_SCHEMA = pa.schema(
-    [
-        ("project_id", _STR),
-        ("env", _STR),
-        ("uid", _STR),
-        ("event_id", _STR),
-        ("name", _STR),
-        ("ts", _TS),
-        ("received_at", _TS),
-        ("anonymous_id", _STR),
-        ("user_id", _STR),
-        ("session_id", _STR),
-        ("url", _STR),
-        ("path", _STR),
-        ("referrer", _STR),
-        ("properties", _STR),
-        ("dialect", _STR),
-        ("source", _STR),
-        ("medium", _STR),
-        ("campaign", _STR),
-        ("utm_term", _STR),
-        ("utm_content", _STR),
-        ("campaign_id", _STR),
-        ("click_id_type", _STR),
-        ("click_id", _STR),
-        ("source_confidence", _STR),
-        ("source_rule_id", _STR),
-        ("referrer_host", _STR),
-        ("channel", _STR),
-        ("country", _STR),
-        ("region", _STR),
-        ("city", _STR),
-        ("device_type", _STR),
-        ("browser", _STR),
-        ("browser_version", _STR),
-        ("os", _STR),
-        ("os_version", _STR),
-        ("device_brand", _STR),
-        ("device_model", _STR),
-        ("is_bot", pa.bool_()),
-        ("ip_hash", _STR),
-        ("ip", _STR),
-        ("user_agent", _STR),
-        ("latitude", pa.float64()),
-        ("longitude", pa.float64()),
-        ("time_zone", _STR),
-        ("isp", _STR),
-        ("organization", _STR),
-    ]
-)
-LINK_SCHEMA = pa.schema(
-    [("project_id", _STR), ("env", _STR), ("anonymous_id", _STR), ("user_id", _STR), ("ts", _TS)]
-)
 _DEFAULTS = {"properties": "'{}'", "dialect": "'millimetric'", "is_bot": "false"}
 _EVENT_SELECT = ", ".join(
     f"coalesce(b.{f.name}, {_DEFAULTS[f.name]}) AS {f.name}"
@@ -173,21 +117,6 @@ QUERY_COLUMNS = (
 )
 
 
-def _ndjson_table(data: bytes, schema: pa.Schema) -> pa.Table:
-    table = pa_json.read_json(
-        io.BytesIO(data),
-        read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) + 1)),
-        parse_options=pa_json.ParseOptions(
-            explicit_schema=schema, unexpected_field_behavior="ignore"
-        ),
-    )
-    # DuckDB stores naive UTC timestamps; Arrow keeps the instant when dropping the zone.
-    for i, field in enumerate(table.schema):
-        if field.type == _TS:
-            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("us")))
-    return table
-
-
 class DuckDBStore:
     def __init__(self, path: Path, threads: int = 2, memory: str = "1GB") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -241,7 +170,7 @@ class DuckDBStore:
             con.execute("BEGIN")
             try:
                 if events:
-                    batch = _ndjson_table(events, EVENT_SCHEMA)
+                    batch = ndjson_table(events, EVENT_SCHEMA)
                     con.register("batch", batch)
                     try:
                         with_ids = batch.column("event_id").null_count < batch.num_rows
@@ -266,7 +195,7 @@ class DuckDBStore:
                     finally:
                         con.unregister("batch")
                 if links:
-                    con.register("links", _ndjson_table(links, LINK_SCHEMA))
+                    con.register("links", ndjson_table(links, LINK_SCHEMA))
                     try:
                         con.execute(_INSERT_LINKS)
                         for _ in range(8):

@@ -1,0 +1,89 @@
+"""What every backend shares around its SQL: answer shapes, and which reads a rollup answers.
+
+The SQL differs per backend; the answers must not (tests/store/conformance checks it), so the
+parts after the SQL live here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, time
+from typing import Any
+
+from footfall.read.queries import AttributionQuery, FunnelQuery, StatsQuery
+
+__all__ = ["attribution_answer", "covers", "funnel_answer", "naive_utc"]
+
+
+def naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _steps(q: FunnelQuery, people: list[int]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i, (step, n) in enumerate(zip(q.steps, people, strict=True)):
+        first, previous = people[0], people[i - 1] if i else people[0]
+        out.append({
+            "step": i + 1,
+            "event": step.event,
+            "where": dict(step.where),
+            "people": n,
+            "conversion_rate": round(n / first, 6) if first else 0.0,
+            "step_conversion_rate": round(n / previous, 6) if previous else 0.0,
+        })  # fmt: skip
+    return out
+
+
+def funnel_answer(q: FunnelQuery, rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """The funnel answer from (step, breakdown value, people) rows."""
+    n = len(q.steps)
+    counts: dict[Any, list[int]] = {}
+    for step, grp, people in rows:
+        counts.setdefault(grp, [0] * n)[int(step) - 1] = int(people)
+    overall = [sum(c[i] for c in counts.values()) for i in range(n)]
+    answer: dict[str, Any] = {
+        "steps": _steps(q, overall),
+        "window_seconds": q.window_seconds,
+        "breakdown": q.breakdown,
+    }
+    if q.breakdown is not None:
+        order = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0] is None, str(kv[0])))
+        answer["groups"] = [{"value": value, "steps": _steps(q, c)} for value, c in order]
+    return answer
+
+
+def attribution_answer(
+    q: AttributionQuery, conversions: Any, value: Any, rows: Iterable[Sequence[Any]]
+) -> dict[str, Any]:
+    """The attribution answer from the totals and (*group_by, credit, credit_value) rows."""
+    return {
+        "model": q.model,
+        "conversion": q.conversion,
+        "value_property": q.value_property,
+        "lookback_seconds": q.lookback_seconds,
+        "totals": {"conversions": int(conversions), "value": round(float(value), 6)},
+        "rows": [
+            {
+                **dict(zip(q.group_by, row, strict=False)),
+                "conversions": round(float(row[-2]), 6),
+                "value": round(float(row[-1]), 6),
+            }
+            for row in rows
+        ],
+    }
+
+
+def _midnight(value: datetime) -> bool:
+    v = value.astimezone(UTC)
+    return v.time() == time(0)
+
+
+def covers(q: StatsQuery) -> bool:
+    """Can the rollup answer this exactly? Counts only, whole UTC days, day or longer buckets."""
+    return (
+        q.metric == "count"
+        and q.timezone == "UTC"
+        and q.interval in (None, "day", "week", "month")
+        and _midnight(q.start)
+        and _midnight(q.end)
+    )

@@ -1,0 +1,88 @@
+"""Funnels in ClickHouse SQL: the same definition as DuckDB's (store/duckdb/funnels.py), one
+join per step, each step the earliest match at or after the previous one within the window.
+
+The breakdown value comes from the person's first step-1 event, ties broken by uid, as on
+DuckDB; the answer is shaped by `store/answers.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from footfall.read.queries import FILTER_COLUMNS, FunnelQuery, FunnelStep
+from footfall.store.answers import funnel_answer
+from footfall.store.clickhouse.reads import Runner, ch_time, json_text
+
+__all__ = ["funnel"]
+
+BREAKDOWNS = ("source", "channel")
+COLUMN_KEYS = tuple(c for c in FILTER_COLUMNS if c != "event_name")
+
+
+def _match(i: int, step: FunnelStep, params: dict[str, Any], alias: str = "") -> str:
+    t = f"{alias}." if alias else ""
+    params[f"e{i}"] = step.event
+    conds = [f"{t}name = {{e{i}:String}}"]
+    for j, (key, value) in enumerate(step.where):
+        params[f"k{i}_{j}"], params[f"v{i}_{j}"] = key, value
+        prop = json_text(f"{t}properties", f"k{i}_{j}")
+        if key in COLUMN_KEYS:
+            prop = f"coalesce({prop}, CAST({t}{key} AS Nullable(String)))"
+        conds.append(f"{prop} = {{v{i}_{j}:String}}")
+    return " AND ".join(conds)
+
+
+def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
+    params.update(
+        project=q.scope.project_id, env=q.scope.env, start=ch_time(q.start),
+        end=ch_time(q.end), window=q.window_seconds, names=sorted({s.event for s in q.steps}),
+    )  # fmt: skip
+    bots = "" if q.include_bots else " AND NOT is_bot"
+    grp = f"argMin(tuple({q.breakdown}), (ts, uid)).1" if q.breakdown is not None else "NULL"
+    used = {k for s in q.steps for k, _v in s.where if k in COLUMN_KEYS}
+    if q.breakdown is not None:
+        used.add(q.breakdown)
+    with_properties = ["properties"] if any(s.where for s in q.steps) else []
+    columns = ", ".join(["person", "uid", "name", "ts", *with_properties, *sorted(used)])
+    window_end = "{anchor} + toIntervalSecond({{window:UInt32}})"
+    ctes = [
+        f"""ev AS (
+            SELECT {columns} FROM events_people
+            WHERE project_id = {{project:String}} AND env = {{env:String}}{bots}
+              AND person IS NOT NULL AND ts >= {{start:DateTime64(6)}}
+              AND ts <= {window_end.format(anchor="{end:DateTime64(6)}")}
+              AND has({{names:Array(String)}}, name)
+        )""",
+        f"""s1 AS (
+            SELECT person, min(ts) AS anchor, anchor AS t, argMin(uid, ts) AS first_uid,
+                   {grp} AS grp
+            FROM ev WHERE ts < {{end:DateTime64(6)}} AND {_match(1, q.steps[0], params)}
+            GROUP BY person
+        )""",
+    ]
+    for i, step in enumerate(q.steps[1:], start=2):
+        ctes.append(
+            f"""s{i} AS (
+            SELECT p.person AS person, any(p.anchor) AS anchor, min(e.ts) AS t,
+                   argMin(e.uid, e.ts) AS first_uid, any(p.grp) AS grp
+            FROM s{i - 1} AS p INNER JOIN ev AS e ON e.person = p.person
+            WHERE {_match(i, step, params, "e")} AND e.uid <> p.first_uid
+              AND e.ts >= p.t AND e.ts <= {window_end.format(anchor="p.anchor")}
+            GROUP BY p.person
+        )"""
+        )
+    reached = " UNION ALL ".join(
+        f"SELECT toUInt8({i}) AS step, grp FROM s{i}" for i in range(1, len(q.steps) + 1)
+    )
+    return (
+        f"WITH {', '.join(ctes)} SELECT step, grp, count() AS people FROM ({reached})"
+        " GROUP BY step, grp"
+    )
+
+
+def funnel(run: Runner, q: FunnelQuery) -> dict[str, Any]:
+    assert q.breakdown is None or q.breakdown in BREAKDOWNS
+    assert q.steps
+    params: dict[str, Any] = {}
+    _names, rows = run(_sql(q, params), params)
+    return funnel_answer(q, rows)

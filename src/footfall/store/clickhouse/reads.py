@@ -1,0 +1,291 @@
+"""The read side in ClickHouse SQL: the fixed statements are in `sql/`, the ones whose columns
+follow the question (group_by, filters, buckets) are built here from checked names.
+
+Every value travels as a server-bound `{name:Type}` parameter; column and interval names are
+checked against fixed lists before they reach SQL. Answers are the same as DuckDB's, row for
+row (tests/store/conformance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from footfall.read.queries import (
+    GROUP_BY_COLUMNS,
+    INTERVALS,
+    PageQuery,
+    SessionsQuery,
+    SourcesQuery,
+    StatsQuery,
+)
+from footfall.store.answers import covers
+from footfall.store.base import EventQuery
+from footfall.store.clickhouse.sql import statement
+
+__all__ = [
+    "ISO_MICROS",
+    "Runner",
+    "ch_time",
+    "json_text",
+    "page_events",
+    "query_events",
+    "scope_where",
+    "session_attributions",
+    "sessions",
+    "sources",
+    "stats",
+]
+
+Runner = Callable[[str, dict[str, Any]], tuple[list[str], list[tuple[Any, ...]]]]
+
+ISO_MICROS = "%Y-%m-%dT%H:%i:%S.%fZ"
+_COLUMN = {c: c for c in GROUP_BY_COLUMNS} | {"event_name": "name"}
+_METRIC = {
+    "count": "count()",
+    "uniques": "count(DISTINCT person)",
+    "sessions": "count(DISTINCT session_id)",
+    "users": "count(DISTINCT resolved_user_id)",
+}
+# Buckets of a DateTime in its own time zone (weeks start on Monday, as DuckDB's date_trunc).
+_BUCKET = {
+    "hour": "toStartOfHour({x})",
+    "day": "toStartOfDay({x})",
+    "week": "toDateTime(toStartOfWeek({x}, 1), {tz})",
+    "month": "toDateTime(toStartOfMonth({x}), {tz})",
+}
+_QUERY_COLUMNS = (
+    "event_id", "anonymous_id", "user_id", "session_id", "source", "medium", "campaign",
+    "source_confidence", "source_rule_id", "channel", "referrer", "url", "path", "country",
+    "device_type", "properties",
+)  # fmt: skip
+
+
+def ch_time(value: datetime) -> str:
+    """A DateTime64(6) parameter, in UTC."""
+    from footfall.store.answers import naive_utc
+
+    return naive_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def round_half_up(expr: str, digits: int) -> str:
+    """DuckDB's round (half away from zero) for the non-negative values we round; ClickHouse's
+    `round` rounds float ties to even."""
+    scale = 10**digits
+    return f"floor({expr} * {scale} + 0.5) / {scale}"
+
+
+def json_text(column: str, key_param: str) -> str:
+    """SQL: the text of a top-level JSON property (strings unquoted, other values as JSON,
+    NULL when absent or null), as DuckDB's json_extract_string gives it."""
+    kind = f"JSONType({column}, {{{key_param}:String}})"
+    return (
+        f"multiIf({kind} = 'String', JSONExtractString({column}, {{{key_param}:String}}),"
+        f" {kind} = 'Null', NULL, JSONExtractRaw({column}, {{{key_param}:String}}))"
+    )
+
+
+def _rows(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def scope_where(q: Any, params: dict[str, Any], table: str = "") -> list[str]:
+    """Project, environment, time range and the bot switch: every read starts here."""
+    t = f"{table}." if table else ""
+    params.update(
+        project=q.scope.project_id, env=q.scope.env, start=ch_time(q.start), end=ch_time(q.end)
+    )
+    where = [
+        f"{t}project_id = {{project:String}}", f"{t}env = {{env:String}}",
+        f"{t}ts >= {{start:DateTime64(6)}}", f"{t}ts < {{end:DateTime64(6)}}",
+    ]  # fmt: skip
+    if not q.include_bots:
+        where.append(f"NOT {t}is_bot")
+    return where
+
+
+def query_events(run: Runner, q: EventQuery) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {
+        "project": q.scope.project_id, "env": q.scope.env,
+        "start": ch_time(q.start), "end": ch_time(q.end), "limit": q.limit,
+    }  # fmt: skip
+    where = [
+        "project_id = {project:String}", "env = {env:String}",
+        "ts >= {start:DateTime64(6)}", "ts < {end:DateTime64(6)}",
+    ]  # fmt: skip
+    for column, value in (
+        ("name", q.event), ("source", q.source), ("medium", q.medium),
+        ("anonymous_id", q.anonymous_id), ("country", q.country),
+    ):  # fmt: skip
+        if value is not None:
+            where.append(f"{column} = {{{column}:String}}")
+            params[column] = value
+    if q.user_id is not None:
+        where.append(
+            "(user_id = {user_id:String} OR anonymous_id = {user_id:String}"
+            " OR anonymous_id IN (SELECT anonymous_id FROM identities FINAL"
+            " WHERE project_id = {project:String} AND env = {env:String}"
+            " AND user_id = {user_id:String}))"
+        )
+        params["user_id"] = q.user_id
+    sql = (
+        f"SELECT formatDateTime(ts, '{ISO_MICROS}') AS timestamp, name AS event_name, "
+        + ", ".join(_QUERY_COLUMNS)
+        + " FROM events WHERE " + " AND ".join(where)
+        + " ORDER BY ts DESC, uid DESC LIMIT {limit:UInt32}"
+    )
+    return _rows(*run(sql, params))
+
+
+def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str, Any]]:
+    """Stats rows; counts over whole UTC days come from `daily_rollup`, as on DuckDB."""
+    params: dict[str, Any] = {"limit": q.limit}
+    if use_rollup and covers(q):
+        params.update(
+            project=q.scope.project_id, env=q.scope.env,
+            start=ch_time(q.start)[:10], end=ch_time(q.end)[:10],
+        )  # fmt: skip
+        where = [
+            "project_id = {project:String}", "env = {env:String}",
+            "day >= {start:Date}", "day < {end:Date}",
+        ]  # fmt: skip
+        if not q.include_bots:
+            where.append("NOT is_bot")
+        table, value, local, tz, fmt = (
+            "daily_rollup", "sum(events)", "toDateTime(day, 'UTC')", "'UTC'", "%Y-%m-%dT%H:%i:%SZ"
+        )
+    else:
+        where = scope_where(q, params)
+        table = "events_people" if q.metric in ("uniques", "users") else "events"
+        value = _METRIC[q.metric]
+        if q.timezone == "UTC":
+            local, tz, fmt = "ts", "'UTC'", "%Y-%m-%dT%H:%i:%SZ"
+        else:
+            local, tz, fmt = "toTimeZone(ts, {tz:String})", "{tz:String}", "%Y-%m-%dT%H:%i:%S"
+            params["tz"] = q.timezone
+    if q.event is not None:
+        where.append("name = {event:String}")
+        params["event"] = q.event
+    for i, (column, wanted) in enumerate(q.filters):
+        where.append(f"{_COLUMN[column]} = {{f{i}:String}}")
+        params[f"f{i}"] = wanted
+    inner = [f"{_COLUMN[c]} AS {c}" for c in q.group_by]
+    outer = [*q.group_by, "value"]
+    keys = list(q.group_by)
+    order: list[str] = []
+    if q.interval is not None:
+        assert q.interval in INTERVALS
+        inner.insert(0, _BUCKET[q.interval].format(x=local, tz=tz) + " AS _bucket")
+        outer.insert(0, f"formatDateTime(_bucket, '{fmt}') AS bucket")
+        keys.insert(0, "_bucket")
+        order.append("_bucket")
+    sql = (
+        f"SELECT {', '.join(outer)} FROM ("
+        f"SELECT {', '.join([*inner, value + ' AS value'])} FROM {table}"
+        f" WHERE {' AND '.join(where)}"
+        + (f" GROUP BY {', '.join(keys)}" if keys else "")
+        + f") ORDER BY {', '.join([*order, 'value DESC', *q.group_by])}"
+        + " LIMIT {limit:UInt32}"
+    )
+    return _rows(*run(sql, params))
+
+
+def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"limit": q.limit}
+    where = scope_where(q, params)
+    keys = ["source", "medium"] if q.breakdown == "source_medium" else ["source"]
+    sql = statement(
+        "sources", keys=", ".join(keys), where=" AND ".join(where),
+        paid_share=round_half_up("avg(if(medium = 'paid', 1.0, 0.0))", 4),
+    )  # fmt: skip
+    return _rows(*run(sql, params))
+
+
+def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {
+        "limit": q.limit, "project": q.scope.project_id, "env": q.scope.env,
+        "start": ch_time(q.start), "end": ch_time(q.end),
+    }  # fmt: skip
+    where = ["s.start_ts >= {start:DateTime64(6)}", "s.start_ts < {end:DateTime64(6)}"]
+    if not q.include_bots:
+        where.append("NOT s.is_bot")
+    if q.user_id is not None:
+        # A person's id may also be the distinct id an SDK tracks them under (Sankofa).
+        where.append(
+            "(coalesce(s.user_id, i.user_id) = {user_id:String}"
+            " OR s.anonymous_id = {user_id:String})"
+        )
+        params["user_id"] = q.user_id
+    if q.anonymous_id is not None:
+        where.append("s.anonymous_id = {anonymous_id:String}")
+        params["anonymous_id"] = q.anonymous_id
+    newest = ""
+    if q.user_id is None and q.anonymous_id is None:
+        newest = (
+            " AND session_id IN (SELECT session_id FROM sessions"
+            " WHERE project_id = {project:String} AND env = {env:String} AND session_id IN ("
+            " SELECT session_id FROM sessions WHERE project_id = {project:String}"
+            " AND env = {env:String} AND start_ts >= {start:DateTime64(6)}"
+            " AND start_ts < {end:DateTime64(6)})"
+            " GROUP BY session_id HAVING min(start_ts) >= {start:DateTime64(6)}"
+            + ("" if q.include_bots else " AND max(is_bot) = 0")
+            + " ORDER BY min(start_ts) DESC, session_id LIMIT {limit:UInt32})"
+        )
+    sql = statement(
+        "sessions", where=" AND ".join(where), newest=newest,
+        duration=round_half_up("duration_us / 1e6", 3),
+    )
+    return _rows(*run(sql, params))
+
+
+def page_events(run: Runner, q: PageQuery) -> tuple[list[dict[str, Any]], int]:
+    """(rows of the page, total matching events)."""
+    params: dict[str, Any] = {"project": q.scope.project_id, "env": q.scope.env}
+    where = ["project_id = {project:String}", "env = {env:String}"]
+    if q.name is not None:
+        where.append("name = {name:String}")
+        params["name"] = q.name
+    if q.anonymous_id is not None:
+        where.append("anonymous_id = {anonymous_id:String}")
+        params["anonymous_id"] = q.anonymous_id
+    if q.exclude_names:
+        where.append("NOT has({exclude:Array(String)}, name)")
+        params["exclude"] = list(q.exclude_names)
+    clause = " AND ".join(where)
+    _names, total = run(f"SELECT count() FROM events WHERE {clause}", params)
+    direction = "DESC" if q.descending else "ASC"
+    params.update(limit=q.per_page, offset=(q.page - 1) * q.per_page)
+    rows = _rows(*run(
+        f"""
+        SELECT uid, event_id, name, anonymous_id, user_id, session_id, properties, ip, user_agent,
+               url, referrer, source, medium, channel,
+               formatDateTime(ts, '{ISO_MICROS}') AS ts,
+               formatDateTime(received_at, '{ISO_MICROS}') AS received_at
+        FROM events WHERE {clause}
+        ORDER BY events.ts {direction}, uid {direction}
+        LIMIT {{limit:UInt32}} OFFSET {{offset:UInt64}}
+        """,
+        params,
+    ))  # fmt: skip
+    return rows, int(total[0][0])
+
+
+def distinct_values(
+    run: Runner, project_id: str, env: str, names: tuple[str, ...], prop: str
+) -> set[str]:
+    _names, rows = run(
+        f"SELECT DISTINCT {json_text('properties', 'prop')} FROM events"
+        " WHERE project_id = {project:String} AND env = {env:String}"
+        " AND has({names:Array(String)}, name)",
+        {"project": project_id, "env": env, "names": list(names), "prop": prop},
+    )
+    return {r[0] for r in rows if r[0] is not None}
+
+
+def session_attributions(
+    run: Runner, since: str, fields: tuple[str, ...]
+) -> list[tuple[tuple[str, str, str], tuple[object, ...]]]:
+    assert all(f.isidentifier() for f in fields)
+    _names, rows = run(statement("session_attributions", fields=", ".join(fields)), {"since": since})
+    return [((r[0], r[1], r[2]), tuple(r[3])) for r in rows]

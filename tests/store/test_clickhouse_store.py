@@ -1,0 +1,156 @@
+"""The ClickHouse store's own guarantees: versioned migrations, exactly-once loading across a
+crash and a retry, the store setting, and a clear failure at start (on in-process chDB)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from footfall.read.queries import SessionsQuery, StatsQuery
+from footfall.store.clickhouse.store import ClickHouseStore
+from footfall.store.factory import StoreConfigError, open_store, parse_store_url
+from tests.store.conformance import END, SCOPE, START, WAL_BATCHES, fill
+from tests.support.clickhouse import chdb_connector, new_database
+from tests.support.server import free_port
+
+
+@pytest.fixture
+def store() -> Iterator[ClickHouseStore]:
+    s = ClickHouseStore(chdb_connector(), new_database("own"))
+    yield s
+    s.close()
+
+
+def counts(store: ClickHouseStore) -> tuple[object, ...]:
+    """Events, rollup days, sessions and their event totals: what a duplicate would inflate."""
+    q = {"scope": SCOPE, "start": START, "end": END, "include_bots": True}
+    sessions = store.sessions(SessionsQuery(**q, limit=1000))  # type: ignore[arg-type]
+    return (
+        store._count("SELECT count() FROM events"),
+        store.stats(StatsQuery(**q, interval="day")),  # type: ignore[arg-type]  # from the rollup
+        len(sessions), sum(s["events"] for s in sessions),
+        store._count("SELECT count() FROM identities FINAL"),
+    )  # fmt: skip
+
+
+def test_migrations_are_versioned_and_rerunnable(store: ClickHouseStore) -> None:
+    store.migrate()
+    assert store.schema_version() == 5
+    store.migrate()  # nothing pending: no error, nothing applied twice
+    assert store._count("SELECT count() FROM schema_migrations") == 5
+    engines = dict(store.read("SELECT name, engine FROM system.tables WHERE database = currentDatabase()")[1])
+    assert engines["events"] == "MergeTree" and engines["sessions"] == "AggregatingMergeTree"
+    assert engines["daily_rollup"] == "SummingMergeTree"
+
+
+def test_a_replay_after_a_crash_stores_nothing_twice(store: ClickHouseStore) -> None:
+    fill(store)
+    before = counts(store)
+    assert before[0] > 500
+    # A crash after the inserts but before the WAL position: the position is lost, and on restart
+    # the loader replays the last batches as one (a range no insert had).
+    store._client().command("TRUNCATE TABLE loader_state")
+    restarted = ClickHouseStore(chdb_connector(), store.database)
+    try:
+        assert restarted.applied_seq() == 0
+        tail = WAL_BATCHES[-2:]
+        restarted.append(b"".join(b[0] for b in tail), b"", tail[-1][3])
+        assert counts(restarted) == before
+        assert restarted.applied_seq() == tail[-1][3]
+    finally:
+        restarted.close()
+
+
+def test_a_retried_insert_is_deduplicated_with_its_views(store: ClickHouseStore) -> None:
+    store.migrate()
+    events, _links, _profiles, seq = WAL_BATCHES[0]
+    store.append(events, b"", seq)
+    once = counts(store)
+    # The loader retries a batch whose insert reached ClickHouse but whose answer did not: the
+    # same WAL range gives the same dedup token, so events, sessions and rollups keep one copy.
+    store._applied = 0
+    store._check_replay = False  # no uid check: the token alone must do it
+    store.append(events, b"", seq)
+    assert counts(store) == once
+
+
+def test_a_replayed_event_id_is_stored_once(store: ClickHouseStore) -> None:
+    store.migrate()
+    line = (
+        b'{"project_id":"prj_c","env":"live","uid":"x1","event_id":"order-1","name":"purchase",'
+        b'"ts":"2026-03-21T10:00:00Z","received_at":"2026-03-21T10:00:00Z","is_bot":false}\n'
+    )
+    assert store.append(line, b"", 1) == 1
+    assert store.append(line.replace(b'"x1"', b'"x2"'), b"", 2) == 0
+    assert store._count("SELECT count() FROM events WHERE event_id = 'order-1'") == 1
+
+
+def test_store_setting() -> None:
+    assert parse_store_url("duckdb") is None
+    t = parse_store_url("clickhouses://u%40x:p%2Fw@ch.example/stats")
+    assert t is not None
+    assert (t.host, t.port, t.username, t.password, t.database, t.secure) == (
+        "ch.example", 8443, "u@x", "p/w", "stats", True,
+    )
+    for bad in ("postgres://x/y", "clickhouse:///db", "clickhouse://h/bad-name", "clickhouse://h:99999/x"):
+        with pytest.raises(StoreConfigError):
+            parse_store_url(bad)
+
+
+def test_an_unreachable_store_fails_at_start_with_a_clear_message(tmp_path: Path) -> None:
+    url = f"clickhouse://default:secret@127.0.0.1:{free_port()}/footfall"
+    with pytest.raises(StoreConfigError, match="cannot reach the ClickHouse store"):
+        open_store(url, tmp_path).migrate()
+    proc = subprocess.run(
+        [sys.executable, "-m", "footfall", "serve", "--data", str(tmp_path / "d"), "--store", url],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "cannot reach the ClickHouse store at clickhouse://default@127.0.0.1" in proc.stderr
+    assert "secret" not in proc.stderr
+
+
+def _files_holding(root: Path, needle: bytes) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes())
+
+
+@pytest.mark.slow
+def test_after_a_forget_no_byte_of_the_person_remains(store: ClickHouseStore) -> None:
+    """The person's rows leave the active parts before forget returns; the replaced parts are
+    deleted by ClickHouse's cleanup, and no mutation text or log on disk names the person."""
+    from tests.support.clickhouse import engine_path
+
+    store.migrate()
+    person = f"forget-me-{new_database()}"
+    lines = b"".join(
+        b'{"project_id":"prj_c","env":"live","uid":"fm%d","name":"signup","user_id":"%s",'
+        b'"anonymous_id":"%s-anon","session_id":"%s-anon-1","ts":"2026-03-2%dT10:00:00Z",'
+        b'"received_at":"2026-03-21T10:00:00Z","properties":"{}"}\n'
+        % (i, person.encode(), person.encode(), person.encode(), i)
+        for i in range(1, 4)
+    )
+    # Someone else in the same parts: the rewritten parts stay (an emptied part would be
+    # replaced once more, and cleaned a cleanup period later).
+    others = lines.replace(person.encode(), b"someone-else").replace(b'"uid":"fm', b'"uid":"se')
+    store.append(lines + others, b"", 1)
+    root = Path(engine_path())
+    assert _files_holding(root, person.encode()), "the id must be on disk before the forget"
+    for table in ("events", "sessions", "profiles", "identities"):  # no 60 s wait in a test
+        store._client().command(f"ALTER TABLE {table} MODIFY SETTING old_parts_lifetime = 1")
+    done = store.forget(SCOPE, person)
+    assert (done.events, done.sessions) == (3, 1)
+    assert store._count("SELECT count() FROM events WHERE user_id = {p:String}", {"p": person}) == 0
+    deadline = time.monotonic() + 120
+    while store._count(
+        "SELECT count() FROM system.parts WHERE database = currentDatabase() AND NOT active"
+        " AND table IN ('events', 'sessions', 'profiles', 'identities')"
+    ):
+        assert time.monotonic() < deadline, "ClickHouse never cleaned the replaced parts up"
+        time.sleep(1)  # ClickHouse's cleanup thread runs on its own period
+    assert _files_holding(root, person.encode()) == []
+    assert store._count("SELECT count() FROM events WHERE user_id = 'someone-else'") == 3
