@@ -5,15 +5,13 @@ Two stores:
 
 * `duckdb`: each node its own DuckDB (what runs today): each event is in the store of the
   node that acknowledged it, so the checks read the union of the nodes' answers.
-* `clickhouse`: the cluster as deployed, one ClickHouse for all (issue #16). It needs
-  `--store clickhouse://…` and a server (`FOOTFALL_TEST_CLICKHOUSE_URL`, or wire the chDB HTTP
-  test server into the `store_url` fixture) and skips, saying so, until both are there. Then any
-  node answers for all, and `/v1/stats` must equal one node's.
+* `clickhouse`: the cluster as deployed, one ClickHouse for all (`--store clickhouse://…`): the
+  real ClickHouse engine (chDB) behind the HTTP test server, or the server named by
+  `FOOTFALL_TEST_CLICKHOUSE_URL`. Any node answers for all, and `/v1/stats` must equal one node's.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
@@ -32,6 +30,7 @@ import pytest
 
 from footfall.auth.keys import CACHE_SECONDS
 from tests.multinode.conftest import start_all
+from tests.support.clickhouse import ClickHouseHTTP, new_database
 from tests.support.server import Server, cli
 from tests.support.services import Postgres, Redis
 
@@ -39,16 +38,20 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(params=["duckdb", "clickhouse"])
-def store_url(request: pytest.FixtureRequest) -> str | None:
+def store_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """None: each node its own DuckDB; else the ClickHouse URL every node shares."""
     if request.param == "duckdb":
-        return None
-    if importlib.util.find_spec("footfall.store.clickhouse") is None:
-        pytest.skip("needs the ClickHouse store (issue #16): footfall.store.clickhouse is not here yet")
+        yield None
+        return
     url = os.environ.get("FOOTFALL_TEST_CLICKHOUSE_URL")
-    if not url:
-        pytest.skip("needs a ClickHouse server: set FOOTFALL_TEST_CLICKHOUSE_URL (or wire the chDB HTTP test server)")
-    return url.rstrip("/") + "_" + uuid.uuid4().hex[:8]  # a database of its own
+    if url:
+        yield url.rstrip("/") + "_" + uuid.uuid4().hex[:8]  # a database of its own
+        return
+    http = ClickHouseHTTP().start()
+    try:
+        yield http.url(new_database("nodes"))
+    finally:
+        http.stop()
 
 
 @dataclass

@@ -154,3 +154,37 @@ def test_after_a_forget_no_byte_of_the_person_remains(store: ClickHouseStore) ->
         time.sleep(1)  # ClickHouse's cleanup thread runs on its own period
     assert _files_holding(root, person.encode()) == []
     assert store._count("SELECT count() FROM events WHERE user_id = 'someone-else'") == 3
+
+
+def test_nodes_sharing_the_store_keep_their_own_wal_positions(store: ClickHouseStore) -> None:
+    """Two nodes' WALs both start at 1: node B's batch 1-n is not node A's repeat, and each
+    node restarts from its own position."""
+    store.migrate()
+    first, second = WAL_BATCHES[0], WAL_BATCHES[1]
+    a = ClickHouseStore(chdb_connector(), store.database, writer="node-a")
+    b = ClickHouseStore(chdb_connector(), store.database, writer="node-b")
+    try:
+        a.append(first[0], b"", 3)
+        b.append(second[0], b"", 3)  # the same WAL range, other events
+        solo = ClickHouseStore(chdb_connector(), new_database("solo"))  # one node, two ranges
+        try:
+            solo.migrate()
+            solo.append(first[0], b"", 3)
+            solo.append(second[0], b"", 6)
+            expected = solo._count("SELECT count() FROM events")
+        finally:
+            solo.close()
+        assert expected > first[0].count(b"\n")
+        assert store._count("SELECT count() FROM events") == expected
+        b.append(b"", b"", 7)
+        assert (a.applied_seq(), b.applied_seq()) == (3, 7)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_node_id_is_made_once_per_data_directory(tmp_path: Path) -> None:
+    from footfall.store.factory import node_id
+
+    made = node_id(tmp_path / "data")
+    assert made == node_id(tmp_path / "data") and made != node_id(tmp_path / "other")

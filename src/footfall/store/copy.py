@@ -94,7 +94,8 @@ def copy_to_clickhouse(
             progress(table, rows.num_rows, rows.num_rows)
         seq = int(_one(src, "SELECT applied_seq FROM loader_state WHERE id = 1", {}) or 0)
         client.command(
-            "INSERT INTO loader_state (id, applied_seq) VALUES (1, {seq:UInt64})", parameters={"seq": seq}
+            "INSERT INTO loader_state (writer, applied_seq) VALUES ({w:String}, {seq:UInt64})",
+            parameters={"w": target.writer, "seq": seq},
         )
         copied["wal_position"] = seq
         return copied

@@ -7,13 +7,16 @@ server reached over HTTP. Everything outside `store/` gets its store from `open_
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from footfall.store.base import Store
 
-__all__ = ["ClickHouseTarget", "StoreConfigError", "check_store", "open_store", "parse_store_url"]
+__all__ = [
+    "ClickHouseTarget", "StoreConfigError", "check_store", "node_id", "open_store", "parse_store_url",
+]
 
 _DEFAULT_DATABASE = "footfall"
 
@@ -82,7 +85,26 @@ def open_store(store: str, data: Path, threads: int = 2, memory: str = "96MB") -
         return DuckDBStore(data / "events.duckdb", threads, memory)
     from footfall.store.clickhouse.store import ClickHouseStore, http_connector
 
-    return ClickHouseStore(http_connector(target), target.database, label=target.redacted())
+    return ClickHouseStore(
+        http_connector(target), target.database, label=target.redacted(), writer=node_id(data)
+    )
+
+
+def node_id(data: Path) -> str:
+    """This data directory's id, made on first use: the WAL in it is this node's, and a shared
+    store keeps each WAL's position apart by it."""
+    path = data / "node-id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        data.mkdir(parents=True, exist_ok=True)
+        made = secrets.token_hex(8)
+        try:
+            with path.open("x") as f:  # two processes starting at once: the first file wins
+                f.write(made + "\n")
+        except FileExistsError:
+            return path.read_text().strip()
+        return made
 
 
 def check_store(store: str, data: Path) -> None:

@@ -80,10 +80,16 @@ def http_connector(target: ClickHouseTarget) -> Connector:
 
 
 class ClickHouseStore:
-    def __init__(self, connect: Connector, database: str, label: str = "clickhouse") -> None:
+    def __init__(
+        self, connect: Connector, database: str, label: str = "clickhouse", writer: str = "node"
+    ) -> None:
         self._connect = connect
         self.database = database
         self.label = label
+        # Whose WAL this store applies: nodes sharing the database each have their own log and
+        # sequence numbers, so positions and dedup tokens are per writer (else node B's batch
+        # 1-5 would be dropped as a repeat of node A's 1-5).
+        self.writer = writer
         self._local = threading.local()
         self._clients: list[Client] = []
         self._clients_lock = threading.Lock()
@@ -151,7 +157,9 @@ class ClickHouseStore:
 
     # -- writes (loader thread) ----------------------------------------------------------
     def applied_seq(self) -> int:
-        self._applied = self._count("SELECT max(applied_seq) FROM loader_state")
+        self._applied = self._count(
+            "SELECT max(applied_seq) FROM loader_state WHERE writer = {w:String}", {"w": self.writer}
+        )
         return self._applied
 
     def append(
@@ -162,15 +170,15 @@ class ClickHouseStore:
                 self.applied_seq()
             # The WAL range this append covers: a retry of the same batch has the same range,
             # so ClickHouse drops the repeated blocks.
-            token = f"{(self._applied or 0) + 1}-{upto_seq}"
+            token = f"{self.writer}:{(self._applied or 0) + 1}-{upto_seq}"
             inserted = self._append_events(events, token) if events else 0
             if links:
                 self._append_links(links, upto_seq, token)
             if profiles:
                 self._append_profiles(profiles, upto_seq, token)
             self._client().command(
-                "INSERT INTO loader_state (id, applied_seq) VALUES (1, {seq:UInt64})",
-                parameters={"seq": upto_seq},
+                "INSERT INTO loader_state (writer, applied_seq) VALUES ({w:String}, {seq:UInt64})",
+                parameters={"w": self.writer, "seq": upto_seq},
                 settings={"insert_deduplication_token": f"seq:{token}"},
             )
             self._applied = upto_seq

@@ -70,12 +70,14 @@ CREATE TABLE IF NOT EXISTS identities (
 ORDER BY (project_id, env, anonymous_id)
 SETTINGS non_replicated_deduplication_window = 1000;
 
--- How far the loader has applied the write-ahead log: one row per append, the largest wins.
+-- How far each node's loader has applied its own write-ahead log: one row per append, the
+-- largest wins. Several nodes share the store, each with its own WAL (and sequence numbers), so
+-- the position is per writer (the node id in its data directory, `node-id`).
 CREATE TABLE IF NOT EXISTS loader_state (
-    id          UInt8,
+    writer      String,
     applied_seq UInt64
 ) ENGINE = ReplacingMergeTree(applied_seq)
-ORDER BY id;
+ORDER BY writer;
 
 -- Events with the person they belong to: the identified user, else the user the anonymous id is
 -- linked to, else the anonymous id itself. Every people-counting read goes through this.
