@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from footfall.read.queries import FILTER_COLUMNS, FunnelQuery, FunnelStep
+from footfall.read.queries import FILTER_COLUMNS, FunnelPeopleQuery, FunnelQuery, FunnelStep
 from footfall.store.duckdb.reads import Runner, naive_utc
 
-__all__ = ["funnel", "property_path"]
+__all__ = ["funnel", "people", "property_path"]
 
 BREAKDOWNS = ("source", "channel")
 # Step filter keys that fall back to the event column of the same name.
@@ -45,7 +45,9 @@ def _match(i: int, step: FunnelStep, params: dict[str, Any], alias: str = "") ->
     return " AND ".join(conds)
 
 
-def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
+def _ctes(q: FunnelQuery, params: dict[str, Any]) -> str:
+    """`WITH ev, s1 … sN`: `s<i>` has one row per person who reached step i (person, anchor:
+    their step-1 time, t: their step-i time, uid: that event, grp: the breakdown value)."""
     params.update(
         project=q.scope.project_id,
         env=q.scope.env,
@@ -95,12 +97,15 @@ def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
             GROUP BY p.person
         )"""
         )
+    return f"WITH {', '.join(ctes)}"
+
+
+def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
     reached = " UNION ALL ".join(
         f"SELECT {i} AS step, grp FROM s{i}" for i in range(1, len(q.steps) + 1)
     )
-    return (
-        f"WITH {', '.join(ctes)} SELECT step, grp, count(*) AS people FROM ({reached})"
-        " GROUP BY step, grp"
+    return _ctes(q, params) + (
+        f" SELECT step, grp, count(*) AS people FROM ({reached}) GROUP BY step, grp"
     )
 
 
@@ -138,3 +143,58 @@ def funnel(run: Runner, q: FunnelQuery) -> dict[str, Any]:
         order = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0] is None, str(kv[0])))
         answer["groups"] = [{"value": value, "steps": _steps(q, c)} for value, c in order]
     return answer
+
+
+def people(run: Runner, q: FunnelPeopleQuery) -> dict[str, Any]:
+    """One page of the people behind a step's bar (`converted`: reached step `q.step`) or its
+    drop-off (`dropped`: reached step `q.step`, not the next), newest entry first, and their
+    total. With `q.group`, only the people of that breakdown value (`q.funnel.breakdown`)."""
+    f = q.funnel
+    assert 1 <= q.step <= len(f.steps) and q.outcome in ("converted", "dropped")
+    assert q.outcome == "converted" or q.step < len(f.steps)
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    ctes = _ctes(f, params)
+    where = []
+    if q.outcome == "dropped":
+        where.append(f"k.person NOT IN (SELECT person FROM s{q.step + 1})")
+    if q.group is not None:
+        assert f.breakdown is not None
+        where.append("k.grp IS NOT DISTINCT FROM $group")
+        params["group"] = q.group
+    chosen = "WHERE " + " AND ".join(where) if where else ""
+    _names, rows = run(
+        ctes
+        + f""", chosen AS MATERIALIZED (
+            SELECT k.person, k.anchor, k.t, k.grp FROM s{q.step} k {chosen}
+        )
+        SELECT person, strftime(anchor, '%Y-%m-%dT%H:%M:%S.%fZ'),
+               strftime(t, '%Y-%m-%dT%H:%M:%S.%fZ'), grp, (SELECT count(*) FROM chosen)
+        FROM chosen ORDER BY anchor DESC, person LIMIT $limit OFFSET $offset
+        """,
+        params,
+    )
+    if rows:
+        total = int(rows[0][-1])
+    else:  # past the last page (or nobody): the total alone
+        del params["limit"], params["offset"]
+        _names, count = run(ctes + f" SELECT count(*) FROM s{q.step} k {chosen}", params)
+        total = int(count[0][0])
+    return {
+        "step": q.step,
+        "event": f.steps[q.step - 1].event,
+        "outcome": q.outcome,
+        "breakdown": f.breakdown,
+        "group": q.group,
+        "total": total,
+        "limit": q.limit,
+        "offset": q.offset,
+        "people": [
+            {
+                "person": person,
+                "entered_at": entered,
+                "reached_at": reached,
+                **({"group": grp} if f.breakdown is not None else {}),
+            }
+            for person, entered, reached, grp, _total in rows
+        ],
+    }
