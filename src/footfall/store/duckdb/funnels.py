@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.read.queries import FILTER_COLUMNS, FunnelPeopleQuery, FunnelQuery, FunnelStep
-from footfall.store.duckdb.reads import Runner, naive_utc
+from footfall.store.duckdb.reads import Runner, naive_utc, scoped_people
 
 __all__ = ["funnel", "people", "property_path"]
 
@@ -85,17 +85,38 @@ def _ctes(q: FunnelQuery, params: dict[str, Any]) -> str:
 
     ctes = [
         f"""ev AS NOT MATERIALIZED (
-            SELECT {columns} FROM events_people
+            SELECT {columns} FROM {scoped_people()}
             WHERE project_id = $project AND env = $env{bots} AND person IS NOT NULL
               AND ts >= $start AND ts <= $end + to_seconds($window)
               AND name IN ({", ".join(f"$n{n}" for n in range(len(names)))})
         )""",
-        f"""s1 AS (
+    ]
+    if uid(1) or q.breakdown is not None:
+        ctes.append(f"""s1 AS (
             SELECT person, min(ts) AS anchor, min(ts) AS t{uid(1)}, {grp} AS grp
             FROM ev WHERE ts < $end AND {_match(1, q.steps[0], params)}
             GROUP BY person
-        )""",
-    ]
+        )""")
+    else:
+        # The first step, usually the most common event, needs only each person's first time:
+        # take each device's (anonymous id, user id) first, then resolve the far fewer devices
+        # to people, instead of resolving every event (1M events: the step's CPU ~halves).
+        ctes.append(f"""s1 AS (
+            SELECT coalesce(d.user_id, i.user_id, d.anonymous_id) AS person, min(d.t) AS anchor,
+                   min(d.t) AS t, NULL AS grp
+            FROM (
+                SELECT anonymous_id, user_id, min(ts) AS t FROM events
+                WHERE project_id = $project AND env = $env{bots}
+                  AND ts >= $start AND ts < $end AND {_match(1, q.steps[0], params)}
+                GROUP BY anonymous_id, user_id
+            ) d
+            LEFT JOIN (
+                SELECT anonymous_id, user_id FROM identities
+                WHERE project_id = $project AND env = $env
+            ) i ON i.anonymous_id = d.anonymous_id
+            WHERE coalesce(d.user_id, i.user_id, d.anonymous_id) IS NOT NULL
+            GROUP BY 1
+        )""")
     for i, step in enumerate(q.steps[1:], start=2):
         ctes.append(
             f"""s{i} AS (
