@@ -14,7 +14,7 @@ from typing import Any
 
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
 from footfall.store.duckdb.funnels import property_path
-from footfall.store.duckdb.reads import Runner, scope_where
+from footfall.store.duckdb.reads import Runner, scope_where, scoped_people
 
 __all__ = ["DIRECT", "attribution", "compared", "header", "touchpoints"]
 
@@ -60,17 +60,19 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
     return f"""
     WITH conv AS (
-        SELECT uid, person, ts, session_id, {value} AS value FROM events_people
+        SELECT uid, person, ts, session_id, {value} AS value FROM {scoped_people()}
         WHERE {" AND ".join(where)} AND name = $conversion
     ),
     sess AS (
         SELECT s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
                coalesce(s.user_id, i.user_id, s.anonymous_id) AS person
         FROM sessions s
-        LEFT JOIN identities i
-          ON i.project_id = s.project_id AND i.env = s.env AND i.anonymous_id = s.anonymous_id
+        LEFT JOIN (
+            SELECT anonymous_id, user_id FROM identities WHERE project_id = $project AND env = $env
+        ) i ON i.anonymous_id = s.anonymous_id
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end
-          AND (s.start_ts >= $start - to_seconds($lookback)
+          AND ((s.start_ts >= $start - to_seconds($lookback)
+                AND coalesce(s.user_id, i.user_id, s.anonymous_id) IN (SELECT person FROM conv))
                OR s.session_id IN (SELECT session_id FROM conv))
     ),
     touch AS (
@@ -94,7 +96,8 @@ def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...] = 
     weights = ", ".join(
         f"{_WEIGHT[m]} AS {c}" for m, c in zip(models or (q.model,), columns, strict=True)
     )
-    nonzero = " OR ".join(f"{c} > 0" for c in columns)
+    # Side by side, linear credits every touchpoint: no row can be dropped.
+    nonzero = "true" if models else "w > 0"
     whole = ", ".join(f"1.0 AS {c}" for c in columns)
     # Conversions without any touchpoint are added beside the weighted touchpoints (the
     # anti-join builds on the conversions), not by joining every touchpoint back to its
