@@ -83,7 +83,7 @@ _names = st.sampled_from(["a", "b"])
 _event = st.tuples(st.sampled_from(["p1", "p2", "p3", "p4"]), _names, st.integers(0, 12))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(rows=st.lists(_event, max_size=25), steps=st.lists(_names, min_size=2, max_size=4))
 def test_people_match_the_reference(tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, int]], steps: list[str]) -> None:
     events = [ev(name, at(0, hours=6 * slot), anon) for anon, name, slot in rows]

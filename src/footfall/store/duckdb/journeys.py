@@ -32,8 +32,11 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     _names, rows = run(
         credit.touchpoints(q, params)
         + f""",
+        -- Sorting each conversion's list, not an ordered aggregate: those buffer every group's
+        -- rows apart and ran out of memory at 10M events under 96 MB.
         per_conversion AS MATERIALIZED (
-            SELECT list({dim} ORDER BY start_ts, session_id) AS path, any_value(value) AS value
+            SELECT list_transform(list_sort(list((start_ts, session_id, {dim}))), lambda t: t[3]) AS path,
+                   any_value(value) AS value
             FROM touch GROUP BY uid
             UNION ALL
             SELECT [{direct}], value FROM conv WHERE uid NOT IN (SELECT uid FROM touch)
