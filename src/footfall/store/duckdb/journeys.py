@@ -32,14 +32,18 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     _names, rows = run(
         credit.touchpoints(q, params)
         + f""",
-        -- Sorting each conversion's list, not an ordered aggregate: those buffer every group's
-        -- rows apart and ran out of memory at 10M events under 96 MB.
-        per_conversion AS MATERIALIZED (
-            SELECT list_transform(list_sort(list((start_ts, session_id, {dim}))), lambda t: t[3]) AS path,
-                   any_value(value) AS value
+        -- Sorting each conversion's list, not an ordered aggregate (those buffer every
+        -- group's rows apart), and reading the touchpoints once (an anti-join on them
+        -- materialised all of them): both ran out of memory at 10M events under 96 MB.
+        touch_paths AS (
+            SELECT uid,
+                   list_transform(list_sort(list((start_ts, session_id, {dim}))), lambda t: t[3])
+                       AS path
             FROM touch GROUP BY uid
-            UNION ALL
-            SELECT [{direct}], value FROM conv WHERE uid NOT IN (SELECT uid FROM touch)
+        ),
+        per_conversion AS (
+            SELECT coalesce(t.path, [{direct}]) AS path, c.value
+            FROM conv c LEFT JOIN touch_paths t ON t.uid = c.uid
         ),
         grouped AS MATERIALIZED (
             SELECT path, count(*) AS conversions, sum(value) AS value
