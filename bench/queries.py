@@ -1,4 +1,5 @@
-"""Read-side latency over generated events: stats, sources, sessions, funnel, attribution.
+"""Read-side latency over generated events: stats, sources, sessions, funnel (and its people),
+attribution (one model, all six, paths, time to convert).
 
     .venv/bin/python bench/queries.py [--events 1000000 10000000] [--repeat 15]
 
@@ -28,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from msgspec.structs import replace
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
@@ -40,6 +43,7 @@ from footfall.config import Settings  # noqa: E402
 from footfall.model import Scope  # noqa: E402
 from footfall.read.queries import (  # noqa: E402
     AttributionQuery,
+    FunnelPeopleQuery,
     FunnelQuery,
     FunnelStep,
     SessionsQuery,
@@ -119,6 +123,8 @@ def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
 
 def store_queries(store: DuckDBStore, scope: Scope) -> dict[str, Callable[[], Any]]:
     r = dict(scope=scope, start=START, end=END)
+    steps = (FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("purchase"))
+    buy = AttributionQuery(**r, conversion="purchase", value_property="amount_cents", model="linear")
     return {
         "baseline: count(*) scan": lambda: store.read(
             "SELECT count(*) FROM events WHERE project_id = $p AND env = 'live' AND ts >= $s AND ts < $e",
@@ -132,20 +138,19 @@ def store_queries(store: DuckDBStore, scope: Scope) -> dict[str, Callable[[], An
         ),
         "sources": lambda: store.sources(SourcesQuery(**r)),
         "sessions (100 newest)": lambda: store.sessions(SessionsQuery(**r)),
-        "funnel 3 steps": lambda: store.funnel(
-            FunnelQuery(
-                **r, steps=(FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("purchase"))
-            )
+        "funnel 3 steps": lambda: store.funnel(FunnelQuery(**r, steps=steps)),
+        "funnel people (dropped at 1)": lambda: store.funnel_people(
+            FunnelPeopleQuery(funnel=FunnelQuery(**r, steps=steps), step=1, limit=100)
         ),
-        "attribution linear": lambda: store.attribution(
-            AttributionQuery(
-                **r, conversion="purchase", value_property="amount_cents", model="linear"
-            )
-        ),
+        "attribution linear": lambda: store.attribution(buy),
+        "attribution all six models": lambda: store.attribution_compared(buy),
+        "conversion paths": lambda: store.conversion_paths(replace(buy, group_by=("channel",))),
+        "time to convert": lambda: store.time_to_convert(buy),
     }
 
 
 # The same questions as the public API asks them (README "Ask questions").
+_BUY = {"conversion": "purchase", "value_property": "amount_cents"}
 HTTP_QUERIES: dict[str, tuple[str, dict[str, str]]] = {
     "baseline: GET /healthz": ("/healthz", {}),
     "stats source,medium by day": ("/v1/stats", {"group_by": "source,medium", "interval": "day"}),
@@ -153,10 +158,13 @@ HTTP_QUERIES: dict[str, tuple[str, dict[str, str]]] = {
     "sources": ("/v1/sources", {}),
     "sessions (100 newest)": ("/v1/sessions", {"limit": "100"}),
     "funnel 3 steps": ("/v1/funnel", {"steps": "$pageview,signup,purchase"}),
-    "attribution linear": (
-        "/v1/attribution",
-        {"conversion": "purchase", "value_property": "amount_cents", "model": "linear"},
+    "funnel people (dropped at 1)": (
+        "/v1/funnel/people", {"steps": "$pageview,signup,purchase", "step": "1"}
     ),
+    "attribution linear": ("/v1/attribution", {**_BUY, "model": "linear"}),
+    "attribution all six models": ("/v1/attribution", {**_BUY, "model": "all"}),
+    "conversion paths": ("/v1/attribution/paths", _BUY),
+    "time to convert": ("/v1/attribution/time_to_convert", _BUY),
 }
 
 

@@ -36,6 +36,14 @@ from footfall.service import Footfall
 __all__ = ["OPERATIONS", "create_app"]
 
 _RANGE = (("from", "ISO 8601, inclusive", True), ("to", "ISO 8601, exclusive", True))
+_FUNNEL = (
+    *_RANGE, ("steps", "event[key=value;...],event,... (2-10)", True), ("window", "conversion window, e.g. 7d", False),
+    ("breakdown", "source | channel", False), ("include_bots", "true | false", False),
+)
+_CONVERSION = (
+    *_RANGE, ("conversion", "conversion event name", True), ("value_property", "e.g. amount_cents", False),
+    ("lookback", "e.g. 30d", False), ("include_bots", "true | false", False),
+)
 OPERATIONS: list[Operation] = [
     Operation("/v1/track", "POST", "Ingest one event", "millimetric", 202, mm.TrackAccepted, mm.TrackBody, error=mm.ErrorBody),
     Operation("/v1/batch", "POST", "Ingest 1-1000 events, all or nothing", "millimetric", 202, mm.BatchAccepted, mm.BatchBody, error=mm.ErrorBody),
@@ -67,16 +75,29 @@ OPERATIONS: list[Operation] = [
     ),
     Operation(
         "/v1/funnel", "GET", "Ordered steps: people per step and conversion rates", "millimetric", 200, None,
-        query=(*_RANGE, ("steps", "event[key=value;...],event,... (2-10)", True), ("window", "conversion window, e.g. 7d", False),
-               ("breakdown", "source | channel", False), ("include_bots", "true | false", False)),
+        query=_FUNNEL,
         error=mm.ErrorBody,
     ),
     Operation(
-        "/v1/attribution", "GET", "Conversions and value credited to sources by a model", "millimetric", 200, None,
-        query=(*_RANGE, ("conversion", "conversion event name", True), ("value_property", "e.g. amount_cents", False),
-               ("model", ", ".join(ATTRIBUTION_MODELS), False), ("lookback", "e.g. 30d", False),
+        "/v1/funnel/people", "GET", "The people who reached a funnel step, or dropped out after it (paged)", "millimetric", 200, None,
+        query=(*_FUNNEL, ("step", "the step's number, 1 first", True), ("outcome", "dropped (default) | converted", False),
+               ("group", "only this breakdown value", False), ("limit", "1-1000 (100)", False), ("offset", "0-1000000 (0)", False)),
+        error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/attribution", "GET", "Conversions and value credited to sources by a model, or by all six side by side (model=all)", "millimetric", 200, None,
+        query=(*_CONVERSION, ("model", ", ".join(ATTRIBUTION_MODELS) + " | all", False),
                ("group_by", "comma list of source, medium, campaign, channel", False), ("limit", "1-1000 (100)", False)),
         error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/attribution/paths", "GET", "The most common touchpoint sequences before converting", "millimetric", 200, None,
+        query=(*_CONVERSION, ("dimension", "channel (default) | source | medium | campaign", False), ("limit", "1-1000 (100)", False)),
+        error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/attribution/time_to_convert", "GET", "Time from first touch to conversion: percentiles and histogram", "millimetric", 200, None,
+        query=_CONVERSION, error=mm.ErrorBody,
     ),
     Operation("/v1/a.js", "GET", "The browser snippet (ETag, cacheable)", "millimetric", 200, None, security=None, media_type="application/javascript"),
     Operation("/mcp", "POST", "MCP (JSON-RPC 2.0, streamable HTTP) for sk_/rk_ keys", "millimetric", 200, None),

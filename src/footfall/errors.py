@@ -9,6 +9,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "NotSupported",
     "Overloaded",
     "PayloadTooLarge",
     "RateLimited",
@@ -62,6 +63,13 @@ class Forbidden(FootfallError):
 class NotFound(FootfallError):
     status = 404
     code = "not_found"
+
+
+class NotSupported(FootfallError):
+    """The configured store cannot answer this question (yet): asking again will not help."""
+
+    status = 501
+    code = "not_supported_by_store"
 
 
 class RateLimited(FootfallError):

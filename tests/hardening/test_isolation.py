@@ -34,11 +34,17 @@ def reads(name: str) -> list[tuple[str, dict[str, str]]]:
         ("/v1/sessions", {"anonymous_id": f"{name}_a"}),
         ("/v1/funnel", {"steps": f"{name},{name}_buy"}),
         ("/v1/attribution", {"conversion": f"{name}_buy"}),
+        ("/v1/attribution", {"conversion": f"{name}_buy", "model": "all"}),
+        ("/v1/attribution/paths", {"conversion": f"{name}_buy"}),
+        ("/v1/attribution/time_to_convert", {"conversion": f"{name}_buy"}),
+        ("/v1/funnel/people", {"steps": f"{name},{name}_buy", "step": "1", "outcome": "converted"}),
     ]
 
 
 def answered(body: dict[str, Any]) -> int:
     """How many of the marker's events an answer reflects."""
+    if "outcome" in body:
+        return int(body["total"])
     if "steps" in body:
         return int(body["steps"][0]["people"])
     if "totals" in body:
@@ -51,7 +57,7 @@ def answered(body: dict[str, Any]) -> int:
     return len(rows)
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(10))
 def test_reads_see_only_their_own_project_and_environment(server: Server, other_project: dict[str, Any], marker: str, index: int) -> None:
     path, params = reads(marker)[index]
     with server.client(server.keys["rk_live"]) as c:

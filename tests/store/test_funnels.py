@@ -248,17 +248,19 @@ def test_breakdown_takes_the_first_event_even_without_a_value(tmp_path: Path) ->
 
 
 # -- against a reference, on random data with timestamp ties and repeated steps ---------------
-def reference(events: list[Event], steps: tuple[str, ...], window: timedelta) -> list[int]:
-    """Per person: anchor at the first step-1 event in [at(0), at(2)); each later step takes the
-    earliest (ts, uid) matching event, not the previous step's event, within the window."""
-    reached = [0] * len(steps)
+def reached_steps(events: list[Event], steps: tuple[str, ...], window: timedelta) -> list[dict[str, str]]:
+    """Per step, the people who reached it and when. Per person: anchor at the first step-1
+    event in [at(0), at(2)); each later step takes the earliest (ts, uid) matching event, not
+    the previous step's event, within the window."""
+    reached: list[dict[str, str]] = [{} for _ in steps]
     for anon in {e.anonymous_id for e in events}:
+        assert anon is not None
         mine = sorted((e for e in events if e.anonymous_id == anon), key=lambda e: (e.ts, e.uid))
         firsts = [e for e in mine if e.name == steps[0] and at(0) <= e.ts < at(2)]
         if not firsts:
             continue
         prev = firsts[0]
-        reached[0] += 1
+        reached[0][anon] = prev.ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for k, name in enumerate(steps[1:], start=1):
             nxt = next(
                 (e for e in mine if e.name == name and e.uid != prev.uid
@@ -267,9 +269,13 @@ def reference(events: list[Event], steps: tuple[str, ...], window: timedelta) ->
             )  # fmt: skip
             if nxt is None:
                 break
-            reached[k] += 1
+            reached[k][anon] = nxt.ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             prev = nxt
     return reached
+
+
+def reference(events: list[Event], steps: tuple[str, ...], window: timedelta) -> list[int]:
+    return [len(people) for people in reached_steps(events, steps, window)]
 
 
 _names = st.sampled_from(["a", "b"])

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
+
 from footfall.errors import Invalid
 from footfall.read.queries import (
     ATTRIBUTION_DIMENSIONS,
@@ -19,6 +21,7 @@ from footfall.read.queries import (
     INTERVALS,
     METRICS,
     AttributionQuery,
+    FunnelPeopleQuery,
     FunnelQuery,
     FunnelStep,
     SessionsQuery,
@@ -30,7 +33,9 @@ from footfall.store.base import EventQuery, Scope
 __all__ = [
     "attribution_query",
     "event_query",
+    "funnel_people_query",
     "funnel_query",
+    "journey_query",
     "parse_duration",
     "sessions_query",
     "sources_query",
@@ -245,13 +250,42 @@ def funnel_query(scope: Scope, p: Params) -> FunnelQuery:
     )
 
 
-def attribution_query(scope: Scope, p: Params) -> AttributionQuery:
+def funnel_people_query(scope: Scope, p: Params) -> FunnelPeopleQuery:
+    """`/v1/funnel/people`: the funnel's parameters plus step, outcome, group, limit, offset."""
+    errs = _Errors()
+    try:
+        funnel = funnel_query(scope, p)
+    except Invalid as exc:
+        errs.errors.update(exc.details.get("errors", {}))
+        funnel = None
+    outcome = _choice(p, "outcome", "dropped", ("dropped", "converted"), errs)
+    steps = len(funnel.steps) if funnel is not None else 10
+    last = steps - 1 if outcome == "dropped" else steps
+    step = _int(p, "step", 0, 1, max(last, 1), errs)
+    if "step" not in errs.errors and not step:
+        errs.add("step", "required: the step's number (1 is the first)")
+    if "step" not in errs.errors and last < 1:
+        errs.add("step", "no step has a next step to drop before")
+    limit = _int(p, "limit", 100, 1, 1000, errs)
+    offset = _int(p, "offset", 0, 0, 1_000_000, errs)
+    group = p.get("group") or None
+    if group is not None and funnel is not None and funnel.breakdown is None:
+        errs.add("group", "needs breakdown (group is one of its values)")
+    errs.raise_if_any()
+    assert funnel is not None
+    return FunnelPeopleQuery(
+        funnel=funnel, step=step, outcome=outcome, group=group, limit=limit, offset=offset
+    )
+
+
+def attribution_query(scope: Scope, p: Params, models: tuple[str, ...] = ATTRIBUTION_MODELS) -> AttributionQuery:
+    """`/v1/attribution`; `models` are the `model` values this route takes."""
     errs = _Errors()
     start, end = _range(p, errs)
     conversion = (p.get("conversion") or p.get("event") or "").strip()
     if not conversion:
         errs.add("conversion", "required: the conversion event's name")
-    model = _choice(p, "model", "last_non_direct", ATTRIBUTION_MODELS, errs)
+    model = _choice(p, "model", "last_non_direct", models, errs)
     lookback = _duration(p, "lookback", 30 * 86400, errs)
     limit = _int(p, "limit", 100, 1, 1000, errs)
     include_bots = _bool(p, "include_bots", errs)
@@ -263,3 +297,22 @@ def attribution_query(scope: Scope, p: Params) -> AttributionQuery:
         group_by=_columns(p, "group_by", ATTRIBUTION_DIMENSIONS, ("source", "medium")),
         include_bots=include_bots, limit=limit,
     )
+
+
+def journey_query(scope: Scope, p: Params) -> AttributionQuery:
+    """`/v1/attribution/paths` and `/v1/attribution/time_to_convert`: the attribution
+    parameters but `model` and `group_by`; `dimension` (default channel) names what a path
+    is a sequence of."""
+    errs = _Errors()
+    dimension = _choice(p, "dimension", "channel", ATTRIBUTION_DIMENSIONS, errs)
+    for name in ("model", "group_by"):
+        if p.get(name):
+            errs.add(name, "not a parameter of this route")
+    try:
+        q = attribution_query(scope, p)
+    except Invalid as exc:
+        errs.errors.update(exc.details.get("errors", {}))
+        q = None
+    errs.raise_if_any()
+    assert q is not None
+    return msgspec.structs.replace(q, group_by=(dimension,), model="all")

@@ -16,6 +16,7 @@ __all__ = [
     "INTERVALS",
     "METRICS",
     "AttributionQuery",
+    "FunnelPeopleQuery",
     "FunnelQuery",
     "FunnelStep",
     "PageQuery",
@@ -98,13 +99,25 @@ class FunnelQuery(msgspec.Struct, frozen=True, kw_only=True):
     include_bots: bool = False
 
 
+class FunnelPeopleQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """The people behind one step of a funnel: who reached it, or who reached it and not the
+    next step."""
+
+    funnel: FunnelQuery
+    step: int  # 1-based
+    outcome: str = "dropped"  # converted (reached `step`) | dropped (reached it, not step + 1)
+    group: str | None = None  # only this breakdown value (needs funnel.breakdown)
+    limit: int = 100
+    offset: int = 0
+
+
 class AttributionQuery(msgspec.Struct, frozen=True, kw_only=True):
     scope: Scope
     start: datetime  # conversions in [start, end)
     end: datetime
     conversion: str  # the conversion event's name
     value_property: str | None = None  # e.g. amount_cents
-    model: str = "last_non_direct"
+    model: str = "last_non_direct"  # or "all" (every model side by side: Store.attribution_compared)
     lookback_seconds: int = 30 * 86400  # sessions that started this long before a conversion
     group_by: tuple[str, ...] = ("source", "medium")
     include_bots: bool = False

@@ -10,9 +10,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 
-from footfall.read.queries import AttributionQuery, FunnelQuery, StatsQuery
+from footfall.read.queries import AttributionQuery, FunnelPeopleQuery, FunnelQuery, StatsQuery
 
-__all__ = ["attribution_answer", "covers", "funnel_answer", "naive_utc"]
+__all__ = [
+    "attribution_answer", "attribution_header", "compared_answer", "covers", "funnel_answer", "funnel_people_answer",
+    "naive_utc",
+]
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -57,16 +60,72 @@ def attribution_answer(
 ) -> dict[str, Any]:
     """The attribution answer from the totals and (*group_by, credit, credit_value) rows."""
     return {
-        "model": q.model,
-        "conversion": q.conversion,
-        "value_property": q.value_property,
-        "lookback_seconds": q.lookback_seconds,
-        "totals": {"conversions": int(conversions), "value": round(float(value), 6)},
+        **attribution_header(q, conversions, value),
         "rows": [
             {
                 **dict(zip(q.group_by, row, strict=False)),
                 "conversions": round(float(row[-2]), 6),
                 "value": round(float(row[-1]), 6),
+            }
+            for row in rows
+        ],
+    }
+
+
+def attribution_header(q: AttributionQuery, conversions: Any, value: Any) -> dict[str, Any]:
+    return {
+        "model": q.model,
+        "conversion": q.conversion,
+        "value_property": q.value_property,
+        "lookback_seconds": q.lookback_seconds,
+        "totals": {"conversions": int(conversions), "value": round(float(value), 6)},
+    }
+
+
+def compared_answer(
+    q: AttributionQuery, models: Sequence[str], conversions: Any, value: Any,
+    rows: Iterable[Sequence[Any]],
+) -> dict[str, Any]:
+    """Every model side by side from (*group_by, then per model: credit, credit_value, then the
+    spread between the models' rounded credits) rows; `disagreement` is that spread as a share
+    of all conversions."""
+    answer = attribution_header(q, conversions, value)
+    answer["model"] = "all"
+    answer["models"] = list(models)
+    n, width = answer["totals"]["conversions"], len(q.group_by)
+    answer["rows"] = [
+        {
+            **dict(zip(q.group_by, row, strict=False)),
+            "conversions": {m: round(float(row[width + 2 * i]), 6) for i, m in enumerate(models)},
+            "value": {m: round(float(row[width + 2 * i + 1]), 6) for i, m in enumerate(models)},
+            "disagreement": round(float(row[-1]) / n, 6) if n else 0.0,
+        }
+        for row in rows
+    ]
+    return answer
+
+
+def funnel_people_answer(
+    q: FunnelPeopleQuery, total: int, rows: Iterable[Sequence[Any]]
+) -> dict[str, Any]:
+    """One page of the people behind a funnel step from (person, entered_at, reached_at,
+    breakdown value, …) rows, timestamps as ISO text."""
+    f = q.funnel
+    return {
+        "step": q.step,
+        "event": f.steps[q.step - 1].event,
+        "outcome": q.outcome,
+        "breakdown": f.breakdown,
+        "group": q.group,
+        "total": total,
+        "limit": q.limit,
+        "offset": q.offset,
+        "people": [
+            {
+                "person": row[0],
+                "entered_at": row[1],
+                "reached_at": row[2],
+                **({"group": row[3]} if f.breakdown is not None else {}),
             }
             for row in rows
         ],

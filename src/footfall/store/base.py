@@ -16,6 +16,7 @@ import msgspec
 from footfall.model import Scope
 from footfall.read.queries import (
     AttributionQuery,
+    FunnelPeopleQuery,
     FunnelQuery,
     PageQuery,
     SessionsQuery,
@@ -98,8 +99,40 @@ class Store(Protocol):
     def funnel(self, query: FunnelQuery) -> dict[str, Any]:
         """Per-step people and conversion rates (optionally per breakdown value)."""
 
+    def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:
+        """One page of the people behind a step of `query.funnel`, counted exactly as `funnel`
+        counts them: `converted` = reached step `query.step`; `dropped` = reached it and not
+        step + 1 (only for a step before the last). With `query.group`, only people whose
+        breakdown value equals it. Newest entry (step-1 time) first, then person id.
+        Answer: step, event, outcome, breakdown, group, total (all matching people), limit,
+        offset, people: [{person, entered_at (step-1 time), reached_at (step time), group (with
+        a breakdown)}]; times as `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
+
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
         """Conversions and value credited to source/medium/campaign/channel by a model."""
+
+    def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
+        """Every model of ATTRIBUTION_MODELS at once (`query.model` ignored), with the same
+        conversions, touchpoints and weights as `attribution`. Answer: as `attribution` with
+        model "all", models (their names in order), and rows: {<group_by keys>,
+        conversions: {model: credit}, value: {model: credit}, disagreement: (max - min of the
+        rounded conversion credits over the models) / total conversions}, by the sum of the
+        rounded credits over the models descending, then the keys (nulls last), `limit` rows."""
+
+    def conversion_paths(self, query: AttributionQuery) -> dict[str, Any]:
+        """Each conversion's path: the `query.group_by[0]` value of its touchpoints (those
+        `attribution` weighs) ordered by (session start, session id); `[direct]` when it has
+        none. Answer: conversion, value_property, lookback_seconds, totals, dimension, rows:
+        {path, touchpoints (its length), conversions, value, share of all conversions}, by
+        conversions, rounded value descending, shorter path, path text; `limit` rows."""
+
+    def time_to_convert(self, query: AttributionQuery) -> dict[str, Any]:
+        """Seconds from the start of each conversion's first touchpoint to the conversion
+        (conversions without touchpoints are left out). Answer: conversion, lookback_seconds,
+        totals {conversions, with_touchpoints}, seconds {p25, p50, p75, p90 (nearest rank,
+        SQL quantile_disc), mean, min, max} (null when none), median_touchpoints, buckets:
+        [{from_seconds, to_seconds (null: open), conversions}] over bounds 0, 1 h, 1 d, 3 d,
+        7 d, 14 d, 30 d."""
 
     def session_tails(self, since: datetime) -> list[SessionTail]:
         """Each visitor's latest session that had an event at or after `since`."""

@@ -1,4 +1,5 @@
-"""`GET /v1/funnel` and `GET /v1/attribution` end to end against a real server.
+"""`GET /v1/funnel`, `/v1/funnel/people`, `/v1/attribution` (one model or all),
+`/v1/attribution/paths` and `/v1/attribution/time_to_convert` end to end against a real server.
 
 Each test uses its own event names and anonymous ids, so the shared server's other data never
 shows up in its answers.
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from footfall.read.queries import ATTRIBUTION_MODELS
 from tests.support.server import Server
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
@@ -164,9 +166,69 @@ def test_attribution(server: Server, conversion: str) -> None:
     assert rows(limited.json()) == [("google", "organic", 1.0, 0.0)]
 
 
-@pytest.mark.parametrize("path", ["/v1/funnel", "/v1/attribution"])
+def test_funnel_people(server: Server, funnel_names: tuple[str, str, str]) -> None:
+    view, signup, buy = funnel_names
+    steps = f"{view}[page=pricing],{signup},{buy}[plan=pro]"
+    dropped = get(server, "/v1/funnel/people", steps=steps, step="1")
+    assert dropped.status_code == 200, dropped.text
+    body = dropped.json()
+    # the Google visitor signed up 8 days later, outside the 7-day window; the bot is left out.
+    assert (body["outcome"], body["total"], len(body["people"])) == ("dropped", 1, 1)
+    assert body["people"][0]["person"].startswith("fc_")
+    assert body["people"][0]["reached_at"] == at(hours=3)
+    # whoever bought: the identified user, across laptop and phone.
+    done = get(server, "/v1/funnel/people", steps=steps, step="3", outcome="converted").json()
+    assert [p["person"][:6] for p in done["people"]] == ["fuser_"]
+    assert done["people"][0]["entered_at"] == at()
+    # the same people as the funnel's bars, also per breakdown group.
+    bars = people(get(server, "/v1/funnel", steps=steps, window="10d").json())
+    for step, n in enumerate(bars, start=1):
+        assert get(server, "/v1/funnel/people", steps=steps, window="10d", step=str(step), outcome="converted").json()["total"] == n
+    google = get(server, "/v1/funnel/people", steps=steps, step="1", breakdown="source", group="google").json()
+    assert google["total"] == 1 and google["people"][0]["group"] == "google"
+    assert get(server, "/v1/funnel/people", steps=steps, step="1", include_bots="true", outcome="converted").json()["total"] == 3
+    # newest entry first: the Google visitor (3 h in), then the buyer.
+    second = get(server, "/v1/funnel/people", steps=steps, step="1", outcome="converted", limit="1", offset="1").json()
+    assert [p["person"][:6] for p in second["people"]] == ["fuser_"] and second["total"] == 2
+
+
+def test_attribution_all_models_side_by_side(server: Server, conversion: str) -> None:
+    ask = {"conversion": conversion, "value_property": "amount_cents", "group_by": "channel"}
+    r = get(server, "/v1/attribution", model="all", **ask)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["model"], body["models"], body["totals"]) == ("all", list(ATTRIBUTION_MODELS), {"conversions": 2, "value": 5000.0})
+    for model in ATTRIBUTION_MODELS:
+        alone = get(server, "/v1/attribution", model=model, **ask).json()["rows"]
+        side = {r["channel"]: (r["conversions"][model], r["value"][model]) for r in body["rows"] if r["conversions"][model]}
+        assert side == {r["channel"]: (r["conversions"], r["value"]) for r in alone}, model
+    paid = next(r for r in body["rows"] if r["channel"] == "Paid Search")
+    # the buyer's paid visit: all of it by first touch and last non-direct, none by last touch.
+    assert (paid["conversions"]["first_touch"], paid["conversions"]["last_touch"]) == (1.0, 0.0)
+    assert paid["disagreement"] == 0.5  # 1 of 2 conversions
+
+
+def test_paths_and_time_to_convert(server: Server, conversion: str) -> None:
+    paths = get(server, "/v1/attribution/paths", conversion=conversion, value_property="amount_cents")
+    assert paths.status_code == 200, paths.text
+    assert [(r["path"], r["conversions"], r["value"]) for r in paths.json()["rows"]] == [
+        (["Paid Search", "Direct", "Direct"], 1, 4000.0),  # laptop, laptop, phone (linked)
+        (["Organic Search"], 1, 1000.0),
+    ]
+    by_source = get(server, "/v1/attribution/paths", conversion=conversion, dimension="source", lookback="2d").json()
+    assert by_source["dimension"] == "source"
+    assert [r["path"] for r in by_source["rows"]] == [["google"], ["direct", "direct"]]  # tie: shorter first
+    ttc = get(server, "/v1/attribution/time_to_convert", conversion=conversion).json()
+    assert ttc["totals"] == {"conversions": 2, "with_touchpoints": 2}
+    assert (ttc["seconds"]["min"], ttc["seconds"]["max"]) == (0.0, 3 * 86400.0)
+    assert [b["conversions"] for b in ttc["buckets"]] == [1, 0, 0, 1, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/funnel", "/v1/funnel/people", "/v1/attribution", "/v1/attribution/paths", "/v1/attribution/time_to_convert"]
+)
 def test_publishable_keys_cannot_read(server: Server, path: str) -> None:
-    r = get(server, path, key="pk_live", steps="a,b", conversion="x")
+    r = get(server, path, key="pk_live", steps="a,b", conversion="x", step="1")
     assert r.status_code == 403
     assert r.json()["error"] == "insufficient_scope"
 
@@ -183,6 +245,18 @@ def test_publishable_keys_cannot_read(server: Server, path: str) -> None:
         ("/v1/attribution", {"conversion": "x", "model": "u_shaped"}, "model"),
         ("/v1/attribution", {"conversion": "x", "lookback": "400d"}, "lookback"),
         ("/v1/attribution", {"conversion": "x", "limit": "0"}, "limit"),
+        ("/v1/funnel/people", {"steps": "a,b"}, "step"),
+        ("/v1/funnel/people", {"steps": "a,b", "step": "2"}, "step"),  # nothing after the last
+        ("/v1/funnel/people", {"steps": "a,b", "step": "3", "outcome": "converted"}, "step"),
+        ("/v1/funnel/people", {"steps": "a,b", "step": "1", "outcome": "left"}, "outcome"),
+        ("/v1/funnel/people", {"steps": "a,b", "step": "1", "group": "google"}, "group"),
+        ("/v1/funnel/people", {"steps": "a", "step": "1", "offset": "-1"}, "offset"),
+        ("/v1/funnel/people", {"steps": "a", "step": "1"}, "steps"),
+        ("/v1/attribution/paths", {"conversion": "x", "dimension": "country"}, "dimension"),
+        ("/v1/attribution/paths", {"conversion": "x", "model": "linear"}, "model"),
+        ("/v1/attribution/paths", {}, "conversion"),
+        ("/v1/attribution/time_to_convert", {"conversion": "x", "lookback": "0d"}, "lookback"),
+        ("/v1/attribution/time_to_convert", {"conversion": "x", "group_by": "source"}, "group_by"),
     ],
 )
 def test_bad_params_are_invalid_params(server: Server, path: str, params: dict[str, str], field: str) -> None:

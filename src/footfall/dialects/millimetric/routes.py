@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -16,9 +17,13 @@ from footfall.errors import Forbidden, Unauthorized
 from footfall.http import dialect_endpoint, json_response, read_body, request_context
 from footfall.model import KeyKind, Principal
 from footfall.read import params
+from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery
 from footfall.service import Footfall
+from footfall.store.base import Scope, Store
 
 __all__ = ["routes"]
+
+Q = TypeVar("Q")
 
 TRACK_MAX_BYTES = 64 * 1024
 BATCH_MAX_BYTES = 16 * 1024 * 1024
@@ -158,18 +163,45 @@ async def sessions(request: Request) -> Response:
     return json_response({"rows": await service.read(lambda: service.store.sessions(q))})
 
 
+async def _ask(
+    request: Request, parse: Callable[[Scope, Any], Q], ask: Callable[[Store, Q], Any]
+) -> Response:
+    """A read: parse the query string for the key's project, ask the store off the loop."""
+    q = parse(_read_principal(request).scope, request.query_params)
+    service = _service(request)
+    return json_response(await service.read(lambda: ask(service.store, q)))
+
+
 @dialect_endpoint(render, "/v1/funnel")
 async def funnel(request: Request) -> Response:
-    q = params.funnel_query(_read_principal(request).scope, request.query_params)
-    service = _service(request)
-    return json_response(await service.read(lambda: service.store.funnel(q)))
+    return await _ask(request, params.funnel_query, lambda store, q: store.funnel(q))
+
+
+@dialect_endpoint(render, "/v1/funnel/people")
+async def funnel_people(request: Request) -> Response:
+    return await _ask(request, params.funnel_people_query, lambda store, q: store.funnel_people(q))
+
+
+def _attribution_query(scope: Scope, p: Any) -> AttributionQuery:
+    return params.attribution_query(scope, p, (*ATTRIBUTION_MODELS, "all"))
 
 
 @dialect_endpoint(render, "/v1/attribution")
 async def attribution(request: Request) -> Response:
-    q = params.attribution_query(_read_principal(request).scope, request.query_params)
-    service = _service(request)
-    return json_response(await service.read(lambda: service.store.attribution(q)))
+    def ask(store: Store, q: AttributionQuery) -> dict[str, Any]:
+        return store.attribution_compared(q) if q.model == "all" else store.attribution(q)
+
+    return await _ask(request, _attribution_query, ask)
+
+
+@dialect_endpoint(render, "/v1/attribution/paths")
+async def conversion_paths(request: Request) -> Response:
+    return await _ask(request, params.journey_query, lambda store, q: store.conversion_paths(q))
+
+
+@dialect_endpoint(render, "/v1/attribution/time_to_convert")
+async def time_to_convert(request: Request) -> Response:
+    return await _ask(request, params.journey_query, lambda store, q: store.time_to_convert(q))
 
 
 routes = [
@@ -182,5 +214,8 @@ routes = [
     Route("/v1/sources", sources, methods=["GET"]),
     Route("/v1/sessions", sessions, methods=["GET"]),
     Route("/v1/funnel", funnel, methods=["GET"]),
+    Route("/v1/funnel/people", funnel_people, methods=["GET"]),
     Route("/v1/attribution", attribution, methods=["GET"]),
+    Route("/v1/attribution/paths", conversion_paths, methods=["GET"]),
+    Route("/v1/attribution/time_to_convert", time_to_convert, methods=["GET"]),
 ]

@@ -19,10 +19,11 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from footfall.errors import StoreUnavailable
+from footfall.errors import NotSupported, StoreUnavailable
 from footfall.model import ProfileUpdate
 from footfall.read.queries import (
     AttributionQuery,
+    FunnelPeopleQuery,
     FunnelQuery,
     PageQuery,
     SessionsQuery,
@@ -500,6 +501,19 @@ class ClickHouseStore:
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
         return credit.attribution(self.read, query)
 
+    # Part 2's reads (#19) are DuckDB-only for now: a clear 501, never a 500.
+    def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:
+        raise _not_yet("the people behind a funnel step")
+
+    def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
+        raise _not_yet("attribution with model=all")
+
+    def conversion_paths(self, query: AttributionQuery) -> dict[str, Any]:
+        raise _not_yet("conversion paths")
+
+    def time_to_convert(self, query: AttributionQuery) -> dict[str, Any]:
+        raise _not_yet("time to convert")
+
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)
 
@@ -550,3 +564,7 @@ def _unreachable(exc: Exception) -> bool:
 
 def _rows(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _not_yet(what: str) -> NotSupported:
+    return NotSupported(message=f"{what} is not available on the ClickHouse store yet (DuckDB only)")

@@ -13,14 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
-from footfall.store.answers import attribution_answer
+from footfall.store.answers import attribution_answer, compared_answer
 from footfall.store.duckdb.funnels import property_path
-from footfall.store.duckdb.reads import Runner, scope_where
+from footfall.store.duckdb.reads import Runner, scope_where, scoped_people
 
-__all__ = ["attribution"]
+__all__ = ["DIRECT", "attribution", "compared", "touchpoints"]
 
 _HALF_LIFE_SECONDS = 7 * 86400
-_DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
+DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
 _NON_DIRECT = "coalesce(source, 'direct') <> 'direct'"
 
 # Each touchpoint's weight, from its conversion's aggregates `a` (no window functions: those
@@ -41,8 +41,10 @@ _WEIGHT = {
 }
 
 
-def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
-    """The CTEs: `conv` (one row per conversion) and `credited` (weighted touchpoints)."""
+def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
+    """`WITH conv, sess, touch`: one row per conversion (uid, person, ts, session_id, value),
+    and one per touchpoint (its conversion's uid, ts and value, and the session's id, start
+    and source/medium/campaign/channel)."""
     where = scope_where(q, params)
     params.update(conversion=q.conversion, lookback=q.lookback_seconds)
     if q.value_property is not None:
@@ -52,38 +54,56 @@ def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
     else:
         value = "0.0"
     bots = "" if q.include_bots else " AND NOT s.is_bot"
-    fallback = ", ".join(
-        f"CASE WHEN t.uid IS NULL THEN {_DIRECT[d]} ELSE t.{d} END AS {d}"
-        for d in ATTRIBUTION_DIMENSIONS
-    )
     # The conversion's own session is a touchpoint even when it is not its person's (or is
     # older than the lookback); the second branch adds exactly those, so no UNION has to
     # dedupe every touchpoint (a hash of all of them, which ran out of memory at 10M events).
+    # Touchpoints carry their conversion's value, so nothing has to join them back to it.
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
     return f"""
     WITH conv AS (
-        SELECT uid, person, ts, session_id, {value} AS value FROM events_people
+        SELECT uid, person, ts, session_id, {value} AS value FROM {scoped_people()}
         WHERE {" AND ".join(where)} AND name = $conversion
     ),
     sess AS (
         SELECT s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
                coalesce(s.user_id, i.user_id, s.anonymous_id) AS person
         FROM sessions s
-        LEFT JOIN identities i
-          ON i.project_id = s.project_id AND i.env = s.env AND i.anonymous_id = s.anonymous_id
+        LEFT JOIN (
+            SELECT anonymous_id, user_id FROM identities WHERE project_id = $project AND env = $env
+        ) i ON i.anonymous_id = s.anonymous_id
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end
-          AND (s.start_ts >= $start - to_seconds($lookback)
+          AND ((s.start_ts >= $start - to_seconds($lookback)
+                AND coalesce(s.user_id, i.user_id, s.anonymous_id) IN (SELECT person FROM conv))
                OR s.session_id IN (SELECT session_id FROM conv))
     ),
     touch AS (
-        SELECT c.uid, c.ts, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel
+        SELECT c.uid, c.ts, c.value, s.session_id, s.start_ts, s.source, s.medium, s.campaign,
+               s.channel
         FROM conv c JOIN sess s ON s.person = c.person
         WHERE {in_lookback}
         UNION ALL
-        SELECT c.uid, c.ts, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel
+        SELECT c.uid, c.ts, c.value, s.session_id, s.start_ts, s.source, s.medium, s.campaign,
+               s.channel
         FROM conv c JOIN sess s ON s.session_id = c.session_id
         WHERE NOT coalesce(s.person = c.person AND {in_lookback}, false)
-    ),
+    )"""
+
+
+def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...] = ()) -> str:
+    """`touchpoints`, then `decayed`, `agg` (per conversion) and `credited` (weighted
+    touchpoints: column `w` for `q.model`, or `w_<model>` for each of `models`)."""
+    direct = ", ".join(f"{DIRECT[d]} AS {d}" for d in ATTRIBUTION_DIMENSIONS)
+    columns = [f"w_{m}" for m in models] if models else ["w"]
+    weights = ", ".join(
+        f"{_WEIGHT[m]} AS {c}" for m, c in zip(models or (q.model,), columns, strict=True)
+    )
+    # Side by side, linear credits every touchpoint: no row can be dropped.
+    nonzero = "true" if models else "w > 0"
+    whole = ", ".join(f"1.0 AS {c}" for c in columns)
+    # Conversions without any touchpoint are added beside the weighted touchpoints (the
+    # anti-join builds on the conversions), not by joining every touchpoint back to its
+    # conversion, which kept all of them in a hash table.
+    return touchpoints(q, params) + f""",
     decayed AS (
         SELECT *, pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS}) AS decay
         FROM touch
@@ -98,13 +118,14 @@ def _sql(q: AttributionQuery, params: dict[str, Any]) -> str:
     ),
     weighted AS (
         SELECT * FROM (
-            SELECT t.uid, t.source, t.medium, t.campaign, t.channel, {_WEIGHT[q.model]} AS w
+            SELECT t.uid, t.value, t.source, t.medium, t.campaign, t.channel, {weights}
             FROM decayed t JOIN agg a ON a.uid = t.uid
-        ) WHERE w > 0
+        ) WHERE {nonzero}
     ),
     credited AS (
-        SELECT c.uid, c.value, coalesce(t.w, 1.0) AS w, {fallback}
-        FROM conv c LEFT JOIN weighted t ON t.uid = c.uid
+        SELECT uid, value, {", ".join(columns)}, {", ".join(ATTRIBUTION_DIMENSIONS)} FROM weighted
+        UNION ALL
+        SELECT uid, value, {whole}, {direct} FROM conv WHERE uid NOT IN (SELECT uid FROM agg)
     )
     """
 
@@ -135,3 +156,33 @@ def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     )
     conversions, value = totals[0]
     return attribution_answer(q, conversions, value, rows)
+
+
+def compared(run: Runner, q: AttributionQuery) -> dict[str, Any]:
+    """Every model side by side, from one pass over the touchpoints (`q.model` is ignored).
+
+    Each row carries each model's credited conversions and value, and `disagreement`: the
+    largest minus the smallest share of all conversions the models give the row (0 when they
+    agree, at most 1). Rows come by their credit summed over the models, highest first.
+    """
+    assert q.group_by and all(d in ATTRIBUTION_DIMENSIONS for d in q.group_by)
+    params: dict[str, Any] = {}
+    models = ATTRIBUTION_MODELS
+    ctes = _sql(q, params, models)
+    keys = ", ".join(q.group_by)
+    _names, totals = run(ctes + " SELECT count(*), coalesce(sum(value), 0.0) FROM conv", params)
+    credits = [f"round(c_{m}, 6)" for m in models]
+    sums = ", ".join(f"sum(w_{m}) AS c_{m}, sum(w_{m} * value) AS v_{m}" for m in models)
+    _names, rows = run(
+        ctes
+        + f""", grouped AS MATERIALIZED (SELECT {keys}, {sums} FROM credited GROUP BY {keys})
+        SELECT {keys}, {", ".join(f"c_{m}, v_{m}" for m in models)},
+               greatest({", ".join(credits)}) - least({", ".join(credits)}) AS spread
+        FROM grouped
+        ORDER BY {" + ".join(credits)} DESC, {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
+        LIMIT $limit
+        """,
+        {**params, "limit": q.limit},
+    )
+    conversions, value = totals[0]
+    return compared_answer(q, models, conversions, value, rows)

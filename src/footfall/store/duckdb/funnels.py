@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from footfall.read.queries import FILTER_COLUMNS, FunnelQuery, FunnelStep
-from footfall.store.answers import funnel_answer
-from footfall.store.duckdb.reads import Runner, naive_utc
+from footfall.read.queries import FILTER_COLUMNS, FunnelPeopleQuery, FunnelQuery, FunnelStep
+from footfall.store.answers import funnel_answer, funnel_people_answer
+from footfall.store.duckdb.reads import Runner, naive_utc, scoped_people
 
-__all__ = ["funnel", "property_path"]
+__all__ = ["funnel", "people", "property_path"]
 
 BREAKDOWNS = ("source", "channel")
 # Step filter keys that fall back to the event column of the same name.
@@ -46,7 +46,10 @@ def _match(i: int, step: FunnelStep, params: dict[str, Any], alias: str = "") ->
     return " AND ".join(conds)
 
 
-def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
+def _ctes(q: FunnelQuery, params: dict[str, Any]) -> str:
+    """`WITH ev, s1 … sN`: `s<i>` has one row per person who reached step i (person, anchor:
+    their step-1 time, t: their step-i time, grp: the breakdown value, and uid: that event's,
+    when step i + 1 names the same event)."""
     params.update(
         project=q.scope.project_id,
         env=q.scope.env,
@@ -70,38 +73,71 @@ def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
     if q.breakdown is not None:
         used.add(q.breakdown)
     with_properties = ["properties"] if any(s.where for s in q.steps) else []
-    columns = ", ".join(["person", "uid", "name", "ts", *with_properties, *sorted(used)])
+    # A step can only take the previous step's own event when both name the same event, so
+    # only then does a step need the event's uid. `uid` is a distinct string per event: the
+    # costliest column to read and carry (1M events: ~1.3 s -> ~0.9 s for three steps).
+    repeats = {i for i in range(2, len(q.steps) + 1) if q.steps[i - 1].event == q.steps[i - 2].event}
+    with_uid = ["uid"] if repeats or q.breakdown is not None else []
+    columns = ", ".join(["person", *with_uid, "name", "ts", *with_properties, *sorted(used)])
+
+    def uid(i: int, e: str = "") -> str:
+        """Step i's `uid` column, when step i + 1 must take another event."""
+        return f", arg_min({e}uid, {e}ts) AS uid" if i + 1 in repeats else ""
+
     ctes = [
         f"""ev AS NOT MATERIALIZED (
-            SELECT {columns} FROM events_people
+            SELECT {columns} FROM {scoped_people()}
             WHERE project_id = $project AND env = $env{bots} AND person IS NOT NULL
               AND ts >= $start AND ts <= $end + to_seconds($window)
               AND name IN ({", ".join(f"$n{n}" for n in range(len(names)))})
         )""",
-        f"""s1 AS (
-            SELECT person, min(ts) AS anchor, min(ts) AS t, arg_min(uid, ts) AS uid,
-                   {grp} AS grp
+    ]
+    if uid(1) or q.breakdown is not None:
+        ctes.append(f"""s1 AS (
+            SELECT person, min(ts) AS anchor, min(ts) AS t{uid(1)}, {grp} AS grp
             FROM ev WHERE ts < $end AND {_match(1, q.steps[0], params)}
             GROUP BY person
-        )""",
-    ]
+        )""")
+    else:
+        # The first step, usually the most common event, needs only each person's first time:
+        # take each device's (anonymous id, user id) first, then resolve the far fewer devices
+        # to people, instead of resolving every event (1M events: the step's CPU ~halves).
+        ctes.append(f"""s1 AS (
+            SELECT coalesce(d.user_id, i.user_id, d.anonymous_id) AS person, min(d.t) AS anchor,
+                   min(d.t) AS t, NULL AS grp
+            FROM (
+                SELECT anonymous_id, user_id, min(ts) AS t FROM events
+                WHERE project_id = $project AND env = $env{bots}
+                  AND ts >= $start AND ts < $end AND {_match(1, q.steps[0], params)}
+                GROUP BY anonymous_id, user_id
+            ) d
+            LEFT JOIN (
+                SELECT anonymous_id, user_id FROM identities
+                WHERE project_id = $project AND env = $env
+            ) i ON i.anonymous_id = d.anonymous_id
+            WHERE coalesce(d.user_id, i.user_id, d.anonymous_id) IS NOT NULL
+            GROUP BY 1
+        )""")
     for i, step in enumerate(q.steps[1:], start=2):
         ctes.append(
             f"""s{i} AS (
-            SELECT p.person, any_value(p.anchor) AS anchor, min(e.ts) AS t,
-                   arg_min(e.uid, e.ts) AS uid, any_value(p.grp) AS grp
+            SELECT p.person, any_value(p.anchor) AS anchor, min(e.ts) AS t{uid(i, "e.")},
+                   any_value(p.grp) AS grp
             FROM s{i - 1} p JOIN ev e ON e.person = p.person
-            WHERE {_match(i, step, params, "e")} AND e.uid <> p.uid
+            WHERE {_match(i, step, params, "e")}{" AND e.uid <> p.uid" if i in repeats else ""}
               AND e.ts >= p.t AND e.ts <= p.anchor + to_seconds($window)
             GROUP BY p.person
         )"""
         )
+    return f"WITH {', '.join(ctes)}"
+
+
+def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
     reached = " UNION ALL ".join(
         f"SELECT {i} AS step, grp FROM s{i}" for i in range(1, len(q.steps) + 1)
     )
-    return (
-        f"WITH {', '.join(ctes)} SELECT step, grp, count(*) AS people FROM ({reached})"
-        " GROUP BY step, grp"
+    return _ctes(q, params) + (
+        f" SELECT step, grp, count(*) AS people FROM ({reached}) GROUP BY step, grp"
     )
 
 
@@ -111,3 +147,40 @@ def funnel(run: Runner, q: FunnelQuery) -> dict[str, Any]:
     params: dict[str, Any] = {}
     _names, rows = run(_sql(q, params), params)
     return funnel_answer(q, rows)
+
+
+def people(run: Runner, q: FunnelPeopleQuery) -> dict[str, Any]:
+    """One page of the people behind a step's bar (`converted`: reached step `q.step`) or its
+    drop-off (`dropped`: reached step `q.step`, not the next), newest entry first, and their
+    total. With `q.group`, only the people of that breakdown value (`q.funnel.breakdown`)."""
+    f = q.funnel
+    assert 1 <= q.step <= len(f.steps) and q.outcome in ("converted", "dropped")
+    assert q.outcome == "converted" or q.step < len(f.steps)
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    ctes = _ctes(f, params)
+    where = []
+    if q.outcome == "dropped":
+        where.append(f"k.person NOT IN (SELECT person FROM s{q.step + 1})")
+    if q.group is not None:
+        assert f.breakdown is not None
+        where.append("k.grp IS NOT DISTINCT FROM $group")
+        params["group"] = q.group
+    chosen = "WHERE " + " AND ".join(where) if where else ""
+    _names, rows = run(
+        ctes
+        + f""", chosen AS MATERIALIZED (
+            SELECT k.person, k.anchor, k.t, k.grp FROM s{q.step} k {chosen}
+        )
+        SELECT person, strftime(anchor, '%Y-%m-%dT%H:%M:%S.%fZ'),
+               strftime(t, '%Y-%m-%dT%H:%M:%S.%fZ'), grp, (SELECT count(*) FROM chosen)
+        FROM chosen ORDER BY anchor DESC, person LIMIT $limit OFFSET $offset
+        """,
+        params,
+    )
+    if rows:
+        total = int(rows[0][-1])
+    else:  # past the last page (or nobody): the total alone
+        del params["limit"], params["offset"]
+        _names, count = run(ctes + f" SELECT count(*) FROM s{q.step} k {chosen}", params)
+        total = int(count[0][0])
+    return funnel_people_answer(q, total, rows)

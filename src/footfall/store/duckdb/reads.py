@@ -27,6 +27,7 @@ __all__ = [
     "naive_utc",
     "page_events",
     "scope_where",
+    "scoped_people",
     "sessions",
     "sources",
     "stats",
@@ -46,6 +47,22 @@ _METRIC = {
 
 def naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def scoped_people() -> str:
+    """`events_people` for one project and environment (`$project`, `$env`), as a subquery.
+
+    The identity join then hashes the anonymous id alone against that project's links, instead
+    of (project, environment, anonymous id) against every project's for each event."""
+    return """(
+        SELECT e.*, coalesce(e.user_id, i.user_id, e.anonymous_id) AS person,
+               coalesce(e.user_id, i.user_id) AS resolved_user_id
+        FROM events e
+        LEFT JOIN (
+            SELECT anonymous_id, user_id FROM identities WHERE project_id = $project AND env = $env
+        ) i ON i.anonymous_id = e.anonymous_id
+        WHERE e.project_id = $project AND e.env = $env
+    )"""
 
 
 def scope_where(

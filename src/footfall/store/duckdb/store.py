@@ -17,6 +17,7 @@ import pyarrow as pa
 from footfall.errors import StoreUnavailable
 from footfall.read.queries import (
     AttributionQuery,
+    FunnelPeopleQuery,
     FunnelQuery,
     PageQuery,
     SessionsQuery,
@@ -25,7 +26,7 @@ from footfall.read.queries import (
 )
 from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.duckdb import credit, funnels, reads, rollups
+from footfall.store.duckdb import credit, funnels, journeys, reads, rollups
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
     SESSION_SPAN,
@@ -496,8 +497,20 @@ class DuckDBStore:
     def funnel(self, query: FunnelQuery) -> dict[str, Any]:
         return funnels.funnel(self.read, query)
 
+    def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:
+        return funnels.people(self.read, query)
+
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
         return credit.attribution(self.read, query)
+
+    def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
+        return credit.compared(self.read, query)
+
+    def conversion_paths(self, query: AttributionQuery) -> dict[str, Any]:
+        return journeys.paths(self.read, query)
+
+    def time_to_convert(self, query: AttributionQuery) -> dict[str, Any]:
+        return journeys.time_to_convert(self.read, query)
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)
