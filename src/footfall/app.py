@@ -21,6 +21,7 @@ from footfall.dialects.millimetric import schema as mm
 from footfall.dialects.millimetric import snippet
 from footfall.dialects.millimetric.cors import BrowserCors
 from footfall.dialects.millimetric.mcp import McpEndpoints
+from footfall.dialects.millimetric.portability import routes as portability_routes
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
 from footfall.dialects.sankofa import routes as sankofa
 from footfall.http import json_response
@@ -74,6 +75,13 @@ OPERATIONS: list[Operation] = [
                ("group_by", "comma list of source, medium, campaign, channel", False), ("limit", "1-1000 (100)", False)),
         error=mm.ErrorBody,
     ),
+    Operation(
+        "/v1/export", "GET", "Every stored row of one table, streamed (gzip with Accept-Encoding)", "millimetric", 200, None,
+        query=(("from", "ISO 8601, inclusive (default: the beginning)", False), ("to", "ISO 8601, exclusive (default: now and later)", False),
+               ("what", "events | links | profiles (events)", False), ("format", "ndjson | csv | parquet (ndjson)", False)),
+        error=mm.ErrorBody, media_type="application/x-ndjson",
+    ),
+    Operation("/v1/import", "POST", "Import canonical records (sk_ only; idempotent by uid and event_id)", "millimetric", 202, mm.ImportAccepted, mm.ImportBody, error=mm.ErrorBody),
     Operation("/v1/a.js", "GET", "The browser snippet (ETag, cacheable)", "millimetric", 200, None, security=None, media_type="application/javascript"),
     Operation("/mcp", "POST", "MCP (JSON-RPC 2.0, streamable HTTP) for sk_/rk_ keys", "millimetric", 200, None),
     Operation("/mcp/account", "POST", "MCP for account keys (ak_): every project", "millimetric", 200, None),
@@ -175,6 +183,7 @@ def create_app(settings: Settings) -> ASGIApp:
 
     routes = [
         *millimetric_routes,
+        *portability_routes,
         *snippet.routes,
         *atrack.routes,
         *sankofa.routes,

@@ -25,11 +25,12 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.base import EventQuery, Scope
+from footfall.store.base import EventQuery, ExportQuery, Scope
 
 __all__ = [
     "attribution_query",
     "event_query",
+    "export_query",
     "funnel_query",
     "parse_duration",
     "sessions_query",
@@ -263,3 +264,21 @@ def attribution_query(scope: Scope, p: Params) -> AttributionQuery:
         group_by=_columns(p, "group_by", ATTRIBUTION_DIMENSIONS, ("source", "medium")),
         include_bots=include_bots, limit=limit,
     )
+
+
+EXPORT_TABLES = ("events", "links", "profiles")
+EXPORT_FORMATS = ("ndjson", "csv", "parquet")
+
+
+def export_query(scope: Scope, p: Params) -> tuple[ExportQuery, str]:
+    """`/v1/export`: optional from/to, what (one table), format (ndjson | csv | parquet)."""
+    errs = _Errors()
+    start = _time(p, "from", errs) if p.get("from") else None
+    end = _time(p, "to", errs) if p.get("to") else None
+    if start is not None and end is not None and not errs.errors and start >= end:
+        errs.add("to", "must be after from")
+    table = _choice(p, "what", "events", EXPORT_TABLES, errs)
+    fmt = _choice(p, "format", "ndjson", EXPORT_FORMATS, errs)
+    errs.raise_if_any()
+    query = ExportQuery(scope=scope, table=table, start=start, end=end)  # type: ignore[arg-type]
+    return query, fmt

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import msgspec
 import pyarrow as pa
 import pyarrow.json as pa_json
 
 from footfall.errors import StoreUnavailable
+from footfall.model import Event
 from footfall.read.queries import (
     AttributionQuery,
     FunnelQuery,
@@ -25,7 +27,14 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
+from footfall.store.base import (
+    EXPORT_ORDER,
+    EventQuery,
+    ExportQuery,
+    ForgetResult,
+    Scope,
+    SessionTail,
+)
 from footfall.store.duckdb import credit, funnels, reads, rollups
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
@@ -130,6 +139,27 @@ WHERE b._copy = 1
       SELECT 1 FROM events e
       WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id)
 """
+# Imported events are also skipped when their uid is stored (a file imported twice, or an
+# import resumed after a kill): a copy has the same uid and ts, so the lookup reads only the
+# row groups of the batch's time range.
+_STAGE_IMPORTED = f"""
+SELECT {_EVENT_SELECT} FROM (
+    SELECT *,
+        row_number() OVER (PARTITION BY project_id, env, uid ORDER BY received_at) AS _copy,
+        row_number() OVER (
+            PARTITION BY project_id, env, coalesce(event_id, uid) ORDER BY received_at
+        ) AS _id_copy
+    FROM imported
+) b
+WHERE b._copy = 1 AND b._id_copy = 1
+  AND NOT EXISTS (
+      SELECT 1 FROM events e
+      WHERE e.ts >= (SELECT min(ts) FROM imported) AND e.ts <= (SELECT max(ts) FROM imported)
+        AND e.project_id = b.project_id AND e.env = b.env AND e.uid = b.uid)
+  AND (b.event_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM events e
+      WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id))
+"""
 # First link of an anonymous id wins; a link back into its own chain (a cycle) is ignored.
 _INSERT_LINKS = """
 INSERT INTO identities (project_id, env, anonymous_id, user_id, ts)
@@ -151,6 +181,16 @@ WHERE identities.project_id = j.project_id AND identities.env = j.env
   AND j.user_id <> identities.anonymous_id
   AND identities.user_id <> j.user_id
 """
+
+_EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": tuple(f.name for f in msgspec.structs.fields(Event)),
+    "links": ("project_id", "env", "anonymous_id", "user_id", "ts"),
+    "profiles": (
+        "project_id", "env", "kind", "subject_id", "attributes", "context", "custom_data",
+        "enrichment", "created_at", "updated_at",
+    ),
+}  # fmt: skip
 
 QUERY_COLUMNS = (
     "event_name",
@@ -233,38 +273,21 @@ class DuckDBStore:
         return int(row[0]) if row else 0
 
     def append(
-        self, events: bytes, links: bytes, upto_seq: int, profiles: list[bytes] | None = None
+        self,
+        events: bytes,
+        links: bytes,
+        upto_seq: int,
+        profiles: list[bytes] | None = None,
+        *,
+        imported: bytes = b"",
     ) -> int:
         with self._write_lock:
             con = self._con
             inserted = 0
             con.execute("BEGIN")
             try:
-                if events:
-                    batch = _ndjson_table(events, EVENT_SCHEMA)
-                    con.register("batch", batch)
-                    try:
-                        with_ids = batch.column("event_id").null_count < batch.num_rows
-                        # Without event ids every row is new: `staged` is just a view of the
-                        # batch, not a copy. With them, the dedupe runs once, materialised.
-                        kind = "TABLE" if with_ids else "VIEW"
-                        staged = (_STAGE_PLAIN, _STAGE_DEDUPED) if with_ids else (_STAGE_PLAIN,)
-                        con.execute(
-                            f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged)
-                        )
-                        row = con.execute(
-                            f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged"
-                        ).fetchone()
-                        inserted = int(row[0]) if row else 0
-                        con.execute(UPSERT_SESSIONS)
-                        con.execute(rollups.APPEND)
-                        con.execute(f"DROP {kind} staged")
-                        self._appends += 1
-                        if self._appends % _COMPACT_EVERY == 0:
-                            for sql in rollups.COMPACT:
-                                con.execute(sql)
-                    finally:
-                        con.unregister("batch")
+                if events or imported:
+                    inserted = self._insert_events(con, events, imported)
                 if links:
                     con.register("links", _ndjson_table(links, LINK_SCHEMA))
                     try:
@@ -283,6 +306,43 @@ class DuckDBStore:
                 con.execute("ROLLBACK")
                 raise
             return inserted
+
+    def _insert_events(self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes) -> int:
+        """Stage the new rows of a batch, insert them, fold them into sessions and rollups."""
+        staged: list[str] = []
+        with_ids = False
+        if events:
+            batch = _ndjson_table(events, EVENT_SCHEMA)
+            con.register("batch", batch)
+            with_ids = batch.column("event_id").null_count < batch.num_rows
+            # Without event ids every row is new: `staged` is just a view of the batch, not a
+            # copy. With them, the dedupe runs once, materialised.
+            staged.append(_STAGE_PLAIN)
+            if with_ids:
+                staged.append(_STAGE_DEDUPED)
+        if imported:
+            con.register("imported", _ndjson_table(imported, EVENT_SCHEMA))
+            staged.append(_STAGE_IMPORTED)
+        kind = "TABLE" if with_ids or imported else "VIEW"
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged))
+            row = con.execute(
+                f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged"
+            ).fetchone()
+            inserted = int(row[0]) if row else 0
+            con.execute(UPSERT_SESSIONS)
+            con.execute(rollups.APPEND)
+            con.execute(f"DROP {kind} staged")
+            self._appends += 1
+            if self._appends % _COMPACT_EVERY == 0:
+                for sql in rollups.COMPACT:
+                    con.execute(sql)
+        finally:
+            if events:
+                con.unregister("batch")
+            if imported:
+                con.unregister("imported")
+        return inserted
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         person = """
@@ -515,6 +575,30 @@ class DuckDBStore:
         )
         names, rows = self.read(sql, params)
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def export(self, query: ExportQuery) -> Iterator[pa.RecordBatch]:
+        table = _EXPORT_TABLES[query.table]
+        where = ["project_id = $project", "env = $env"]
+        params: dict[str, Any] = {"project": query.scope.project_id, "env": query.scope.env}
+        time_column = EXPORT_ORDER[query.table][0]
+        if query.start is not None:
+            where.append(f"{time_column} >= $start")
+            params["start"] = _naive(query.start)
+        if query.end is not None:
+            where.append(f"{time_column} < $end")
+            params["end"] = _naive(query.end)
+        sql = (
+            f"SELECT {', '.join(EXPORT_COLUMNS[query.table])} FROM {table}"
+            f" WHERE {' AND '.join(where)} ORDER BY {', '.join(EXPORT_ORDER[query.table])}"
+        )
+        with self._gate.shared():
+            # Its own cursor: the thread's shared one would be reused (and this result
+            # dropped) by the next read on the same worker thread.
+            cursor = self._con.cursor()
+            try:
+                yield from cursor.sql(sql, params=params).to_arrow_reader(query.batch_rows)
+            finally:
+                cursor.close()
 
     def session_tails(self, since: datetime) -> list[SessionTail]:
         _names, rows = self.read(
