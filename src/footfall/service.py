@@ -34,6 +34,7 @@ from footfall.model import (
 )
 from footfall.pipeline import Drop, Pipeline, attribute, drop_invalid
 from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT
+from footfall.portability.backup import CONTROL_SOCKET, serve_control
 from footfall.store.base import ExportQuery, ForgetResult, Scope
 from footfall.store.duckdb.store import DuckDBStore
 from footfall.store.meta import MetaStore, Project
@@ -166,6 +167,7 @@ class Footfall:
         self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
         self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
         self.accepted: Counter[str] = Counter()
+        self._control: asyncio.AbstractServer | None = None  # `footfall backup` asks here
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -186,8 +188,12 @@ class Footfall:
             max_lag=self.settings.max_lag,
         )
         self.committer.start()
+        self._control = await serve_control(self.settings.data, self.store.backup)
 
     async def stop(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            (self.settings.data / CONTROL_SOCKET).unlink(missing_ok=True)
         if self.committer is not None:
             await self.committer.close()
         await asyncio.to_thread(self.loader.stop)

@@ -14,7 +14,7 @@ import typer
 
 from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
 
-__all__ = ["export", "import_"]
+__all__ = ["backup", "export", "import_", "restore"]
 
 ServerOpt = Annotated[
     str | None, typer.Option("--server", help="A running server's URL (its API is used).")
@@ -214,3 +214,39 @@ def import_(
         + (f"; {report.skipped} done before (--resume)" if report.skipped else "")
     )
     emit(as_json, payload, human)
+
+
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="New directory for the backup.")],
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Back up a data directory, also while a server runs on it: the WAL, then a snapshot of
+    the store at a WAL position (taken by the running server), then the control plane, with a
+    manifest of sha256 sums. Restore it with `footfall restore`."""
+    from footfall.portability.backup import BackupError
+    from footfall.portability.backup import backup as run
+
+    settings = settings_for(data)
+    try:
+        manifest = run(settings.data, out, settings)
+    except BackupError as err:
+        raise _fail(str(err)) from None
+    emit(as_json, manifest, f"backed up {settings.data} to {out} (store at WAL position {manifest['store_seq']}, {len(manifest['files'])} files)")
+
+
+def restore(
+    backup_dir: Annotated[Path, typer.Argument(help="A directory made by `footfall backup`.", exists=True, file_okay=False)],
+    data: Annotated[Path, typer.Option("--data", help="The new data directory (must not hold anything).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a backup's sha256 sums and lay it out as a new data directory. A server started on
+    it replays the WAL past the snapshot, as after a crash."""
+    from footfall.portability.backup import BackupError
+    from footfall.portability.backup import restore as run
+
+    try:
+        manifest = run(backup_dir, data)
+    except BackupError as err:
+        raise _fail(str(err)) from None
+    emit(as_json, manifest, f"restored {backup_dir} into {data}; start it with: footfall serve --data {data}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
@@ -170,6 +171,11 @@ class Store(Protocol):
         "UTC"); JSON columns are text. Streams in bounded memory from one consistent snapshot
         (rows written meanwhile are not seen); closing the iterator early releases it.
         """
+
+    def backup(self, path: Path) -> int:
+        """Write a consistent copy of the whole store to `path` (a new file or directory in
+        the backend's own format, which a store opened on it reads) while writes go on, and
+        return the WAL position that copy holds (its `applied_seq`)."""
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         """Delete every event and identity link of a person, and its anonymous ids' events."""

@@ -600,6 +600,26 @@ class DuckDBStore:
             finally:
                 cursor.close()
 
+    def backup(self, path: Path) -> int:
+        with self._gate.shared():
+            cursor = self._con.cursor()
+            try:
+                row = cursor.execute("SELECT current_database()").fetchone()
+                assert row is not None
+                cursor.execute("ATTACH '" + str(path).replace("'", "''") + "' AS snapshot")
+                try:
+                    # One transaction: the copy and its WAL position are one snapshot, while
+                    # the loader keeps committing beside it.
+                    cursor.execute("BEGIN TRANSACTION")
+                    seq = cursor.execute("SELECT applied_seq FROM loader_state WHERE id = 1").fetchone()
+                    cursor.execute(f'COPY FROM DATABASE "{row[0]}" TO snapshot')
+                    cursor.execute("COMMIT")
+                finally:
+                    cursor.execute("DETACH snapshot")
+            finally:
+                cursor.close()
+        return int(seq[0]) if seq else 0
+
     def session_tails(self, since: datetime) -> list[SessionTail]:
         _names, rows = self.read(
             """
