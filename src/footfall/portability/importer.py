@@ -267,9 +267,10 @@ class LocalSink:
         dropped = self.loop.run_until_complete(
             svc.import_records(self.principal, records.events, records.links, records.profiles, reenrich)
         )
-        # Keep the loader close behind: the WAL holds everything, memory should not.
-        if svc.loader.lag > 4 * BATCH_RECORDS:
-            self.loop.run_until_complete(svc.loader.wait_applied(svc.wal.last_seq))
+        # Let the loader fall behind by at most half the server's bound (it gathers big
+        # transactions meanwhile), then wait for it: the WAL holds everything, memory should not.
+        if svc.loader.lag > svc.settings.max_lag // 2:
+            self.loop.run_until_complete(svc.loader.wait_applied(svc.wal.last_seq - BATCH_RECORDS))
         return dropped
 
     def close(self) -> None:

@@ -59,6 +59,7 @@ pa.set_memory_pool(pa.system_memory_pool())
 
 _TS = pa.timestamp("us", tz="UTC")
 _COMPACT_EVERY = 200  # store transactions between rollup compactions
+_EXPORT_SLICE_ROWS = 50_000  # rows sorted at once by an export (~25 MB of events)
 _STR = pa.string()
 
 EVENT_SCHEMA = pa.schema(
@@ -144,21 +145,23 @@ WHERE b._copy = 1
 # row groups of the batch's time range.
 _STAGE_IMPORTED = f"""
 SELECT {_EVENT_SELECT} FROM (
-    SELECT *,
-        row_number() OVER (PARTITION BY project_id, env, uid ORDER BY received_at) AS _copy,
-        row_number() OVER (
-            PARTITION BY project_id, env, coalesce(event_id, uid) ORDER BY received_at
-        ) AS _id_copy
-    FROM imported
+    WITH fresh AS (
+        SELECT * FROM imported
+        QUALIFY row_number() OVER (PARTITION BY project_id, env, uid ORDER BY received_at) = 1
+            AND row_number() OVER (
+                PARTITION BY project_id, env, coalesce(event_id, uid) ORDER BY received_at) = 1
+    ), stored AS (
+        SELECT project_id, env, uid FROM events
+        WHERE ts >= (SELECT min(ts) FROM imported) AND ts <= (SELECT max(ts) FROM imported)
+    ), kept AS (
+        SELECT * FROM fresh ANTI JOIN stored USING (project_id, env, uid)
+    )
+    SELECT * FROM kept WHERE event_id IS NULL
+    UNION ALL
+    SELECT k.* FROM kept k ANTI JOIN events e
+        ON e.project_id = k.project_id AND e.env = k.env AND e.event_id = k.event_id
+    WHERE k.event_id IS NOT NULL
 ) b
-WHERE b._copy = 1 AND b._id_copy = 1
-  AND NOT EXISTS (
-      SELECT 1 FROM events e
-      WHERE e.ts >= (SELECT min(ts) FROM imported) AND e.ts <= (SELECT max(ts) FROM imported)
-        AND e.project_id = b.project_id AND e.env = b.env AND e.uid = b.uid)
-  AND (b.event_id IS NULL OR NOT EXISTS (
-      SELECT 1 FROM events e
-      WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id))
 """
 # First link of an anonymous id wins; a link back into its own chain (a cycle) is ignored.
 _INSERT_LINKS = """
@@ -578,25 +581,38 @@ class DuckDBStore:
 
     def export(self, query: ExportQuery) -> Iterator[pa.RecordBatch]:
         table = _EXPORT_TABLES[query.table]
+        time_column = EXPORT_ORDER[query.table][0]
         where = ["project_id = $project", "env = $env"]
         params: dict[str, Any] = {"project": query.scope.project_id, "env": query.scope.env}
-        time_column = EXPORT_ORDER[query.table][0]
         if query.start is not None:
             where.append(f"{time_column} >= $start")
             params["start"] = _naive(query.start)
         if query.end is not None:
             where.append(f"{time_column} < $end")
             params["end"] = _naive(query.end)
-        sql = (
-            f"SELECT {', '.join(EXPORT_COLUMNS[query.table])} FROM {table}"
-            f" WHERE {' AND '.join(where)} ORDER BY {', '.join(EXPORT_ORDER[query.table])}"
-        )
+        columns = ", ".join(EXPORT_COLUMNS[query.table])
+        order = ", ".join(EXPORT_ORDER[query.table])
         with self._gate.shared():
-            # Its own cursor: the thread's shared one would be reused (and this result
-            # dropped) by the next read on the same worker thread.
+            # Its own cursor (the thread's shared one would be reused, and this result dropped,
+            # by the next read on the same worker thread) in one transaction: every slice
+            # reads the same snapshot while the loader commits beside it.
             cursor = self._con.cursor()
             try:
-                yield from cursor.sql(sql, params=params).to_arrow_reader(query.batch_rows)
+                cursor.execute("BEGIN TRANSACTION")
+                minutes = cursor.execute(
+                    f"SELECT date_trunc('minute', {time_column}) AS m, count(*) FROM {table}"
+                    f" WHERE {' AND '.join(where)} GROUP BY m ORDER BY m",
+                    params,
+                ).fetchall()
+                # Sorting every row at once needs memory in proportion to the table (and fails
+                # under the store's limit); slices of whole minutes sort a bounded share each.
+                for lo, hi in _slices(minutes, _EXPORT_SLICE_ROWS):
+                    yield from cursor.sql(
+                        f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)}"
+                        f" AND {time_column} >= $lo AND {time_column} < $hi ORDER BY {order}",
+                        params={**params, "lo": lo, "hi": hi},
+                    ).to_arrow_reader(query.batch_rows)
+                cursor.execute("COMMIT")
             finally:
                 cursor.close()
 
@@ -735,6 +751,28 @@ class _Gate:
             with self._cv:
                 self._exclusive = False
                 self._cv.notify_all()
+
+
+def _slices(
+    minutes: list[tuple[datetime, int]], rows: int
+) -> Iterator[tuple[datetime, datetime]]:
+    """[lo, hi) ranges of consecutive minutes holding about `rows` rows each (a busier minute
+    is a slice of its own).
+
+    >>> m = [(datetime(2026, 1, 1, 0, i), n) for i, n in enumerate([3, 3, 9, 1])]
+    >>> [(lo.minute, hi.minute) for lo, hi in _slices(m, 6)]
+    [(0, 2), (2, 3), (3, 4)]
+    """
+    lo: datetime | None = None
+    count = 0
+    for i, (minute, n) in enumerate(minutes):
+        if lo is None:
+            lo = minute
+        count += n
+        following = minutes[i + 1][0] if i + 1 < len(minutes) else None
+        if following is None or count + minutes[i + 1][1] > rows:
+            yield lo, following or minute + timedelta(minutes=1)
+            lo, count = None, 0
 
 
 def _naive(value: datetime) -> datetime:
