@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,12 +35,13 @@ from footfall.service import bootstrap_default_project, create_project_with_keys
 
 def command(*args: str) -> tuple[float, float]:
     """Run `footfall ARGS`; (seconds, its peak RSS in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "footfall", *args], check=True, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, (peak if peak > before else float("nan")) / 1024
+    proc = subprocess.Popen([sys.executable, "-m", "footfall", *args], stdout=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"footfall {' '.join(args)} failed: {proc.returncode}")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024
 
 
 def current_rss_mb(pid: int) -> float:

@@ -1,17 +1,18 @@
 """Arrow record batches from `Store.export` → NDJSON, CSV or Parquet bytes, chunk by chunk.
 
-NDJSON is made by DuckDB's `to_json` over each batch (C++, ~4x faster than a Python loop over
-rows); JSON text columns (properties, profile attributes…) stay text, so an export imports
+NDJSON is encoded by msgspec from Arrow's columns (one struct type per schema, one
+`encode_lines` per batch: ~1.7x DuckDB's `to_json` on event rows); JSON text columns (properties, profile attributes…) stay text, so an export imports
 back byte for byte. Timestamps are ISO 8601 UTC with microseconds and `Z`.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-import duckdb
+import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -20,7 +21,7 @@ __all__ = ["FORMATS", "Format", "Writer", "media_type", "writer_for"]
 Format = Literal["ndjson", "csv", "parquet"]
 FORMATS: tuple[Format, ...] = ("ndjson", "csv", "parquet")
 _UTC = pa.timestamp("us", tz="UTC")
-_ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
+_ISO = "%Y-%m-%dT%H:%M:%SZ"  # Arrow's %S carries the microseconds
 
 
 def media_type(fmt: Format) -> str:
@@ -50,28 +51,24 @@ def _utc(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 class _Ndjson:
     def __init__(self) -> None:
-        self._con = duckdb.connect(config={"threads": 1})
+        self._encoder = msgspec.json.Encoder()
+        self._row: tuple[tuple[str, ...], type[Any]] | None = None
 
     def write(self, batch: pa.RecordBatch) -> bytes:
         if batch.num_rows == 0:
             return b""
-        iso = [
-            f"strftime({_quote(f.name)}, '{_ISO}') AS {_quote(f.name)}"
-            for f in batch.schema
-            if pa.types.is_timestamp(f.type)
+        names = tuple(batch.schema.names)
+        if self._row is None or self._row[0] != names:
+            # A struct per schema: msgspec encodes a list of them as NDJSON in one C call.
+            self._row = (names, msgspec.defstruct("Row", [(n, object) for n in names]))
+        columns = [
+            (pc.strftime(c.cast(_UTC), format=_ISO) if pa.types.is_timestamp(c.type) else c).to_pylist()
+            for c in batch.columns
         ]
-        replace = f" REPLACE ({', '.join(iso)})" if iso else ""
-        self._con.register("b", _naive(batch))
-        try:
-            lines = self._con.sql(
-                f"SELECT to_json(x)::VARCHAR || chr(10) FROM (SELECT *{replace} FROM b) x"
-            ).to_arrow_table().column(0)
-        finally:
-            self._con.unregister("b")
-        return _concatenated(lines)
+        row = self._row[1]
+        return self._encoder.encode_lines([row(*values) for values in zip(*columns, strict=True)])
 
     def finish(self) -> bytes:
-        self._con.close()
         return b""
 
 
@@ -119,32 +116,3 @@ def writer_for(fmt: Format) -> Writer:
     if fmt == "ndjson":
         return _Ndjson()
     return _Csv() if fmt == "csv" else _Parquet()
-
-
-def _naive(batch: pa.RecordBatch) -> pa.RecordBatch:
-    columns = [
-        c.cast(pa.timestamp("us")) if pa.types.is_timestamp(c.type) else c
-        for c in _utc(batch).columns
-    ]
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
-
-
-def _concatenated(strings: pa.ChunkedArray) -> bytes:
-    """The strings back to back, straight from Arrow's data buffers (no Python str per row)."""
-    out = []
-    for chunk in strings.chunks:
-        chunk = chunk.cast(pa.large_string()) if chunk.type != pa.large_string() else chunk
-        offsets = chunk.buffers()[1]
-        data = chunk.buffers()[2]
-        if data is None or len(chunk) == 0:
-            continue
-        bounds = memoryview(offsets).cast("q")
-        first, last = bounds[chunk.offset], bounds[chunk.offset + len(chunk)]
-        out.append(memoryview(data)[first:last].tobytes())
-    return b"".join(out)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-

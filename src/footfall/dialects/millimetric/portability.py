@@ -46,7 +46,8 @@ async def export(request: Request) -> Response:
 async def _finished(
     chunks: AsyncIterator[bytes], finish: object, gzip: bool
 ) -> AsyncIterator[bytes]:
-    packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if gzip else None
+    # Level 1: several times faster than the default 6 on NDJSON, for most of its gain.
+    packer = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if gzip else None
     try:
         async for chunk in chunks:
             out = packer.compress(chunk) if packer else chunk

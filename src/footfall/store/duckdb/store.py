@@ -59,7 +59,7 @@ pa.set_memory_pool(pa.system_memory_pool())
 
 _TS = pa.timestamp("us", tz="UTC")
 _COMPACT_EVERY = 200  # store transactions between rollup compactions
-_EXPORT_SLICE_ROWS = 50_000  # rows sorted at once by an export (~25 MB of events)
+_EXPORT_SLICE_ROWS = 20_000  # rows sorted at once by an export (~10-20 MB of events)
 _STR = pa.string()
 
 EVENT_SCHEMA = pa.schema(
