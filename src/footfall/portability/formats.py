@@ -1,8 +1,9 @@
 """Arrow record batches from `Store.export` → NDJSON, CSV or Parquet bytes, chunk by chunk.
 
 NDJSON is encoded by msgspec from Arrow's columns (one struct type per schema, one
-`encode_lines` per batch: ~1.7x DuckDB's `to_json` on event rows); JSON text columns (properties, profile attributes…) stay text, so an export imports
-back byte for byte. Timestamps are ISO 8601 UTC with microseconds and `Z`.
+`encode_lines` per batch: ~1.7x DuckDB's `to_json` on event rows); JSON text columns
+(properties, profile attributes…) stay text, so an export imports back byte for byte.
+Timestamps are ISO 8601 UTC with microseconds and `Z`.
 """
 
 from __future__ import annotations
