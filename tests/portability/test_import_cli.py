@@ -131,6 +131,10 @@ def test_offline_commands_refuse_a_directory_a_server_holds(tmp_path: Path, data
         subprocess.run([sys.executable, "-m", "footfall", "import", str(src), "--format", "millimetric", "--server", srv.url],
                        check=True, env=env, capture_output=True, timeout=60)  # fmt: skip
         assert [r["event_name"] for r in srv.query(keys["rk_live"])] == ["a"]
+        out = cli(d, "export", "--server", srv.url, "--key", keys["pk_live"], "--out", str(tmp_path / "o"), check=False)
+        assert out.returncode == 1 and "403" in out.stderr and "insufficient_scope" in out.stderr
+        out = cli(d, "import", str(src), "--format", "millimetric", "--server", srv.url, "--key", keys["rk_live"], check=False)
+        assert out.returncode == 1 and "import_requires_secret_key" in out.stderr
     finally:
         srv.stop()
     out = cli(d, "import", str(src), "--format", "millimetric", "--project", "prj_nope", check=False)

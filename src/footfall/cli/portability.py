@@ -49,6 +49,7 @@ def _fail(message: str) -> typer.Exit:
 def _opened(kind: str, data: Path | None, server: str | None, key: str | None, project: str | None) -> Iterator[None]:
     """Turn the usual failures of opening a data directory into one-line errors."""
     import duckdb
+    import httpx
 
     from footfall.errors import NotFound
 
@@ -67,6 +68,10 @@ def _opened(kind: str, data: Path | None, server: str | None, key: str | None, p
         raise
     except NotFound:
         raise _fail(f"project {project} does not exist in this data directory") from None
+    except httpx.HTTPError as err:  # the server went away or cut the stream
+        raise _fail(f"{kind} through {server} failed: {type(err).__name__}: {err}") from None
+    except RuntimeError as err:  # the server answered with an error
+        raise _fail(str(err)) from None
 
 
 def _progress() -> Any:
