@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -32,16 +31,26 @@ from queries import build, peak_rss_mb, server  # noqa: E402
 from footfall.config import Settings  # noqa: E402
 from footfall.service import bootstrap_default_project, create_project_with_keys, open_meta  # noqa: E402
 
+# The command reports its own VmHWM at exit: a child's ru_maxrss also counts the memory of this
+# process at fork time (the store it just built).
+_WRAP = """import atexit, sys
+from pathlib import Path
+hwm = lambda: next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM"))
+atexit.register(lambda: print("\\n" + hwm(), file=sys.stderr))
+sys.argv = ["footfall", *sys.argv[1:]]
+from footfall.cli import main
+main()
+"""
+
 
 def command(*args: str) -> tuple[float, float]:
     """Run `footfall ARGS`; (seconds, its peak RSS in MB)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "footfall", *args], stdout=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"footfall {' '.join(args)} failed: {proc.returncode}")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+    done = subprocess.run([sys.executable, "-c", _WRAP, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise SystemExit(f"footfall {' '.join(args)} failed: {done.stderr[-2000:]}")
+    hwm = done.stderr.strip().splitlines()[-1].split()
+    return time.perf_counter() - t0, int(hwm[1]) / 1024
 
 
 def current_rss_mb(pid: int) -> float:
