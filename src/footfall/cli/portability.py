@@ -156,7 +156,7 @@ def export(
 
 
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files (NDJSON, .gz, Footfall .parquet) or export directories.", exists=True)],
+    paths: Annotated[list[Path], typer.Argument(help="Files (NDJSON or CSV, .gz too; Footfall .parquet) or export directories.", exists=True)],
     project: ProjectOpt = None,
     env: EnvOpt = "live",
     fmt: Annotated[str, typer.Option("--format", help="footfall, segment, posthog or millimetric.")] = "footfall",

@@ -70,7 +70,11 @@ def _table(path: Path) -> str | None:
 
 
 def _rows(path: Path) -> Iterator[tuple[int, Row]]:
-    """(line number, row) of an NDJSON file (gzip by suffix) or a Parquet file (row numbers)."""
+    """(line number, row) of an NDJSON file (gzip by suffix), a CSV file with a header (the
+    line a record starts on; an empty field is null) or a Parquet file (row numbers)."""
+    if path.suffix == ".csv" or path.name.endswith(".csv.gz"):
+        yield from _csv_rows(path)
+        return
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -87,6 +91,24 @@ def _rows(path: Path) -> Iterator[tuple[int, Row]]:
         for n, line in enumerate(raw, 1):
             if line.strip():
                 yield n, line
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, Row]]:
+    import csv
+    import io
+
+    csv.field_size_limit(1 << 24)
+    with contextlib.ExitStack() as stack:
+        raw: IO[bytes] = stack.enter_context(path.open("rb"))
+        if path.suffix == ".gz":
+            raw = stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+        text = stack.enter_context(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        reader = csv.reader(text)
+        header = next(reader, None) or []
+        line = reader.line_num + 1
+        for values in reader:  # a quoted field may span lines: report where the record starts
+            yield line, {k: (v if v != "" else None) for k, v in zip(header, values, strict=False)}
+            line = reader.line_num + 1
 
 
 class _State:

@@ -25,7 +25,7 @@ __all__ = ["FORMATS", "BadLine", "Decoder", "Records", "SourceFormat", "decoder_
 
 SourceFormat = Literal["footfall", "segment", "posthog", "millimetric"]
 FORMATS: tuple[SourceFormat, ...] = ("footfall", "segment", "posthog", "millimetric")
-Row = bytes | dict[str, Any]  # an NDJSON line, or a row read from Parquet
+Row = bytes | dict[str, Any]  # an NDJSON line, or a row read from CSV or Parquet
 
 
 class BadLine(ValueError):
@@ -65,7 +65,8 @@ def _decode(row: Row, kind: type[Any]) -> Any:
     try:
         if isinstance(row, bytes):
             return msgspec.json.decode(row, type=kind)
-        return msgspec.convert(row, kind)
+        # Rows read from CSV are all text ("true", "1.5"), from Parquet already typed.
+        return msgspec.convert(row, kind, strict=False)
     except msgspec.DecodeError as err:  # ValidationError included
         raise BadLine(str(err)) from None
 
