@@ -33,7 +33,7 @@ from footfall.model import (
     RequestContext,
 )
 from footfall.pipeline import Drop, Pipeline, attribute, drop_invalid
-from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT
+from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT, ImportSessionizer
 from footfall.portability.backup import CONTROL_SOCKET, serve_control
 from footfall.store.base import ExportQuery, ForgetResult, Scope
 from footfall.store.duckdb.store import DuckDBStore
@@ -168,6 +168,7 @@ class Footfall:
         self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
         self.accepted: Counter[str] = Counter()
         self._control: asyncio.AbstractServer | None = None  # `footfall backup` asks here
+        self._import_sessions = ImportSessionizer()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -362,6 +363,7 @@ class Footfall:
                 ctx = self.pipeline.context(
                     request, project.own_hosts, project.store_raw_ip, self.rules(project.id)
                 )
+                ctx.sessions = self._import_sessions
                 kept.extend(self.pipeline.run(group, ctx))
             links = [*links, *self._implied_links(kept)]
         else:

@@ -44,3 +44,13 @@ def test_restore_continues_sessions_across_a_restart() -> None:
     naive = at(0).replace(tzinfo=None)  # the store hands back naive UTC
     s.restore([SessionTail("p", "live", "a", "a-123", naive, naive + timedelta(minutes=5))])
     assert s.assign("p", "live", "a", at(20)) == "a-123"
+
+
+def test_import_sessions_match_live_ones_and_drop_visits_the_import_has_passed() -> None:
+    from footfall.pipeline.sessions import ImportSessionizer
+
+    live, imported = Sessionizer(), ImportSessionizer(keep=10)
+    visits = [(f"v{i % 30}", at(i * 3)) for i in range(300)]  # 15 hours of history, in order
+    assert [imported.assign("p", "live", v, t) for v, t in visits] == [live.assign("p", "live", v, t) for v, t in visits]
+    assert len(live) == 30  # live state stays for half an hour of wall time
+    assert len(imported) < 30  # only visits still open at the import's own time remain
