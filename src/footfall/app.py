@@ -21,6 +21,7 @@ from footfall.dialects.millimetric import schema as mm
 from footfall.dialects.millimetric import snippet
 from footfall.dialects.millimetric.cors import BrowserCors
 from footfall.dialects.millimetric.mcp import McpEndpoints
+from footfall.dialects.millimetric.portability import routes as portability_routes
 from footfall.dialects.millimetric.routes import routes as millimetric_routes
 from footfall.dialects.plausible import routes as plausible
 from footfall.dialects.posthog import routes as posthog
@@ -99,6 +100,13 @@ OPERATIONS: list[Operation] = [
         "/v1/attribution/time_to_convert", "GET", "Time from first touch to conversion: percentiles and histogram", "millimetric", 200, None,
         query=_CONVERSION, error=mm.ErrorBody,
     ),
+    Operation(
+        "/v1/export", "GET", "Every stored row of one table, streamed (gzip with Accept-Encoding)", "millimetric", 200, None,
+        query=(("from", "ISO 8601, inclusive (default: the beginning)", False), ("to", "ISO 8601, exclusive (default: now and later)", False),
+               ("what", "events | links | profiles (events)", False), ("format", "ndjson | csv | parquet (ndjson)", False)),
+        error=mm.ErrorBody, media_type="application/x-ndjson",
+    ),
+    Operation("/v1/import", "POST", "Import canonical records (sk_ only; idempotent by uid and event_id)", "millimetric", 202, mm.ImportAccepted, mm.ImportBody, error=mm.ErrorBody),
     Operation("/v1/a.js", "GET", "The browser snippet (ETag, cacheable)", "millimetric", 200, None, security=None, media_type="application/javascript"),
     Operation("/mcp", "POST", "MCP (JSON-RPC 2.0, streamable HTTP) for sk_/rk_ keys", "millimetric", 200, None),
     Operation("/mcp/account", "POST", "MCP for account keys (ak_): every project", "millimetric", 200, None),
@@ -214,7 +222,7 @@ def create_app(settings: Settings) -> ASGIApp:
         return json_response(spec)
 
     routes = [
-        *(_shared_with_segment(route) for route in millimetric_routes),
+        *(_shared_with_segment(route) for route in [*millimetric_routes, *portability_routes]),
         *snippet.routes,
         *atrack.routes,
         *sankofa.routes,

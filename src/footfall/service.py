@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -32,14 +32,15 @@ from footfall.model import (
     ProfileUpdate,
     RequestContext,
 )
-from footfall.pipeline import Pipeline, attribute
-from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT
+from footfall.pipeline import Drop, Pipeline, attribute, drop_invalid
+from footfall.pipeline.sessions import INHERITED_FIELDS, SESSION_TIMEOUT, ImportSessionizer
+from footfall.portability.backup import CONTROL_SOCKET, serve_control
 from footfall.state import open_state
-from footfall.store.base import ForgetResult, Scope
+from footfall.store.base import ExportQuery, ForgetResult, Scope
 from footfall.store.factory import open_store
 from footfall.store.meta import MetaStore, MetaUnavailable, Project
 from footfall.writer.commit import Committer
-from footfall.writer.loader import KIND_EVENT, KIND_LINK, KIND_PROFILE, Loader
+from footfall.writer.loader import KIND_EVENT, KIND_IMPORTED, KIND_LINK, KIND_PROFILE, Loader
 from footfall.writer.wal import WriteAheadLog
 
 __all__ = [
@@ -56,6 +57,14 @@ log = logging.getLogger("footfall")
 T = TypeVar("T")
 _PROJECT_TTL = 10.0
 _encode = msgspec.json.Encoder().encode
+# Imported events outside these years are dropped: nothing real, and session arithmetic near
+# datetime's limits would overflow.
+_IMPORT_FROM = datetime(1970, 1, 1, tzinfo=UTC)
+_IMPORT_TO = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def open_meta(settings: Settings) -> MetaStore:
@@ -192,6 +201,8 @@ class Footfall:
         # Events a dialect answered but stored nowhere (e.g. a Plausible event for a domain no
         # project lists), by (dialect, reason).
         self.edge_drops: Counter[tuple[str, str]] = Counter()
+        self._control: asyncio.AbstractServer | None = None  # `footfall backup` asks here
+        self._import_sessions = ImportSessionizer()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -213,8 +224,12 @@ class Footfall:
             max_lag=self.settings.max_lag,
         )
         self.committer.start()
+        self._control = await serve_control(self.settings.data, self.store.backup)
 
     async def stop(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            (self.settings.data / CONTROL_SOCKET).unlink(missing_ok=True)
         if self.committer is not None:
             await self.committer.close()
         await asyncio.to_thread(self.loader.stop)
@@ -329,16 +344,87 @@ class Footfall:
                     keys = learned if p.enrich_keys is None else p.enrich_keys
                     p.enrichment = {k: learned[k] for k in keys if k in learned} or None
                 p.enrich_from, p.enrich_keys = None, None
-        records = [(KIND_EVENT, _encode(e)) for e in kept]
+        await self._commit(KIND_EVENT, kept, links, profiles)
+        for e in kept:
+            self.accepted[e.dialect] += 1
+        return kept
+
+    async def _commit(
+        self, kind: int, events: list[Event], links: list[IdentityLink], profiles: list[ProfileUpdate]
+    ) -> None:
+        """Write the records to the WAL (one group commit); returns once synced."""
+        assert self.committer is not None
+        records = [(kind, _encode(e)) for e in events]
         records.extend((KIND_LINK, _encode(link)) for link in links)
         records.extend((KIND_PROFILE, _encode(p)) for p in profiles)
         if records:
             await self.committer.commit(records)
         for link in links:
             self._remember_link(link)
-        for e in kept:
-            self.accepted[e.dialect] += 1
-        return kept
+
+    async def import_records(
+        self,
+        principal: Principal,
+        events: list[Event],
+        links: list[IdentityLink],
+        profiles: list[ProfileUpdate],
+        reenrich: bool,
+    ) -> list[int]:
+        """Store records from another system or an export into the key's project; returns the
+        indexes of the events dropped as invalid.
+
+        Events keep their uid, which (with event_id) makes a second import of the same rows
+        store nothing. With `reenrich`, the pipeline runs on each event as if its visit came
+        in now from the event's own `ip` and `user_agent`, and events carrying both ids link
+        them; otherwise events are stored as given (Footfall's own export), only validated.
+        Raw IPs are kept only for projects that store them. Returns once the WAL is synced.
+        """
+        if principal.project_id is None or principal.kind is not KeyKind.SECRET:
+            raise Forbidden("insufficient_scope", "only sk_ keys may import")
+        assert self.committer is not None
+        self.committer.admit(len(events) + len(links) + len(profiles))
+        project = self.project(principal.project_id)
+        scope = principal.scope
+        for e in events:
+            e.project_id, e.env = scope.project_id, scope.env
+            e.ts, e.received_at = _utc(e.ts), _utc(e.received_at)
+        for link in links:
+            link.project_id, link.env = scope.project_id, scope.env
+        for p in profiles:
+            p.project_id, p.env, p.enrich_from = scope.project_id, scope.env, None
+        now = datetime.now(UTC)
+        kept: list[Event] = []
+        if reenrich:
+            # One pipeline run per visit context, in time order inside each.
+            groups: dict[tuple[str | None, str | None], list[Event]] = {}
+            for e in events:
+                if not _IMPORT_FROM <= e.ts < _IMPORT_TO:
+                    continue
+                groups.setdefault((e.ip, e.user_agent), []).append(e)
+            for (ip, ua), group in groups.items():
+                for e in group:
+                    e.ip = e.ip_hash = None
+                request = RequestContext(ip=ip, user_agent=ua, origin=None, received_at=now)
+                ctx = self.pipeline.context(
+                    request, project.own_hosts, project.store_raw_ip, self.rules(project.id)
+                )
+                ctx.sessions = self._import_sessions
+                kept.extend(self.pipeline.run(group, ctx))
+            links = [*links, *self._implied_links(kept)]
+        else:
+            ctx = self.pipeline.context(
+                RequestContext(ip=None, user_agent=None, origin=None, received_at=now),
+                project.own_hosts, project.store_raw_ip,
+            )
+            for e in events:
+                if not project.store_raw_ip:
+                    e.ip = None
+                if _IMPORT_FROM <= e.ts < _IMPORT_TO and not isinstance(drop_invalid(e, ctx), Drop):
+                    kept.append(e)
+        await self._commit(KIND_IMPORTED, kept, links, profiles)
+        self.accepted["import"] += len(kept)
+        stored = {id(e) for e in kept}
+        return [i for i, e in enumerate(events) if id(e) not in stored]
 
     def _implied_links(self, events: list[Event]) -> list[IdentityLink]:
         """An event that carries both ids links them, as identify would (first link wins)."""
@@ -382,6 +468,10 @@ class Footfall:
     # -- reads ---------------------------------------------------------------------------
     async def read(self, fn: Callable[[], T]) -> T:
         """Run a store read after the loader has applied everything acknowledged so far."""
+        await self._caught_up()
+        return await asyncio.to_thread(fn)
+
+    async def _caught_up(self) -> None:
         target = self.wal.last_seq
         try:
             await asyncio.wait_for(self.loader.wait_applied(target), self.settings.read_timeout)
@@ -389,7 +479,30 @@ class Footfall:
             raise StoreUnavailable(
                 "store_behind", "the store is catching up, retry shortly", retry_after=1.0
             ) from None
-        return await asyncio.to_thread(fn)
+
+    async def export(
+        self, query: ExportQuery, encode: Callable[[Any], bytes]
+    ) -> AsyncIterator[bytes]:
+        """`encode(batch)` of every batch of `store.export(query)`, read after the loader has
+        applied everything acknowledged so far (awaited here, so a 503 comes before the
+        stream); store reads and encoding run off the event loop."""
+        await self._caught_up()
+        return self._export_chunks(query, encode)
+
+    async def _export_chunks(
+        self, query: ExportQuery, encode: Callable[[Any], bytes]
+    ) -> AsyncIterator[bytes]:
+        batches = self.store.export(query)
+
+        def step() -> bytes | None:
+            batch = next(batches, None)
+            return None if batch is None else encode(batch)
+
+        try:
+            while (chunk := await asyncio.to_thread(step)) is not None:
+                yield chunk
+        finally:
+            await asyncio.to_thread(batches.close)  # type: ignore[attr-defined]
 
     async def forget(self, principal: Principal, user_id: str) -> ForgetResult:
         """Delete a person everywhere: events (also those of their linked anonymous ids),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from footfall.cli import classify, classify_stored, keys, projects, rules, serve, store
+from footfall.cli import classify, classify_stored, keys, portability, projects, rules, serve, store
 
 __all__ = ["app", "main"]
 
@@ -17,6 +17,10 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("classify")(classify.classify)
 app.command("reclassify")(classify_stored.reclassify)
+app.command("export")(portability.export)
+app.command("import")(portability.import_)
+app.command("backup")(portability.backup)
+app.command("restore")(portability.restore)
 app.add_typer(projects.app, name="project")
 app.add_typer(keys.app, name="key")
 app.add_typer(rules.app, name="rule")

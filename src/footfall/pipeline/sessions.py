@@ -22,6 +22,7 @@ __all__ = [
     "NO_SIGNAL_RULES",
     "SESSION_INHERITED",
     "SESSION_TIMEOUT",
+    "ImportSessionizer",
     "Sessionizer",
     "VisitorState",
     "session_id_for",
@@ -157,6 +158,34 @@ class Sessionizer:
         old = [k for k, (touched, _v) in self._attribution.items() if touched < horizon]
         for key in old:
             del self._attribution[key]
+
+
+class ImportSessionizer(Sessionizer):
+    """Sessions for imported history, assigned by the same rules, but a visit's state is
+    dropped once the import's own time has moved 30 minutes past it (not after half an hour of
+    wall time): a large import holds only its open visits, and never mixes with live ones."""
+
+    def __init__(self, keep: int = 50_000) -> None:
+        super().__init__()
+        self._frontier: datetime | None = None
+        self._keep = keep
+
+    def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
+        if self._frontier is None or ts > self._frontier:
+            self._frontier = ts
+        return super().assign(project_id, env, anonymous_id, ts)
+
+    def _maybe_sweep(self) -> None:
+        if self._frontier is None or len(self._open) + len(self._attribution) <= self._keep:
+            return
+        horizon = self._frontier - SESSION_TIMEOUT
+        for key in [k for k, v in self._open.items() if v.last < horizon]:
+            del self._open[key]
+        open_sessions = {(k[0], k[1], v.session_id) for k, v in self._open.items()}
+        for session in [s for s in self._attribution if s not in open_sessions]:
+            del self._attribution[session]
+        # Sweep again only once the state has doubled (dense history keeps many visits open).
+        self._keep = max(self._keep, 2 * (len(self._open) + len(self._attribution)))
 
 
 def _utc(value: datetime) -> datetime:

@@ -28,11 +28,12 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.base import EventQuery, Scope
+from footfall.store.base import EventQuery, ExportQuery, Scope
 
 __all__ = [
     "attribution_query",
     "event_query",
+    "export_query",
     "funnel_people_query",
     "funnel_query",
     "journey_query",
@@ -316,3 +317,21 @@ def journey_query(scope: Scope, p: Params) -> AttributionQuery:
     errs.raise_if_any()
     assert q is not None
     return msgspec.structs.replace(q, group_by=(dimension,), model="all")
+
+
+EXPORT_TABLES = ("events", "links", "profiles")
+EXPORT_FORMATS = ("ndjson", "csv", "parquet")
+
+
+def export_query(scope: Scope, p: Params) -> tuple[ExportQuery, str]:
+    """`/v1/export`: optional from/to, what (one table), format (ndjson | csv | parquet)."""
+    errs = _Errors()
+    start = _time(p, "from", errs) if p.get("from") else None
+    end = _time(p, "to", errs) if p.get("to") else None
+    if start is not None and end is not None and not errs.errors and start >= end:
+        errs.add("to", "must be after from")
+    table = _choice(p, "what", "events", EXPORT_TABLES, errs)
+    fmt = _choice(p, "format", "ndjson", EXPORT_FORMATS, errs)
+    errs.raise_if_any()
+    query = ExportQuery(scope=scope, table=table, start=start, end=end)  # type: ignore[arg-type]
+    return query, fmt

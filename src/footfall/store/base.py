@@ -7,9 +7,10 @@ plain dicts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 
@@ -24,7 +25,10 @@ from footfall.read.queries import (
     StatsQuery,
 )
 
-__all__ = ["EventQuery", "ForgetResult", "Scope", "SessionTail", "Store"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["EXPORT_ORDER", "EventQuery", "ExportQuery", "ForgetResult", "Scope", "SessionTail", "Store"]
 
 
 class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +42,30 @@ class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
     anonymous_id: str | None = None
     country: str | None = None
     limit: int = 100
+
+
+ExportTable = Literal["events", "links", "profiles"]
+
+# What `Store.export` returns per table: its columns, in this order, sorted by `EXPORT_ORDER`.
+# events: the fields of `model.Event`, in declaration order;
+# links: project_id, env, anonymous_id, user_id, ts;
+# profiles: project_id, env, kind, subject_id, attributes, context, custom_data, enrichment
+#   (JSON text), created_at, updated_at.
+EXPORT_ORDER: dict[str, tuple[str, ...]] = {
+    "events": ("ts", "uid"),
+    "links": ("ts", "anonymous_id"),
+    "profiles": ("updated_at", "kind", "subject_id"),
+}
+
+
+class ExportQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Every stored row of one table in one scope, for export and backup."""
+
+    scope: Scope
+    table: ExportTable
+    start: datetime | None = None  # inclusive, UTC; on events.ts, links.ts, profiles.updated_at
+    end: datetime | None = None  # exclusive, UTC
+    batch_rows: int = 4096
 
 
 class ForgetResult(msgspec.Struct, frozen=True):
@@ -65,13 +93,22 @@ class Store(Protocol):
         """The last write-ahead-log sequence number whose records are stored."""
 
     def append(
-        self, events: bytes, links: bytes, upto_seq: int, profiles: list[bytes] | None = None
+        self,
+        events: bytes,
+        links: bytes,
+        upto_seq: int,
+        profiles: list[bytes] | None = None,
+        *,
+        imported: bytes = b"",
     ) -> int:
         """Store NDJSON events, identity links and profile updates (JSON of `ProfileUpdate`,
         applied in order) atomically with the WAL position.
 
         Events whose (project_id, env, event_id) is already stored are skipped (idempotency).
-        Returns the number of event rows inserted.
+        `imported` holds NDJSON events from an import (`footfall import`), stored like
+        `events` but also skipped when their (project_id, env, uid) is already stored, so
+        importing a file twice stores it once (the loader passes it only when non-empty).
+        Sessions and rollups fold both kinds alike. Returns the number of event rows inserted.
         """
 
     def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
@@ -159,6 +196,19 @@ class Store(Protocol):
         written, oldest first, at most `rows_per_transaction` per transaction; `progress(done,
         of)` is called after each transaction. Returns the number of events changed.
         """
+
+    def export(self, query: ExportQuery) -> Iterator[pa.RecordBatch]:
+        """Every row of `query.table` in scope and range, all stored columns (see
+        `EXPORT_ORDER` for names, order and sort), as Arrow record batches of at most
+        `batch_rows` rows. Timestamps are Arrow `timestamp("us")` in UTC (naive or tagged
+        "UTC"); JSON columns are text. Streams in bounded memory from one consistent snapshot
+        (rows written meanwhile are not seen); closing the iterator early releases it.
+        """
+
+    def backup(self, path: Path) -> int:
+        """Write a consistent copy of the whole store to `path` (a new file or directory in
+        the backend's own format, which a store opened on it reads) while writes go on, and
+        return the WAL position that copy holds (its `applied_seq`)."""
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         """Delete every event and identity link of a person, and its anonymous ids' events."""

@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 from footfall.store.base import Store
 from footfall.writer.wal import WriteAheadLog
 
-__all__ = ["KIND_EVENT", "KIND_LINK", "KIND_PROFILE", "Loader"]
+__all__ = ["KIND_EVENT", "KIND_IMPORTED", "KIND_LINK", "KIND_PROFILE", "Loader"]
 
 KIND_EVENT = 1
 KIND_LINK = 2
 KIND_PROFILE = 3
+KIND_IMPORTED = 4  # an event from `footfall import`: also deduplicated by its uid
 _RETRY_SECONDS = 0.5
 _TRIM_EVERY = 5.0
 # Under load, gather at least this long between store transactions: each costs milliseconds
@@ -174,11 +175,14 @@ class Loader:
         events = [p for k, p in records if k == KIND_EVENT]
         links = [p for k, p in records if k == KIND_LINK]
         profiles = [p for k, p in records if k == KIND_PROFILE]
+        imported = [p for k, p in records if k == KIND_IMPORTED]
         inserted = self.store.append(
-            b"\n".join(events) + b"\n" if events else b"",
-            b"\n".join(links) + b"\n" if links else b"",
+            _ndjson(events),
+            _ndjson(links),
             upto,
             profiles,
+            # Only when there is any: a store need not know imports until one happens.
+            **({"imported": _ndjson(imported)} if imported else {}),
         )
         self.batches += 1
         self.rows += inserted
@@ -203,3 +207,7 @@ class Loader:
                 self.wal.trim(self.applied_seq)
             except OSError:
                 log.exception("WAL trim failed")
+
+
+def _ndjson(payloads: list[bytes]) -> bytes:
+    return b"\n".join(payloads) + b"\n" if payloads else b""

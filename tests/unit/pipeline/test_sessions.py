@@ -72,3 +72,13 @@ def test_the_first_signal_sets_the_session_attribution(visitors: VisitorState) -
     visitors.remember_attribution(key, ("bing", "cpc", None, 0.5))  # later ones don't
     assert visitors.attribution(key) == ("google", "cpc", None, 0.9)
     assert visitors.attribution(("p", "test", "a-1")) is None
+
+
+def test_import_sessions_match_live_ones_and_drop_visits_the_import_has_passed() -> None:
+    from footfall.pipeline.sessions import ImportSessionizer
+
+    live, imported = Sessionizer(), ImportSessionizer(keep=10)
+    visits = [(f"v{i % 30}", at(i * 3)) for i in range(300)]  # 15 hours of history, in order
+    assert [imported.assign("p", "live", v, t) for v, t in visits] == [live.assign("p", "live", v, t) for v, t in visits]
+    assert len(live) == 30  # live state stays for half an hour of wall time
+    assert len(imported) < 30  # only visits still open at the import's own time remain

@@ -11,10 +11,14 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from footfall.model import Event, IdentityLink, ProfileUpdate
+
 __all__ = [
     "BatchBody",
     "ForgetBody",
     "IdentifyBody",
+    "ImportAccepted",
+    "ImportBody",
     "TrackBody",
     "decode",
 ]
@@ -50,6 +54,27 @@ class IdentifyBody(msgspec.Struct, kw_only=True):
 
 class ForgetBody(msgspec.Struct, kw_only=True):
     user_id: Id256
+
+
+IMPORT_MAX_RECORDS = 5000
+
+
+class ImportBody(msgspec.Struct, kw_only=True):
+    """`/v1/import`: canonical records (a Footfall export's rows, or what `footfall import`
+    made of another tool's); project_id and env are the key's, whatever the records say."""
+
+    events: Annotated[list[Event], Meta(max_length=IMPORT_MAX_RECORDS)] = []
+    links: Annotated[list[IdentityLink], Meta(max_length=IMPORT_MAX_RECORDS)] = []
+    profiles: Annotated[list[ProfileUpdate], Meta(max_length=IMPORT_MAX_RECORDS)] = []
+    reenrich: bool = False
+
+
+class ImportAccepted(msgspec.Struct):
+    ok: bool
+    events: int  # events written to the WAL (a copy of a stored one is skipped by the loader)
+    links: int
+    profiles: int
+    dropped: list[int]  # indexes in `events` dropped as invalid
 
 
 class TrackAccepted(msgspec.Struct):

@@ -37,8 +37,11 @@ EVENT_MAX_BYTES = 32 * 1024
 BATCH_MAX_BYTES = 4 * 1024 * 1024  # rudder-sdk-python sends up to 4 MB and drops on a 4xx
 METRICS_MAX_BYTES = 64 * 1024
 SUCCESS = b'{"success":true}'
-# The paths Millimetric also serves bare; `shared.py` tells the two apart there.
-SHARED_PATHS = {"/v1/track": "track", "/v1/identify": "identify", "/v1/batch": "batch"}
+# The paths Millimetric (and Footfall's own import) also serve bare; `shared.py` tells the two
+# apart there.
+SHARED_PATHS = {
+    "/v1/track": "track", "/v1/identify": "identify", "/v1/batch": "batch", "/v1/import": "import",
+}
 # Server SDKs name the type; the browser SDK sends its first letter.
 SINGLE = {
     "track": "track", "identify": "identify", "page": "page", "screen": "screen",

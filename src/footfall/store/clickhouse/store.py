@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -30,7 +31,7 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
+from footfall.store.base import EventQuery, ExportQuery, ForgetResult, Scope, SessionTail
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
 from footfall.store.clickhouse import credit, funnels, reads, reclassify
 from footfall.store.clickhouse.reads import ch_time
@@ -164,7 +165,13 @@ class ClickHouseStore:
         return self._applied
 
     def append(
-        self, events: bytes, links: bytes, upto_seq: int, profiles: list[bytes] | None = None
+        self,
+        events: bytes,
+        links: bytes,
+        upto_seq: int,
+        profiles: list[bytes] | None = None,
+        *,
+        imported: bytes = b"",
     ) -> int:
         with self._write_lock:
             if self._applied is None:
@@ -173,6 +180,8 @@ class ClickHouseStore:
             # so ClickHouse drops the repeated blocks.
             token = f"{self.writer}:{(self._applied or 0) + 1}-{upto_seq}"
             inserted = self._append_events(events, token) if events else 0
+            if imported:  # a second import of the same rows: their uids are stored already
+                inserted += self._append_events(imported, token + ":imported", by_uid=True)
             if links:
                 self._append_links(links, upto_seq, token)
             if profiles:
@@ -186,13 +195,13 @@ class ClickHouseStore:
             self._check_replay = False
             return inserted
 
-    def _append_events(self, data: bytes, token: str) -> int:
+    def _append_events(self, data: bytes, token: str, by_uid: bool = False) -> int:
         table = ndjson_table(data, EVENT_SCHEMA)
         for name, default in _DEFAULTS.items():
             i = table.schema.get_field_index(name)
             table = table.set_column(i, name, pc.fill_null(table.column(i), default))
         keep = _first_copies(table)
-        if self._check_replay:
+        if self._check_replay or by_uid:
             stored = self._stored_uids(table)
             if stored:
                 uids = table.column("uid").to_pylist()
@@ -500,6 +509,14 @@ class ClickHouseStore:
 
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
         return credit.attribution(self.read, query)
+
+    def export(self, query: ExportQuery) -> Iterator[pa.RecordBatch]:
+        raise _not_yet("export")
+
+    def backup(self, path: Path) -> int:
+        raise NotSupported(
+            message="back up a ClickHouse store with ClickHouse's own BACKUP (docs/portability.md)"
+        )
 
     # Part 2's reads (#19) are DuckDB-only for now: a clear 501, never a 500.
     def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import msgspec
 import pyarrow as pa
 
 from footfall.errors import StoreUnavailable
+from footfall.model import Event
 from footfall.read.queries import (
     AttributionQuery,
     FunnelPeopleQuery,
@@ -24,7 +26,14 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.base import EventQuery, ForgetResult, Scope, SessionTail
+from footfall.store.base import (
+    EXPORT_ORDER,
+    EventQuery,
+    ExportQuery,
+    ForgetResult,
+    Scope,
+    SessionTail,
+)
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
 from footfall.store.duckdb import credit, funnels, journeys, reads, rollups
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
@@ -49,6 +58,8 @@ log = logging.getLogger("footfall.store")
 pa.set_memory_pool(pa.system_memory_pool())
 
 _COMPACT_EVERY = 200  # store transactions between rollup compactions
+_EXPORT_SLICE_ROWS = 20_000  # rows sorted at once by an export (~10-20 MB of events)
+_STR = pa.string()
 
 _DEFAULTS = {"properties": "'{}'", "dialect": "'millimetric'", "is_bot": "false"}
 _EVENT_SELECT = ", ".join(
@@ -75,6 +86,29 @@ WHERE b._copy = 1
       SELECT 1 FROM events e
       WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id)
 """
+# Imported events are also skipped when their uid is stored (a file imported twice, or an
+# import resumed after a kill): a copy has the same uid and ts, so the lookup reads only the
+# row groups of the batch's time range.
+_STAGE_IMPORTED = f"""
+SELECT {_EVENT_SELECT} FROM (
+    WITH fresh AS (
+        SELECT * FROM imported
+        QUALIFY row_number() OVER (PARTITION BY project_id, env, uid ORDER BY received_at) = 1
+            AND row_number() OVER (
+                PARTITION BY project_id, env, coalesce(event_id, uid) ORDER BY received_at) = 1
+    ), stored AS (
+        SELECT project_id, env, uid FROM events
+        WHERE ts >= (SELECT min(ts) FROM imported) AND ts <= (SELECT max(ts) FROM imported)
+    ), kept AS (
+        SELECT * FROM fresh ANTI JOIN stored USING (project_id, env, uid)
+    )
+    SELECT * FROM kept WHERE event_id IS NULL
+    UNION ALL
+    SELECT k.* FROM kept k ANTI JOIN events e
+        ON e.project_id = k.project_id AND e.env = k.env AND e.event_id = k.event_id
+    WHERE k.event_id IS NOT NULL
+) b
+"""
 # First link of an anonymous id wins; a link back into its own chain (a cycle) is ignored.
 _INSERT_LINKS = """
 INSERT INTO identities (project_id, env, anonymous_id, user_id, ts)
@@ -96,6 +130,16 @@ WHERE identities.project_id = j.project_id AND identities.env = j.env
   AND j.user_id <> identities.anonymous_id
   AND identities.user_id <> j.user_id
 """
+
+_EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": tuple(f.name for f in msgspec.structs.fields(Event)),
+    "links": ("project_id", "env", "anonymous_id", "user_id", "ts"),
+    "profiles": (
+        "project_id", "env", "kind", "subject_id", "attributes", "context", "custom_data",
+        "enrichment", "created_at", "updated_at",
+    ),
+}  # fmt: skip
 
 QUERY_COLUMNS = (
     "event_name",
@@ -163,38 +207,21 @@ class DuckDBStore:
         return int(row[0]) if row else 0
 
     def append(
-        self, events: bytes, links: bytes, upto_seq: int, profiles: list[bytes] | None = None
+        self,
+        events: bytes,
+        links: bytes,
+        upto_seq: int,
+        profiles: list[bytes] | None = None,
+        *,
+        imported: bytes = b"",
     ) -> int:
         with self._write_lock:
             con = self._con
             inserted = 0
             con.execute("BEGIN")
             try:
-                if events:
-                    batch = ndjson_table(events, EVENT_SCHEMA)
-                    con.register("batch", batch)
-                    try:
-                        with_ids = batch.column("event_id").null_count < batch.num_rows
-                        # Without event ids every row is new: `staged` is just a view of the
-                        # batch, not a copy. With them, the dedupe runs once, materialised.
-                        kind = "TABLE" if with_ids else "VIEW"
-                        staged = (_STAGE_PLAIN, _STAGE_DEDUPED) if with_ids else (_STAGE_PLAIN,)
-                        con.execute(
-                            f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged)
-                        )
-                        row = con.execute(
-                            f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged"
-                        ).fetchone()
-                        inserted = int(row[0]) if row else 0
-                        con.execute(UPSERT_SESSIONS)
-                        con.execute(rollups.APPEND)
-                        con.execute(f"DROP {kind} staged")
-                        self._appends += 1
-                        if self._appends % _COMPACT_EVERY == 0:
-                            for sql in rollups.COMPACT:
-                                con.execute(sql)
-                    finally:
-                        con.unregister("batch")
+                if events or imported:
+                    inserted = self._insert_events(con, events, imported)
                 if links:
                     con.register("links", ndjson_table(links, LINK_SCHEMA))
                     try:
@@ -213,6 +240,43 @@ class DuckDBStore:
                 con.execute("ROLLBACK")
                 raise
             return inserted
+
+    def _insert_events(self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes) -> int:
+        """Stage the new rows of a batch, insert them, fold them into sessions and rollups."""
+        staged: list[str] = []
+        with_ids = False
+        if events:
+            batch = ndjson_table(events, EVENT_SCHEMA)
+            con.register("batch", batch)
+            with_ids = batch.column("event_id").null_count < batch.num_rows
+            # Without event ids every row is new: `staged` is just a view of the batch, not a
+            # copy. With them, the dedupe runs once, materialised.
+            staged.append(_STAGE_PLAIN)
+            if with_ids:
+                staged.append(_STAGE_DEDUPED)
+        if imported:
+            con.register("imported", ndjson_table(imported, EVENT_SCHEMA))
+            staged.append(_STAGE_IMPORTED)
+        kind = "TABLE" if with_ids or imported else "VIEW"
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged))
+            row = con.execute(
+                f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged"
+            ).fetchone()
+            inserted = int(row[0]) if row else 0
+            con.execute(UPSERT_SESSIONS)
+            con.execute(rollups.APPEND)
+            con.execute(f"DROP {kind} staged")
+            self._appends += 1
+            if self._appends % _COMPACT_EVERY == 0:
+                for sql in rollups.COMPACT:
+                    con.execute(sql)
+        finally:
+            if events:
+                con.unregister("batch")
+            if imported:
+                con.unregister("imported")
+        return inserted
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         person = """
@@ -446,6 +510,63 @@ class DuckDBStore:
         names, rows = self.read(sql, params)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def export(self, query: ExportQuery) -> Iterator[pa.RecordBatch]:
+        table = _EXPORT_TABLES[query.table]
+        time_column = EXPORT_ORDER[query.table][0]
+        where = ["project_id = $project", "env = $env"]
+        params: dict[str, Any] = {"project": query.scope.project_id, "env": query.scope.env}
+        if query.start is not None:
+            where.append(f"{time_column} >= $start")
+            params["start"] = _naive(query.start)
+        if query.end is not None:
+            where.append(f"{time_column} < $end")
+            params["end"] = _naive(query.end)
+        columns = ", ".join(EXPORT_COLUMNS[query.table])
+        order = ", ".join(EXPORT_ORDER[query.table])
+        with self._gate.shared():
+            # Its own cursor (the thread's shared one would be reused, and this result dropped,
+            # by the next read on the same worker thread) in one transaction: every slice
+            # reads the same snapshot while the loader commits beside it.
+            cursor = self._con.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                minutes = cursor.execute(
+                    f"SELECT date_trunc('minute', {time_column}) AS m, count(*) FROM {table}"
+                    f" WHERE {' AND '.join(where)} GROUP BY m ORDER BY m",
+                    params,
+                ).fetchall()
+                # Sorting every row at once needs memory in proportion to the table (and fails
+                # under the store's limit); slices of whole minutes sort a bounded share each.
+                for lo, hi in _slices(minutes, _EXPORT_SLICE_ROWS):
+                    yield from cursor.sql(
+                        f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)}"
+                        f" AND {time_column} >= $lo AND {time_column} < $hi ORDER BY {order}",
+                        params={**params, "lo": lo, "hi": hi},
+                    ).to_arrow_reader(query.batch_rows)
+                cursor.execute("COMMIT")
+            finally:
+                cursor.close()
+
+    def backup(self, path: Path) -> int:
+        with self._gate.shared():
+            cursor = self._con.cursor()
+            try:
+                row = cursor.execute("SELECT current_database()").fetchone()
+                assert row is not None
+                cursor.execute("ATTACH '" + str(path).replace("'", "''") + "' AS snapshot")
+                try:
+                    # One transaction: the copy and its WAL position are one snapshot, while
+                    # the loader keeps committing beside it.
+                    cursor.execute("BEGIN TRANSACTION")
+                    seq = cursor.execute("SELECT applied_seq FROM loader_state WHERE id = 1").fetchone()
+                    cursor.execute(f'COPY FROM DATABASE "{row[0]}" TO snapshot')
+                    cursor.execute("COMMIT")
+                finally:
+                    cursor.execute("DETACH snapshot")
+            finally:
+                cursor.close()
+        return int(seq[0]) if seq else 0
+
     def session_tails(self, since: datetime) -> list[SessionTail]:
         _names, rows = self.read(
             """
@@ -573,6 +694,28 @@ class _Gate:
             with self._cv:
                 self._exclusive = False
                 self._cv.notify_all()
+
+
+def _slices(
+    minutes: list[tuple[datetime, int]], rows: int
+) -> Iterator[tuple[datetime, datetime]]:
+    """[lo, hi) ranges of consecutive minutes holding about `rows` rows each (a busier minute
+    is a slice of its own).
+
+    >>> m = [(datetime(2026, 1, 1, 0, i), n) for i, n in enumerate([3, 3, 9, 1])]
+    >>> [(lo.minute, hi.minute) for lo, hi in _slices(m, 6)]
+    [(0, 2), (2, 3), (3, 4)]
+    """
+    lo: datetime | None = None
+    count = 0
+    for i, (minute, n) in enumerate(minutes):
+        if lo is None:
+            lo = minute
+        count += n
+        following = minutes[i + 1][0] if i + 1 < len(minutes) else None
+        if following is None or count + minutes[i + 1][1] > rows:
+            yield lo, following or minute + timedelta(minutes=1)
+            lo, count = None, 0
 
 
 def _naive(value: datetime) -> datetime:

@@ -1,0 +1,302 @@
+"""`footfall import`: read files line by line, decode each row (`sources`), send batches to a
+sink (a running server's `/v1/import`, or the data directory through the same pipeline, WAL and
+loader), record how far each file is acknowledged so `--resume` goes on after a kill.
+
+A bad row never stops the import: it goes to the rejects file with its file and line number.
+Everything acknowledged is durable (WAL synced) and the loader skips rows it already stored, so
+a resumed or repeated import stores every row exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import httpx
+import msgspec
+
+from footfall.model import Scope
+from footfall.portability.sources import BadLine, Decoder, Records, Row, SourceFormat, decoder_for
+
+__all__ = ["HttpSink", "ImportReport", "LocalSink", "Sink", "input_files", "run_import"]
+
+BATCH_RECORDS = 2000
+BATCH_BYTES = 4 * 1024 * 1024
+_TABLE_ORDER = ("links", "events", "profiles")
+_encode = msgspec.json.Encoder().encode
+
+
+class Sink(Protocol):
+    def send(self, records: Records, reenrich: bool) -> list[int]:
+        """Store the records durably; returns the indexes of events dropped as invalid."""
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0  # rows read (after --resume's skip)
+    events: int = 0
+    links: int = 0
+    profiles: int = 0
+    rejected: int = 0
+    skipped: int = 0  # rows acknowledged by an earlier run (--resume)
+    files: list[str] = field(default_factory=list)
+
+
+def input_files(paths: list[Path]) -> list[Path]:
+    """Files to read, an export directory expanded in the order its tables must load."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        files = sorted(p for p in path.iterdir() if p.is_file() and _table(p) and p.suffix != ".json")
+        out.extend(sorted(files, key=lambda p: _TABLE_ORDER.index(_table(p) or "events")))
+    return out
+
+
+def _table(path: Path) -> str | None:
+    stem = path.name.split(".")[0]
+    return stem if stem in _TABLE_ORDER else None
+
+
+def _rows(path: Path) -> Iterator[tuple[int, Row]]:
+    """(line number, row) of an NDJSON file (gzip by suffix), a CSV file with a header (the
+    line a record starts on; an empty field is null) or a Parquet file (row numbers)."""
+    if path.suffix == ".csv" or path.name.endswith(".csv.gz"):
+        yield from _csv_rows(path)
+        return
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        n = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for row in batch.to_pylist():
+                n += 1
+                yield n, row
+        return
+    with contextlib.ExitStack() as stack:
+        raw: IO[bytes] = stack.enter_context(path.open("rb"))
+        if path.suffix == ".gz":
+            raw = stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+        for n, line in enumerate(raw, 1):
+            if line.strip():
+                yield n, line
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, Row]]:
+    import csv
+    import io
+
+    csv.field_size_limit(1 << 24)
+    with contextlib.ExitStack() as stack:
+        raw: IO[bytes] = stack.enter_context(path.open("rb"))
+        if path.suffix == ".gz":
+            raw = stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+        text = stack.enter_context(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        reader = csv.reader(text)
+        header = next(reader, None) or []
+        line = reader.line_num + 1
+        for values in reader:  # a quoted field may span lines: report where the record starts
+            yield line, {k: (v if v != "" else None) for k, v in zip(header, values, strict=False)}
+            line = reader.line_num + 1
+
+
+class _State:
+    """How far each file is acknowledged, rewritten atomically after every batch."""
+
+    def __init__(self, path: Path, fingerprint: dict[str, Any], resume: bool) -> None:
+        self.path = path
+        self.doc: dict[str, Any] = {"fingerprint": fingerprint, "files": {}}
+        if resume and path.exists():
+            doc = json.loads(path.read_text())
+            if doc.get("fingerprint") != fingerprint:
+                raise ValueError(
+                    f"{path} belongs to another import ({doc.get('fingerprint')}); run without"
+                    " --resume to start over (an import is idempotent)"
+                )
+            self.doc = doc
+
+    def done_upto(self, file: Path) -> int:
+        return int(self.doc["files"].get(str(file), 0))
+
+    def save(self, file: Path, line: int) -> None:
+        self.doc["files"][str(file)] = line
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.doc))
+        os.replace(tmp, self.path)
+
+
+def run_import(
+    paths: list[Path],
+    fmt: SourceFormat,
+    scope: Scope,
+    sink: Sink,
+    *,
+    reenrich: bool,
+    state_path: Path,
+    rejects_path: Path,
+    resume: bool = False,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> ImportReport:
+    """Import every row of `paths`; `progress(rows, bytes_done, bytes_total)` after batches."""
+    files = input_files(paths)
+    fingerprint = {"project": scope.project_id, "env": scope.env, "format": fmt, "files": [str(f) for f in files]}
+    run = _Run(sink, _State(state_path, fingerprint, resume), rejects_path, progress)
+    run.report.files = [str(f) for f in files]
+    run.total = sum(f.stat().st_size for f in files)
+    try:
+        for file in files:
+            # Footfall's own rows are already enriched; anything else goes through the pipeline.
+            run.file(file, decoder_for(fmt, _table(file) or "events"), scope,
+                     reenrich or fmt != "footfall", resume)  # fmt: skip
+    finally:
+        run.close()
+    return run.report
+
+
+class _Run:
+    def __init__(
+        self, sink: Sink, state: _State, rejects_path: Path,
+        progress: Callable[[int, int, int], None] | None,
+    ) -> None:  # fmt: skip
+        self.sink, self.state, self.rejects_path, self.progress = sink, state, rejects_path, progress
+        self.report = ImportReport()
+        self.total = self.done_bytes = 0
+        self._rejects: IO[str] | None = None
+        self._batch = Records()
+        self._lines: list[int] = []  # the line of each event in the batch
+        self._size = 0
+
+    def file(self, file: Path, decode: Decoder, scope: Scope, enrich: bool, resume: bool) -> None:
+        skip = self.state.done_upto(file) if resume else 0
+        last = skip
+        for line, row in _rows(file):
+            if line <= skip:
+                self.report.skipped += 1
+                continue
+            self.report.rows += 1
+            last = line
+            row_bytes = len(row) if isinstance(row, bytes) else 512
+            self.done_bytes += row_bytes
+            try:
+                records = decode(row, scope)
+            except BadLine as err:
+                self.reject(file, line, str(err), row)
+                continue
+            self._lines.extend([line] * len(records.events))
+            self._batch.extend(records)
+            self._size += row_bytes
+            if len(self._batch) >= BATCH_RECORDS or self._size >= BATCH_BYTES:
+                self.flush(file, enrich, last)
+        self.flush(file, enrich, last)
+
+    def flush(self, file: Path, enrich: bool, last: int) -> None:
+        """Send the batch; once acknowledged (durable), record the file's line."""
+        batch = self._batch
+        if len(batch):
+            for index in self.sink.send(batch, enrich):
+                self.reject(file, self._lines[index], "dropped as invalid (name, size or time out of range)", None)
+        self.report.events += len(batch.events)
+        self.report.links += len(batch.links)
+        self.report.profiles += len(batch.profiles)
+        self.state.save(file, last)
+        self._batch, self._lines, self._size = Records(), [], 0
+        if self.progress:
+            self.progress(self.report.rows, self.done_bytes, self.total)
+
+    def reject(self, file: Path, line: int, error: str, raw: Row | None) -> None:
+        if self._rejects is None:
+            self._rejects = self.rejects_path.open("a", encoding="utf-8")
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json.dumps(raw, default=str)
+        row = text[:4096].rstrip("\n")
+        self._rejects.write(json.dumps({"file": str(file), "line": line, "error": error, "row": row}) + "\n")
+        self.report.rejected += 1
+
+    def close(self) -> None:
+        if self._rejects is not None:
+            self._rejects.close()
+
+
+class HttpSink:
+    """A running server's `POST /v1/import` (its WAL: a 202 means durable); retries 503/429."""
+
+    def __init__(self, server: str, key: str, attempts: int = 30) -> None:
+        self.client = httpx.Client(
+            base_url=server.rstrip("/"), headers={"Authorization": f"Bearer {key}"}, timeout=120
+        )
+        self.attempts = attempts
+
+    def send(self, records: Records, reenrich: bool) -> list[int]:
+        body = _encode({
+            "events": records.events, "links": records.links, "profiles": records.profiles,
+            "reenrich": reenrich,
+        })  # fmt: skip
+        for attempt in range(self.attempts):
+            try:
+                r = self.client.post("/v1/import", content=body, headers={"Content-Type": "application/json"})
+            except httpx.TransportError:
+                if attempt == self.attempts - 1:
+                    raise
+                time.sleep(min(2**attempt * 0.1, 5))  # back-off before retrying the server
+                continue
+            if r.status_code in (429, 503):
+                time.sleep(float(r.headers.get("retry-after", "1")))  # the server asked to wait
+                continue
+            if r.status_code != 202:
+                raise RuntimeError(f"/v1/import answered {r.status_code}: {r.text[:500]}")
+            dropped: list[int] = r.json()["dropped"]
+            return dropped
+        raise RuntimeError("/v1/import kept answering 503: the server is overloaded")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class LocalSink:
+    """The data directory of a stopped server, through the same pipeline, WAL and loader.
+
+    Opening the store fails while a server holds it (the embedded store admits one process).
+    """
+
+    def __init__(self, settings: Any, scope: Scope) -> None:
+        from footfall.model import Env, KeyKind, Principal
+        from footfall.service import Footfall
+
+        self.loop = asyncio.new_event_loop()
+        self.service = Footfall(settings)
+        try:
+            self.service.project(scope.project_id)  # NotFound before anything is written
+            self.loop.run_until_complete(self.service.start())
+        except BaseException:
+            self.service.store.close()
+            self.service.meta.close()
+            self.loop.close()
+            raise
+        self.principal = Principal(scope.project_id, Env(scope.env), KeyKind.SECRET, "import")
+
+    def send(self, records: Records, reenrich: bool) -> list[int]:
+        svc = self.service
+        dropped = self.loop.run_until_complete(
+            svc.import_records(self.principal, records.events, records.links, records.profiles, reenrich)
+        )
+        # Let the loader fall behind by at most half the server's bound (it gathers big
+        # transactions meanwhile), then wait for it: the WAL holds everything, memory should not.
+        if svc.loader.lag > svc.settings.max_lag // 2:
+            self.loop.run_until_complete(svc.loader.wait_applied(svc.wal.last_seq - BATCH_RECORDS))
+        return dropped
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(self.service.stop())
+        finally:
+            self.loop.close()
