@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -41,7 +42,13 @@ from footfall.writer.commit import Committer
 from footfall.writer.loader import KIND_EVENT, KIND_LINK, KIND_PROFILE, Loader
 from footfall.writer.wal import WriteAheadLog
 
-__all__ = ["Footfall", "create_project_with_keys", "enrichment_of", "open_meta"]
+__all__ = [
+    "Footfall",
+    "bootstrap_dashboard_admin",
+    "create_project_with_keys",
+    "enrichment_of",
+    "open_meta",
+]
 
 log = logging.getLogger("footfall")
 T = TypeVar("T")
@@ -75,6 +82,18 @@ def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
         meta, "default", ["http://localhost:5173", "http://localhost:8787"]
     )
     return {"project_id": project.id, **keys}
+
+
+def bootstrap_dashboard_admin(meta: MetaStore) -> tuple[str, str] | None:
+    """With no dashboard user yet: an admin with a random password, printed once (e-mail,
+    password); only its scrypt hash is kept."""
+    if meta.users.any():
+        return None
+    from footfall.auth.passwords import hash_password
+
+    email, password = "admin@localhost", secrets.token_urlsafe(15)
+    meta.users.create(email, hash_password(password), "admin")
+    return email, password
 
 
 def reclassify_stored(

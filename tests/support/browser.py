@@ -2,7 +2,9 @@
 
 Playwright never downloads a browser here: it drives the system Chromium through
 `executable_path`. Tests that need a browser take the `pw_browser` fixture (one Chromium per
-session) and open their own context, so storage never leaks between tests.
+test module) and open their own context, so storage never leaks between tests. Module scope, not
+session: while Playwright's sync API is started it keeps an asyncio loop running in the main
+thread, and every later test calling `asyncio.run()` (the MCP client tests) would fail.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def find_chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pw_browser() -> Iterator[Browser]:
     executable = find_chromium()
     if executable is None:

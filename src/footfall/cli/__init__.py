@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from footfall.cli import classify, classify_stored, keys, projects, rules, serve
+from footfall.cli import classify, classify_stored, keys, projects, rules, serve, users
 
 __all__ = ["app", "main"]
 
@@ -20,6 +20,7 @@ app.command("reclassify")(classify_stored.reclassify)
 app.add_typer(projects.app, name="project")
 app.add_typer(keys.app, name="key")
 app.add_typer(rules.app, name="rule")
+app.add_typer(users.app, name="user")
 
 
 def main() -> None:

@@ -71,11 +71,23 @@ def update(
         typer.Option("--authorized-ip", help="Replace the CIDRs server-side callers must come from (repeatable; Sankofa's IP allowlist)."),
     ] = None,
     any_ip: Annotated[bool, typer.Option("--any-ip", help="Clear the IP allowlist.")] = False,
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", help="IANA time zone of the dashboard's days, e.g. Europe/Berlin."),
+    ] = None,
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a project's allowed origins, IP allowlist or raw-IP opt-in (a running server follows within 10 s)."""
+    """Change a project's allowed origins, IP allowlist, raw-IP opt-in or time zone (a running server follows within 10 s)."""
     from footfall.service import open_meta
+
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise typer.BadParameter("--timezone must be an IANA name such as Europe/Berlin") from None
 
     meta = open_meta(settings_for(data))
     try:
@@ -94,6 +106,7 @@ def update(
             origins=origin,
             store_raw_ip=store_raw_ip,
             authorized_ips=[] if any_ip else authorized_ip,
+            timezone=timezone,
         )
         project = meta.project(project_id)
     finally:
@@ -102,7 +115,7 @@ def update(
     payload = {
         "project_id": project.id, "name": project.name,
         "origins": list(project.origins), "store_raw_ip": project.store_raw_ip,
-        "authorized_ips": list(project.authorized_ips),
+        "authorized_ips": list(project.authorized_ips), "timezone": project.timezone,
     }
     emit(as_json, payload, f"updated {project.id}")
 

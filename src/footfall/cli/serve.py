@@ -42,7 +42,7 @@ def serve(
 
     from footfall.app import create_app
     from footfall.ops.logs import configure_logging
-    from footfall.service import bootstrap_default_project, open_meta
+    from footfall.service import bootstrap_dashboard_admin, bootstrap_default_project, open_meta
 
     settings = settings_for(
         data,
@@ -63,6 +63,7 @@ def serve(
     meta = open_meta(settings)
     try:
         first = bootstrap_default_project(meta)
+        admin = bootstrap_dashboard_admin(meta)
     finally:
         meta.close()
     if first is not None:
@@ -73,6 +74,13 @@ def serve(
         if keys_file is not None:
             keys_file.write_text(json.dumps(first, indent=2))
             keys_file.chmod(0o600)
+    if admin is not None:
+        shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        typer.echo(
+            f"Dashboard: http://{shown}:{settings.port}/dashboard/ (log in as {admin[0]},"
+            f" password {admin[1]}: shown once; `footfall user create` adds people)",
+            err=True,
+        )
     typer.echo(f"Footfall listening on http://{settings.host}:{settings.port} (data: {settings.data})", err=True)
     # uvicorn drains, then re-raises the signal it caught; after a clean drain that is a normal exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

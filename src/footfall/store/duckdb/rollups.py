@@ -62,9 +62,12 @@ def _midnight(value: datetime) -> bool:
 
 
 def covers(q: StatsQuery) -> bool:
-    """Can the rollup answer this exactly? Counts only, whole UTC days, day or longer buckets."""
+    """Can the rollup answer this exactly? Counts only, whole UTC days, day or longer buckets,
+    grouped and filtered by columns the rollup keeps."""
+    named = {"name" if c == "event_name" else c for c in (*q.group_by, *(f for f, _ in q.filters))}
     return (
         q.metric == "count"
+        and named <= set(DIMENSIONS)
         and q.timezone == "UTC"
         and q.interval in (None, "day", "week", "month")
         and _midnight(q.start)

@@ -19,6 +19,7 @@ from pathlib import Path
 import msgspec
 
 from footfall.attribution.custom import CustomRule
+from footfall.store.meta.users import DashboardUsers
 from footfall.store.migrations import apply_all
 
 __all__ = ["ApiKeyRow", "MetaStore", "Project"]
@@ -31,6 +32,7 @@ class Project(msgspec.Struct, frozen=True):
     store_raw_ip: bool
     created_at: str
     authorized_ips: tuple[str, ...] = ()  # CIDRs; empty = any caller
+    timezone: str = "UTC"  # IANA name: the dashboard's day boundaries
 
     def ip_authorized(self, ip: str | None) -> bool:
         """No list means any caller; otherwise the IP must fall in one of the CIDRs."""
@@ -80,6 +82,7 @@ class MetaStore:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._salt: tuple[str, bytes] | None = None  # today's salt: asked for on every event
+        self.users = DashboardUsers(self._db, self._lock)
 
     def migrate(self) -> None:
         with self._lock:
@@ -121,7 +124,7 @@ class MetaStore:
     def projects(self) -> list[Project]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips FROM projects"
+                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips, timezone FROM projects"
                 " ORDER BY created_at, id"
             ).fetchall()
         return [_project(r) for r in rows]
@@ -129,7 +132,7 @@ class MetaStore:
     def project(self, project_id: str) -> Project | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips FROM projects"
+                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips, timezone FROM projects"
                 " WHERE id = ?",
                 (project_id,),
             ).fetchone()
@@ -142,8 +145,13 @@ class MetaStore:
         origins: list[str] | None = None,
         store_raw_ip: bool | None = None,
         authorized_ips: list[str] | None = None,
+        timezone: str | None = None,
     ) -> None:
         with self._lock:
+            if timezone is not None:
+                self._db.execute(
+                    "UPDATE projects SET timezone = ? WHERE id = ?", (timezone, project_id)
+                )
             if authorized_ips is not None:
                 self._db.execute(
                     "UPDATE projects SET authorized_ips = ? WHERE id = ?",
@@ -296,7 +304,7 @@ class MetaStore:
             self._db.close()
 
 
-def _project(row: tuple[str, str, str, int, str, str]) -> Project:
+def _project(row: tuple[str, str, str, int, str, str, str]) -> Project:
     return Project(
         id=row[0],
         name=row[1],
@@ -304,6 +312,7 @@ def _project(row: tuple[str, str, str, int, str, str]) -> Project:
         store_raw_ip=bool(row[3]),
         created_at=row[4],
         authorized_ips=tuple(json.loads(row[5])),
+        timezone=row[6],
     )
 
 

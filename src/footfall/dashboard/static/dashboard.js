@@ -1,0 +1,97 @@
+// The dashboard's own script: draws the chart with uPlot from the JSON the page carries,
+// the theme toggle, auto-submitting selects, keyboard shortcuts. The page reads without it.
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.classList.add("js");
+  var plot = null;
+
+  function css(name) { return getComputedStyle(root).getPropertyValue(name).trim(); }
+
+  function drawChart() {
+    var box = document.getElementById("chart");
+    var data = document.getElementById("chart-data");
+    if (plot) { plot.destroy(); plot = null; }
+    if (!box || !data || typeof uPlot === "undefined") return;
+    var chart = JSON.parse(data.textContent);
+    // Bucket labels are wall-clock times in the project's zone: shown as such (read as UTC).
+    var xs = chart.labels.map(function (l) { return Date.parse(l + "Z") / 1000; });
+    var series = [{}, { label: "this period", stroke: css("--accent"), width: 2.5,
+      fill: css("--accent-soft"), points: { show: xs.length < 60 } }];
+    var cols = [xs, chart.current];
+    if (chart.previous && chart.previous.length) {
+      series.push({ label: "comparison", stroke: css("--before"), width: 2, dash: [6, 5],
+        points: { show: false } });
+      cols.push(xs.map(function (_, i) { return i < chart.previous.length ? chart.previous[i] : null; }));
+    }
+    var axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { show: false } };
+    box.classList.add("drawn");
+    plot = new uPlot({
+      width: box.clientWidth, height: box.clientHeight || 260,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      series: series, legend: { show: false }, cursor: { drag: { x: false, y: false } },
+      scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
+      axes: [axis, Object.assign({ size: 50 }, axis)],
+    }, cols, box);
+    box.setAttribute("data-series", String(cols.length - 1));
+  }
+
+  function setTheme(next) {
+    root.setAttribute("data-theme", next);
+    try { localStorage.setItem("footfall-theme", next); } catch (e) { /* private mode */ }
+    drawChart();
+  }
+
+  function toggleTheme() {
+    var current = root.getAttribute("data-theme") ||
+      (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+    setTheme(current === "dark" ? "light" : "dark");
+  }
+
+  function init() {
+    var toggle = document.getElementById("theme-toggle");
+    if (toggle && !toggle.dataset.bound) {
+      toggle.dataset.bound = "1";
+      toggle.hidden = false;
+      toggle.addEventListener("click", toggleTheme);
+    }
+    document.querySelectorAll("form.autosubmit select").forEach(function (s) {
+      if (s.dataset.bound) return;
+      s.dataset.bound = "1";
+      s.addEventListener("change", function () { s.form.requestSubmit(); });
+    });
+    drawChart();
+  }
+
+  function typing(e) {
+    var t = e.target;
+    return e.ctrlKey || e.metaKey || e.altKey ||
+      (t && (t.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(t.tagName)));
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (typing(e)) return;
+    var dialog = document.getElementById("shortcuts");
+    if (e.key === "?") { if (dialog && !dialog.open) dialog.showModal(); e.preventDefault(); return; }
+    if (e.key === "t") { toggleTheme(); return; }
+    if (e.key === "r") { var rt = document.querySelector(".realtime-link"); if (rt) rt.click(); return; }
+    if (e.key === "x") {
+      var compare = document.querySelector("select[name=compare]");
+      if (compare) { compare.value = compare.value === "off" ? "previous" : "off"; compare.form.requestSubmit(); }
+      return;
+    }
+    if (e.key === "c") { var from = document.querySelector(".custom-range input[name=from]"); if (from) { from.focus(); e.preventDefault(); } return; }
+    var link = document.querySelector('.periods a[data-shortcut="' + e.key + '"]');
+    if (link) link.click();
+  });
+
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(drawChart, 150);
+  });
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", drawChart);
+  document.addEventListener("htmx:load", init);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
