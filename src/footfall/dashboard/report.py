@@ -230,7 +230,10 @@ async def build_report(svc: Footfall, scope: Scope, tz: str, state: ReportState)
     panel_rows = results[4:] if compare is not None else results[2:]
     return Report(
         kpis=_kpis(now, before, state),
-        chart={"labels": labels, "current": current, "previous": previous, "metric": state.metric},
+        chart={
+            "labels": labels, "current": current, "previous": previous,
+            "metric": state.metric, "interval": state.interval,
+        },
         panels=[
             (p, rows) for p, rows in zip(PANELS, panel_rows, strict=True)
             if not p.optional or any(v is not None for r in rows for v in r.labels)

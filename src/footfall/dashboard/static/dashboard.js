@@ -25,13 +25,19 @@
       cols.push(xs.map(function (_, i) { return i < chart.previous.length ? chart.previous[i] : null; }));
     }
     var axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { show: false } };
+    var h = 3600, d = 86400;
+    // Ticks no finer than the buckets: a daily chart never labels 8am.
+    var incrs = { hour: [h, 2 * h, 3 * h, 6 * h, 12 * h, d, 2 * d, 7 * d],
+      day: [d, 2 * d, 7 * d, 14 * d, 30 * d, 90 * d, 365 * d],
+      week: [7 * d, 14 * d, 28 * d, 30 * d, 90 * d, 365 * d],
+      month: [30 * d, 60 * d, 90 * d, 180 * d, 365 * d] }[chart.interval] || undefined;
     box.classList.add("drawn");
     plot = new uPlot({
       width: box.clientWidth, height: box.clientHeight || 260,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
       series: series, legend: { show: false }, cursor: { drag: { x: false, y: false } },
       scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
-      axes: [axis, Object.assign({ size: 50 }, axis)],
+      axes: [Object.assign({ incrs: incrs }, axis), Object.assign({ size: 50 }, axis)],
     }, cols, box);
     box.setAttribute("data-series", String(cols.length - 1));
   }
