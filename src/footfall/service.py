@@ -177,6 +177,9 @@ class Footfall:
         self._linked: dict[tuple[str, str, str], str] = {}  # recently written identity links
         self._sightings: dict[tuple[str, str, tuple[str, ...], str], set[str]] = {}
         self.accepted: Counter[str] = Counter()
+        # Called with each request's stored events once they are durable (the dashboard's live
+        # stream); must not block: they run on the event loop.
+        self.on_stored: list[Callable[[list[Event]], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -312,6 +315,8 @@ class Footfall:
             self._remember_link(link)
         for e in kept:
             self.accepted[e.dialect] += 1
+        for listener in self.on_stored:
+            listener(kept)
         return kept
 
     def _implied_links(self, events: list[Event]) -> list[IdentityLink]:

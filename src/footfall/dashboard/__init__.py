@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from footfall.dashboard.pages import home, login, report
+from footfall.dashboard.pages import home, login, realtime, report
 from footfall.dashboard.web import STATIC
 
 __all__ = ["routes"]
@@ -19,5 +19,6 @@ def routes() -> list[BaseRoute]:
         *login.routes,
         *home.routes,
         *report.routes,
+        *realtime.routes,
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

@@ -8,6 +8,7 @@ import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.requests import Request
@@ -51,6 +52,7 @@ def environment() -> jinja2.Environment:
     env.filters["tojson_script"] = _json_for_script
     env.filters["chart_svg"] = chart_svg
     env.filters["map_levels"] = map_levels
+    env.filters["urlpath"] = lambda url: urlsplit(url).path if url else ""
     return env
 
 

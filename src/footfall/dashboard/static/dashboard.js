@@ -67,6 +67,39 @@
       s.addEventListener("change", function () { s.form.requestSubmit(); });
     });
     drawChart();
+    liveStream();
+  }
+
+  var source = null;
+  function item(e) {
+    var li = document.createElement("li");
+    var time = document.createElement("time");
+    time.textContent = e.ts.slice(11, 19);
+    var what = document.createElement("span");
+    var name = document.createElement("b");
+    name.textContent = e.name;  // text, never HTML: event names are the sender's
+    what.append(name, " " + (e.path || ""));
+    var from = document.createElement("span");
+    from.className = "muted";
+    from.textContent = [e.source, e.country, e.device_type].filter(Boolean).join(" · ");
+    li.append(time, what, from);
+    return li;
+  }
+
+  function liveStream() {
+    var list = document.getElementById("stream");
+    if (source) { source.close(); source = null; }
+    if (!list || !window.EventSource) return;
+    source = new EventSource(list.dataset.src);
+    source.addEventListener("events", function (m) {
+      JSON.parse(m.data).forEach(function (e) { list.prepend(item(e)); });
+      while (list.children.length > 100) list.lastElementChild.remove();
+    });
+    source.addEventListener("visitors", function (m) {
+      list.dataset.live = "1";  // the server subscribed before its first count: events flow
+      var count = document.querySelector('[data-testid="realtime-visitors"]');
+      if (count) { count.textContent = m.data; count.dataset.value = m.data; }
+    });
   }
 
   function typing(e) {
