@@ -94,6 +94,10 @@ def test_report_in_chromium(context: BrowserContext, dash: Dash) -> None:
     page.keyboard.press("w")
     page.wait_for_url("**period=7d**")
     page.wait_for_selector('.periods a[aria-current]:has-text("Last 7 days")')
+    page.keyboard.press("t")
+    page.wait_for_url("**period=30d**")
+    page.keyboard.press("w")
+    page.wait_for_url("**period=7d**")
 
     # Dark mode by the toggle, kept across pages.
     page.click("#theme-toggle")

@@ -112,7 +112,7 @@
     if (typing(e)) return;
     var dialog = document.getElementById("shortcuts");
     if (e.key === "?") { if (dialog && !dialog.open) dialog.showModal(); e.preventDefault(); return; }
-    if (e.key === "t") { toggleTheme(); return; }
+    if (e.key === "n") { toggleTheme(); return; }
     if (e.key === "r") { var rt = document.querySelector(".realtime-link"); if (rt) rt.click(); return; }
     if (e.key === "x") {
       var compare = document.querySelector("select[name=compare]");
