@@ -22,6 +22,7 @@ def main() -> None:
         ("what bounds ingestion", ["bounds.py", "--seconds", "4" if quick else "8"]),
         ("the disk's sync latency", ["disk.py", *(["--syncs", "1000"] if quick else [])]),
         ("queries", ["queries.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
+        ("dashboard", ["dashboard.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
     ]
     for title, cmd in steps:
         print(f"\n=== {title} ===", flush=True)

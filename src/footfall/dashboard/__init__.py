@@ -8,7 +8,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from footfall.dashboard.pages import home, login, realtime, report
+from footfall.dashboard.pages import home, login, realtime
+from footfall.dashboard.pages import report as report_page  # `report` is the numbers module
 from footfall.dashboard.web import STATIC
 
 __all__ = ["routes"]
@@ -18,7 +19,7 @@ def routes() -> list[BaseRoute]:
     return [
         *login.routes,
         *home.routes,
-        *report.routes,
+        *report_page.routes,
         *realtime.routes,
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

@@ -5,7 +5,7 @@ or `SessionSummaryQuery` answered by the store."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,14 +18,16 @@ from footfall.dashboard.state import (
     utc_range,
     zone,
 )
+from footfall.errors import FootfallError
 from footfall.model import Scope
 from footfall.read.queries import SessionSummaryQuery, StatsQuery
 from footfall.service import Footfall
 
-__all__ = ["PANELS", "Panel", "Report", "build_report"]
+__all__ = ["PANELS", "Panel", "Report", "ReportRun", "build_report"]
 
 PAGEVIEW = "$pageview"
 PANEL_ROWS = 10
+READS_AT_ONCE = 2
 
 
 class Panel(msgspec.Struct, frozen=True):
@@ -90,7 +92,7 @@ class Row(msgspec.Struct):
 class Report(msgspec.Struct):
     kpis: list[Kpi]
     chart: dict[str, Any]  # {"labels", "current", "previous", "metric"}
-    panels: list[tuple[Panel, list[Row]]]
+    panels: list[tuple[Panel, list[Row]]]  # the streamed page reads them from ReportRun
     first: date
     last: date
     compare_first: date | None
@@ -105,32 +107,47 @@ def _value(rows: list[dict[str, Any]]) -> float:
     return float(rows[0]["value"]) if rows and rows[0]["value"] is not None else 0.0
 
 
-def _totals(
+def _total_jobs(
     svc: Footfall, scope: Scope, rng: tuple[datetime, datetime], state: ReportState
-) -> dict[str, float | None]:
-    """The KPI figures of one period (runs in a worker thread)."""
+) -> dict[str, Callable[[], Any]]:
+    """The reads behind the KPI figures of one period, one job each (they run side by side)."""
     st = svc.store
-    visitors = _value(st.stats(_q(scope, rng, state, metric="uniques")))
-    visits = _value(st.stats(_q(scope, rng, state, metric="sessions")))
-    pageviews = _value(st.stats(_q(scope, rng, state, metric="count", event=PAGEVIEW)))
-    (summary,) = st.session_summary(
-        SessionSummaryQuery(scope=scope, start=rng[0], end=rng[1], filters=state.filters)
-    )
-    started = summary["sessions"]
+
+    def total(**kw: Any) -> Callable[[], float]:
+        return lambda: _value(st.stats(_q(scope, rng, state, **kw)))
+
+    jobs: dict[str, Callable[[], Any]] = {
+        "visitors": total(metric="uniques"),
+        "visits": total(metric="sessions"),
+        "pageviews": total(metric="count", event=PAGEVIEW),
+        "sessions": lambda: st.session_summary(
+            SessionSummaryQuery(scope=scope, start=rng[0], end=rng[1], filters=state.filters)
+        )[0],
+    }
+    if state.goal:
+        jobs["conversions"] = total(metric="uniques", event=state.goal)
+        if state.value:
+            jobs["revenue"] = total(
+                metric="sum", event=state.goal, value_property=state.value
+            )
+    return jobs
+
+
+def _figures(got: dict[str, Any]) -> dict[str, float | None]:
+    """KPI figures from the jobs' answers (ratios of figures are made here, not read)."""
+    visitors, visits, pageviews = got["visitors"], got["visits"], got["pageviews"]
+    started = got["sessions"]["sessions"]
     out: dict[str, float | None] = {
         "visitors": visitors, "visits": visits, "pageviews": pageviews,
         "views_per_visit": pageviews / visits if visits else None,
-        "bounce_rate": summary["bounces"] / started if started else None,
-        "visit_duration": float(summary["duration_s"]) / started if started else None,
+        "bounce_rate": got["sessions"]["bounces"] / started if started else None,
+        "visit_duration": float(got["sessions"]["duration_s"]) / started if started else None,
     }
-    if state.goal:
-        conversions = _value(st.stats(_q(scope, rng, state, metric="uniques", event=state.goal)))
-        out["conversions"] = conversions
-        out["conversion_rate"] = conversions / visitors if visitors else None
-        if state.value:
-            out["revenue"] = _value(st.stats(_q(
-                scope, rng, state, metric="sum", event=state.goal, value_property=state.value,
-            )))
+    if "conversions" in got:
+        out["conversions"] = got["conversions"]
+        out["conversion_rate"] = got["conversions"] / visitors if visitors else None
+    if "revenue" in got:
+        out["revenue"] = got["revenue"]
     return out
 
 
@@ -205,42 +222,92 @@ def _panel(
     return [Row(labels, v, v / top) for labels, v in pairs]
 
 
-async def build_report(svc: Footfall, scope: Scope, tz: str, state: ReportState) -> Report:
-    """Every number of the page: KPIs of both periods, both chart lines, every panel. The reads
-    run in worker threads side by side (one DuckDB cursor each), after the loader caught up."""
-    today = datetime.now(zone(tz)).date()
-    first, last = period_dates(state, today)
-    compare = comparison_dates(state, first, last)
-    rng = utc_range(first, last, tz)
-    jobs: list[Callable[[], Any]] = [
-        lambda: _totals(svc, scope, rng, state),
-        lambda: _series(svc, scope, first, last, tz, state),
-    ]
-    if compare is not None:
-        crng = utc_range(*compare, tz)
-        jobs += [
-            lambda: _totals(svc, scope, crng, state),
-            lambda: _series(svc, scope, compare[0], compare[1], tz, state),
+class ReportRun:
+    """A report whose reads start at once and run in the background, two at a time, in the
+    order the page shows them: the page awaits the KPIs and the chart before its first byte,
+    then streams each panel as its read finishes."""
+
+    def __init__(self, svc: Footfall, scope: Scope, tz: str, state: ReportState) -> None:
+        self.state = state
+        today = datetime.now(zone(tz)).date()
+        self.first, self.last = period_dates(state, today)
+        compare = comparison_dates(state, self.first, self.last)
+        self.compare_first: date | None = compare[0] if compare else None
+        self.compare_last: date | None = compare[1] if compare else None
+        rng = utc_range(self.first, self.last, tz)
+        # Two reads at a time: each already uses the store's threads, and two dozen at once
+        # would share its memory limit (96 MB by default) and spill instead of going faster.
+        gate = asyncio.Semaphore(READS_AT_ONCE)
+
+        def start(job: Callable[[], Any]) -> asyncio.Task[Any]:
+            async def run() -> Any:
+                async with gate:
+                    return await svc.read(job)
+
+            return asyncio.ensure_future(run())
+
+        self._now = {k: start(j) for k, j in _total_jobs(svc, scope, rng, state).items()}
+        self._series = start(lambda: _series(svc, scope, self.first, self.last, tz, state))
+        self._before: dict[str, asyncio.Task[Any]] = {}
+        self._series_before: asyncio.Task[Any] | None = None
+        if compare is not None:
+            crng = utc_range(*compare, tz)
+            self._before = {k: start(j) for k, j in _total_jobs(svc, scope, crng, state).items()}
+            self._series_before = start(
+                lambda: _series(svc, scope, compare[0], compare[1], tz, state)
+            )
+        self._panels = [
+            (p, start(lambda p=p: _panel(svc, scope, rng, state, p)))  # type: ignore[misc]
+            for p in PANELS
         ]
-    jobs += [lambda p=p: _panel(svc, scope, rng, state, p) for p in PANELS]  # type: ignore[misc]
-    results = await asyncio.gather(*(svc.read(job) for job in jobs))
-    now, (labels, current) = results[0], results[1]
-    before: dict[str, float | None] = results[2] if compare is not None else {}
-    previous = results[3][1] if compare is not None else []
-    panel_rows = results[4:] if compare is not None else results[2:]
-    return Report(
-        kpis=_kpis(now, before, state),
-        chart={
-            "labels": labels, "current": current, "previous": previous,
-            "metric": state.metric, "interval": state.interval,
-        },
-        panels=[
-            (p, rows) for p, rows in zip(PANELS, panel_rows, strict=True)
-            if not p.optional or any(v is not None for r in rows for v in r.labels)
-        ],
-        first=first, last=last,
-        compare_first=compare[0] if compare else None, compare_last=compare[1] if compare else None,
-    )
+
+    async def head(self) -> Report:
+        """KPIs and chart (raises the store's error, before anything was sent)."""
+        now = _figures({k: await t for k, t in self._now.items()})
+        before = _figures({k: await t for k, t in self._before.items()}) if self._before else {}
+        labels, current = await self._series
+        previous = (await self._series_before)[1] if self._series_before else []
+        return Report(
+            kpis=_kpis(now, before, self.state),
+            chart={
+                "labels": labels, "current": current, "previous": previous,
+                "metric": self.state.metric, "interval": self.state.interval,
+            },
+            panels=[], first=self.first, last=self.last,
+            compare_first=self.compare_first, compare_last=self.compare_last,
+        )
+
+    async def panels(self) -> AsyncIterator[tuple[Panel, list[Row] | None]]:
+        """Each panel in page order as soon as its read is done; rows None when it failed."""
+        for panel, task in self._panels:
+            try:
+                rows: list[Row] | None = await task
+            except FootfallError:
+                rows = None
+            if rows is None or _shown(panel, rows):
+                yield panel, rows
+
+    def cancel(self) -> None:
+        for task in (*self._now.values(), *self._before.values(), self._series,
+                     *(t for _p, t in self._panels)):
+            task.cancel()
+        if self._series_before is not None:
+            self._series_before.cancel()
+
+
+def _shown(panel: Panel, rows: list[Row]) -> bool:
+    return not panel.optional or any(v is not None for r in rows for v in r.labels)
+
+
+async def build_report(svc: Footfall, scope: Scope, tz: str, state: ReportState) -> Report:
+    """Every number of the page at once (the htmx panel partial, tests, benchmarks)."""
+    run = ReportRun(svc, scope, tz, state)
+    try:
+        report = await run.head()
+        report.panels = [(p, rows or []) async for p, rows in run.panels()]
+    finally:
+        run.cancel()
+    return report
 
 
 def _kpis(now: dict[str, float | None], before: dict[str, float | None], state: ReportState) -> list[Kpi]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import math
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,9 +15,18 @@ from urllib.parse import urlsplit
 
 import jinja2
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 
-__all__ = ["CSP", "STATIC", "chart_svg", "environment", "page", "secure_headers", "world"]
+__all__ = [
+    "CSP",
+    "STATIC",
+    "chart_svg",
+    "environment",
+    "page",
+    "secure_headers",
+    "streamed_page",
+    "world",
+]
 
 NONE = "\u2013"  # an en dash for a missing figure
 
@@ -37,13 +49,15 @@ _HEADERS = {
 
 
 @functools.cache
-def environment() -> jinja2.Environment:
+def environment(streaming: bool = False) -> jinja2.Environment:
+    """Templates; `streaming` renders asynchronously, awaiting the parts a page streams."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("footfall.dashboard", "templates"),
         autoescape=True,  # event names, URLs and referrers are attacker-controlled
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        enable_async=streaming,
     )
     env.filters["number"] = format_number
     env.filters["percent"] = format_percent
@@ -136,6 +150,40 @@ def page(
 ) -> Response:
     html = environment().get_template(template).render(request=request, **context)
     return secure_headers(HTMLResponse(html, status, headers=headers))
+
+
+def streamed_page(
+    request: Request, template: str, context: dict[str, Any], on_close: Callable[[], None]
+) -> Response:
+    """A page sent as it renders: what is ready goes out at once (the browser paints it), the
+    rest follows as the template's awaits resolve."""
+    chunks = environment(streaming=True).get_template(template).generate_async(request=request, **context)
+    body = _coalesce(chunks, on_close)
+    return secure_headers(StreamingResponse(body, media_type="text/html; charset=utf-8"))
+
+
+async def _coalesce(chunks: AsyncGenerator[str], on_close: Callable[[], None]) -> AsyncIterator[bytes]:
+    """Join the template's many small pieces; send whenever the next one is not ready yet."""
+    buffer: list[str] = []
+    pending = asyncio.ensure_future(anext(chunks))
+    try:
+        while True:
+            await asyncio.sleep(0)  # let a piece that needs no waiting finish first
+            if buffer and not pending.done():
+                yield "".join(buffer).encode()
+                buffer = []
+            try:
+                buffer.append(await pending)
+            except StopAsyncIteration:
+                break
+            pending = asyncio.ensure_future(anext(chunks))
+    finally:  # also when the browser went away mid-page: stop the reads nobody will see
+        pending.cancel()
+        on_close()
+        with contextlib.suppress(RuntimeError):  # still running in the cancelled `pending`
+            await chunks.aclose()
+    if buffer:
+        yield "".join(buffer).encode()
 
 
 @functools.cache

@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from footfall.dashboard import auth
 from footfall.dashboard.pages._access import Access, allowed_projects, project_access
-from footfall.dashboard.report import PANELS, build_report
+from footfall.dashboard.report import PANELS, ReportRun, build_report
 from footfall.dashboard.state import CHART_METRICS, COMPARISONS, PERIODS, parse_state
-from footfall.dashboard.web import page, world
+from footfall.dashboard.web import page, streamed_page, world
 from footfall.errors import FootfallError
 from footfall.model import Scope
 from footfall.read.queries import INTERVALS
@@ -31,24 +31,36 @@ async def report(request: Request) -> Response:
         return access
     state = parse_state(request.query_params)
     scope = Scope(access.project.id, access.env)
-    try:
-        data = await build_report(auth.service(request), scope, access.project.timezone, state)
-    except FootfallError as err:  # the store is catching up or out of memory: say so, retry
-        headers = {"Retry-After": str(round(err.retry_after))} if err.retry_after else None
-        return page(request, "error.html", {"session": access.session, "message": err.message}, err.status, headers)
-    template = "report.html"
-    panel = request.query_params.get("panel")
-    if request.headers.get("hx-request") and panel in {p.name for p in PANELS}:
-        data.panels = [(p, rows) for p, rows in data.panels if p.name == panel]
-        template = "_panels.html"
-    return page(request, template, {
+    svc = auth.service(request)
+    context = {
         "session": access.session, "project": access.project, "env": access.env,
         "projects": allowed_projects(request, access.session),
-        "state": state, "report": data, "periods": PERIODS, "comparisons": COMPARISONS,
+        "state": state, "periods": PERIODS, "comparisons": COMPARISONS,
         "intervals": INTERVALS, "chart_metrics": CHART_METRICS, "filter_labels": FILTER_LABELS,
-        "world": world(),
-        "base": f"/dashboard/p/{access.project.id}/{access.env}",
-    })
+        "world": world(), "base": f"/dashboard/p/{access.project.id}/{access.env}",
+    }
+    panel = request.query_params.get("panel")
+    if request.headers.get("hx-request") and panel in {p.name for p in PANELS}:
+        try:
+            data = await build_report(svc, scope, access.project.timezone, state)
+        except FootfallError as err:
+            return _failed(request, access, err)
+        shown = [(p, rows) for p, rows in data.panels if p.name == panel]
+        return page(request, "_panels.html", {**context, "report": data, "panels": shown})
+    run = ReportRun(svc, scope, access.project.timezone, state)
+    try:
+        head = await run.head()  # the first byte carries the KPIs and the chart data
+    except FootfallError as err:  # the store is catching up or out of memory: say so
+        run.cancel()
+        return _failed(request, access, err)
+    return streamed_page(
+        request, "report.html", {**context, "report": head, "panels": run.panels()}, run.cancel
+    )
+
+
+def _failed(request: Request, access: Access, err: FootfallError) -> Response:
+    headers = {"Retry-After": str(round(err.retry_after))} if err.retry_after else None
+    return page(request, "error.html", {"session": access.session, "message": err.message}, err.status, headers)
 
 
 routes = [Route("/dashboard/p/{project_id}/{env}", report, methods=["GET"])]
