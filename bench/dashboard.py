@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 from _results import save  # noqa: E402
-from queries import build, timed  # noqa: E402
+from queries import prepare, timed  # noqa: E402
 from tests.support.browser import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from tests.support.server import Server  # noqa: E402
 
@@ -41,7 +41,6 @@ from footfall.dashboard import report  # noqa: E402
 from footfall.dashboard.state import ReportState, utc_range  # noqa: E402
 from footfall.dashboard.web import STATIC  # noqa: E402
 from footfall.model import Scope  # noqa: E402
-from footfall.service import bootstrap_default_project, open_meta  # noqa: E402
 from footfall.store.duckdb.store import DuckDBStore  # noqa: E402
 
 FIRST, LAST = date(2026, 4, 1), date(2026, 4, 30)
@@ -114,14 +113,7 @@ def script_bytes(html: str) -> dict[str, int]:
 
 def run(n: int, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        data.mkdir()
-        meta = open_meta(Settings.from_env(data=str(data)))
-        keys = bootstrap_default_project(meta)
-        meta.close()
-        assert keys is not None
-        scope = Scope(keys["project_id"], "live")
-        build(data / "events.duckdb", n, scope.project_id).close()
+        data, _keys, scope = prepare(tmp, n)
         subprocess.run(
             [sys.executable, "-m", "footfall", "user", "create", EMAIL, "--role", "admin",
              "--password-stdin", "--data", str(data)],
