@@ -135,3 +135,17 @@ def test_deleting_a_user_ends_their_sessions(dash: Dash) -> None:
     cli(dash.server.data, "user", "delete", "temp@example.com")
     assert c.get(dash.report_path()).status_code == 303
     c.close()
+
+
+def test_oversized_or_garbled_forms(dash: Dash) -> None:
+    with httpx.Client(base_url=dash.server.url) as c:
+        big = c.post("/dashboard/login", content=b"email=" + b"a" * 20_000,
+                     headers={"content-type": "application/x-www-form-urlencoded"})
+        assert big.status_code in (400, 413)
+        chunked = c.post("/dashboard/login", content=iter([b"email=", b"a" * 20_000]),
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+        assert chunked.status_code in (400, 413)
+        many = c.post("/dashboard/login", content="&".join(f"f{i}=1" for i in range(50)).encode(),
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+        assert many.status_code == 400
+        assert c.post("/dashboard/login", content=b"\xff\xfe=\x00").status_code == 400

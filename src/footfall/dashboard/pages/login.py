@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from footfall.dashboard import auth
 from footfall.dashboard.web import page
-from footfall.http import request_context
+from footfall.errors import FootfallError
+from footfall.http import read_body, request_context
 
 __all__ = ["routes"]
 
@@ -40,11 +43,23 @@ async def login_form(request: Request) -> Response:
     return _form_page(request, next_url)
 
 
+async def read_form(request: Request) -> dict[str, str] | None:
+    """A small url-encoded form (at most MAX_FORM_BYTES however it is sent); None if larger or
+    not readable. The last value of a repeated field wins."""
+    try:
+        body = await read_body(request, MAX_FORM_BYTES)
+    except FootfallError:
+        return None
+    try:
+        return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=10))
+    except ValueError:  # not UTF-8, or too many fields
+        return None
+
+
 async def login(request: Request) -> Response:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        return _form_page(request, "/dashboard/", "That request was too large.", 413)
-    form = await request.form(max_files=0, max_fields=10)
+    form = await read_form(request)
+    if form is None:
+        return _form_page(request, "/dashboard/", "That request could not be read.", 400)
     next_url = auth.safe_next(str(form.get("next") or ""))
     email = str(form.get("email") or "").strip().lower()[:254]
     password = str(form.get("password") or "")[:1024]
@@ -68,7 +83,7 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     session = auth.current(request)
-    form = await request.form(max_files=0, max_fields=5)
+    form = await read_form(request) or {}
     if session is None:
         return RedirectResponse("/dashboard/login", 303)
     if not auth.check_csrf(request, str(form.get("csrf") or ""), session.csrf_token):
