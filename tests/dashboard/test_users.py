@@ -51,6 +51,8 @@ def test_project_timezone(fresh_data: Path) -> None:
     project = json.loads(cli(fresh_data, "project", "create", "shop", "--json").stdout)["project_id"]
     out = cli(fresh_data, "project", "update", project, "--timezone", "Europe/Berlin", "--json")
     assert json.loads(out.stdout)["timezone"] == "Europe/Berlin"
+    listed = json.loads(cli(fresh_data, "project", "list", "--json").stdout)
+    assert [p["timezone"] for p in listed] == ["Europe/Berlin"]
     bad = cli(fresh_data, "project", "update", project, "--timezone", "Mars/Olympus", check=False)
     assert bad.returncode != 0 and "IANA" in bad.stderr
 

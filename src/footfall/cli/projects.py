@@ -48,7 +48,8 @@ def list_projects(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     finally:
         meta.close()
     payload = [
-        {"project_id": p.id, "name": p.name, "origins": list(p.origins), "store_raw_ip": p.store_raw_ip}
+        {"project_id": p.id, "name": p.name, "origins": list(p.origins), "store_raw_ip": p.store_raw_ip,
+         "timezone": p.timezone}
         for p in projects
     ]
     human = "\n".join(f"{p.id}  {p.name}  origins={','.join(p.origins) or '-'}" for p in projects)
