@@ -48,6 +48,10 @@ def test_realtime_counts_like_the_api(admin: httpx.Client, dash: Dash) -> None:
         }).json()["rows"]
     assert int(got.group(1)) == rows[0]["value"] >= 3
     assert "/now" in page.text
+    # htmx refreshes the lists in place.
+    lists = admin.get(dash.report_path(dash.other) + "/realtime", headers={"HX-Request": "true"})
+    assert 'data-testid="live-lists"' in lists.text and "<html" not in lists.text
+    assert "/now" in lists.text
 
 
 def test_stream_pushes_events_as_they_are_stored(admin: httpx.Client, dash: Dash) -> None:

@@ -63,7 +63,8 @@ async def realtime(request: Request) -> Response:
     except FootfallError as err:
         return page(request, "error.html", {"session": access.session, "message": err.message}, err.status)
     base = f"/dashboard/p/{access.project.id}/{access.env}"
-    return page(request, "realtime.html", {
+    template = "_realtime_lists.html" if request.headers.get("hx-request") else "realtime.html"
+    return page(request, template, {
         "session": access.session, "project": access.project, "env": access.env, "base": base, **data,
     })
 

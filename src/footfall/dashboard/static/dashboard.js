@@ -88,9 +88,11 @@
 
   function liveStream() {
     var list = document.getElementById("stream");
+    if (source && source.list === list) return;  // a panel refresh, not a new page
     if (source) { source.close(); source = null; }
     if (!list || !window.EventSource) return;
     source = new EventSource(list.dataset.src);
+    source.list = list;
     source.addEventListener("events", function (m) {
       JSON.parse(m.data).forEach(function (e) { list.prepend(item(e)); });
       while (list.children.length > 100) list.lastElementChild.remove();
