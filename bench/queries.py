@@ -200,16 +200,22 @@ def http_queries(srv: Server, key: str, repeat: int) -> dict[str, dict[str, floa
     return out
 
 
+def prepare(tmp: str, n: int) -> tuple[Path, dict[str, str], Scope]:
+    """A data directory in `tmp` with the default project and `n` generated events."""
+    data = Path(tmp) / "data"
+    data.mkdir()
+    meta = open_meta(Settings.from_env(data=str(data)))
+    keys = bootstrap_default_project(meta)
+    meta.close()
+    assert keys is not None
+    scope = Scope(keys["project_id"], "live")
+    build(data / "events.duckdb", n, scope.project_id).close()
+    return data, keys, scope
+
+
 def run(n: int, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        data.mkdir()
-        meta = open_meta(Settings.from_env(data=str(data)))
-        keys = bootstrap_default_project(meta)
-        meta.close()
-        assert keys is not None
-        scope = Scope(keys["project_id"], "live")
-        build(data / "events.duckdb", n, scope.project_id).close()
+        data, keys, scope = prepare(tmp, n)
         # The server's settings (threads, memory limit), so both tables measure the same store.
         settings = Settings.from_env(data=str(data))
         store = DuckDBStore(data / "events.duckdb", settings.store_threads, settings.store_memory)

@@ -27,6 +27,7 @@ def main() -> None:
         ("the disk's sync latency", ["disk.py", *(["--syncs", "1000"] if quick else [])]),
         ("queries", ["queries.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
         ("ClickHouse beside DuckDB", ["clickhouse.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
+        ("dashboard", ["dashboard.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
     ]
     for title, cmd in steps:
         print(f"\n=== {title} ===", flush=True)

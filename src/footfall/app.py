@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from footfall import dashboard
 from footfall.config import Settings
 from footfall.dialects.atrack import routes as atrack
 from footfall.dialects.millimetric import schema as mm
@@ -233,6 +234,7 @@ def create_app(settings: Settings) -> ASGIApp:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        *dashboard.routes(),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}

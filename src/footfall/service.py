@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ __all__ = [
     "DEVICE_KEYS",
     "GEO_KEYS",
     "Footfall",
+    "bootstrap_dashboard_admin",
     "create_project_with_keys",
     "enrichment_of",
     "open_meta",
@@ -96,6 +98,18 @@ def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
             meta, "default", ["http://localhost:5173", "http://localhost:8787"]
         )
     return {"project_id": project.id, **keys}
+
+
+def bootstrap_dashboard_admin(meta: MetaStore) -> tuple[str, str] | None:
+    """With no dashboard user yet: an admin with a random password, printed once (e-mail,
+    password); only its scrypt hash is kept."""
+    if meta.users.any():
+        return None
+    from footfall.auth.passwords import hash_password
+
+    email, password = "admin@localhost", secrets.token_urlsafe(15)
+    meta.users.create(email, hash_password(password), "admin")
+    return email, password
 
 
 def reclassify_stored(
@@ -203,6 +217,9 @@ class Footfall:
         self.edge_drops: Counter[tuple[str, str]] = Counter()
         self._control: asyncio.AbstractServer | None = None  # `footfall backup` asks here
         self._import_sessions = ImportSessionizer()
+        # Called with each request's stored events once they are durable (the dashboard's live
+        # stream); must not block: they run on the event loop.
+        self.on_stored: list[Callable[[list[Event]], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -347,6 +364,8 @@ class Footfall:
         await self._commit(KIND_EVENT, kept, links, profiles)
         for e in kept:
             self.accepted[e.dialect] += 1
+        for listener in self.on_stored:
+            listener(kept)
         return kept
 
     async def _commit(

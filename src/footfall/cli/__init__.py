@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from footfall.cli import classify, classify_stored, keys, portability, projects, rules, serve, store
+from footfall.cli import (
+    classify,
+    classify_stored,
+    keys,
+    portability,
+    projects,
+    rules,
+    serve,
+    store,
+    users,
+)
 
 __all__ = ["app", "main"]
 
@@ -25,6 +35,7 @@ app.add_typer(projects.app, name="project")
 app.add_typer(keys.app, name="key")
 app.add_typer(rules.app, name="rule")
 app.add_typer(store.app, name="store")
+app.add_typer(users.app, name="user")
 
 
 def main() -> None:

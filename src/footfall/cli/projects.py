@@ -54,7 +54,7 @@ def list_projects(
         meta.close()
     payload = [
         {"project_id": p.id, "name": p.name, "origins": list(p.origins), "store_raw_ip": p.store_raw_ip,
-         "domains": domains.get(p.id, [])}
+         "domains": domains.get(p.id, []), "timezone": p.timezone}
         for p in projects
     ]
     human = "\n".join(
@@ -85,11 +85,22 @@ def update(
         typer.Option("--domain", help="Replace the site domains Plausible events are accepted for (repeatable; `www.` is ignored)."),
     ] = None,
     no_domains: Annotated[bool, typer.Option("--no-domains", help="Accept no Plausible events.")] = False,
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", help="IANA time zone of the dashboard's days, e.g. Europe/Berlin."),
+    ] = None,
     data: DataOpt = None,
     meta_url: MetaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a project's allowed origins, IP allowlist, site domains or raw-IP opt-in (a running server follows within 10 s)."""
+    """Change a project's allowed origins, IP allowlist, site domains, raw-IP opt-in or time zone (a running server follows within 10 s)."""
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise typer.BadParameter("--timezone must be an IANA name such as Europe/Berlin") from None
 
     meta = meta_store(data, meta_url)
     try:
@@ -108,6 +119,7 @@ def update(
             origins=origin,
             store_raw_ip=store_raw_ip,
             authorized_ips=[] if any_ip else authorized_ip,
+            timezone=timezone,
         )
         if domain is not None or no_domains:
             try:
@@ -123,7 +135,7 @@ def update(
     payload = {
         "project_id": project.id, "name": project.name,
         "origins": list(project.origins), "store_raw_ip": project.store_raw_ip,
-        "authorized_ips": list(project.authorized_ips), "domains": domains,
+        "authorized_ips": list(project.authorized_ips), "domains": domains, "timezone": project.timezone,
     }
     emit(as_json, payload, f"updated {project.id}")
 

@@ -51,7 +51,7 @@ def serve(
 
     from footfall.app import create_app
     from footfall.ops.logs import configure_logging
-    from footfall.service import bootstrap_default_project, open_meta
+    from footfall.service import bootstrap_dashboard_admin, bootstrap_default_project, open_meta
     from footfall.state import StateUnavailable, open_state
     from footfall.store.factory import StoreConfigError, check_store
     from footfall.store.meta import MetaUnavailable
@@ -87,6 +87,7 @@ def serve(
         meta = open_meta(settings)
         try:
             first = bootstrap_default_project(meta)
+            admin = bootstrap_dashboard_admin(meta)
         finally:
             meta.close()
     except (MetaUnavailable, StateUnavailable) as err:
@@ -106,6 +107,13 @@ def serve(
         if keys_file is not None:
             keys_file.write_text(json.dumps(first, indent=2))
             keys_file.chmod(0o600)
+    if admin is not None:
+        shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        typer.echo(
+            f"Dashboard: http://{shown}:{settings.port}/dashboard/ (log in as {admin[0]},"
+            f" password {admin[1]}: shown once; `footfall user create` adds people)",
+            err=True,
+        )
     typer.echo(f"Footfall listening on http://{settings.host}:{settings.port} (data: {settings.data})", err=True)
     # uvicorn drains, then re-raises the signal it caught; after a clean drain that is a normal exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

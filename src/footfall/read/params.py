@@ -181,9 +181,13 @@ def stats_query(scope: Scope, p: Params) -> StatsQuery:
     timezone = _timezone(p, errs)
     limit = _int(p, "limit", 100, 1, 1000, errs)
     include_bots = _bool(p, "include_bots", errs)
+    value_property = (p.get("value_property") or "").strip() or None
+    if metric == "sum" and value_property is None:
+        errs.add("value_property", "required with metric=sum: the numeric property to add up")
     errs.raise_if_any()
     return StatsQuery(
         scope=scope, start=start, end=end, metric=metric, event=p.get("event") or None,
+        value_property=value_property,
         group_by=_columns(p, "group_by", GROUP_BY_COLUMNS, ()), interval=interval,
         timezone=timezone, filters=_filters(p), include_bots=include_bots, limit=limit,
     )

@@ -15,11 +15,13 @@ __all__ = [
     "GROUP_BY_COLUMNS",
     "INTERVALS",
     "METRICS",
+    "SESSION_GROUPS",
     "AttributionQuery",
     "FunnelPeopleQuery",
     "FunnelQuery",
     "FunnelStep",
     "PageQuery",
+    "SessionSummaryQuery",
     "SessionsQuery",
     "SourcesQuery",
     "StatsQuery",
@@ -28,10 +30,11 @@ __all__ = [
 # Columns `group_by` and filters may name: the spec's list plus campaign/channel/referrer_host.
 GROUP_BY_COLUMNS = (
     "event_name", "source", "medium", "campaign", "channel", "referrer_host", "country",
-    "device_type", "browser", "os", "path",
+    "device_type", "browser", "os", "path", "utm_content", "utm_term", "region", "city",
 )  # fmt: skip
 FILTER_COLUMNS = GROUP_BY_COLUMNS
-METRICS = ("count", "uniques", "sessions", "users")
+METRICS = ("count", "uniques", "sessions", "users", "sum")
+SESSION_GROUPS = ("entry_path", "exit_path")
 INTERVALS = ("hour", "day", "week", "month")
 ATTRIBUTION_MODELS = (
     "first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay",
@@ -43,8 +46,9 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
     scope: Scope
     start: datetime  # inclusive, UTC
     end: datetime  # exclusive, UTC
-    metric: str = "count"  # count | uniques (people) | sessions | users (identified people)
+    metric: str = "count"  # count | uniques (people) | sessions | users (identified people) | sum
     event: str | None = None
+    value_property: str | None = None  # metric=sum: the numeric property summed (e.g. revenue)
     group_by: tuple[str, ...] = ()
     interval: str | None = None
     timezone: str = "UTC"
@@ -59,6 +63,20 @@ class SessionsQuery(msgspec.Struct, frozen=True, kw_only=True):
     end: datetime
     user_id: str | None = None  # the person's sessions, on every linked anonymous id
     anonymous_id: str | None = None
+    include_bots: bool = False
+    limit: int = 100
+
+
+class SessionSummaryQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Sessions that started in [start, end): how many, how many bounced, their total duration,
+    optionally per entry or exit page. Filters name the session's first-event columns; `path`
+    and `event_name` keep the sessions that had such an event."""
+
+    scope: Scope
+    start: datetime
+    end: datetime
+    group_by: str | None = None  # one of SESSION_GROUPS
+    filters: tuple[tuple[str, str], ...] = ()
     include_bots: bool = False
     limit: int = 100
 

@@ -13,7 +13,7 @@ from typing import Any
 from footfall.read.queries import AttributionQuery, FunnelPeopleQuery, FunnelQuery, StatsQuery
 
 __all__ = [
-    "attribution_answer", "attribution_header", "compared_answer", "covers", "funnel_answer", "funnel_people_answer",
+    "ROLLUP_DIMENSIONS", "attribution_answer", "attribution_header", "compared_answer", "covers", "funnel_answer", "funnel_people_answer",
     "naive_utc",
 ]
 
@@ -137,10 +137,20 @@ def _midnight(value: datetime) -> bool:
     return v.time() == time(0)
 
 
+# The columns the daily rollup keeps (every backend's rollup has these).
+ROLLUP_DIMENSIONS = (
+    "name", "source", "medium", "campaign", "channel", "referrer_host", "country",
+    "device_type", "browser", "os", "path",
+)  # fmt: skip
+
+
 def covers(q: StatsQuery) -> bool:
-    """Can the rollup answer this exactly? Counts only, whole UTC days, day or longer buckets."""
+    """Can the rollup answer this exactly? Counts only, whole UTC days, day or longer buckets,
+    grouped and filtered by columns the rollup keeps."""
+    named = {"name" if c == "event_name" else c for c in (*q.group_by, *(f for f, _ in q.filters))}
     return (
         q.metric == "count"
+        and named <= set(ROLLUP_DIMENSIONS)
         and q.timezone == "UTC"
         and q.interval in (None, "day", "week", "month")
         and _midnight(q.start)

@@ -21,6 +21,7 @@ from footfall.read.queries import (
     FunnelQuery,
     PageQuery,
     SessionsQuery,
+    SessionSummaryQuery,
     SourcesQuery,
     StatsQuery,
 )
@@ -132,6 +133,9 @@ class Store(Protocol):
 
     def sessions(self, query: SessionsQuery) -> list[dict[str, Any]]:
         """Session rows (start, end, duration, entry/exit page, bounce, first-event source…)."""
+
+    def session_summary(self, query: SessionSummaryQuery) -> list[dict[str, Any]]:
+        """Sessions started in the range: (group,) sessions, bounces, duration_s (total)."""
 
     def funnel(self, query: FunnelQuery) -> dict[str, Any]:
         """Per-step people and conversion rates (optionally per breakdown value)."""

@@ -148,7 +148,7 @@ def _steps(value: Any) -> str:
 
 
 def _stats_params(args: Mapping[str, Any]) -> dict[str, str]:
-    p = _strings(args, ("from", "to", "metric", "event", "interval", "timezone", "limit", "include_bots"))
+    p = _strings(args, ("from", "to", "metric", "event", "value_property", "interval", "timezone", "limit", "include_bots"))
     if args.get("group_by") is not None:
         p["group_by"] = _columns("group_by", args["group_by"])
     if args.get("filters") is not None:
@@ -208,6 +208,7 @@ _STATS_PROPS: dict[str, Any] = {
     **_RANGE,
     "metric": {"type": "string", "enum": list(METRICS), "default": "count"},
     "event": {"type": "string", "description": "only events with this name"},
+    "value_property": {"type": "string", "description": "metric=sum: the numeric property summed"},
     "group_by": {
         "anyOf": [
             {"type": "array", "items": {"type": "string", "enum": list(GROUP_BY_COLUMNS)}},

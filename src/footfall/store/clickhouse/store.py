@@ -28,6 +28,7 @@ from footfall.read.queries import (
     FunnelQuery,
     PageQuery,
     SessionsQuery,
+    SessionSummaryQuery,
     SourcesQuery,
     StatsQuery,
 )
@@ -517,6 +518,9 @@ class ClickHouseStore:
         raise NotSupported(
             message="back up a ClickHouse store with ClickHouse's own BACKUP (docs/portability.md)"
         )
+
+    def session_summary(self, query: SessionSummaryQuery) -> list[dict[str, Any]]:
+        raise _not_yet("the dashboard's visit summary")
 
     # Part 2's reads (#19) are DuckDB-only for now: a clear 501, never a 500.
     def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:

@@ -11,11 +11,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from footfall.read.queries import (
     GROUP_BY_COLUMNS,
     INTERVALS,
+    SESSION_GROUPS,
     PageQuery,
     SessionsQuery,
+    SessionSummaryQuery,
     SourcesQuery,
     StatsQuery,
 )
@@ -28,6 +32,7 @@ __all__ = [
     "page_events",
     "scope_where",
     "scoped_people",
+    "session_summary",
     "sessions",
     "sources",
     "stats",
@@ -42,7 +47,14 @@ _METRIC = {
     "uniques": "count(DISTINCT person)",
     "sessions": "count(DISTINCT session_id)",
     "users": "count(DISTINCT resolved_user_id)",
+    # Values that are not numbers count as nothing rather than failing the whole read.
+    "sum": "coalesce(sum(TRY_CAST(json_extract_string(properties, $value_path) AS DOUBLE)), 0)",
 }
+# Filters the sessions table answers from its own (first-event) columns.
+_SESSION_COLUMNS = (
+    "source", "medium", "campaign", "channel", "referrer_host", "device_type", "browser", "os",
+    "country",
+)  # fmt: skip
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -101,6 +113,8 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
         where = scope_where(q, params)
         table = "events_people" if q.metric in ("uniques", "users") else "events"
         value = _METRIC[q.metric]
+        if q.metric == "sum":
+            params["value_path"] = _json_path(q.value_property or "")
         if q.timezone == "UTC":  # skip the per-row time zone conversion
             local, fmt = "ts", "%Y-%m-%dT%H:%M:%SZ"
         else:
@@ -136,6 +150,41 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
     return rows
 
 
+def _json_path(key: str) -> str:
+    """A JSON path naming one top-level key, quoted so any key text stays a key.
+
+    >>> _json_path('amount'), _json_path('a.b')
+    ('$."amount"', '$."a.b"')
+    """
+    return "$." + msgspec.json.encode(key).decode()
+
+
+def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]:
+    """Rows of (group,) sessions, bounces, duration_s: the same sessions `/v1/sessions` lists."""
+    params, where = _session_scope(q, "")
+    for i, (column, wanted) in enumerate(q.filters):
+        params[f"f{i}"] = wanted
+        if column in _SESSION_COLUMNS:
+            where.append(f"{column} = $f{i}")
+        else:  # path, event_name, utm_*, region, city: sessions that had such an event
+            where.append(
+                f"session_id IN (SELECT session_id FROM events WHERE project_id = $project"
+                f" AND env = $env AND ts >= $start AND {_COLUMN[column]} = $f{i})"
+            )
+    group = ""
+    if q.group_by is not None:
+        assert q.group_by in SESSION_GROUPS
+        group = f"{q.group_by}, "
+    sql = f"""
+        SELECT {group}count(*) AS sessions, count(*) FILTER (WHERE events <= 1) AS bounces,
+               round(coalesce(sum(epoch(end_ts) - epoch(start_ts)), 0), 3) AS duration_s
+        FROM sessions WHERE {" AND ".join(where)}
+        {"GROUP BY ALL ORDER BY sessions DESC, " + q.group_by if q.group_by else ""}
+        LIMIT $limit
+    """
+    return _rows(*run(sql, params))
+
+
 def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
     params: dict[str, Any] = {"limit": q.limit}
     where = scope_where(q, params)
@@ -152,14 +201,22 @@ def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
     return _rows(*run(sql, params))
 
 
-def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+def _session_scope(
+    q: SessionsQuery | SessionSummaryQuery, t: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Sessions of the project and environment that started in [start, end)."""
     params: dict[str, Any] = {
         "limit": q.limit, "project": q.scope.project_id, "env": q.scope.env,
         "start": naive_utc(q.start), "end": naive_utc(q.end),
     }
-    where = ["s.project_id = $project", "s.env = $env", "s.start_ts >= $start", "s.start_ts < $end"]
+    where = [f"{t}project_id = $project", f"{t}env = $env", f"{t}start_ts >= $start", f"{t}start_ts < $end"]
     if not q.include_bots:
-        where.append("NOT s.is_bot")
+        where.append(f"NOT {t}is_bot")
+    return params, where
+
+
+def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+    params, where = _session_scope(q, "s.")
     if q.user_id is not None:
         # A person's id may also be the distinct id an SDK tracks them under (Sankofa).
         where.append("(coalesce(s.user_id, i.user_id) = $user_id OR s.anonymous_id = $user_id)")

@@ -7,14 +7,11 @@ reclassify rebuild the days they touched, so the rollup always equals counting t
 
 from __future__ import annotations
 
-from footfall.store.answers import covers
+from footfall.store.answers import ROLLUP_DIMENSIONS, covers
 
 __all__ = ["APPEND", "COMPACT", "DIMENSIONS", "REBUILD_DAYS", "REBUILD_DAYS_BETWEEN", "covers"]
 
-DIMENSIONS = (
-    "name", "source", "medium", "campaign", "channel", "referrer_host", "country",
-    "device_type", "browser", "os", "path",
-)  # fmt: skip
+DIMENSIONS = ROLLUP_DIMENSIONS
 _KEY = "project_id, env, day, " + ", ".join(DIMENSIONS) + ", is_bot"
 _AGGREGATE = (
     f"SELECT project_id, env, CAST(ts AS DATE) AS day, {', '.join(DIMENSIONS)}, is_bot,"

@@ -23,6 +23,7 @@ from footfall.read.queries import (
     FunnelQuery,
     PageQuery,
     SessionsQuery,
+    SessionSummaryQuery,
     SourcesQuery,
     StatsQuery,
 )
@@ -614,6 +615,9 @@ class DuckDBStore:
 
     def sessions(self, query: SessionsQuery) -> list[dict[str, Any]]:
         return reads.sessions(self.read, query)
+
+    def session_summary(self, query: SessionSummaryQuery) -> list[dict[str, Any]]:
+        return reads.session_summary(self.read, query)
 
     def funnel(self, query: FunnelQuery) -> dict[str, Any]:
         return funnels.funnel(self.read, query)

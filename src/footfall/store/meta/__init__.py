@@ -23,6 +23,7 @@ import msgspec
 
 from footfall.attribution.custom import CustomRule
 from footfall.store.meta.dialect import MetaUnavailable, connect
+from footfall.store.meta.users import DashboardUsers
 from footfall.store.migrations import pending
 
 __all__ = ["ApiKeyRow", "MetaStore", "MetaUnavailable", "Project", "normalise_domain"]
@@ -35,6 +36,7 @@ class Project(msgspec.Struct, frozen=True):
     store_raw_ip: bool
     created_at: str
     authorized_ips: tuple[str, ...] = ()  # CIDRs; empty = any caller
+    timezone: str = "UTC"  # IANA name: the dashboard's day boundaries
 
     def ip_authorized(self, ip: str | None) -> bool:
         """No list means any caller; otherwise the IP must fall in one of the CIDRs."""
@@ -83,6 +85,7 @@ class MetaStore:
         # Re-entrant: `transaction()` holds it while the methods it wraps take it again.
         self._lock = threading.RLock()
         self._salt: tuple[str, bytes] | None = None  # today's salt: asked for on every event
+        self.users = DashboardUsers(self._db, self._lock, self.transaction)
 
     @property
     def reachable(self) -> bool:
@@ -129,7 +132,7 @@ class MetaStore:
     def projects(self) -> list[Project]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips FROM projects"
+                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips, timezone FROM projects"
                 " ORDER BY created_at, id"
             ).fetchall()
         return [_project(r) for r in rows]
@@ -137,7 +140,7 @@ class MetaStore:
     def project(self, project_id: str) -> Project | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips FROM projects"
+                "SELECT id, name, origins, store_raw_ip, created_at, authorized_ips, timezone FROM projects"
                 " WHERE id = ?",
                 (project_id,),
             ).fetchone()
@@ -150,8 +153,13 @@ class MetaStore:
         origins: list[str] | None = None,
         store_raw_ip: bool | None = None,
         authorized_ips: list[str] | None = None,
+        timezone: str | None = None,
     ) -> None:
         with self._lock:
+            if timezone is not None:
+                self._db.execute(
+                    "UPDATE projects SET timezone = ? WHERE id = ?", (timezone, project_id)
+                )
             if authorized_ips is not None:
                 self._db.execute(
                     "UPDATE projects SET authorized_ips = ? WHERE id = ?",
@@ -352,7 +360,7 @@ def normalise_domain(domain: str) -> str:
     return domain.strip().lower().removeprefix("www.")
 
 
-def _project(row: tuple[str, str, str, int, str, str]) -> Project:
+def _project(row: tuple[str, str, str, int, str, str, str]) -> Project:
     return Project(
         id=row[0],
         name=row[1],
@@ -360,6 +368,7 @@ def _project(row: tuple[str, str, str, int, str, str]) -> Project:
         store_raw_ip=bool(row[3]),
         created_at=row[4],
         authorized_ips=tuple(json.loads(row[5])),
+        timezone=row[6],
     )
 
 

@@ -1,0 +1,25 @@
+"""The web dashboard under `/dashboard`: server-rendered Jinja2 pages fed by the read layer.
+
+Each page is a module in `pages/` exporting `routes`; a new page is one module and one line here.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from footfall.dashboard.pages import home, login, realtime
+from footfall.dashboard.pages import report as report_page  # `report` is the numbers module
+from footfall.dashboard.web import STATIC
+
+__all__ = ["routes"]
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        *login.routes,
+        *home.routes,
+        *report_page.routes,
+        *realtime.routes,
+        Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
+    ]

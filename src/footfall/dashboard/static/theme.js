@@ -1,0 +1,6 @@
+// Loaded before first paint (not deferred) so a chosen theme never flashes the other one.
+(function () {
+  var t = null;
+  try { t = localStorage.getItem("footfall-theme"); } catch (e) { /* private mode */ }
+  if (t === "dark" || t === "light") document.documentElement.setAttribute("data-theme", t);
+})();
