@@ -102,13 +102,18 @@ def bootstrap_default_project(meta: MetaStore) -> dict[str, str] | None:
 
 def bootstrap_dashboard_admin(meta: MetaStore) -> tuple[str, str] | None:
     """With no dashboard user yet: an admin with a random password, printed once (e-mail,
-    password); only its scrypt hash is kept."""
+    password); only its scrypt hash is kept. Of several nodes starting together on one control
+    plane, one creates it (`create` checks and inserts in one transaction) and the others
+    print nothing."""
     if meta.users.any():
         return None
     from footfall.auth.passwords import hash_password
 
     email, password = "admin@localhost", secrets.token_urlsafe(15)
-    meta.users.create(email, hash_password(password), "admin")
+    try:
+        meta.users.create(email, hash_password(password), "admin")
+    except ValueError:  # another node created it meanwhile
+        return None
     return email, password
 
 

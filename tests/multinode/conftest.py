@@ -2,7 +2,7 @@
 
 Each node keeps its own data directory (WAL and DuckDB: one DuckDB file admits one process), so
 these tests check what the nodes share; the event store shared by a cluster is ClickHouse's
-(tests/multinode/test_clickhouse_cluster.py).
+(`tests/multinode/test_clickhouse_cluster.py` runs two nodes on one ClickHouse).
 """
 
 from __future__ import annotations
