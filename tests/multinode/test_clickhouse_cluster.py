@@ -30,12 +30,14 @@ def pair(
         "FOOTFALL_META": meta, "FOOTFALL_STATE": redis_server.url,
         "FOOTFALL_STORE": http.url(new_database("pair")),
     }
-    a, b = start_all([Server(tmp / "a", env=env), Server(tmp / "b", env=env)])
+    a, b = Server(tmp / "a", env=env), Server(tmp / "b", env=env)
     try:
+        start_all([a, b])
         yield a, b, made["keys"]
     finally:
         for node in (a, b):
-            node.stop()
+            if node.proc is not None:
+                node.stop()
         http.stop()
 
 
