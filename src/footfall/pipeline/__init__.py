@@ -116,24 +116,22 @@ def maybe_put_path(event: Event, ctx: StepContext) -> Event | Drop:
     return event
 
 
-def drop_engagement_without_session(event: Event, ctx: StepContext) -> Event | Drop:
-    """Time on a page extends a visit, it never starts one: a tab left open past the session
-    timeout would otherwise make a visit of no pages (as in Plausible)."""
-    if (
-        event.name == ENGAGEMENT_EVENT
-        and event.session_id is None
-        and event.anonymous_id is not None
-        and not ctx.sessions.is_open(event.project_id, event.env, event.anonymous_id, event.ts)
-    ):
-        return Drop(DropReason.NO_SESSION)
-    return event
-
-
 def maybe_put_session(event: Event, ctx: StepContext) -> Event | Drop:
+    """Time on a page extends a visit, it never starts one: a tab left open past the session
+    timeout would otherwise make a visit of no pages (as in Plausible). The check is part of
+    the assignment, so an engagement event joins the visit its own batch opened a step earlier
+    in time, and two nodes cannot disagree between a check and an assignment."""
     if event.session_id is None and event.anonymous_id is not None:
-        event.session_id = ctx.sessions.assign(
-            event.project_id, event.env, event.anonymous_id, event.ts
+        sid = ctx.sessions.assign(
+            event.project_id,
+            event.env,
+            event.anonymous_id,
+            event.ts,
+            may_open=event.name != ENGAGEMENT_EVENT,
         )
+        if sid is None:
+            return Drop(DropReason.NO_SESSION)
+        event.session_id = sid
     return event
 
 
@@ -265,7 +263,6 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_invalid", drop_invalid),
     ("maybe_put_anonymous_id", maybe_put_anonymous_id),
     ("maybe_put_path", maybe_put_path),
-    ("drop_engagement_without_session", drop_engagement_without_session),
     ("maybe_put_session", maybe_put_session),
     ("put_attribution", put_attribution),
     ("maybe_inherit_session_attribution", maybe_inherit_session_attribution),
@@ -315,8 +312,9 @@ class Pipeline:
         """
         if len(events) == 1:
             return self._run_one(events[0], ctx)
-        # Sessions are assigned in time order, whatever order a batch arrived in.
-        kept = sorted(events, key=lambda e: e.ts)
+        # Sessions are assigned in time order, whatever order a batch arrived in (time on a
+        # page after the page view it stayed on, at the same instant).
+        kept = sorted(events, key=lambda e: (e.ts, e.name == ENGAGEMENT_EVENT))
         for name, step in self.steps:
             t0 = time.perf_counter()
             survivors: list[Event] = []

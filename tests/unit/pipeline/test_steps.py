@@ -132,6 +132,18 @@ def test_an_engagement_event_extends_an_open_visit_but_never_starts_one() -> Non
     assert later.session_id != view.session_id
 
 
+def test_an_engagement_event_joins_the_visit_its_own_batch_opens() -> None:
+    """Review P1-1: the session check and assignment happen per event, in time order, so a
+    batch holding a new visitor's page view and its engagement keeps both."""
+    from footfall.model import ENGAGEMENT_EVENT
+
+    p = pipeline()
+    view, engaged = p.run([event(1, name=ENGAGEMENT_EVENT, anonymous_id="b1"), event(0, name="$pageview", anonymous_id="b1")], ctx(p))
+    assert (view.name, engaged.name) == ("$pageview", ENGAGEMENT_EVENT)
+    assert engaged.session_id == view.session_id
+    assert not p.drops
+
+
 def test_a_visitor_stated_by_the_dialect_replaces_the_requests() -> None:
     """A server batch carries many visitors: an event's own IP and User-Agent (set before the
     pipeline) drive the device, geo, hash and derived id; the raw IP is still not kept."""
