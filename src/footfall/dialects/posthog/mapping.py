@@ -9,7 +9,8 @@ Per field (STYLE 6):
 - `uuid` → `event_id`, the idempotency key (at most 200 characters, else 400);
 - `timestamp` that does not parse falls back to the receipt time (PostHog ingests such events
   with a warning rather than losing the batch, which its browser SDK would drop on a 4xx); it
-  is skew-corrected with the batch's `sent_at` (or posthog-js's `?_=` milliseconds);
+  is skew-corrected with the batch's `sent_at` (or posthog-js's `?_=` milliseconds) by the
+  core's one rule (`footfall.timestamps.corrected`: never after the receipt, never a 500);
 - `properties` must be an object (reject, 400); `$current_url`, `$pathname`, `$referrer` move to
   url, path, referrer (`$direct` means none); `$session_id` → session id; the token, `$ip` and
   `$raw_user_agent` are never stored in properties (no raw IP at rest unless the project opts
@@ -24,7 +25,7 @@ the person profile of `distinct_id`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import msgspec
@@ -33,6 +34,7 @@ from footfall.dialects.posthog.schema import CaptureBody, CaptureEvent
 from footfall.errors import Invalid
 from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, KeyKind, Principal, ProfileUpdate
+from footfall.timestamps import corrected, from_epoch_millis
 
 __all__ = ["MAX_ID", "Caller", "Mapped", "events_of", "map_events", "sent_at", "tokens"]
 
@@ -90,7 +92,7 @@ def _parse_time(raw: Any) -> datetime | None:
         ts = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return ts
 
 
 def sent_at(body: CaptureBody | list[CaptureEvent], millis: str | None) -> datetime | None:
@@ -102,25 +104,23 @@ def sent_at(body: CaptureBody | list[CaptureEvent], millis: str | None) -> datet
     """
     if isinstance(body, CaptureBody) and (ts := _parse_time(body.sent_at)):
         return ts
-    if millis and millis.isdigit() and len(millis) <= 15:
-        return datetime.fromtimestamp(int(millis) / 1000, UTC)
-    return None
+    return from_epoch_millis(millis)
 
 
 def event_time(item: CaptureEvent, sent: datetime | None, received_at: datetime) -> datetime:
     """The event's time on the server's clock: the client's `timestamp` moved by how far the
     client's clock was off when it sent the request (received - (sent_at - timestamp)).
 
-    >>> now = datetime(2026, 5, 9, 12, 0, tzinfo=UTC)
+    >>> now = datetime.fromisoformat("2026-05-09T12:00:00+00:00")
     >>> event_time(CaptureEvent(timestamp="2026-05-09T13:59:00Z"),
-    ...            datetime(2026, 5, 9, 14, 0, tzinfo=UTC), now).isoformat()
+    ...            datetime.fromisoformat("2026-05-09T14:00:00+00:00"), now).isoformat()
     '2026-05-09T11:59:00+00:00'
     >>> event_time(CaptureEvent(offset=1500), None, now).isoformat()
     '2026-05-09T11:59:58.500000+00:00'
     """
     ts = _parse_time(item.timestamp)
     if ts is not None:
-        return received_at - (sent - ts) if sent is not None else ts
+        return corrected(ts, sent, received_at)
     if item.offset is not None and 0 <= item.offset < 10**12:
         return received_at - timedelta(milliseconds=item.offset)
     return received_at

@@ -13,8 +13,8 @@ Per type (the spec's mapping decision):
 Per field (STYLE 6): a message needs `userId` or `anonymousId` (alias: `previousId` and
 `userId`; track: `event`; group: `groupId`): else 400 naming the item. Numeric ids become
 strings. `timestamp` (else `originalTimestamp`) is corrected for the client's clock with `sentAt`
-(received - (sentAt - timestamp)) and clamped to the receive time; absent, it is the receive
-time. url / path / referrer come from a page's `properties`, else `context.page`; a URL or
+(received - (sentAt - timestamp)) by the core's one rule (`footfall.timestamps.corrected`: never
+after the receipt; absent, before 1970 or out of range, the receipt). url / path / referrer come from a page's `properties`, else `context.page`; a URL or
 referrer that is not a string is ignored, one longer than 2048 characters is cut there.
 `context.campaign` becomes the URL's utm tags when the URL carries none (a message without a
 URL gets a query-only one, `?utm_source=…`), so attribution runs on it as on any landing URL.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -36,8 +36,9 @@ from footfall.dialects.segment.schema import Batch, Context, Message
 from footfall.errors import Invalid
 from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, Principal, ProfileUpdate
+from footfall.timestamps import corrected
 
-__all__ = ["TYPES", "Canonical", "add_message", "event_time", "merged", "with_campaign"]
+__all__ = ["TYPES", "Canonical", "add_message", "merged", "with_campaign"]
 
 TYPES = ("track", "page", "screen", "identify", "group", "alias")
 MAX_URL = 2048
@@ -75,30 +76,6 @@ def merged(item: Message, batch: Batch) -> Message:
     if item.sent_at is None:
         item.sent_at = batch.sent_at
     return item
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
-def event_time(
-    timestamp: datetime | None, sent_at: datetime | None, received_at: datetime
-) -> datetime:
-    """The event's time on the server's clock.
-
-    >>> r = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
-    >>> event_time(datetime(2026, 5, 1, 13, 0, 0, tzinfo=UTC),
-    ...            datetime(2026, 5, 1, 13, 0, 5, tzinfo=UTC), r).isoformat()  # clock 1h ahead
-    '2026-05-01T11:59:55+00:00'
-    >>> event_time(datetime(2030, 1, 1, tzinfo=UTC), None, r) == r  # the future is clamped
-    True
-    """
-    if timestamp is None:
-        return received_at
-    ts = _utc(timestamp)
-    if sent_at is not None:
-        ts = received_at - (_utc(sent_at) - ts)
-    return min(ts, received_at)
 
 
 def with_campaign(url: str | None, campaign: Any) -> str | None:
@@ -169,7 +146,7 @@ def add_message(
     assert principal.project_id is not None
     project_id, env = principal.project_id, principal.env.value
     user_id, anonymous_id = _id(msg.user_id), _id(msg.anonymous_id)
-    ts = event_time(msg.timestamp or msg.original_timestamp, msg.sent_at, received_at)
+    ts = corrected(msg.timestamp or msg.original_timestamp, msg.sent_at, received_at)
     if kind == "alias":
         previous_id = _id(msg.previous_id)
         _require(previous_id is not None and user_id is not None, where,
