@@ -62,7 +62,8 @@ class StepContext:
     sessions: VisitorState
     custom_rules: tuple[CustomRule, ...] = ()
     server_side: bool = False  # sent with a secret key (a backend), not from a browser
-    geoip_disabled: bool = False  # the client asked not to be located (PostHog `$geoip_disable`)
+    # uids of events whose client asked not to be located (PostHog `$geoip_disable`)
+    unlocated: frozenset[str] = frozenset()
 
 
 # The canonical limits every dialect's events must meet before the write. Dialects reject
@@ -235,7 +236,7 @@ def put_device(event: Event, ctx: StepContext) -> Event | Drop:
 
 
 def put_geo(event: Event, ctx: StepContext) -> Event | Drop:
-    if ctx.geoip_disabled:
+    if event.uid in ctx.unlocated:
         return event
     g = ctx.geoip.lookup(event.ip or ctx.request.ip)
     event.country = g.country
@@ -290,7 +291,7 @@ class Pipeline:
         store_raw_ip: bool,
         custom_rules: tuple[CustomRule, ...] = (),
         server_side: bool = False,
-        geoip_disabled: bool = False,
+        unlocated: frozenset[str] = frozenset(),
     ) -> StepContext:
         return StepContext(
             request=request,
@@ -301,7 +302,7 @@ class Pipeline:
             sessions=self.sessions,
             custom_rules=custom_rules,
             server_side=server_side,
-            geoip_disabled=geoip_disabled,
+            unlocated=unlocated,
         )
 
     def run(self, events: list[Event], ctx: StepContext) -> list[Event]:

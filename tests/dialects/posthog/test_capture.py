@@ -88,6 +88,27 @@ def test_ip_and_user_agent_believed_only_from_server_keys_and_geoip_disable(serv
     assert all("$ip" not in json.loads(r["properties"]) for r in got)
 
 
+def test_a_batch_of_many_callers_is_stored_whole_or_not_at_all(tmp_path: Path) -> None:
+    """Review P1-4: a backend's batch for several visitors (each with its `$ip`) is one commit.
+    With room for one pending record, the batch is taken whole (an empty queue takes any
+    request); split into one ingest per visitor, the first part was stored and the second
+    refused with 503, so the SDK's retry duplicated the first."""
+    srv = Server(tmp_path / "data", env={"FOOTFALL_MAX_PENDING": "1"}).start()
+    try:
+        name = uid("ph_whole")
+        batch = [
+            {"event": name, "distinct_id": f"v{i}", "timestamp": f"2026-01-01T00:00:0{i}Z",
+             "properties": {"$ip": ip, "$geoip_disable": i == 2}}
+            for i, ip in enumerate(["81.2.69.160", "81.2.69.160", "8.8.8.8", "2.125.160.216"])
+        ]
+        r = send(srv, "/batch/", {"api_key": srv.keys["sk_live"], "batch": batch})
+        got = rows(srv, event=name)
+    finally:
+        srv.stop()
+    assert r.status_code == 200, r.text
+    assert [(row["anonymous_id"], row["country"]) for row in got] == [("v0", "GB"), ("v1", "GB"), ("v2", None), ("v3", "GB")]
+
+
 def test_timestamp_is_corrected_for_the_clients_clock(server: Server) -> None:
     name, key = uid("ph_skew"), server.keys["sk_live"]
     ahead = datetime.now(UTC) + timedelta(hours=3)  # the client's clock is 3 hours fast

@@ -36,7 +36,7 @@ from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, KeyKind, Principal, ProfileUpdate
 from footfall.timestamps import corrected, from_epoch_millis
 
-__all__ = ["MAX_ID", "Caller", "Mapped", "events_of", "map_events", "sent_at", "tokens"]
+__all__ = ["MAX_ID", "Mapped", "events_of", "map_events", "sent_at", "tokens"]
 
 MAX_ID = 200
 _TOKEN_KEYS = ("token", "$token", "api_key")
@@ -47,19 +47,11 @@ _PERSON_EVENTS = ("$identify", "$create_alias")
 _encode = msgspec.json.Encoder().encode
 
 
-class Caller(NamedTuple):
-    """Who an event describes, when a server SDK says so (`$ip`, `$raw_user_agent`) or asks
-    for no geolocation (`$geoip_disable`); events with the same caller are ingested together."""
-
-    ip: str | None
-    user_agent: str | None
-    geoip_disabled: bool
-
-
 class Mapped(NamedTuple):
-    events: list[tuple[Caller | None, Event]]
+    events: list[Event]
     links: list[IdentityLink]
     profiles: list[ProfileUpdate]
+    unlocated: set[str]  # uids of events that asked for no geolocation (`$geoip_disable`)
 
 
 def events_of(body: CaptureBody | list[CaptureEvent]) -> list[CaptureEvent]:
@@ -174,7 +166,7 @@ def map_events(
     people updates carry no event name and mean `$identify`)."""
     assert principal.project_id is not None
     server = principal.kind is KeyKind.SECRET
-    out = Mapped([], [], [])
+    out = Mapped([], [], [], set())
     many = len(items) > 1
     for index, item in enumerate(items):
         where = index if many else None
@@ -191,8 +183,6 @@ def map_events(
         # Only a backend's word about the visitor's address and browser is believed.
         ip = _text(props.get("$ip")) if server else None
         agent = _text(props.get("$raw_user_agent")) if server else None
-        geo_off = props.get("$geoip_disable") is True
-        caller = Caller(ip, agent, geo_off) if ip or agent or geo_off else None
         url, path = _text(props.pop("$current_url", None)), _text(props.pop("$pathname", None))
         referrer = _text(props.pop("$referrer", None))
         session = _id(props.pop("$session_id", None))
@@ -230,8 +220,12 @@ def map_events(
             referrer=None if referrer == "$direct" else referrer,
             properties=_encode(props).decode(),
             dialect="posthog",
+            ip=ip,
+            user_agent=agent,
         )
-        out.events.append((caller, event))
+        out.events.append(event)
+        if props.get("$geoip_disable") is True:
+            out.unlocated.add(event.uid)
         if ops is not None and any(ops.values()):
             out.profiles.append(ProfileUpdate(
                 project_id=principal.project_id, env=principal.env.value, kind="person",

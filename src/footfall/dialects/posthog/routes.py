@@ -12,8 +12,6 @@ allowlist before anything is stored.
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +22,7 @@ from footfall.dialects.posthog import encoding, mapping, schema
 from footfall.dialects.posthog.errors import render
 from footfall.errors import Invalid, Unauthorized
 from footfall.http import Endpoint, dialect_endpoint, json_response, read_body, request_context
-from footfall.model import Event, KeyKind, Principal
+from footfall.model import KeyKind, Principal
 from footfall.ops.openapi import Operation
 from footfall.service import Footfall
 
@@ -120,24 +118,12 @@ async def capture(request: Request) -> Response:
         items, principal, ctx.received_at, mapping.sent_at(body, query.get("_")),
         engage=request.url.path.rstrip("/").endswith("/engage"),
     )
-    # One ingest per caller (a backend may send events of many visitors, with their `$ip`),
-    # concurrently so they share one WAL sync; links and profiles ride with the first.
-    groups: dict[mapping.Caller | None, list[Event]] = {}
-    for caller, event in mapped.events:
-        groups.setdefault(caller, []).append(event)
-    if not groups and (mapped.links or mapped.profiles):
-        groups[None] = []
-    calls = []
-    for n, (caller, events) in enumerate(groups.items()):
-        one = ctx if caller is None else msgspec.structs.replace(
-            ctx, ip=caller.ip or ctx.ip, user_agent=caller.user_agent or ctx.user_agent
-        )
-        calls.append(service.ingest(
-            principal, one, events, mapped.links if n == 0 else [],
-            mapped.profiles if n == 0 else [],
-            geoip_disabled=caller is not None and caller.geoip_disabled,
-        ))
-    await asyncio.gather(*calls)
+    # One ingest, so one commit: a batch is stored whole or not at all (a retry never
+    # duplicates part of it); each event carries its own visitor's `$ip` / `$raw_user_agent`.
+    await service.ingest(
+        principal, ctx, mapped.events, mapped.links, mapped.profiles,
+        unlocated=frozenset(mapped.unlocated),
+    )
     return json_response(CAPTURED)
 
 
