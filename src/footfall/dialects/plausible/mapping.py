@@ -193,9 +193,10 @@ def _revenue(revenue: Revenue) -> dict[str, Any]:
         amount = Decimal(str(revenue.amount).strip())
     except InvalidOperation:
         raise _invalid("revenue", problem) from None
-    if not amount.is_finite():
+    # 1e400 is a finite decimal but an infinite float, which JSON stores as null.
+    if not amount.is_finite() or not math.isfinite(value := float(amount)):
         raise _invalid("revenue", problem)
-    return {"$revenue_amount": float(amount), "$revenue_currency": currency}
+    return {"$revenue_amount": value, "$revenue_currency": currency}
 
 
 def _integer(value: Any) -> int | None:
