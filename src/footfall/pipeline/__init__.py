@@ -18,7 +18,7 @@ import msgspec
 
 from footfall.attribution.custom import CustomRule, apply_custom
 from footfall.attribution.rules import classify
-from footfall.enrichment.geoip import GeoIP
+from footfall.enrichment.geoip import GeoIP, normalise_ip
 from footfall.enrichment.iphash import anonymous_id_for, ip_hash
 from footfall.enrichment.urls import path_of
 from footfall.enrichment.useragent import is_http_tool, parse_user_agent
@@ -96,6 +96,16 @@ def _key_count(properties: str) -> int:
         return 0
 
     return count(msgspec.json.decode(properties))
+
+
+def maybe_put_stated_ip(event: Event, ctx: StepContext) -> Event | Drop:
+    """An IP a dialect passed through for the visitor (PostHog's `$ip`) is checked here, once
+    for every dialect: an address is kept in canonical form, anything else is ignored (the
+    request's stands, as when none was stated), so no text reaches the ip column or hash."""
+    if event.ip is not None:
+        addr = normalise_ip(event.ip)
+        event.ip = None if addr is None else str(addr)
+    return event
 
 
 def maybe_put_anonymous_id(event: Event, ctx: StepContext) -> Event | Drop:
@@ -262,6 +272,7 @@ Step = Callable[[Event, StepContext], "Event | Drop"]
 
 STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_invalid", drop_invalid),
+    ("maybe_put_stated_ip", maybe_put_stated_ip),
     ("maybe_put_anonymous_id", maybe_put_anonymous_id),
     ("maybe_put_path", maybe_put_path),
     ("maybe_put_session", maybe_put_session),

@@ -22,8 +22,8 @@ def pipeline() -> Pipeline:
     return Pipeline(geoip=GeoIP(), salt_for=lambda day: b"s" * 32)
 
 
-def ctx(p: Pipeline, ip: str | None = "8.8.8.8", raw_ip: bool = False):  # type: ignore[no-untyped-def]
-    return p.context(RequestContext(ip=ip, user_agent=IPHONE, origin=None, received_at=T0), frozenset({"shop.example"}), raw_ip)
+def ctx(p: Pipeline, ip: str | None = "8.8.8.8", raw_ip: bool = False, server: bool = False):  # type: ignore[no-untyped-def]
+    return p.context(RequestContext(ip=ip, user_agent=IPHONE, origin=None, received_at=T0), frozenset({"shop.example"}), raw_ip, server_side=server)
 
 
 def test_steps_are_named_by_convention() -> None:
@@ -156,3 +156,12 @@ def test_a_visitor_stated_by_the_dialect_replaces_the_requests() -> None:
     assert stated.anonymous_id != plain.anonymous_id
     (kept,) = p.run([event(2, ip="81.2.69.160")], ctx(p, raw_ip=True))
     assert kept.ip == "81.2.69.160"
+
+
+def test_a_stated_ip_that_is_no_ip_address_is_ignored() -> None:
+    """Review P2-7: the core validates an IP a dialect passes through (PostHog's `$ip`), so
+    no text lands in the ip column or its hash; a valid one is stored in canonical form."""
+    p = pipeline()
+    bad, mapped = p.run([event(0, ip="'; drop table events --"), event(1, ip="::ffff:81.2.69.160")], ctx(p, raw_ip=True, server=True))
+    assert (bad.ip, bad.country) == ("8.8.8.8", "US")  # the request's, as if none was stated
+    assert (mapped.ip, mapped.country) == ("81.2.69.160", "GB")
