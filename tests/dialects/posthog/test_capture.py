@@ -33,7 +33,8 @@ def test_every_capture_path_takes_post_get_and_preflight(server: Server) -> None
                                            "access-control-request-headers": "content-type, x-custom"})
             assert pre.status_code == 200, path
             assert pre.headers["access-control-allow-origin"] == "https://any.example"
-            assert pre.headers["access-control-allow-credentials"] == "true"
+            # The key travels in the body: no cookie is needed, so none may ride along (P2-8).
+            assert "access-control-allow-credentials" not in pre.headers
             assert pre.headers["access-control-allow-headers"] == "content-type, x-custom"
             assert "POST" in pre.headers["access-control-allow-methods"]
     assert len(rows(server, event=name)) == 3 * len(paths)
@@ -42,7 +43,8 @@ def test_every_capture_path_takes_post_get_and_preflight(server: Server) -> None
 def test_errors_carry_cors_so_the_browser_sdk_can_read_them(server: Server) -> None:
     r = send(server, "/e/", {"event": "x", "distinct_id": "a"}, origin=ORIGIN)
     assert r.status_code == 401 and r.json()["type"] == "authentication_error"
-    assert (r.headers["access-control-allow-origin"], r.headers["access-control-allow-credentials"]) == (ORIGIN, "true")
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    assert "access-control-allow-credentials" not in r.headers
 
 
 def test_identify_stitches_alias_links_and_person_properties_apply_in_log_order(fresh_data: Path) -> None:

@@ -6,7 +6,7 @@ absent, unknown, of another kind than `pk_`/`sk_`, or mixed) → Origin allowlis
 (401) → no `sk_` key in a GET's `?data=` (401) → rate limit (429) → events (400 naming the first bad one) → durable write → exactly
 `200 {"status": 1}`. Every path is served with and without its trailing slash, at `/` and under
 `/posthog/`, for GET, POST and OPTIONS; CORS is permissive (the caller's Origin and requested
-headers mirrored, credentials allowed): a browser key is still checked against its project's
+headers mirrored, no credentials): a browser key is still checked against its project's
 allowlist before anything is stored.
 """
 
@@ -51,11 +51,9 @@ def _service(request: Request) -> Footfall:
 def _cors(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
     headers = {"Access-Control-Expose-Headers": "Retry-After", "Vary": "Origin"}
-    if origin:
-        headers["Access-Control-Allow-Origin"] = origin
-        headers["Access-Control-Allow-Credentials"] = "true"
-    else:
-        headers["Access-Control-Allow-Origin"] = "*"
+    # Mirrored, never with credentials: the key is in the body, and no page may have a
+    # visitor's cookies for this host sent along and the answer read.
+    headers["Access-Control-Allow-Origin"] = origin or "*"
     return headers
 
 
