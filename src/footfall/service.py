@@ -235,7 +235,8 @@ class Footfall:
 
     def stale_answers(self) -> int:
         """Control-plane answers served past their TTL because it was unreachable."""
-        caches = (self.keys.cache, self._projects, self._rules, self._limits, self._all_origins)
+        # Every cache on the service, so one added later cannot be left out of the count.
+        caches = [self.keys.cache, *(v for v in vars(self).values() if isinstance(v, TtlCache))]
         return sum(c.stale_served for c in caches)
 
     def _close_store(self) -> None:
