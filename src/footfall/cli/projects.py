@@ -103,18 +103,20 @@ def update(
                 parse_cidrs(",".join(authorized_ip))
             except ValueError as err:
                 raise typer.BadParameter(str(err)) from None
-        meta.update_project(
-            project_id,
-            origins=origin,
-            store_raw_ip=store_raw_ip,
-            authorized_ips=[] if any_ip else authorized_ip,
-        )
+        # Domains first: the one change that can be refused (a domain of another project), so
+        # a refusal leaves the project as it was, not half updated.
         if domain is not None or no_domains:
             try:
                 meta.set_domains(project_id, [] if no_domains else domain or [])
             except ValueError as err:
                 typer.echo(f"error: {err}", err=True)
                 raise typer.Exit(1) from None
+        meta.update_project(
+            project_id,
+            origins=origin,
+            store_raw_ip=store_raw_ip,
+            authorized_ips=[] if any_ip else authorized_ip,
+        )
         project = meta.project(project_id)
         domains = list(meta.domains(project_id))
     finally:
