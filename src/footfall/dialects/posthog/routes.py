@@ -12,6 +12,8 @@ allowlist before anything is stored.
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -100,7 +102,11 @@ async def capture(request: Request) -> Response:
         return _preflight(request)
     raw = await read_body(request, MAX_BYTES) if request.method == "POST" else b""
     query = request.query_params
-    data = encoding.capture_payload(raw, request.headers.get("content-type", ""), query, MAX_BYTES)
+    args = (raw, request.headers.get("content-type", ""), query, MAX_BYTES)
+    if encoding.is_lz64(raw, query):  # pure-Python lz-string: off the event loop
+        data = await asyncio.to_thread(encoding.capture_payload, *args)
+    else:
+        data = encoding.capture_payload(*args)
     body = _decode(data)
     principal = _principal(request, body)
     if not raw and principal.kind is KeyKind.SECRET:
