@@ -98,11 +98,15 @@ def _key_count(properties: str) -> int:
     return count(msgspec.json.decode(properties))
 
 
-def maybe_put_stated_ip(event: Event, ctx: StepContext) -> Event | Drop:
-    """An IP a dialect passed through for the visitor (PostHog's `$ip`) is checked here, once
-    for every dialect: an address is kept in canonical form, anything else is ignored (the
-    request's stands, as when none was stated), so no text reaches the ip column or hash."""
-    if event.ip is not None:
+def maybe_put_stated_visitor(event: Event, ctx: StepContext) -> Event | Drop:
+    """The visitor's IP and User-Agent as a caller states them (one server batch carries many
+    visitors): dialects pass what their wire says through on `Event.ip` / `Event.user_agent`,
+    and this one rule, for every dialect, decides. Only a backend's word (a secret key) is
+    believed, and only an IP that is an address (kept in canonical form, so no text reaches
+    the ip column or its hash); otherwise the request's own stand."""
+    if not ctx.server_side:
+        event.ip = event.user_agent = None
+    elif event.ip is not None:
         addr = normalise_ip(event.ip)
         event.ip = None if addr is None else str(addr)
     return event
@@ -224,8 +228,7 @@ def maybe_inherit_session_attribution(event: Event, ctx: StepContext) -> Event |
 
 
 def put_device(event: Event, ctx: StepContext) -> Event | Drop:
-    # A dialect sets `user_agent` / `ip` before the pipeline only where a server states them
-    # for the visitor it calls on behalf of (one batch, many visitors); else the request's.
+    # The stated User-Agent (`maybe_put_stated_visitor`), else the request's.
     ua = event.user_agent or ctx.request.user_agent
     event.user_agent = ua
     if ctx.server_side and is_http_tool(ua):
@@ -272,7 +275,7 @@ Step = Callable[[Event, StepContext], "Event | Drop"]
 
 STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_invalid", drop_invalid),
-    ("maybe_put_stated_ip", maybe_put_stated_ip),
+    ("maybe_put_stated_visitor", maybe_put_stated_visitor),
     ("maybe_put_anonymous_id", maybe_put_anonymous_id),
     ("maybe_put_path", maybe_put_path),
     ("maybe_put_session", maybe_put_session),

@@ -149,13 +149,23 @@ def test_a_visitor_stated_by_the_dialect_replaces_the_requests() -> None:
     pipeline) drive the device, geo, hash and derived id; the raw IP is still not kept."""
     p = pipeline()
     desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
-    stated, plain = p.run([event(0, ip="81.2.69.160", user_agent=desktop), event(1)], ctx(p, ip="8.8.8.8"))
+    stated, plain = p.run([event(0, ip="81.2.69.160", user_agent=desktop), event(1)], ctx(p, ip="8.8.8.8", server=True))
     assert (stated.device_type, stated.browser, stated.country) == ("desktop", "Chrome", "GB")
     assert (plain.device_type, plain.country) == ("mobile", "US")
     assert stated.ip is None and stated.ip_hash and stated.ip_hash != plain.ip_hash
     assert stated.anonymous_id != plain.anonymous_id
-    (kept,) = p.run([event(2, ip="81.2.69.160")], ctx(p, raw_ip=True))
+    (kept,) = p.run([event(2, ip="81.2.69.160")], ctx(p, raw_ip=True, server=True))
     assert kept.ip == "81.2.69.160"
+
+
+def test_only_a_backends_word_about_the_visitor_is_believed() -> None:
+    """Review P3-9: one rule in the core, whichever dialect passed the values through: an IP
+    and User-Agent stated for the visitor count only from a secret key; a browser's request
+    describes its own visitor."""
+    p = pipeline()
+    desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+    (browser,) = p.run([event(0, ip="81.2.69.160", user_agent=desktop)], ctx(p, ip="8.8.8.8", raw_ip=True))
+    assert (browser.ip, browser.country, browser.device_type, browser.user_agent) == ("8.8.8.8", "US", "mobile", IPHONE)
 
 
 def test_a_stated_ip_that_is_no_ip_address_is_ignored() -> None:

@@ -180,9 +180,8 @@ def map_events(
             raise _problem(where, "distinct_id", "distinct_id is required")
         if item.uuid is not None and not 0 < len(item.uuid) <= MAX_ID:
             raise _problem(where, "uuid", f"uuid must be 1-{MAX_ID} characters")
-        # Only a backend's word about the visitor's address and browser is believed.
-        ip = _text(props.get("$ip")) if server else None
-        agent = _text(props.get("$raw_user_agent")) if server else None
+        # Passed through: the core believes them from a backend (sk_) only, and checks the IP.
+        ip, agent = _text(props.get("$ip")), _text(props.get("$raw_user_agent"))
         url, path = _text(props.pop("$current_url", None)), _text(props.pop("$pathname", None))
         referrer = _text(props.pop("$referrer", None))
         session = _id(props.pop("$session_id", None))

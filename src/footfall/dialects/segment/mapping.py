@@ -18,8 +18,8 @@ after the receipt; absent, before 1970 or out of range, the receipt). url / path
 referrer that is not a string is ignored, one longer than 2048 characters is cut there.
 `context.campaign` becomes the URL's utm tags when the URL carries none (a message without a
 URL gets a query-only one, `?utm_source=…`), so attribution runs on it as on any landing URL.
-`context.ip` (must be an IP address, else 400) and `context.userAgent` describe the visitor only
-for server callers (`sk_`); a browser's are the request's own.
+`context.ip` (must be an IP address, else 400) and `context.userAgent` are passed through; the
+core believes them for server callers (`sk_`) only, a browser's visitor is the request's own.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def _text(value: Any, limit: int = MAX_URL) -> str | None:
 
 
 def _visitor(context: Context, where: str) -> tuple[str | None, str | None]:
-    """The end user's IP and User-Agent as a server caller states them in `context`."""
+    """The end user's IP and User-Agent as `context` states them (believed by the core from
+    `sk_` callers only)."""
     ip = context.ip
     if ip is not None:
         try:
@@ -139,7 +140,6 @@ def add_message(
     kind: str,
     principal: Principal,
     received_at: datetime,
-    server_side: bool,
     where: str = "",
 ) -> None:
     """Map one message of type `kind` into `out`, or raise Invalid naming `where` it is."""
@@ -198,9 +198,8 @@ def add_message(
         _require(group_id is not None, where, "group needs groupId")
         name = "$groupidentify"
         props = {"$group_type": "group", "$group_key": group_id, "$group_set": msg.traits or {}}
-    ip = user_agent = None
-    if server_side and (context.ip is not None or context.user_agent is not None):
-        ip, user_agent = _visitor(context, where)
+    # Passed through: the core believes them from a backend (sk_) only.
+    ip, user_agent = _visitor(context, where)
     if context.campaign:
         url = with_campaign(url, context.campaign)
     event = Event(

@@ -133,9 +133,8 @@ def _decode(body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
 async def _store(request: Request, principal: Principal, messages: list[tuple[schema.Message, str, str]]) -> Response:
     ctx = request_context(request)
     out = Canonical()
-    server_side = principal.kind is KeyKind.SECRET
     for msg, kind, where in messages:
-        add_message(out, msg, kind, principal, ctx.received_at, server_side, where)
+        add_message(out, msg, kind, principal, ctx.received_at, where)
     await _service(request).ingest(principal, ctx, out.events, out.links, out.profiles)
     return _success()
 

@@ -46,7 +46,8 @@ def test_page_session_and_what_is_stripped() -> None:
     assert json.loads(event.properties) == {"keep": 1}
     assert caller == ("81.2.69.160", "UA", False)
     caller, _ = one(BROWSER, event="e", distinct_id="a", properties={"$ip": "81.2.69.160", "$geoip_disable": True})
-    assert caller == (None, None, True)  # a browser's $ip is not believed
+    # passed through: the core believes a stated visitor from sk_ callers only (review P3-9)
+    assert caller == ("81.2.69.160", None, True)
 
 
 def test_links_and_profile_updates() -> None:
