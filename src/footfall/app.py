@@ -188,7 +188,8 @@ def _shared_with_segment(route: Route) -> Route:
     name = segment.SHARED_PATHS.get(route.path)
     if name is None:
         return route
-    return Route(route.path, shared(route.endpoint, segment.HANDLERS[name]), methods=["POST"])
+    endpoint = shared(route.endpoint, segment.HANDLERS[name], segment.PEEK_LIMITS[name])
+    return Route(route.path, endpoint, methods=["POST"])
 
 
 def create_app(settings: Settings) -> ASGIApp:

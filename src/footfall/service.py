@@ -10,9 +10,9 @@ import asyncio
 import logging
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 
@@ -49,6 +49,7 @@ __all__ = [
     "DEVICE_KEYS",
     "GEO_KEYS",
     "Footfall",
+    "IngestPart",
     "bootstrap_dashboard_admin",
     "create_project_with_keys",
     "enrichment_of",
@@ -182,6 +183,15 @@ def enrichment_of(event: Event) -> dict[str, Any]:
     }
 
 
+class IngestPart(NamedTuple):
+    """One principal's share of a request's records."""
+
+    principal: Principal
+    events: list[Event]
+    links: Sequence[IdentityLink] = ()
+    profiles: Sequence[ProfileUpdate] = ()
+
+
 class Footfall:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -262,7 +272,8 @@ class Footfall:
 
     def stale_answers(self) -> int:
         """Control-plane answers served past their TTL because it was unreachable."""
-        caches = (self.keys.cache, self._projects, self._rules, self._limits, self._all_origins)
+        # Every cache on the service, so one added later cannot be left out of the count.
+        caches = [self.keys.cache, *(v for v in vars(self).values() if isinstance(v, TtlCache))]
         return sum(c.stale_served for c in caches)
 
     def _close_store(self) -> None:
@@ -335,15 +346,51 @@ class Footfall:
         links: list[IdentityLink] = (),  # type: ignore[assignment]
         profiles: list[ProfileUpdate] = (),  # type: ignore[assignment]
         *,
-        geoip_disabled: bool = False,
+        unlocated: frozenset[str] = frozenset(),
     ) -> list[Event]:
         """Enrich and durably store events, identity links and profile updates; returns when
-        every record is on disk (WAL synced). `geoip_disabled`: the client asked not to be
-        located, so the events get no geo fields."""
-        if principal.project_id is None or not principal.can_ingest:
-            raise Forbidden("insufficient_scope", "this key cannot ingest events")
+        every record is on disk (WAL synced). `unlocated`: uids of events whose client asked
+        not to be located, so they get no geo fields."""
+        (kept,) = await self.ingest_parts(
+            request, [IngestPart(principal, events, links, profiles)], unlocated=unlocated
+        )
+        return kept
+
+    async def ingest_parts(
+        self,
+        request: RequestContext,
+        parts: list[IngestPart],
+        *,
+        unlocated: frozenset[str] = frozenset(),
+    ) -> list[list[Event]]:
+        """`ingest` for one request's records of several principals (a Plausible event for
+        several sites) in ONE commit: all durable or none, so a retry never duplicates a part."""
+        for part in parts:
+            if part.principal.project_id is None or not part.principal.can_ingest:
+                raise Forbidden("insufficient_scope", "this key cannot ingest events")
         assert self.committer is not None
-        self.committer.admit(len(events) + len(links) + len(profiles))
+        self.committer.admit(
+            sum(len(p.events) + len(p.links) + len(p.profiles) for p in parts)
+        )
+        prepared = [self._prepared(request, part, unlocated) for part in parts]
+        records = [r for _kept, _links, part_records in prepared for r in part_records]
+        if records:
+            await self.committer.commit(records)
+        for kept, links, _records in prepared:
+            for link in links:
+                self._remember_link(link)
+            for e in kept:
+                self.accepted[e.dialect] += 1
+            for listener in self.on_stored:
+                listener(kept)
+        return [kept for kept, _links, _records in prepared]
+
+    def _prepared(
+        self, request: RequestContext, part: IngestPart, unlocated: frozenset[str]
+    ) -> tuple[list[Event], list[IdentityLink], list[tuple[int, bytes]]]:
+        """One principal's events enriched, and the records to commit."""
+        principal, profiles = part.principal, part.profiles
+        assert principal.project_id is not None
         project = self.project(principal.project_id)
         ctx = self.pipeline.context(
             request,
@@ -351,12 +398,12 @@ class Footfall:
             project.store_raw_ip,
             self.rules(project.id),
             server_side=principal.kind is KeyKind.SECRET,
-            geoip_disabled=geoip_disabled,
+            unlocated=unlocated,
         )
         # Only ids the client sent are identity evidence: a derived (IP + User-Agent) id is shared
         # by everything behind one server, so linking it would merge unrelated people.
-        links = [*links, *self._implied_links(events)]
-        kept = self.pipeline.run(events, ctx)
+        links = [*part.links, *self._implied_links(part.events)]
+        kept = self.pipeline.run(part.events, ctx)
         if any(p.enrich_from for p in profiles):
             by_uid = {e.uid: e for e in kept}
             for p in profiles:
@@ -366,12 +413,10 @@ class Footfall:
                     keys = learned if p.enrich_keys is None else p.enrich_keys
                     p.enrichment = {k: learned[k] for k in keys if k in learned} or None
                 p.enrich_from, p.enrich_keys = None, None
-        await self._commit(KIND_EVENT, kept, links, profiles)
-        for e in kept:
-            self.accepted[e.dialect] += 1
-        for listener in self.on_stored:
-            listener(kept)
-        return kept
+        records = [(KIND_EVENT, _encode(e)) for e in kept]
+        records.extend((KIND_LINK, _encode(link)) for link in links)
+        records.extend((KIND_PROFILE, _encode(p)) for p in profiles)
+        return kept, links, records
 
     async def _commit(
         self, kind: int, events: list[Event], links: list[IdentityLink], profiles: list[ProfileUpdate]

@@ -100,10 +100,13 @@ def test_project_domains_pick_one_project_each(tmp_path: Path) -> None:
     blog = json.loads(cli(tmp_path, "project", "create", "blog", "--json").stdout)["project_id"]
     out = json.loads(cli(tmp_path, "project", "update", shop, "--domain", "WWW.Shop.Example", "--domain", "shop.example", "--domain", "docs.shop.example", "--json").stdout)
     assert out["domains"] == ["docs.shop.example", "shop.example"]
-    taken = cli(tmp_path, "project", "update", blog, "--domain", "blog.example", "--domain", "shop.example", check=False)
+    taken = cli(tmp_path, "project", "update", blog, "--domain", "blog.example", "--domain", "shop.example",
+                "--origin", "https://blog.example", "--store-raw-ip", check=False)
     assert taken.returncode == 1 and f"shop.example belongs to {shop}" in taken.stderr
-    listed = {p["name"]: p["domains"] for p in json.loads(cli(tmp_path, "project", "list", "--json").stdout)}
-    assert listed == {"shop": ["docs.shop.example", "shop.example"], "blog": []}  # nothing half-applied
+    projects = {p["name"]: p for p in json.loads(cli(tmp_path, "project", "list", "--json").stdout)}
+    assert {name: p["domains"] for name, p in projects.items()} == {"shop": ["docs.shop.example", "shop.example"], "blog": []}
+    # nothing half-applied: the origin and raw-IP change of the refused update are not kept (review 17)
+    assert (projects["blog"]["origins"], projects["blog"]["store_raw_ip"]) == ([], False)
     cli(tmp_path, "project", "update", shop, "--no-domains")
     cli(tmp_path, "project", "update", blog, "--domain", "shop.example")
     listed = {p["name"]: p["domains"] for p in json.loads(cli(tmp_path, "project", "list", "--json").stdout)}

@@ -94,6 +94,7 @@ _FB_NETWORKS = frozenset({"facebook", "instagram", "meta"})
 # `source` and `ref` name the source like utm_source where it is missing (launch sites,
 # directories and newsletters link with `?ref=<site>`), in this order of precedence.
 _TAG_KEYS = ("utm_source", "source", "ref")
+_LOOSE_TAG_KEYS = _TAG_KEYS[1:]  # not a campaign's: ignored on a link from the site itself
 # Matomo's (and Piwik's) campaign parameters, read as the utm_* they stand for when that is
 # missing: ?pk_campaign=spring is a campaign as much as ?utm_campaign=spring.
 CAMPAIGN_ALIASES: dict[str, str] = {
@@ -259,6 +260,12 @@ def signals(
         )
         if self_ref and info is not None and info.matched.startswith("^"):
             info = None  # a guess from the host's shape (mail.<own site>) yields to the site
+    if self_ref and any(k in params for k in _LOOSE_TAG_KEYS):
+        # The site's own links say ?ref=navbar or ?source=footer for its own reports: that is
+        # navigation, not where the visit came from. Only utm_* (and Matomo's aliases, read as
+        # utm_* above) make a link from the site a campaign.
+        notes.extend(f"note:tag_ignored_on_self_referral:{k}" for k in _LOOSE_TAG_KEYS if k in params)
+        params = {k: v for k, v in params.items() if k not in _LOOSE_TAG_KEYS}
     source_param = next((k for k in _TAG_KEYS if params.get(k)), None)
     tagged = params[source_param] if source_param else None
     utm_medium = params.get("utm_medium")

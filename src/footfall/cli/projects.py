@@ -114,6 +114,14 @@ def update(
                 parse_cidrs(",".join(authorized_ip))
             except ValueError as err:
                 raise typer.BadParameter(str(err)) from None
+        # Domains first: the one change that can be refused (a domain of another project), so
+        # a refusal leaves the project as it was, not half updated.
+        if domain is not None or no_domains:
+            try:
+                meta.set_domains(project_id, [] if no_domains else domain or [])
+            except ValueError as err:
+                typer.echo(f"error: {err}", err=True)
+                raise typer.Exit(1) from None
         meta.update_project(
             project_id,
             origins=origin,
@@ -121,12 +129,6 @@ def update(
             authorized_ips=[] if any_ip else authorized_ip,
             timezone=timezone,
         )
-        if domain is not None or no_domains:
-            try:
-                meta.set_domains(project_id, [] if no_domains else domain or [])
-            except ValueError as err:
-                typer.echo(f"error: {err}", err=True)
-                raise typer.Exit(1) from None
         project = meta.project(project_id)
         domains = list(meta.domains(project_id))
     finally:

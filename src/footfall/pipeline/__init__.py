@@ -18,7 +18,7 @@ import msgspec
 
 from footfall.attribution.custom import CustomRule, apply_custom
 from footfall.attribution.rules import classify
-from footfall.enrichment.geoip import GeoIP
+from footfall.enrichment.geoip import GeoIP, normalise_ip
 from footfall.enrichment.iphash import anonymous_id_for, ip_hash
 from footfall.enrichment.urls import path_of
 from footfall.enrichment.useragent import is_http_tool, parse_user_agent
@@ -62,7 +62,8 @@ class StepContext:
     sessions: VisitorState
     custom_rules: tuple[CustomRule, ...] = ()
     server_side: bool = False  # sent with a secret key (a backend), not from a browser
-    geoip_disabled: bool = False  # the client asked not to be located (PostHog `$geoip_disable`)
+    # uids of events whose client asked not to be located (PostHog `$geoip_disable`)
+    unlocated: frozenset[str] = frozenset()
 
 
 # The canonical limits every dialect's events must meet before the write. Dialects reject
@@ -97,6 +98,20 @@ def _key_count(properties: str) -> int:
     return count(msgspec.json.decode(properties))
 
 
+def maybe_put_stated_visitor(event: Event, ctx: StepContext) -> Event | Drop:
+    """The visitor's IP and User-Agent as a caller states them (one server batch carries many
+    visitors): dialects pass what their wire says through on `Event.ip` / `Event.user_agent`,
+    and this one rule, for every dialect, decides. Only a backend's word (a secret key) is
+    believed, and only an IP that is an address (kept in canonical form, so no text reaches
+    the ip column or its hash); otherwise the request's own stand."""
+    if not ctx.server_side:
+        event.ip = event.user_agent = None
+    elif event.ip is not None:
+        addr = normalise_ip(event.ip)
+        event.ip = None if addr is None else str(addr)
+    return event
+
+
 def maybe_put_anonymous_id(event: Event, ctx: StepContext) -> Event | Drop:
     if event.anonymous_id is None:
         event.anonymous_id = anonymous_id_for(
@@ -116,24 +131,22 @@ def maybe_put_path(event: Event, ctx: StepContext) -> Event | Drop:
     return event
 
 
-def drop_engagement_without_session(event: Event, ctx: StepContext) -> Event | Drop:
-    """Time on a page extends a visit, it never starts one: a tab left open past the session
-    timeout would otherwise make a visit of no pages (as in Plausible)."""
-    if (
-        event.name == ENGAGEMENT_EVENT
-        and event.session_id is None
-        and event.anonymous_id is not None
-        and not ctx.sessions.is_open(event.project_id, event.env, event.anonymous_id, event.ts)
-    ):
-        return Drop(DropReason.NO_SESSION)
-    return event
-
-
 def maybe_put_session(event: Event, ctx: StepContext) -> Event | Drop:
+    """Time on a page extends a visit, it never starts one: a tab left open past the session
+    timeout would otherwise make a visit of no pages (as in Plausible). The check is part of
+    the assignment, so an engagement event joins the visit its own batch opened a step earlier
+    in time, and two nodes cannot disagree between a check and an assignment."""
     if event.session_id is None and event.anonymous_id is not None:
-        event.session_id = ctx.sessions.assign(
-            event.project_id, event.env, event.anonymous_id, event.ts
+        sid = ctx.sessions.assign(
+            event.project_id,
+            event.env,
+            event.anonymous_id,
+            event.ts,
+            may_open=event.name != ENGAGEMENT_EVENT,
         )
+        if sid is None:
+            return Drop(DropReason.NO_SESSION)
+        event.session_id = sid
     return event
 
 
@@ -215,8 +228,7 @@ def maybe_inherit_session_attribution(event: Event, ctx: StepContext) -> Event |
 
 
 def put_device(event: Event, ctx: StepContext) -> Event | Drop:
-    # A dialect sets `user_agent` / `ip` before the pipeline only where a server states them
-    # for the visitor it calls on behalf of (one batch, many visitors); else the request's.
+    # The stated User-Agent (`maybe_put_stated_visitor`), else the request's.
     ua = event.user_agent or ctx.request.user_agent
     event.user_agent = ua
     if ctx.server_side and is_http_tool(ua):
@@ -237,7 +249,7 @@ def put_device(event: Event, ctx: StepContext) -> Event | Drop:
 
 
 def put_geo(event: Event, ctx: StepContext) -> Event | Drop:
-    if ctx.geoip_disabled:
+    if event.uid in ctx.unlocated:
         return event
     g = ctx.geoip.lookup(event.ip or ctx.request.ip)
     event.country = g.country
@@ -263,9 +275,9 @@ Step = Callable[[Event, StepContext], "Event | Drop"]
 
 STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_invalid", drop_invalid),
+    ("maybe_put_stated_visitor", maybe_put_stated_visitor),
     ("maybe_put_anonymous_id", maybe_put_anonymous_id),
     ("maybe_put_path", maybe_put_path),
-    ("drop_engagement_without_session", drop_engagement_without_session),
     ("maybe_put_session", maybe_put_session),
     ("put_attribution", put_attribution),
     ("maybe_inherit_session_attribution", maybe_inherit_session_attribution),
@@ -293,7 +305,7 @@ class Pipeline:
         store_raw_ip: bool,
         custom_rules: tuple[CustomRule, ...] = (),
         server_side: bool = False,
-        geoip_disabled: bool = False,
+        unlocated: frozenset[str] = frozenset(),
     ) -> StepContext:
         return StepContext(
             request=request,
@@ -304,7 +316,7 @@ class Pipeline:
             sessions=self.sessions,
             custom_rules=custom_rules,
             server_side=server_side,
-            geoip_disabled=geoip_disabled,
+            unlocated=unlocated,
         )
 
     def run(self, events: list[Event], ctx: StepContext) -> list[Event]:
@@ -315,8 +327,9 @@ class Pipeline:
         """
         if len(events) == 1:
             return self._run_one(events[0], ctx)
-        # Sessions are assigned in time order, whatever order a batch arrived in.
-        kept = sorted(events, key=lambda e: e.ts)
+        # Sessions are assigned in time order, whatever order a batch arrived in (time on a
+        # page after the page view it stayed on, at the same instant).
+        kept = sorted(events, key=lambda e: (e.ts, e.name == ENGAGEMENT_EVENT))
         for name, step in self.steps:
             t0 = time.perf_counter()
             survivors: list[Event] = []

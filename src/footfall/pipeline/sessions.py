@@ -53,12 +53,11 @@ SessionKey = tuple[str, str, str]
 class VisitorState(Protocol):
     """Open sessions and session attribution, per (project, env, visitor)."""
 
-    def is_open(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> bool:
-        """Would an event at `ts` join the visitor's open session (rather than start one)?"""
-        ...
-
-    def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
-        """The session of an event at `ts`; opens one or extends the open one."""
+    def assign(
+        self, project_id: str, env: str, anonymous_id: str, ts: datetime, may_open: bool = True
+    ) -> str | None:
+        """The session of an event at `ts`: extends the open one, or opens one. An event that
+        `may_open` not (time on a page) gets None outside an open session, changing nothing."""
         ...
 
     def attribution(self, key: SessionKey) -> tuple[object, ...] | None:
@@ -124,12 +123,9 @@ class Sessionizer:
                 t.session_id, _utc(t.first_ts), _utc(t.last_ts)
             )
 
-    def is_open(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> bool:
-        """Would an event at `ts` join the visitor's open session (rather than start one)?"""
-        state = self._open.get((project_id, env, anonymous_id))
-        return state is not None and state.first - SESSION_TIMEOUT <= ts <= state.last + SESSION_TIMEOUT
-
-    def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
+    def assign(
+        self, project_id: str, env: str, anonymous_id: str, ts: datetime, may_open: bool = True
+    ) -> str | None:
         key = (project_id, env, anonymous_id)
         state = self._open.get(key)
         if state is not None:
@@ -138,9 +134,13 @@ class Sessionizer:
                 state.last = max(state.last, ts)
                 state.touched = time.monotonic()
                 return state.session_id
+            if not may_open:
+                return None
             if ts < state.first:
                 # A late event from an earlier visit: its own session, the open one stays open.
                 return session_id_for(anonymous_id, ts)
+        if not may_open:
+            return None
         sid = session_id_for(anonymous_id, ts)
         self._open[key] = _Open(sid, ts, ts)
         self._maybe_sweep()
@@ -170,10 +170,12 @@ class ImportSessionizer(Sessionizer):
         self._frontier: datetime | None = None
         self._keep = keep
 
-    def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
+    def assign(
+        self, project_id: str, env: str, anonymous_id: str, ts: datetime, may_open: bool = True
+    ) -> str | None:
         if self._frontier is None or ts > self._frontier:
             self._frontier = ts
-        return super().assign(project_id, env, anonymous_id, ts)
+        return super().assign(project_id, env, anonymous_id, ts, may_open)
 
     def _maybe_sweep(self) -> None:
         if self._frontier is None or len(self._open) + len(self._attribution) <= self._keep:

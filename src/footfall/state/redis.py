@@ -42,29 +42,34 @@ _MAX_BACKOFF = 5.0
 _SEEDED = "\x00seeded"  # member marking a sightings set as read from the store
 
 # KEYS[1] = the visitor; ARGV = ts (µs), timeout (µs), ttl (s), the id a new session gets, the
-# prefix of attribution keys. Returns {session id, its attribution or false}: the pipeline's
-# next step asks for the attribution, so it comes in the same round trip. (The attribution key
-# is derived in the script, so this assumes one Redis, not Redis Cluster.)
+# prefix of attribution keys, "1" if the event may open a session. Returns {session id, its
+# attribution or false}, or {false, false} for an event that may not open one outside an open
+# one: the pipeline's next step asks for the attribution, so it comes in the same round trip.
+# (The attribution key is derived in the script, so this assumes one Redis, not Redis Cluster.)
 # Timestamps stay the strings the caller sent: Lua's number formatting would round them.
 _ASSIGN = """
 local ts = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
 local sid = ARGV[4]
 local s = redis.call('HMGET', KEYS[1], 'sid', 'first', 'last')
-local open = false
+local joined, late = false, false
 if s[1] then
   local first, last = tonumber(s[2]), tonumber(s[3])
   if first - timeout <= ts and ts <= last + timeout then
-    if ts < first then redis.call('HSET', KEYS[1], 'first', ARGV[1]) end
-    if ts > last then redis.call('HSET', KEYS[1], 'last', ARGV[1]) end
-    redis.call('EXPIRE', KEYS[1], ARGV[3])
-    sid = s[1]
-    open = true
+    joined = true
   elseif ts < first then
-    open = true  -- a late event from an earlier visit: its own session, the open one stays
+    late = true  -- a late event from an earlier visit: its own session, the open one stays
   end
 end
-if not open then
+if not joined and ARGV[6] ~= '1' then
+  return {false, false}
+end
+if joined then
+  if ts < tonumber(s[2]) then redis.call('HSET', KEYS[1], 'first', ARGV[1]) end
+  if ts > tonumber(s[3]) then redis.call('HSET', KEYS[1], 'last', ARGV[1]) end
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  sid = s[1]
+elseif not late then
   redis.call('HSET', KEYS[1], 'sid', sid, 'first', ARGV[1], 'last', ARGV[1])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
@@ -167,32 +172,26 @@ class RedisVisitors:
         self._timeout = str(int(SESSION_TIMEOUT.total_seconds() * 1_000_000))
         self._fetched: dict[SessionKey, tuple[object, ...] | None] = {}
 
-    def is_open(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> bool:
-        key = f"ff:visit:{project_id}:{env}:{anonymous_id}"
-
-        def shared() -> bool:
-            first, last = self.link.client.hmget(key, ["first", "last"])
-            if first is None or last is None:
-                return False
-            at, timeout = _micros(ts), int(self._timeout)
-            return int(first) - timeout <= at <= int(last) + timeout
-
-        return self.link.call(shared, lambda: self.local.is_open(project_id, env, anonymous_id, ts))
-
-    def assign(self, project_id: str, env: str, anonymous_id: str, ts: datetime) -> str:
+    def assign(
+        self, project_id: str, env: str, anonymous_id: str, ts: datetime, may_open: bool = True
+    ) -> str | None:
         key = f"ff:visit:{project_id}:{env}:{anonymous_id}"
         new = session_id_for(anonymous_id, ts)
         args = [str(_micros(ts)), self._timeout, str(TTL_SECONDS), new,
-                f"ff:attr:{project_id}:{env}:"]
+                f"ff:attr:{project_id}:{env}:", "1" if may_open else "0"]
 
-        def shared() -> str:
+        def shared() -> str | None:
             sid, raw = self._assign(keys=[key], args=args)
+            if sid is None:
+                return None
             if len(self._fetched) > 10_000:  # entries a dropped event never took
                 self._fetched.clear()
             self._fetched[(project_id, env, sid)] = _decode(raw)
             return str(sid)
 
-        return self.link.call(shared, lambda: self.local.assign(project_id, env, anonymous_id, ts))
+        return self.link.call(
+            shared, lambda: self.local.assign(project_id, env, anonymous_id, ts, may_open)
+        )
 
     def attribution(self, key: SessionKey) -> tuple[object, ...] | None:
         if key in self._fetched:

@@ -20,10 +20,18 @@ def _count(site: Site, project: str, event: str, include_bots: str = "false") ->
     return sum(int(r["value"]) for r in rows)
 
 
+def _wal_commits(site: Site) -> float:
+    text = httpx.get(site.server.url + "/metrics").text
+    return next(float(line.split()[1]) for line in text.splitlines() if line.startswith("footfall_wal_commits"))
+
+
 def test_an_event_for_two_sites_is_stored_once_in_each_project(site: Site) -> None:
     name = _name("rollup")
+    before = _wal_commits(site)
     r = site.post({"n": name, "u": f"https://{SHOP}/", "d": f"{SHOP},{BLOG},www.{SHOP}"})
     assert (r.status_code, r.text, r.headers.get("x-plausible-dropped")) == (202, "ok", None)
+    # One commit for both sites: stored for all or none, so a retry duplicates nothing (P1-4).
+    assert _wal_commits(site) == before + 1
     assert len(site.rows("shop", event=name)) == 1
     assert len(site.rows("blog", event=name)) == 1
 

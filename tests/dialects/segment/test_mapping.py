@@ -17,9 +17,9 @@ NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 SK = Principal(project_id="prj", env=Env.LIVE, kind=KeyKind.SECRET, prefix="x")
 
 
-def mapped(kind: str, body: dict[str, object], server_side: bool = True) -> Canonical:
+def mapped(kind: str, body: dict[str, object]) -> Canonical:
     out = Canonical()
-    add_message(out, schema.MESSAGE.decode(json.dumps(body)), kind, SK, NOW, server_side)
+    add_message(out, schema.MESSAGE.decode(json.dumps(body)), kind, SK, NOW)
     return out
 
 
@@ -85,12 +85,12 @@ def test_group_properties() -> None:
     assert json.loads(event.properties) == {"$group_type": "group", "$group_key": "9", "$group_set": {"seats": 3}}
 
 
-def test_a_browser_cannot_state_the_visitor() -> None:
+def test_the_stated_visitor_is_passed_through_for_the_core_to_judge() -> None:
+    """Whether a caller may state the visitor is the core's rule (pipeline
+    `maybe_put_stated_visitor`: `sk_` only); the dialect only maps its wire fields."""
     body = {"event": "e", "anonymousId": "a", "context": {"ip": "81.2.69.160", "userAgent": "ua"}}
-    (from_server,) = mapped("track", body).events
-    (from_browser,) = mapped("track", body, server_side=False).events
-    assert (from_server.ip, from_server.user_agent) == ("81.2.69.160", "ua")
-    assert (from_browser.ip, from_browser.user_agent) == (None, None)
+    (event,) = mapped("track", body).events
+    assert (event.ip, event.user_agent) == ("81.2.69.160", "ua")
 
 
 @pytest.mark.parametrize(("kind", "body", "message"), [

@@ -122,3 +122,18 @@ def test_the_beacon_key_in_the_query_is_millimetric(server: Server) -> None:
              origin="http://localhost:5173")
     assert (r.status_code, r.json()) == (202, {"ok": True, "event_id": None})
     assert len(rows(server, anonymous_id=anon)) == 1
+
+
+@pytest.mark.parametrize(("path", "size"), [("/v1/track", 65 * 1024), ("/v1/identify", 65 * 1024), ("/v1/batch", 4 * 1024 * 1024 + 1)])
+def test_unauthenticated_bodies_over_the_paths_largest_limit_are_not_read(server: Server, path: str, size: int) -> None:
+    """Review P2-6: before any key is known, a body is read only up to the largest limit of
+    the dialects serving the path (track/identify: Millimetric's 64 KB; batch: Segment's 4 MB),
+    not 16 MB: one declared larger and never sent is answered at once."""
+    import socket
+    from urllib.parse import urlsplit
+
+    with socket.create_connection(("127.0.0.1", urlsplit(server.url).port), timeout=10) as s:
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {size}\r\nConnection: close\r\n\r\n".encode())
+        head = s.recv(65536)  # a timeout here: the server is waiting for the body
+    assert head.split()[1] == b"401"

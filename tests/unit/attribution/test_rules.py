@@ -228,6 +228,15 @@ CASES: list[tuple[str | None, str | None, str, str, str, str]] = [
     ("https://www.site.io/a", "https://site.io/b", "internal", "direct", "high", "self_referral"),
     ("https://site.io/a", "https://www.site.io/b", "internal", "direct", "high", "self_referral"),
     ("https://site.io/a", "https://blog.site.io/b", "blog.site.io", "referral", "low", "referral"),
+    # internal links tagged ?ref= / ?source= are navigation, not a source (review P1-3);
+    # utm_* and Matomo's aliases on them still make a campaign
+    (U + "?ref=navbar", "https://shop.example.com/", "internal", "direct", "high", "self_referral"),
+    (U + "?source=footer&page=2", "https://www.shop.example.com/a", "internal", "direct", "high", "self_referral"),
+    (U + "?ref=navbar&utm_campaign=spring", "https://shop.example.com/", "unknown", "unknown", "low", "utm_without_source"),
+    (U + "?ref=navbar&utm_source=promo", "https://shop.example.com/", "promo", "unknown", "high", "utm_source"),
+    (U + "?ref=navbar&mtm_source=promo", "https://shop.example.com/", "promo", "unknown", "high", "utm_source"),
+    (U + "?pk_campaign=spring&ref=navbar", "https://shop.example.com/", "unknown", "unknown", "low", "utm_without_source"),
+    (U + "?ref=producthunt", "https://blog.partner.com/", "producthunt", "social", "medium", "tagged_source"),
     # --- payment providers are not a source ---------------------------------------------------
     (U, "https://checkout.stripe.com/c/pay/cs_123", "direct", "direct", "high", "direct"),
     (U, "https://www.paypal.com/checkoutnow", "direct", "direct", "high", "direct"),

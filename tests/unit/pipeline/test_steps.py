@@ -22,8 +22,8 @@ def pipeline() -> Pipeline:
     return Pipeline(geoip=GeoIP(), salt_for=lambda day: b"s" * 32)
 
 
-def ctx(p: Pipeline, ip: str | None = "8.8.8.8", raw_ip: bool = False):  # type: ignore[no-untyped-def]
-    return p.context(RequestContext(ip=ip, user_agent=IPHONE, origin=None, received_at=T0), frozenset({"shop.example"}), raw_ip)
+def ctx(p: Pipeline, ip: str | None = "8.8.8.8", raw_ip: bool = False, server: bool = False):  # type: ignore[no-untyped-def]
+    return p.context(RequestContext(ip=ip, user_agent=IPHONE, origin=None, received_at=T0), frozenset({"shop.example"}), raw_ip, server_side=server)
 
 
 def test_steps_are_named_by_convention() -> None:
@@ -132,15 +132,46 @@ def test_an_engagement_event_extends_an_open_visit_but_never_starts_one() -> Non
     assert later.session_id != view.session_id
 
 
+def test_an_engagement_event_joins_the_visit_its_own_batch_opens() -> None:
+    """Review P1-1: the session check and assignment happen per event, in time order, so a
+    batch holding a new visitor's page view and its engagement keeps both."""
+    from footfall.model import ENGAGEMENT_EVENT
+
+    p = pipeline()
+    view, engaged = p.run([event(1, name=ENGAGEMENT_EVENT, anonymous_id="b1"), event(0, name="$pageview", anonymous_id="b1")], ctx(p))
+    assert (view.name, engaged.name) == ("$pageview", ENGAGEMENT_EVENT)
+    assert engaged.session_id == view.session_id
+    assert not p.drops
+
+
 def test_a_visitor_stated_by_the_dialect_replaces_the_requests() -> None:
     """A server batch carries many visitors: an event's own IP and User-Agent (set before the
     pipeline) drive the device, geo, hash and derived id; the raw IP is still not kept."""
     p = pipeline()
     desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
-    stated, plain = p.run([event(0, ip="81.2.69.160", user_agent=desktop), event(1)], ctx(p, ip="8.8.8.8"))
+    stated, plain = p.run([event(0, ip="81.2.69.160", user_agent=desktop), event(1)], ctx(p, ip="8.8.8.8", server=True))
     assert (stated.device_type, stated.browser, stated.country) == ("desktop", "Chrome", "GB")
     assert (plain.device_type, plain.country) == ("mobile", "US")
     assert stated.ip is None and stated.ip_hash and stated.ip_hash != plain.ip_hash
     assert stated.anonymous_id != plain.anonymous_id
-    (kept,) = p.run([event(2, ip="81.2.69.160")], ctx(p, raw_ip=True))
+    (kept,) = p.run([event(2, ip="81.2.69.160")], ctx(p, raw_ip=True, server=True))
     assert kept.ip == "81.2.69.160"
+
+
+def test_only_a_backends_word_about_the_visitor_is_believed() -> None:
+    """Review P3-9: one rule in the core, whichever dialect passed the values through: an IP
+    and User-Agent stated for the visitor count only from a secret key; a browser's request
+    describes its own visitor."""
+    p = pipeline()
+    desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+    (browser,) = p.run([event(0, ip="81.2.69.160", user_agent=desktop)], ctx(p, ip="8.8.8.8", raw_ip=True))
+    assert (browser.ip, browser.country, browser.device_type, browser.user_agent) == ("8.8.8.8", "US", "mobile", IPHONE)
+
+
+def test_a_stated_ip_that_is_no_ip_address_is_ignored() -> None:
+    """Review P2-7: the core validates an IP a dialect passes through (PostHog's `$ip`), so
+    no text lands in the ip column or its hash; a valid one is stored in canonical form."""
+    p = pipeline()
+    bad, mapped = p.run([event(0, ip="'; drop table events --"), event(1, ip="::ffff:81.2.69.160")], ctx(p, raw_ip=True, server=True))
+    assert (bad.ip, bad.country) == ("8.8.8.8", "US")  # the request's, as if none was stated
+    assert (mapped.ip, mapped.country) == ("81.2.69.160", "GB")

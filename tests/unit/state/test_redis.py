@@ -65,6 +65,22 @@ def test_simultaneous_first_events_on_several_nodes_open_one_session(links: list
     assert len(got) == 3 and len(set(got)) == 1
 
 
+def test_an_event_that_may_not_open_a_visit_only_joins_one(links: list[RedisLink]) -> None:
+    """Engagement events (`may_open=False`) join the open visit in the same atomic step as
+    the assignment, and get no session, without touching state, outside one (review P1-1)."""
+    shared, single = RedisVisitors(links[0]), Sessionizer()
+    for state in (shared, single):
+        assert state.assign("p", "live", "e", T0, may_open=False) is None  # never seen
+        sid = state.assign("p", "live", "e", T0 + timedelta(minutes=1))
+        assert state.assign("p", "live", "e", T0 + timedelta(minutes=20), may_open=False) == sid
+        # The engagement extended the visit: 45 minutes after T0 is within 30 of minute 20.
+        assert state.assign("p", "live", "e", T0 + timedelta(minutes=45), may_open=False) == sid
+        assert state.assign("p", "live", "e", T0 - timedelta(hours=2), may_open=False) is None
+        assert state.assign("p", "live", "e", T0 + timedelta(hours=2), may_open=False) is None
+        assert state.assign("p", "live", "e", T0 + timedelta(minutes=50)) == sid  # still open
+    assert links[0].fallbacks == 0
+
+
 def test_visitor_state_expires_half_an_hour_after_the_last_event(links: list[RedisLink]) -> None:
     node = RedisVisitors(links[0])
     sid = node.assign("p", "live", "ttl", T0)

@@ -10,7 +10,7 @@ pipeline's result through `enrich_from`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -27,6 +27,7 @@ from footfall.enrichment.urls import parse_url
 from footfall.ids import uuid7
 from footfall.model import Event, KeyKind, Principal, ProfileUpdate, RequestContext
 from footfall.service import ACQUISITION_KEYS, DEVICE_KEYS, GEO_KEYS
+from footfall.timestamps import utc
 
 __all__ = [
     "INIT_EVENT",
@@ -47,9 +48,8 @@ _encode = msgspec.json.Encoder().encode
 
 
 def _utc(ts: datetime | None, default: datetime) -> datetime:
-    if ts is None:
-        return default
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    # Out of range once in UTC (year 1 at +14:00): the receipt, as `footfall.timestamps` does.
+    return (utc(ts) if ts is not None else None) or default
 
 
 def _checked(value: dict[str, Any] | None, field: str) -> dict[str, Any] | None:

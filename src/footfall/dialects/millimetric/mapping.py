@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -11,6 +11,7 @@ from footfall.dialects.millimetric.schema import IdentifyBody, TrackBody
 from footfall.errors import Invalid
 from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, Principal, ProfileUpdate
+from footfall.timestamps import utc
 
 __all__ = [
     "PROPERTIES_MAX_BYTES",
@@ -25,9 +26,8 @@ _encode = msgspec.json.Encoder().encode
 
 
 def _utc(ts: datetime | None, default: datetime) -> datetime:
-    if ts is None:
-        return default
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    # Out of range once in UTC (year 1 at +14:00): the receipt, as `footfall.timestamps` does.
+    return (utc(ts) if ts is not None else None) or default
 
 
 def _properties(props: dict[str, Any] | None, field: str, index: int | None) -> str:

@@ -12,7 +12,8 @@ Per field (STYLE 6), as Plausible's own ingestion does unless noted:
   props, as in Plausible). Values that are objects, lists, null or blank are left out; the first
   30 props are kept, the rest dropped; a key over 300 bytes or a text value over 2000 bytes is a
   400 `props`. Scalars keep their JSON type (Plausible makes them text). Props named like the
-  keys below (`$revenue_amount`, …) are left out: only Footfall writes those.
+  keys below (`$revenue_amount`, …) are left out: on this route only Footfall writes those
+  (other dialects store their clients' properties as sent: docs/dialects/plausible.md).
 - `revenue|$`: `{amount, currency}`; amount a number or decimal text, currency three letters.
   Footfall is stricter than Plausible here: anything else is a 400 `revenue`, so a purchase is
   never stored without the revenue the client meant to send. Stored as `$revenue_amount` (a
@@ -61,7 +62,7 @@ MAX_ENGAGED_MS = 30 * 24 * 3600 * 1000  # older trackers sent absurd values; Pla
 ENGAGEMENT = ENGAGEMENT_EVENT
 _NAMES = {"pageview": "$pageview", "engagement": ENGAGEMENT}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-# Keys only Footfall writes: a client prop of the same name is left out, so `$revenue_amount`
+# Keys this dialect writes: a client prop of the same name is left out, so `$revenue_amount`
 # always means revenue the client sent as revenue.
 _RESERVED = frozenset({"$revenue_amount", "$revenue_currency", "$scroll_depth", "$engaged_ms", "$interactive"})
 _encode = msgspec.json.Encoder().encode
@@ -193,9 +194,10 @@ def _revenue(revenue: Revenue) -> dict[str, Any]:
         amount = Decimal(str(revenue.amount).strip())
     except InvalidOperation:
         raise _invalid("revenue", problem) from None
-    if not amount.is_finite():
+    # 1e400 is a finite decimal but an infinite float, which JSON stores as null.
+    if not amount.is_finite() or not math.isfinite(value := float(amount)):
         raise _invalid("revenue", problem)
-    return {"$revenue_amount": float(amount), "$revenue_currency": currency}
+    return {"$revenue_amount": value, "$revenue_currency": currency}
 
 
 def _integer(value: Any) -> int | None:

@@ -21,7 +21,7 @@ from footfall.dialects.plausible.errors import invalid_from_msgspec, render
 from footfall.http import dialect_endpoint, public_cors, read_body, request_context
 from footfall.model import Principal
 from footfall.ops.openapi import Operation
-from footfall.service import Footfall
+from footfall.service import Footfall, IngestPart
 
 __all__ = ["OPERATIONS", "routes"]
 
@@ -64,8 +64,12 @@ async def event(request: Request) -> Response:
     for principal in principals.values():
         service.admit(principal, "track")
     ctx = request_context(request)
-    for principal in principals.values():
-        await service.ingest(principal, ctx, [mapping.event_for(site, principal, ctx.received_at)])
+    # One commit for every site the event names: stored for all or none, so a retry after a
+    # 503 never duplicates it on the sites that took it (Plausible events carry no id).
+    await service.ingest_parts(ctx, [
+        IngestPart(principal, [mapping.event_for(site, principal, ctx.received_at)])
+        for principal in principals.values()
+    ])
     return _accepted(unknown)
 
 

@@ -26,6 +26,13 @@ LZ64_MAX_CHARS = 16 * 1024
 _FORM = "application/x-www-form-urlencoded"
 
 
+def is_lz64(body: bytes, query: Mapping[str, str]) -> bool:
+    """Might this request be legacy lz64? Its decoder is pure Python and its output can grow
+    with the square of the input, so `capture` decodes such a body in a thread, not on the
+    event loop; a wrong yes only costs a thread hop."""
+    return query.get("compression") == "lz64" or b"compression=lz64" in body
+
+
 def capture_payload(
     body: bytes, content_type: str, query: Mapping[str, str], limit: int
 ) -> bytes:

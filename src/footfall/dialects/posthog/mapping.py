@@ -9,7 +9,8 @@ Per field (STYLE 6):
 - `uuid` → `event_id`, the idempotency key (at most 200 characters, else 400);
 - `timestamp` that does not parse falls back to the receipt time (PostHog ingests such events
   with a warning rather than losing the batch, which its browser SDK would drop on a 4xx); it
-  is skew-corrected with the batch's `sent_at` (or posthog-js's `?_=` milliseconds);
+  is skew-corrected with the batch's `sent_at` (or posthog-js's `?_=` milliseconds) by the
+  core's one rule (`footfall.timestamps.corrected`: never after the receipt, never a 500);
 - `properties` must be an object (reject, 400); `$current_url`, `$pathname`, `$referrer` move to
   url, path, referrer (`$direct` means none); `$session_id` → session id; the token, `$ip` and
   `$raw_user_agent` are never stored in properties (no raw IP at rest unless the project opts
@@ -24,7 +25,7 @@ the person profile of `distinct_id`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import msgspec
@@ -33,8 +34,9 @@ from footfall.dialects.posthog.schema import CaptureBody, CaptureEvent
 from footfall.errors import Invalid
 from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, KeyKind, Principal, ProfileUpdate
+from footfall.timestamps import corrected, from_epoch_millis
 
-__all__ = ["MAX_ID", "Caller", "Mapped", "events_of", "map_events", "sent_at", "tokens"]
+__all__ = ["MAX_ID", "Mapped", "events_of", "map_events", "sent_at", "tokens"]
 
 MAX_ID = 200
 _TOKEN_KEYS = ("token", "$token", "api_key")
@@ -45,19 +47,11 @@ _PERSON_EVENTS = ("$identify", "$create_alias")
 _encode = msgspec.json.Encoder().encode
 
 
-class Caller(NamedTuple):
-    """Who an event describes, when a server SDK says so (`$ip`, `$raw_user_agent`) or asks
-    for no geolocation (`$geoip_disable`); events with the same caller are ingested together."""
-
-    ip: str | None
-    user_agent: str | None
-    geoip_disabled: bool
-
-
 class Mapped(NamedTuple):
-    events: list[tuple[Caller | None, Event]]
+    events: list[Event]
     links: list[IdentityLink]
     profiles: list[ProfileUpdate]
+    unlocated: set[str]  # uids of events that asked for no geolocation (`$geoip_disable`)
 
 
 def events_of(body: CaptureBody | list[CaptureEvent]) -> list[CaptureEvent]:
@@ -90,7 +84,7 @@ def _parse_time(raw: Any) -> datetime | None:
         ts = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return ts
 
 
 def sent_at(body: CaptureBody | list[CaptureEvent], millis: str | None) -> datetime | None:
@@ -102,25 +96,23 @@ def sent_at(body: CaptureBody | list[CaptureEvent], millis: str | None) -> datet
     """
     if isinstance(body, CaptureBody) and (ts := _parse_time(body.sent_at)):
         return ts
-    if millis and millis.isdigit() and len(millis) <= 15:
-        return datetime.fromtimestamp(int(millis) / 1000, UTC)
-    return None
+    return from_epoch_millis(millis)
 
 
 def event_time(item: CaptureEvent, sent: datetime | None, received_at: datetime) -> datetime:
     """The event's time on the server's clock: the client's `timestamp` moved by how far the
     client's clock was off when it sent the request (received - (sent_at - timestamp)).
 
-    >>> now = datetime(2026, 5, 9, 12, 0, tzinfo=UTC)
+    >>> now = datetime.fromisoformat("2026-05-09T12:00:00+00:00")
     >>> event_time(CaptureEvent(timestamp="2026-05-09T13:59:00Z"),
-    ...            datetime(2026, 5, 9, 14, 0, tzinfo=UTC), now).isoformat()
+    ...            datetime.fromisoformat("2026-05-09T14:00:00+00:00"), now).isoformat()
     '2026-05-09T11:59:00+00:00'
     >>> event_time(CaptureEvent(offset=1500), None, now).isoformat()
     '2026-05-09T11:59:58.500000+00:00'
     """
     ts = _parse_time(item.timestamp)
     if ts is not None:
-        return received_at - (sent - ts) if sent is not None else ts
+        return corrected(ts, sent, received_at)
     if item.offset is not None and 0 <= item.offset < 10**12:
         return received_at - timedelta(milliseconds=item.offset)
     return received_at
@@ -174,7 +166,7 @@ def map_events(
     people updates carry no event name and mean `$identify`)."""
     assert principal.project_id is not None
     server = principal.kind is KeyKind.SECRET
-    out = Mapped([], [], [])
+    out = Mapped([], [], [], set())
     many = len(items) > 1
     for index, item in enumerate(items):
         where = index if many else None
@@ -188,11 +180,8 @@ def map_events(
             raise _problem(where, "distinct_id", "distinct_id is required")
         if item.uuid is not None and not 0 < len(item.uuid) <= MAX_ID:
             raise _problem(where, "uuid", f"uuid must be 1-{MAX_ID} characters")
-        # Only a backend's word about the visitor's address and browser is believed.
-        ip = _text(props.get("$ip")) if server else None
-        agent = _text(props.get("$raw_user_agent")) if server else None
-        geo_off = props.get("$geoip_disable") is True
-        caller = Caller(ip, agent, geo_off) if ip or agent or geo_off else None
+        # Passed through: the core believes them from a backend (sk_) only, and checks the IP.
+        ip, agent = _text(props.get("$ip")), _text(props.get("$raw_user_agent"))
         url, path = _text(props.pop("$current_url", None)), _text(props.pop("$pathname", None))
         referrer = _text(props.pop("$referrer", None))
         session = _id(props.pop("$session_id", None))
@@ -230,8 +219,12 @@ def map_events(
             referrer=None if referrer == "$direct" else referrer,
             properties=_encode(props).decode(),
             dialect="posthog",
+            ip=ip,
+            user_agent=agent,
         )
-        out.events.append((caller, event))
+        out.events.append(event)
+        if props.get("$geoip_disable") is True:
+            out.unlocated.add(event.uid)
         if ops is not None and any(ops.values()):
             out.profiles.append(ProfileUpdate(
                 project_id=principal.project_id, env=principal.env.value, kind="person",

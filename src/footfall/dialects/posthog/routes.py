@@ -6,7 +6,7 @@ absent, unknown, of another kind than `pk_`/`sk_`, or mixed) → Origin allowlis
 (401) → no `sk_` key in a GET's `?data=` (401) → rate limit (429) → events (400 naming the first bad one) → durable write → exactly
 `200 {"status": 1}`. Every path is served with and without its trailing slash, at `/` and under
 `/posthog/`, for GET, POST and OPTIONS; CORS is permissive (the caller's Origin and requested
-headers mirrored, credentials allowed): a browser key is still checked against its project's
+headers mirrored, no credentials): a browser key is still checked against its project's
 allowlist before anything is stored.
 """
 
@@ -24,7 +24,7 @@ from footfall.dialects.posthog import encoding, mapping, schema
 from footfall.dialects.posthog.errors import render
 from footfall.errors import Invalid, Unauthorized
 from footfall.http import Endpoint, dialect_endpoint, json_response, read_body, request_context
-from footfall.model import Event, KeyKind, Principal
+from footfall.model import KeyKind, Principal
 from footfall.ops.openapi import Operation
 from footfall.service import Footfall
 
@@ -53,11 +53,9 @@ def _service(request: Request) -> Footfall:
 def _cors(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
     headers = {"Access-Control-Expose-Headers": "Retry-After", "Vary": "Origin"}
-    if origin:
-        headers["Access-Control-Allow-Origin"] = origin
-        headers["Access-Control-Allow-Credentials"] = "true"
-    else:
-        headers["Access-Control-Allow-Origin"] = "*"
+    # Mirrored, never with credentials: the key is in the body, and no page may have a
+    # visitor's cookies for this host sent along and the answer read.
+    headers["Access-Control-Allow-Origin"] = origin or "*"
     return headers
 
 
@@ -104,7 +102,11 @@ async def capture(request: Request) -> Response:
         return _preflight(request)
     raw = await read_body(request, MAX_BYTES) if request.method == "POST" else b""
     query = request.query_params
-    data = encoding.capture_payload(raw, request.headers.get("content-type", ""), query, MAX_BYTES)
+    args = (raw, request.headers.get("content-type", ""), query, MAX_BYTES)
+    if encoding.is_lz64(raw, query):  # pure-Python lz-string: off the event loop
+        data = await asyncio.to_thread(encoding.capture_payload, *args)
+    else:
+        data = encoding.capture_payload(*args)
     body = _decode(data)
     principal = _principal(request, body)
     if not raw and principal.kind is KeyKind.SECRET:
@@ -120,24 +122,12 @@ async def capture(request: Request) -> Response:
         items, principal, ctx.received_at, mapping.sent_at(body, query.get("_")),
         engage=request.url.path.rstrip("/").endswith("/engage"),
     )
-    # One ingest per caller (a backend may send events of many visitors, with their `$ip`),
-    # concurrently so they share one WAL sync; links and profiles ride with the first.
-    groups: dict[mapping.Caller | None, list[Event]] = {}
-    for caller, event in mapped.events:
-        groups.setdefault(caller, []).append(event)
-    if not groups and (mapped.links or mapped.profiles):
-        groups[None] = []
-    calls = []
-    for n, (caller, events) in enumerate(groups.items()):
-        one = ctx if caller is None else msgspec.structs.replace(
-            ctx, ip=caller.ip or ctx.ip, user_agent=caller.user_agent or ctx.user_agent
-        )
-        calls.append(service.ingest(
-            principal, one, events, mapped.links if n == 0 else [],
-            mapped.profiles if n == 0 else [],
-            geoip_disabled=caller is not None and caller.geoip_disabled,
-        ))
-    await asyncio.gather(*calls)
+    # One ingest, so one commit: a batch is stored whole or not at all (a retry never
+    # duplicates part of it); each event carries its own visitor's `$ip` / `$raw_user_agent`.
+    await service.ingest(
+        principal, ctx, mapped.events, mapped.links, mapped.profiles,
+        unlocated=frozenset(mapped.unlocated),
+    )
     return json_response(CAPTURED)
 
 

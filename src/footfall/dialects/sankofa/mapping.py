@@ -34,6 +34,7 @@ from footfall.dialects.sankofa.schema import AliasBody, PeopleBody, TrackBody
 from footfall.errors import Invalid
 from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, Principal, ProfileUpdate
+from footfall.timestamps import utc
 
 __all__ = [
     "GEO_STANDIN_IP",
@@ -161,7 +162,9 @@ def timestamp(raw: str | None, default: datetime) -> datetime:
         ts = datetime.fromisoformat(raw.strip())
     except ValueError:
         raise Invalid("invalid_payload", "timestamp must be ISO 8601") from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    if (at := utc(ts)) is None:
+        raise Invalid("invalid_payload", "timestamp is out of range")
+    return at
 
 
 def _text(value: Any) -> str | None:

@@ -13,20 +13,20 @@ Per type (the spec's mapping decision):
 Per field (STYLE 6): a message needs `userId` or `anonymousId` (alias: `previousId` and
 `userId`; track: `event`; group: `groupId`): else 400 naming the item. Numeric ids become
 strings. `timestamp` (else `originalTimestamp`) is corrected for the client's clock with `sentAt`
-(received - (sentAt - timestamp)) and clamped to the receive time; absent, it is the receive
-time. url / path / referrer come from a page's `properties`, else `context.page`; a URL or
+(received - (sentAt - timestamp)) by the core's one rule (`footfall.timestamps.corrected`: never
+after the receipt; absent, before 1970 or out of range, the receipt). url / path / referrer come from a page's `properties`, else `context.page`; a URL or
 referrer that is not a string is ignored, one longer than 2048 characters is cut there.
 `context.campaign` becomes the URL's utm tags when the URL carries none (a message without a
 URL gets a query-only one, `?utm_source=…`), so attribution runs on it as on any landing URL.
-`context.ip` (must be an IP address, else 400) and `context.userAgent` describe the visitor only
-for server callers (`sk_`); a browser's are the request's own.
+`context.ip` (must be an IP address, else 400) and `context.userAgent` are passed through; the
+core believes them for server callers (`sk_`) only, a browser's visitor is the request's own.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -36,8 +36,9 @@ from footfall.dialects.segment.schema import Batch, Context, Message
 from footfall.errors import Invalid
 from footfall.ids import uuid7
 from footfall.model import Event, IdentityLink, Principal, ProfileUpdate
+from footfall.timestamps import corrected
 
-__all__ = ["TYPES", "Canonical", "add_message", "event_time", "merged", "with_campaign"]
+__all__ = ["TYPES", "Canonical", "add_message", "merged", "with_campaign"]
 
 TYPES = ("track", "page", "screen", "identify", "group", "alias")
 MAX_URL = 2048
@@ -75,30 +76,6 @@ def merged(item: Message, batch: Batch) -> Message:
     if item.sent_at is None:
         item.sent_at = batch.sent_at
     return item
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
-def event_time(
-    timestamp: datetime | None, sent_at: datetime | None, received_at: datetime
-) -> datetime:
-    """The event's time on the server's clock.
-
-    >>> r = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
-    >>> event_time(datetime(2026, 5, 1, 13, 0, 0, tzinfo=UTC),
-    ...            datetime(2026, 5, 1, 13, 0, 5, tzinfo=UTC), r).isoformat()  # clock 1h ahead
-    '2026-05-01T11:59:55+00:00'
-    >>> event_time(datetime(2030, 1, 1, tzinfo=UTC), None, r) == r  # the future is clamped
-    True
-    """
-    if timestamp is None:
-        return received_at
-    ts = _utc(timestamp)
-    if sent_at is not None:
-        ts = received_at - (_utc(sent_at) - ts)
-    return min(ts, received_at)
 
 
 def with_campaign(url: str | None, campaign: Any) -> str | None:
@@ -139,7 +116,8 @@ def _text(value: Any, limit: int = MAX_URL) -> str | None:
 
 
 def _visitor(context: Context, where: str) -> tuple[str | None, str | None]:
-    """The end user's IP and User-Agent as a server caller states them in `context`."""
+    """The end user's IP and User-Agent as `context` states them (believed by the core from
+    `sk_` callers only)."""
     ip = context.ip
     if ip is not None:
         try:
@@ -162,14 +140,13 @@ def add_message(
     kind: str,
     principal: Principal,
     received_at: datetime,
-    server_side: bool,
     where: str = "",
 ) -> None:
     """Map one message of type `kind` into `out`, or raise Invalid naming `where` it is."""
     assert principal.project_id is not None
     project_id, env = principal.project_id, principal.env.value
     user_id, anonymous_id = _id(msg.user_id), _id(msg.anonymous_id)
-    ts = event_time(msg.timestamp or msg.original_timestamp, msg.sent_at, received_at)
+    ts = corrected(msg.timestamp or msg.original_timestamp, msg.sent_at, received_at)
     if kind == "alias":
         previous_id = _id(msg.previous_id)
         _require(previous_id is not None and user_id is not None, where,
@@ -221,9 +198,8 @@ def add_message(
         _require(group_id is not None, where, "group needs groupId")
         name = "$groupidentify"
         props = {"$group_type": "group", "$group_key": group_id, "$group_set": msg.traits or {}}
-    ip = user_agent = None
-    if server_side and (context.ip is not None or context.user_agent is not None):
-        ip, user_agent = _visitor(context, where)
+    # Passed through: the core believes them from a backend (sk_) only.
+    ip, user_agent = _visitor(context, where)
     if context.campaign:
         url = with_campaign(url, context.campaign)
     event = Event(

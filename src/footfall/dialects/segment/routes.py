@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall.auth.origins import origin_allowed
+from footfall.dialects.millimetric import routes as mm_routes
 from footfall.dialects.millimetric.cors import ALLOW_HEADERS
 from footfall.dialects.segment import schema
 from footfall.dialects.segment.errors import invalid_from_msgspec, render
@@ -30,7 +31,7 @@ from footfall.model import KeyKind, Principal
 from footfall.ops.openapi import Operation
 from footfall.service import Footfall
 
-__all__ = ["HANDLERS", "OPERATIONS", "PREFIX", "SHARED_PATHS", "cors_allow_headers", "routes"]
+__all__ = ["HANDLERS", "OPERATIONS", "PEEK_LIMITS", "PREFIX", "SHARED_PATHS", "cors_allow_headers", "routes"]
 
 PREFIX = "/segment/v1"
 EVENT_MAX_BYTES = 32 * 1024
@@ -41,6 +42,15 @@ SUCCESS = b'{"success":true}'
 # apart there.
 SHARED_PATHS = {
     "/v1/track": "track", "/v1/identify": "identify", "/v1/batch": "batch", "/v1/import": "import",
+}
+# How much of an unauthenticated body on a shared path is read to tell the dialects apart:
+# the larger of the two dialects' single-event limits; for a batch, Segment's (a Millimetric
+# batch that reaches the look has no key Millimetric takes, so its size does not matter).
+PEEK_LIMITS = {
+    "track": max(EVENT_MAX_BYTES, mm_routes.TRACK_MAX_BYTES),
+    "identify": max(EVENT_MAX_BYTES, mm_routes.SMALL_MAX_BYTES),
+    "batch": BATCH_MAX_BYTES,
+    "import": BATCH_MAX_BYTES,  # Segment's alias of batch (Footfall's own import has a Bearer key)
 }
 # Server SDKs name the type; the browser SDK sends its first letter.
 SINGLE = {
@@ -127,9 +137,8 @@ def _decode(body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
 async def _store(request: Request, principal: Principal, messages: list[tuple[schema.Message, str, str]]) -> Response:
     ctx = request_context(request)
     out = Canonical()
-    server_side = principal.kind is KeyKind.SECRET
     for msg, kind, where in messages:
-        add_message(out, msg, kind, principal, ctx.received_at, server_side, where)
+        add_message(out, msg, kind, principal, ctx.received_at, where)
     await _service(request).ingest(principal, ctx, out.events, out.links, out.profiles)
     return _success()
 

@@ -34,8 +34,6 @@ from footfall.http import Endpoint, decoded, read_raw
 __all__ = ["shared"]
 
 _FOOTFALL_KEY = re.compile(r"^(pk|sk|rk|ak)_(live|test)_")
-# Big enough for either dialect's body on these paths (Millimetric's batch is the largest).
-_PEEK_LIMIT = 16 * 1024 * 1024
 
 
 def _replay(request: Request, body: bytes) -> Request:
@@ -52,16 +50,22 @@ def _replay(request: Request, body: bytes) -> Request:
     return Request(request.scope, receive)
 
 
-async def _peek(request: Request) -> tuple[bytes, schema.Signals] | None:
-    """The raw body and its Segment signals; None when it is too large for either dialect."""
+async def _peek(request: Request, limit: int) -> tuple[bytes, schema.Signals] | None:
+    """The raw body and its Segment signals; None when it is over `limit`."""
     try:  # the dialect that answers reads the bytes as sent (gzip included) from the replay
-        raw = await read_raw(request, _PEEK_LIMIT)
+        raw = await read_raw(request, limit)
     except PayloadTooLarge:
         return None
     try:
-        return raw, schema.SIGNALS.decode(decoded(request, raw, _PEEK_LIMIT))
+        return raw, schema.SIGNALS.decode(decoded(request, raw, limit))
     except (FootfallError, msgspec.DecodeError, UnicodeError, RecursionError):
         return raw, schema.Signals()
+
+
+def _overload_check(request: Request) -> None:
+    committer = request.app.state.footfall.committer
+    if committer is not None:
+        committer.admit(1)
 
 
 def _basic_user(token: str) -> str:
@@ -71,7 +75,12 @@ def _basic_user(token: str) -> str:
         return ""
 
 
-def shared(millimetric: Endpoint, segment: Endpoint) -> Endpoint:
+def shared(millimetric: Endpoint, segment: Endpoint, peek_limit: int) -> Endpoint:
+    """`peek_limit`: the most either dialect takes on this path from a request that reaches
+    the look (Millimetric authenticates from the header or `?key=`, so it refuses such a
+    request whatever its body: only Segment's own limits, and Millimetric's single-event
+    ones, matter). Nothing larger is read, nor gunzipped, before a key is known."""
+
     async def endpoint(request: Request) -> Response:
         header = request.headers.get("authorization")
         bearer = False
@@ -86,7 +95,12 @@ def shared(millimetric: Endpoint, segment: Endpoint) -> Endpoint:
         elif request.query_params.get("key", "").startswith("pk_"):
             return await millimetric(request)
         try:
-            peeked = await _peek(request)
+            # Refusing must cost less than reading: an overloaded server says so first.
+            _overload_check(request)
+        except FootfallError as err:
+            return render(err)
+        try:
+            peeked = await _peek(request, peek_limit)
         except ClientDisconnect:
             return Response(status_code=400)
         if peeked is None:  # too large to be Segment's: Millimetric answers as it always did

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from footfall.dialects.posthog import encoding
 from footfall.dialects.posthog.encoding import LZ64_MAX_CHARS, capture_payload
 from footfall.errors import Invalid, PayloadTooLarge
 
@@ -80,3 +81,18 @@ def test_caps_and_refusals() -> None:
     assert json.loads(capture_payload(f"data={quote(surrogate_pair)}".encode(), FORM, {"compression": "lz64"}, LIMIT)) == [{"event": "\U0001f600"}]
     with pytest.raises(Invalid, match="neither JSON nor base64"):
         capture_payload(b"data=%25%25", FORM, {}, LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("body", "query", "legacy"),
+    [
+        (b"data=N4Ig&compression=lz64", {}, True),
+        (b"data=N4Ig", {"compression": "lz64"}, True),
+        (b"", {"data": "N4Ig", "compression": "lz64"}, True),
+        (b'{"event": "a"}', {}, False),
+        (b"data=eyJ9&compression=base64", {}, False),
+    ],
+)
+def test_lz64_bodies_are_told_apart_to_decode_off_the_event_loop(body: bytes, query: dict[str, str], legacy: bool) -> None:
+    """Review P4-15: the pure-Python lz-string decoder runs in a thread (`capture` asks this)."""
+    assert encoding.is_lz64(body, query) is legacy

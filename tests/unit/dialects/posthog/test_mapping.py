@@ -10,17 +10,18 @@ import pytest
 from footfall.dialects.posthog.mapping import map_events
 from footfall.dialects.posthog.schema import CaptureEvent
 from footfall.errors import Invalid
-from footfall.model import Env, KeyKind, Principal
+from footfall.model import Env, Event, KeyKind, Principal
 
 NOW = datetime(2026, 5, 9, 12, 0, tzinfo=UTC)
 BROWSER = Principal(project_id="p", env=Env.LIVE, kind=KeyKind.PUBLISHABLE, prefix="x")
 SERVER = Principal(project_id="p", env=Env.LIVE, kind=KeyKind.SECRET, prefix="y")
 
 
-def one(principal: Principal, **fields: object) -> tuple[object, object]:
+def one(principal: Principal, **fields: object) -> tuple[tuple[object, ...], Event]:
+    """(stated ip, stated user agent, located?) and the event."""
     out = map_events([CaptureEvent(**fields)], principal, NOW, None)  # type: ignore[arg-type]
-    ((caller, event),) = out.events
-    return caller, event
+    (event,) = out.events
+    return (event.ip, event.user_agent, event.uid in out.unlocated), event
 
 
 @pytest.mark.parametrize(("principal", "props", "ids"), [
@@ -32,7 +33,7 @@ def one(principal: Principal, **fields: object) -> tuple[object, object]:
 ])
 def test_who_the_event_is_about(principal: Principal, props: dict[str, object], ids: tuple[str, str | None]) -> None:
     _, event = one(principal, event="e", distinct_id="a", properties=props)
-    assert (event.anonymous_id, event.user_id) == ids  # type: ignore[attr-defined]
+    assert (event.anonymous_id, event.user_id) == ids
 
 
 def test_page_session_and_what_is_stripped() -> None:
@@ -40,12 +41,13 @@ def test_page_session_and_what_is_stripped() -> None:
         "$current_url": "https://a.example/x?utm_source=s", "$pathname": "/x", "$referrer": "$direct",
         "$session_id": "s1", "token": "sk", "$ip": "81.2.69.160", "$raw_user_agent": "UA", "keep": 1,
     })
-    assert (event.url, event.path, event.referrer, event.session_id, event.anonymous_id) == (  # type: ignore[attr-defined]
+    assert (event.url, event.path, event.referrer, event.session_id, event.anonymous_id) == (
         "https://a.example/x?utm_source=s", "/x", None, "s1", "7")
-    assert json.loads(event.properties) == {"keep": 1}  # type: ignore[attr-defined]
+    assert json.loads(event.properties) == {"keep": 1}
     assert caller == ("81.2.69.160", "UA", False)
     caller, _ = one(BROWSER, event="e", distinct_id="a", properties={"$ip": "81.2.69.160", "$geoip_disable": True})
-    assert caller == (None, None, True)  # a browser's $ip is not believed
+    # passed through: the core believes a stated visitor from sk_ callers only (review P3-9)
+    assert caller == ("81.2.69.160", None, True)
 
 
 def test_links_and_profile_updates() -> None:
