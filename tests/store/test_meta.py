@@ -123,15 +123,16 @@ def test_a_migration_written_in_sqlite_sql_runs_on_both(
     package = tmp_path / "pkg" / "later_meta"
     shutil.copytree(ROOT / "src" / "footfall" / "store" / "meta" / "migrations", package / "migrations")
     (package / "__init__.py").write_text("")
-    (package / "migrations" / "006_project_domains.sql").write_text(
+    last = max(int(f.name.split("_", 1)[0]) for f in (package / "migrations").glob("*.sql"))
+    (package / "migrations" / f"{last + 1:03d}_sample_domains.sql").write_text(
         "-- the domains a project answers for\n"
-        "CREATE TABLE project_domains (\n"
+        "CREATE TABLE sample_domains (\n"
         "    domain      TEXT PRIMARY KEY,\n"
         "    project_id  TEXT NOT NULL REFERENCES projects(id)\n"
         ");\n"
     )
-    (package / "migrations" / "007_dashboard_users.sql").write_text(
-        "CREATE TABLE dashboard_users (\n"
+    (package / "migrations" / f"{last + 2:03d}_sample_users.sql").write_text(
+        "CREATE TABLE sample_users (\n"
         "    id            INTEGER PRIMARY KEY AUTOINCREMENT,\n"
         "    email         TEXT NOT NULL UNIQUE,\n"
         "    password_hash TEXT NOT NULL,\n"
@@ -139,7 +140,7 @@ def test_a_migration_written_in_sqlite_sql_runs_on_both(
         "    avatar        BLOB,\n"
         "    created_at    TEXT NOT NULL\n"
         ");\n"
-        "ALTER TABLE projects ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';\n"
+        "ALTER TABLE projects ADD COLUMN sample_zone TEXT NOT NULL DEFAULT 'UTC';\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
     meta = MetaStore(target)
@@ -148,16 +149,16 @@ def test_a_migration_written_in_sqlite_sql_runs_on_both(
         p = meta.create_project("p", [])
         for email in ("a@example.com", "b@example.com"):
             meta._db.execute(
-                "INSERT INTO dashboard_users (email, password_hash, avatar, created_at) VALUES (?,?,?,?)",
+                "INSERT INTO sample_users (email, password_hash, avatar, created_at) VALUES (?,?,?,?)",
                 (email, "h", b"\x00\xff", "2030-01-01T00:00:00Z"),
             )
-        meta._db.execute("INSERT OR IGNORE INTO project_domains VALUES (?, ?)", ("a.example", p.id))
-        meta._db.execute("INSERT OR IGNORE INTO project_domains VALUES (?, ?)", ("a.example", p.id))
-        users = meta._db.execute("SELECT id, is_admin, avatar FROM dashboard_users ORDER BY id").fetchall()
+        meta._db.execute("INSERT OR IGNORE INTO sample_domains VALUES (?, ?)", ("a.example", p.id))
+        meta._db.execute("INSERT OR IGNORE INTO sample_domains VALUES (?, ?)", ("a.example", p.id))
+        users = meta._db.execute("SELECT id, is_admin, avatar FROM sample_users ORDER BY id").fetchall()
         assert [tuple(u) for u in users] == [(1, 0, b"\x00\xff"), (2, 0, b"\x00\xff")]
-        tz = meta._db.execute("SELECT time_zone FROM projects WHERE id = ?", (p.id,)).fetchone()
+        tz = meta._db.execute("SELECT sample_zone FROM projects WHERE id = ?", (p.id,)).fetchone()
         assert tz[0] == "UTC"
-        assert meta._db.execute("SELECT count(*) FROM project_domains").fetchone()[0] == 1
+        assert meta._db.execute("SELECT count(*) FROM sample_domains").fetchone()[0] == 1
     finally:
         meta.close()
 
