@@ -22,6 +22,7 @@ from footfall.read.queries import (
     FunnelStep,
     PageQuery,
     SessionsQuery,
+    SessionSummaryQuery,
     SourcesQuery,
     StatsQuery,
 )
@@ -98,6 +99,13 @@ READS: dict[str, Read] = {
     "stats_limit": stats(group_by=("path",), limit=3),
     "stats_other_project": stats(scope=Scope("prj_other", "live"), group_by=("source",)),
     "stats_empty": stats(event="nothing"),
+    "stats_sum": stats(metric="sum", value_property="amount_cents", event="purchase", group_by=("source",)),
+    "stats_sum_day": stats(metric="sum", value_property="amount_cents", interval="day", start=MIDNIGHT),
+    "stats_sum_not_numbers": stats(metric="sum", value_property="plan", group_by=("event_name",)),
+    "stats_sum_none": stats(metric="sum", value_property="amount_cents", event="nothing"),
+    "stats_utm_geo": stats(group_by=("utm_content", "utm_term", "region"), filters=(("city", "Berlin"),)),
+    "stats_city_day": stats(interval="day", group_by=("city",), filters=(("utm_term", "shoes"),), start=MIDNIGHT),
+    "stats_utm_content_people": stats(metric="uniques", group_by=("utm_content",), filters=(("region", "CA"),)),
     "sources": lambda s: s.sources(SourcesQuery(scope=SCOPE, start=START, end=END)),
     "sources_by_source_bots": lambda s: s.sources(SourcesQuery(
         scope=SCOPE, start=START, end=END, breakdown="source", include_bots=True)),
@@ -105,6 +113,16 @@ READS: dict[str, Read] = {
     "sessions_person": lambda s: s.sessions(SessionsQuery(scope=SCOPE, start=START, end=END, user_id="user0")),
     "sessions_visitor_bots": lambda s: s.sessions(SessionsQuery(
         scope=SCOPE, start=START, end=END, anonymous_id="v39", include_bots=True)),
+    "summary": lambda s: s.session_summary(SessionSummaryQuery(scope=SCOPE, start=START, end=END)),
+    "summary_bots_empty": lambda s: s.session_summary(SessionSummaryQuery(
+        scope=SCOPE, start=END, end=END + timedelta(days=1), include_bots=True)),
+    "summary_entry": lambda s: s.session_summary(SessionSummaryQuery(
+        scope=SCOPE, start=START, end=END, group_by="entry_path", include_bots=True)),
+    "summary_exit_filtered": lambda s: s.session_summary(SessionSummaryQuery(
+        scope=SCOPE, start=START + timedelta(days=2), end=END, group_by="exit_path",
+        filters=(("source", "facebook"), ("event_name", "signup")), limit=3)),
+    "summary_event_columns": lambda s: s.session_summary(SessionSummaryQuery(
+        scope=SCOPE, start=START, end=END, filters=(("path", "/pricing"), ("city", "Berlin")))),
     "page_events": lambda s: s.page_events(PageQuery(scope=SCOPE, page=2, per_page=10)),
     "page_events_oldest": lambda s: s.page_events(PageQuery(
         scope=SCOPE, anonymous_id="v5", exclude_names=("click",), descending=False)),

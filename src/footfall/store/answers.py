@@ -13,7 +13,7 @@ from typing import Any
 from footfall.read.queries import AttributionQuery, FunnelPeopleQuery, FunnelQuery, StatsQuery
 
 __all__ = [
-    "ROLLUP_DIMENSIONS", "attribution_answer", "attribution_header", "compared_answer", "covers", "funnel_answer", "funnel_people_answer",
+    "ROLLUP_DIMENSIONS", "SESSION_COLUMNS", "attribution_answer", "attribution_header", "compared_answer", "covers", "funnel_answer", "funnel_people_answer",
     "naive_utc",
 ]
 
@@ -136,6 +136,13 @@ def _midnight(value: datetime) -> bool:
     v = value.astimezone(UTC)
     return v.time() == time(0)
 
+
+# The first-event columns every backend's sessions keep (a session summary filters on them;
+# other filter columns keep the sessions that had such an event).
+SESSION_COLUMNS = (
+    "source", "medium", "campaign", "channel", "referrer_host", "device_type", "browser", "os",
+    "country",
+)  # fmt: skip
 
 # The columns the daily rollup keeps (every backend's rollup has these).
 ROLLUP_DIMENSIONS = (

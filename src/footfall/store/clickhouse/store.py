@@ -520,7 +520,7 @@ class ClickHouseStore:
         )
 
     def session_summary(self, query: SessionSummaryQuery) -> list[dict[str, Any]]:
-        raise _not_yet("the dashboard's visit summary")
+        return reads.session_summary(self.read, query)
 
     # Part 2's reads (#19) are DuckDB-only for now: a clear 501, never a 500.
     def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:
