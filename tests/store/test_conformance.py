@@ -18,6 +18,7 @@ from msgspec.structs import astuple
 from footfall.read.queries import (
     ATTRIBUTION_MODELS,
     AttributionQuery,
+    FunnelPeopleQuery,
     FunnelQuery,
     FunnelStep,
     PageQuery,
@@ -146,6 +147,11 @@ def funnel(*steps: FunnelStep, **kw: Any) -> Read:
     return lambda s: s.funnel(FunnelQuery(**kw))
 
 
+def people(*steps: FunnelStep, step: int, outcome: str, page: dict[str, Any] | None = None, **kw: Any) -> Read:
+    f = FunnelQuery(**{"scope": SCOPE, "start": START, "end": END, "steps": steps, **kw})
+    return lambda s: s.funnel_people(FunnelPeopleQuery(funnel=f, step=step, outcome=outcome, **(page or {})))
+
+
 def attribution(**kw: Any) -> Read:
     kw = {"scope": SCOPE, "start": START, "end": END, "conversion": "purchase", **kw}
     return lambda s: s.attribution(AttributionQuery(**kw))
@@ -159,6 +165,17 @@ READS |= {
     "funnel_short_window": funnel(FunnelStep("signup"), FunnelStep("purchase"), FunnelStep("signup"),
                                   window_seconds=3600),
     "funnel_column_key": funnel(FunnelStep("$pageview", (("country", "DE"),)), FunnelStep("click")),
+    "people_dropped": people(PRICING, FunnelStep("signup"), PRO, step=1, outcome="dropped"),
+    "people_converted_page": people(FunnelStep("$pageview"), FunnelStep("signup"), step=2,
+                                    outcome="converted", page={"limit": 5, "offset": 3}),
+    "people_group": people(FunnelStep("$pageview"), FunnelStep("purchase"), step=1, outcome="dropped",
+                           breakdown="channel", page={"group": "Paid Social"}),
+    "people_source_bots": people(FunnelStep("$pageview"), FunnelStep("click"), step=2, outcome="converted",
+                                 breakdown="source", include_bots=True),
+    "people_repeated_step": people(FunnelStep("signup"), FunnelStep("purchase"), FunnelStep("signup"),
+                                   step=2, outcome="dropped", window_seconds=3600),
+    "people_past_the_end": people(FunnelStep("$pageview"), step=1, outcome="converted",
+                                  page={"offset": 10_000}),
     **{
         f"attribution_{model}": attribution(
             model=model, value_property="amount_cents", group_by=("source", "medium", "campaign"))

@@ -524,7 +524,7 @@ class ClickHouseStore:
 
     # Part 2's reads (#19) are DuckDB-only for now: a clear 501, never a 500.
     def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:
-        raise _not_yet("the people behind a funnel step")
+        return funnels.people(self.read, query)
 
     def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
         raise _not_yet("attribution with model=all")
