@@ -14,6 +14,7 @@ from footfall.read.queries import AttributionQuery, FunnelPeopleQuery, FunnelQue
 
 __all__ = [
     "ROLLUP_DIMENSIONS", "SESSION_COLUMNS", "attribution_answer", "attribution_header", "compared_answer", "covers", "funnel_answer", "funnel_people_answer",
+    "funnel_people_where",
     "naive_utc",
 ]
 
@@ -103,6 +104,21 @@ def compared_answer(
         for row in rows
     ]
     return answer
+
+
+def funnel_people_where(q: FunnelPeopleQuery, group: str) -> str:
+    """The WHERE clause picking, from step `q.step`'s people (`s<step>` as `k`), those of the
+    outcome and breakdown group (`group`: the backend's placeholder of the group parameter)."""
+    f = q.funnel
+    assert 1 <= q.step <= len(f.steps) and q.outcome in ("converted", "dropped")
+    assert q.outcome == "converted" or q.step < len(f.steps)
+    where = []
+    if q.outcome == "dropped":
+        where.append(f"k.person NOT IN (SELECT person FROM s{q.step + 1})")
+    if q.group is not None:
+        assert f.breakdown is not None
+        where.append(f"k.grp = {group}")
+    return "WHERE " + " AND ".join(where) if where else ""
 
 
 def funnel_people_answer(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.read.queries import FILTER_COLUMNS, FunnelPeopleQuery, FunnelQuery, FunnelStep
-from footfall.store.answers import funnel_answer, funnel_people_answer
+from footfall.store.answers import funnel_answer, funnel_people_answer, funnel_people_where
 from footfall.store.clickhouse.reads import ISO_MICROS, Runner, ch_time, json_text
 
 __all__ = ["funnel", "people"]
@@ -96,19 +96,11 @@ def funnel(run: Runner, q: FunnelQuery) -> dict[str, Any]:
 def people(run: Runner, q: FunnelPeopleQuery) -> dict[str, Any]:
     """One page of the people behind a step (`converted`) or its drop-off (`dropped`), newest
     entry first, and their total, as on DuckDB (store/duckdb/funnels.py `people`)."""
-    f = q.funnel
-    assert 1 <= q.step <= len(f.steps) and q.outcome in ("converted", "dropped")
-    assert q.outcome == "converted" or q.step < len(f.steps)
+    chosen = funnel_people_where(q, "{group:String}")
     params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
-    ctes = _ctes(f, params)
-    where = []
-    if q.outcome == "dropped":
-        where.append(f"k.person NOT IN (SELECT person FROM s{q.step + 1})")
     if q.group is not None:
-        assert f.breakdown is not None
-        where.append("k.grp = {group:String}")
         params["group"] = q.group
-    chosen = "WHERE " + " AND ".join(where) if where else ""
+    ctes = _ctes(q.funnel, params)
     # The total beside each row (a window over the chosen people, before the page is cut),
     # so the steps are computed once (ClickHouse inlines a CTE at every reference).
     _names, rows = run(
