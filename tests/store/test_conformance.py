@@ -181,6 +181,12 @@ READS |= {
             model=model, value_property="amount_cents", group_by=("source", "medium", "campaign"))
         for model in ATTRIBUTION_MODELS
     },
+    "compared": lambda s: s.attribution_compared(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="purchase", model="all",
+        value_property="amount_cents", group_by=("source", "medium", "campaign"))),
+    "compared_channel_lookback": lambda s: s.attribution_compared(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="signup", model="all",
+        group_by=("channel",), lookback_seconds=3 * 86400, limit=3, include_bots=True)),
     "attribution_channel_lookback": attribution(group_by=("channel",), lookback_seconds=3 * 86400,
                                                 conversion="signup", limit=3),
 }  # fmt: skip

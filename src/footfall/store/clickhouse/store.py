@@ -527,7 +527,7 @@ class ClickHouseStore:
         return funnels.people(self.read, query)
 
     def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
-        raise _not_yet("attribution with model=all")
+        return credit.compared(self.read, query)
 
     def conversion_paths(self, query: AttributionQuery) -> dict[str, Any]:
         raise _not_yet("conversion paths")
