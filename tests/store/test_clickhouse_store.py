@@ -9,9 +9,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from footfall.read.queries import SessionsQuery, StatsQuery
+from footfall.store.clickhouse import journeys
 from footfall.store.clickhouse.store import ClickHouseStore
 from footfall.store.factory import StoreConfigError, open_store, parse_store_url
 from tests.store.conformance import END, SCOPE, START, WAL_BATCHES, fill
@@ -188,3 +190,32 @@ def test_the_node_id_is_made_once_per_data_directory(tmp_path: Path) -> None:
 
     made = node_id(tmp_path / "data")
     assert made == node_id(tmp_path / "data") and made != node_id(tmp_path / "other")
+
+
+# Strings DuckDB's list-to-text cast quotes or keeps bare (the tie-break between paths).
+_AWKWARD = [
+    "Paid Social", None, "", " ", "NULL", "Null", "NULLx", "a,b", "x'y", 'q"q', "back\\slash",
+    "[x]", "{y}", "(z)", "k:v", "k=v", " lead", "trail ", "tab\tin", "\nlead", "é", "a\u00a0",
+]
+
+
+def test_path_text_is_duckdbs_list_text(store: ClickHouseStore) -> None:
+    store.migrate()
+    ref = duckdb.connect()
+    for path in [[v] for v in _AWKWARD] + [_AWKWARD, ["google", None, "direct"]]:
+        expected = ref.execute("SELECT ?::VARCHAR[]::VARCHAR", [path]).fetchall()[0][0]
+        _names, rows = store.read(
+            f"SELECT {journeys.path_text('{p:Array(Nullable(String))}')}", {"p": path}
+        )
+        assert rows[0][0] == expected, path
+
+
+def test_nearest_rank_is_quantile_disc_on_ties_and_even_counts(store: ClickHouseStore) -> None:
+    store.migrate()
+    ref = duckdb.connect()
+    for n in range(1, 26):
+        values = [float(v // 3) for v in range(n)]  # ties, odd and even counts
+        for level in (0.25, 0.5, 0.75, 0.9):
+            expected = ref.execute("SELECT quantile_disc(v, ?) FROM unnest(?) t(v)", [level, values]).fetchall()[0][0]
+            rank = journeys.nearest_rank("arraySort({v:Array(Float64)})", "length({v:Array(Float64)})", level)
+            assert store.read(f"SELECT {rank}", {"v": values})[1][0][0] == expected, (n, level)

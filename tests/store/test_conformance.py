@@ -187,6 +187,19 @@ READS |= {
     "compared_channel_lookback": lambda s: s.attribution_compared(AttributionQuery(
         scope=SCOPE, start=START, end=END, conversion="signup", model="all",
         group_by=("channel",), lookback_seconds=3 * 86400, limit=3, include_bots=True)),
+    "paths_channel": lambda s: s.conversion_paths(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="purchase", value_property="amount_cents",
+        group_by=("channel",))),
+    "paths_campaign_short": lambda s: s.conversion_paths(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="signup", group_by=("campaign",),
+        lookback_seconds=86400, limit=4)),
+    "time_to_convert": lambda s: s.time_to_convert(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="purchase")),
+    "time_to_convert_bots_lookback": lambda s: s.time_to_convert(AttributionQuery(
+        scope=SCOPE, start=START + timedelta(days=4), end=END, conversion="signup",
+        lookback_seconds=2 * 86400, include_bots=True)),
+    "time_to_convert_none": lambda s: s.time_to_convert(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="nothing")),
     "attribution_channel_lookback": attribution(group_by=("channel",), lookback_seconds=3 * 86400,
                                                 conversion="signup", limit=3),
 }  # fmt: skip

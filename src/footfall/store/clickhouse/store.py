@@ -34,7 +34,7 @@ from footfall.read.queries import (
 )
 from footfall.store.base import EventQuery, ExportQuery, ForgetResult, Scope, SessionTail
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.clickhouse import credit, funnels, reads, reclassify
+from footfall.store.clickhouse import credit, funnels, journeys, reads, reclassify
 from footfall.store.clickhouse.reads import ch_time
 from footfall.store.clickhouse.sql import statement, statements
 from footfall.store.factory import ClickHouseTarget, StoreConfigError
@@ -522,7 +522,6 @@ class ClickHouseStore:
     def session_summary(self, query: SessionSummaryQuery) -> list[dict[str, Any]]:
         return reads.session_summary(self.read, query)
 
-    # Part 2's reads (#19) are DuckDB-only for now: a clear 501, never a 500.
     def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:
         return funnels.people(self.read, query)
 
@@ -530,10 +529,10 @@ class ClickHouseStore:
         return credit.compared(self.read, query)
 
     def conversion_paths(self, query: AttributionQuery) -> dict[str, Any]:
-        raise _not_yet("conversion paths")
+        return journeys.paths(self.read, query)
 
     def time_to_convert(self, query: AttributionQuery) -> dict[str, Any]:
-        raise _not_yet("time to convert")
+        return journeys.time_to_convert(self.read, query)
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)
