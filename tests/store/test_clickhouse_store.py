@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from footfall.read.queries import SessionsQuery, StatsQuery
+from footfall.store.base import ExportQuery
 from footfall.store.clickhouse import journeys
 from footfall.store.clickhouse.store import ClickHouseStore
 from footfall.store.factory import StoreConfigError, open_store, parse_store_url
@@ -219,3 +220,20 @@ def test_nearest_rank_is_quantile_disc_on_ties_and_even_counts(store: ClickHouse
             expected = ref.execute("SELECT quantile_disc(v, ?) FROM unnest(?) t(v)", [level, values]).fetchall()[0][0]
             rank = journeys.nearest_rank("arraySort({v:Array(Float64)})", "length({v:Array(Float64)})", level)
             assert store.read(f"SELECT {rank}", {"v": values})[1][0][0] == expected, (n, level)
+
+
+def test_export_streams_one_snapshot_and_releases_its_client(store: ClickHouseStore) -> None:
+    store.migrate()
+    for events, links, profiles, seq in WAL_BATCHES[:3]:
+        store.append(events, links, seq, profiles)
+    before = store._count("SELECT count() FROM events WHERE project_id = 'prj_c' AND env = 'live'")
+    stream = store.export(ExportQuery(scope=SCOPE, table="events", batch_rows=50))
+    first = next(stream)
+    for events, links, profiles, seq in WAL_BATCHES[3:]:  # the loader goes on meanwhile
+        store.append(events, links, seq, profiles)
+    assert first.num_rows + sum(b.num_rows for b in stream) == before
+    assert store._count("SELECT count() FROM events WHERE project_id = 'prj_c' AND env = 'live'") > before
+    stream = store.export(ExportQuery(scope=SCOPE, table="events", batch_rows=10))
+    assert next(stream).num_rows == 10
+    stream.close()  # stopped early: its client is closed, the store reads on
+    assert len(store.stats(StatsQuery(scope=SCOPE, start=START, end=END, group_by=("source",)))) > 1

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from msgspec.structs import astuple
 
@@ -27,7 +28,7 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.base import EventQuery, Scope, Store
+from footfall.store.base import EventQuery, ExportQuery, Scope, Store
 from tests.store.conformance import BACKENDS, END, SCOPE, START, assert_same, fill, open_backend
 from tests.support.clickhouse import ClickHouseHTTP
 
@@ -217,6 +218,21 @@ def test_same_answer(read: str, reference: Store, backend: Store) -> None:
         got = READS[read](backend)  # credits add up to the conversions and their value
         assert sum(r["conversions"] for r in got["rows"]) == pytest.approx(got["totals"]["conversions"])
         assert sum(r["value"] for r in got["rows"]) == pytest.approx(got["totals"]["value"])
+
+
+@pytest.mark.parametrize(("table", "days"), [("events", None), ("events", (2, 9)), ("links", None),
+                                             ("links", (1, 2)), ("profiles", None)])
+def test_same_export(table: str, days: tuple[int, int] | None, reference: Store, backend: Store) -> None:
+    """The same Arrow columns, types and rows in the same order, in batches of at most
+    `batch_rows`."""
+    span = {} if days is None else {"start": START + timedelta(days=days[0]), "end": START + timedelta(days=days[1])}
+    query = ExportQuery(scope=SCOPE, table=table, batch_rows=64, **span)  # type: ignore[arg-type]
+    expected = pa.Table.from_batches(list(reference.export(query)))
+    batches = list(backend.export(query))
+    assert batches and max(b.num_rows for b in batches) <= 64
+    got = pa.Table.from_batches(batches)
+    assert got.schema.equals(expected.schema), f"{got.schema} != {expected.schema}"
+    assert expected.num_rows > 0 and got.to_pylist() == expected.to_pylist()
 
 
 @pytest.fixture
