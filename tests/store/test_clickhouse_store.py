@@ -15,10 +15,11 @@ import pytest
 from footfall.read.queries import SessionsQuery, StatsQuery
 from footfall.store.base import ExportQuery
 from footfall.store.clickhouse import journeys
-from footfall.store.clickhouse.store import ClickHouseStore
+from footfall.store.clickhouse.store import ClickHouseStore, http_connector
+from footfall.store.duckdb.store import DuckDBStore
 from footfall.store.factory import StoreConfigError, open_store, parse_store_url
 from tests.store.conformance import END, SCOPE, START, WAL_BATCHES, fill
-from tests.support.clickhouse import chdb_connector, new_database
+from tests.support.clickhouse import ClickHouseHTTP, chdb_connector, new_database
 from tests.support.server import free_port
 
 
@@ -237,3 +238,23 @@ def test_export_streams_one_snapshot_and_releases_its_client(store: ClickHouseSt
     assert next(stream).num_rows == 10
     stream.close()  # stopped early: its client is closed, the store reads on
     assert len(store.stats(StatsQuery(scope=SCOPE, start=START, end=END, group_by=("source",)))) > 1
+
+
+def test_large_bind_parameters_travel_as_a_form_over_http(tmp_path: Path) -> None:
+    """A first append checks every uid of its batch: 700 of them pass clickhouse-connect's
+    ~4 KB URL budget, so the parameters go in a multipart form (the test server reads it too)."""
+    events = b"".join(batch[0] for batch in WAL_BATCHES[:6])
+    ref = DuckDBStore(tmp_path / "events.duckdb")
+    ref.migrate()
+    http = ClickHouseHTTP().start()
+    try:
+        target = parse_store_url(http.url(new_database("form")))
+        assert target is not None
+        store = ClickHouseStore(http_connector(target), target.database)
+        store.migrate()
+        inserted = store.append(events, b"", 1)
+        assert inserted == ref.append(events, b"", 1) and inserted > 600
+        store.close()
+    finally:
+        http.stop()
+        ref.close()

@@ -644,6 +644,3 @@ def _unreachable(exc: Exception) -> bool:
 def _rows(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
-
-def _not_yet(what: str) -> NotSupported:
-    return NotSupported(message=f"{what} is not available on the ClickHouse store yet (DuckDB only)")
