@@ -41,6 +41,7 @@ _SOURCES = [
 ]
 _DEVICES = [("desktop", "Chrome", "Windows", "US"), ("mobile", "Mobile Safari", "iOS", "DE"),
             ("mobile", "Chrome Mobile", "Android", None)]  # fmt: skip
+_PLACES = {"US": ("CA", "San Francisco"), "DE": ("BE", "Berlin"), None: (None, None)}
 _PATHS = ["/", "/pricing", "/docs", "/blog/a", None]
 
 
@@ -83,6 +84,9 @@ def _events(rng: random.Random) -> list[list[Event]]:
                 source_rule_id="direct" if source in (None, "direct") else "utm",
                 referrer_host=f"{source}.example" if source else None,
                 country=country, device_type=device, browser=browser, os=os_,
+                region=_PLACES[country][0], city=_PLACES[country][1],
+                utm_content=f"ad{visitor % 3}" if campaign else None,
+                utm_term="shoes" if source == "google" else None,
                 is_bot=visitor == 39,
             ))  # fmt: skip
         batches.append(batch)

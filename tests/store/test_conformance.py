@@ -12,20 +12,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from msgspec.structs import astuple
 
 from footfall.read.queries import (
     ATTRIBUTION_MODELS,
     AttributionQuery,
+    FunnelPeopleQuery,
     FunnelQuery,
     FunnelStep,
     PageQuery,
     SessionsQuery,
+    SessionSummaryQuery,
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.base import EventQuery, Scope, Store
+from footfall.store.base import EventQuery, ExportQuery, Scope, Store
 from tests.store.conformance import BACKENDS, END, SCOPE, START, assert_same, fill, open_backend
 from tests.support.clickhouse import ClickHouseHTTP
 
@@ -98,6 +101,13 @@ READS: dict[str, Read] = {
     "stats_limit": stats(group_by=("path",), limit=3),
     "stats_other_project": stats(scope=Scope("prj_other", "live"), group_by=("source",)),
     "stats_empty": stats(event="nothing"),
+    "stats_sum": stats(metric="sum", value_property="amount_cents", event="purchase", group_by=("source",)),
+    "stats_sum_day": stats(metric="sum", value_property="amount_cents", interval="day", start=MIDNIGHT),
+    "stats_sum_not_numbers": stats(metric="sum", value_property="plan", group_by=("event_name",)),
+    "stats_sum_none": stats(metric="sum", value_property="amount_cents", event="nothing"),
+    "stats_utm_geo": stats(group_by=("utm_content", "utm_term", "region"), filters=(("city", "Berlin"),)),
+    "stats_city_day": stats(interval="day", group_by=("city",), filters=(("utm_term", "shoes"),), start=MIDNIGHT),
+    "stats_utm_content_people": stats(metric="uniques", group_by=("utm_content",), filters=(("region", "CA"),)),
     "sources": lambda s: s.sources(SourcesQuery(scope=SCOPE, start=START, end=END)),
     "sources_by_source_bots": lambda s: s.sources(SourcesQuery(
         scope=SCOPE, start=START, end=END, breakdown="source", include_bots=True)),
@@ -105,6 +115,16 @@ READS: dict[str, Read] = {
     "sessions_person": lambda s: s.sessions(SessionsQuery(scope=SCOPE, start=START, end=END, user_id="user0")),
     "sessions_visitor_bots": lambda s: s.sessions(SessionsQuery(
         scope=SCOPE, start=START, end=END, anonymous_id="v39", include_bots=True)),
+    "summary": lambda s: s.session_summary(SessionSummaryQuery(scope=SCOPE, start=START, end=END)),
+    "summary_bots_empty": lambda s: s.session_summary(SessionSummaryQuery(
+        scope=SCOPE, start=END, end=END + timedelta(days=1), include_bots=True)),
+    "summary_entry": lambda s: s.session_summary(SessionSummaryQuery(
+        scope=SCOPE, start=START, end=END, group_by="entry_path", include_bots=True)),
+    "summary_exit_filtered": lambda s: s.session_summary(SessionSummaryQuery(
+        scope=SCOPE, start=START + timedelta(days=2), end=END, group_by="exit_path",
+        filters=(("source", "facebook"), ("event_name", "signup")), limit=3)),
+    "summary_event_columns": lambda s: s.session_summary(SessionSummaryQuery(
+        scope=SCOPE, start=START, end=END, filters=(("path", "/pricing"), ("city", "Berlin")))),
     "page_events": lambda s: s.page_events(PageQuery(scope=SCOPE, page=2, per_page=10)),
     "page_events_oldest": lambda s: s.page_events(PageQuery(
         scope=SCOPE, anonymous_id="v5", exclude_names=("click",), descending=False)),
@@ -128,6 +148,11 @@ def funnel(*steps: FunnelStep, **kw: Any) -> Read:
     return lambda s: s.funnel(FunnelQuery(**kw))
 
 
+def people(*steps: FunnelStep, step: int, outcome: str, page: dict[str, Any] | None = None, **kw: Any) -> Read:
+    f = FunnelQuery(**{"scope": SCOPE, "start": START, "end": END, "steps": steps, **kw})
+    return lambda s: s.funnel_people(FunnelPeopleQuery(funnel=f, step=step, outcome=outcome, **(page or {})))
+
+
 def attribution(**kw: Any) -> Read:
     kw = {"scope": SCOPE, "start": START, "end": END, "conversion": "purchase", **kw}
     return lambda s: s.attribution(AttributionQuery(**kw))
@@ -141,11 +166,41 @@ READS |= {
     "funnel_short_window": funnel(FunnelStep("signup"), FunnelStep("purchase"), FunnelStep("signup"),
                                   window_seconds=3600),
     "funnel_column_key": funnel(FunnelStep("$pageview", (("country", "DE"),)), FunnelStep("click")),
+    "people_dropped": people(PRICING, FunnelStep("signup"), PRO, step=1, outcome="dropped"),
+    "people_converted_page": people(FunnelStep("$pageview"), FunnelStep("signup"), step=2,
+                                    outcome="converted", page={"limit": 5, "offset": 3}),
+    "people_group": people(FunnelStep("$pageview"), FunnelStep("purchase"), step=1, outcome="dropped",
+                           breakdown="channel", page={"group": "Paid Social"}),
+    "people_source_bots": people(FunnelStep("$pageview"), FunnelStep("click"), step=2, outcome="converted",
+                                 breakdown="source", include_bots=True),
+    "people_repeated_step": people(FunnelStep("signup"), FunnelStep("purchase"), FunnelStep("signup"),
+                                   step=2, outcome="dropped", window_seconds=3600),
+    "people_past_the_end": people(FunnelStep("$pageview"), step=1, outcome="converted",
+                                  page={"offset": 10_000}),
     **{
         f"attribution_{model}": attribution(
             model=model, value_property="amount_cents", group_by=("source", "medium", "campaign"))
         for model in ATTRIBUTION_MODELS
     },
+    "compared": lambda s: s.attribution_compared(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="purchase", model="all",
+        value_property="amount_cents", group_by=("source", "medium", "campaign"))),
+    "compared_channel_lookback": lambda s: s.attribution_compared(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="signup", model="all",
+        group_by=("channel",), lookback_seconds=3 * 86400, limit=3, include_bots=True)),
+    "paths_channel": lambda s: s.conversion_paths(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="purchase", value_property="amount_cents",
+        group_by=("channel",))),
+    "paths_campaign_short": lambda s: s.conversion_paths(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="signup", group_by=("campaign",),
+        lookback_seconds=86400, limit=4)),
+    "time_to_convert": lambda s: s.time_to_convert(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="purchase")),
+    "time_to_convert_bots_lookback": lambda s: s.time_to_convert(AttributionQuery(
+        scope=SCOPE, start=START + timedelta(days=4), end=END, conversion="signup",
+        lookback_seconds=2 * 86400, include_bots=True)),
+    "time_to_convert_none": lambda s: s.time_to_convert(AttributionQuery(
+        scope=SCOPE, start=START, end=END, conversion="nothing")),
     "attribution_channel_lookback": attribution(group_by=("channel",), lookback_seconds=3 * 86400,
                                                 conversion="signup", limit=3),
 }  # fmt: skip
@@ -163,6 +218,21 @@ def test_same_answer(read: str, reference: Store, backend: Store) -> None:
         got = READS[read](backend)  # credits add up to the conversions and their value
         assert sum(r["conversions"] for r in got["rows"]) == pytest.approx(got["totals"]["conversions"])
         assert sum(r["value"] for r in got["rows"]) == pytest.approx(got["totals"]["value"])
+
+
+@pytest.mark.parametrize(("table", "days"), [("events", None), ("events", (2, 9)), ("links", None),
+                                             ("links", (1, 2)), ("profiles", None)])
+def test_same_export(table: str, days: tuple[int, int] | None, reference: Store, backend: Store) -> None:
+    """The same Arrow columns, types and rows in the same order, in batches of at most
+    `batch_rows`."""
+    span = {} if days is None else {"start": START + timedelta(days=days[0]), "end": START + timedelta(days=days[1])}
+    query = ExportQuery(scope=SCOPE, table=table, batch_rows=64, **span)  # type: ignore[arg-type]
+    expected = pa.Table.from_batches(list(reference.export(query)))
+    batches = list(backend.export(query))
+    assert batches and max(b.num_rows for b in batches) <= 64
+    got = pa.Table.from_batches(batches)
+    assert got.schema.equals(expected.schema), f"{got.schema} != {expected.schema}"
+    assert expected.num_rows > 0 and got.to_pylist() == expected.to_pylist()
 
 
 @pytest.fixture

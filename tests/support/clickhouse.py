@@ -130,6 +130,11 @@ class ClickHouseHTTP:
                 encoding = self.headers.get("Content-Encoding")
                 if encoding and body:
                     body = _decompress(body, encoding)
+                ctype = self.headers.get("Content-Type", "")
+                if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+                    # Bind parameters past ~4 KB travel as a form with the query beside them.
+                    params.update(_form_fields(ctype, body))
+                    body = b""
                 status, out, headers = outer.execute(params, body)
                 self._send(status, out, headers)
 
@@ -225,6 +230,23 @@ class ClickHouseHTTP:
     def _run(self, sql: str, fmt: str, binds: dict[str, str] | None = None) -> bytes:
         result = self.conn.query(sql, fmt, params=binds or {})
         return bytes(result.bytes() or b"") if hasattr(result, "bytes") else str(result).encode()
+
+
+def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        fields[str(name)] = payload.decode() if payload is not None else ""
+    return fields
 
 
 def _quoted(value: str) -> str:

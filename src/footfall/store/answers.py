@@ -13,8 +13,20 @@ from typing import Any
 from footfall.read.queries import AttributionQuery, FunnelPeopleQuery, FunnelQuery, StatsQuery
 
 __all__ = [
-    "ROLLUP_DIMENSIONS", "attribution_answer", "attribution_header", "compared_answer", "covers", "funnel_answer", "funnel_people_answer",
+    "PERCENTILES",
+    "ROLLUP_DIMENSIONS",
+    "SESSION_COLUMNS",
+    "TIME_BUCKETS",
+    "attribution_answer",
+    "attribution_header",
+    "compared_answer",
+    "covers",
+    "funnel_answer",
+    "funnel_people_answer",
+    "funnel_people_where",
     "naive_utc",
+    "paths_answer",
+    "time_to_convert_answer",
 ]
 
 
@@ -105,6 +117,78 @@ def compared_answer(
     return answer
 
 
+# Time-to-convert histogram lower bounds in seconds: under 1 h, 1-24 h, 1-3 d, 3-7 d, 7-14 d,
+# 14-30 d, 30+ d; and its percentiles (nearest rank, as SQL's quantile_disc).
+TIME_BUCKETS = (0, 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400)
+PERCENTILES = (0.25, 0.5, 0.75, 0.9)
+
+
+def paths_answer(
+    q: AttributionQuery, conversions: Any, value: Any, rows: Iterable[Sequence[Any]]
+) -> dict[str, Any]:
+    """Conversion paths from the totals and (path, conversions, value) rows."""
+    answer = attribution_header(q, conversions, value)
+    del answer["model"]
+    n = answer["totals"]["conversions"]
+    answer["dimension"] = q.group_by[0]
+    answer["rows"] = [
+        {
+            "path": list(path),
+            "touchpoints": len(path),
+            "conversions": int(count),
+            "value": round(float(credit), 6),
+            "share": round(count / n, 6) if n else 0.0,
+        }
+        for path, count, credit in rows
+    ]
+    return answer
+
+
+def time_to_convert_answer(
+    q: AttributionQuery, total: Any, timed: Any, quantiles: Sequence[Any] | None, mean: Any,
+    low: Any, high: Any, touchpoints: Any, counts: Sequence[Any],
+) -> dict[str, Any]:
+    """Time to convert from the conversions, those with touchpoints (`timed`), the seconds'
+    PERCENTILES, mean, min and max, the median touchpoints and the TIME_BUCKETS counts; the
+    statistics are null when no conversion had a touchpoint."""
+    answer = attribution_header(q, total, 0.0)
+    for key in ("model", "value_property"):
+        del answer[key]
+    answer["totals"] = {"conversions": int(total), "with_touchpoints": int(timed)}
+    if not timed:
+        quantiles, mean, low, high, touchpoints = None, None, None, None, None
+
+    def seconds(value: Any) -> float | None:
+        return None if value is None else round(float(value), 3)
+
+    answer["seconds"] = {
+        **{f"p{round(p * 100)}": seconds(v) for p, v in zip(PERCENTILES, quantiles or [None] * 4, strict=True)},
+        "mean": seconds(mean), "min": seconds(low), "max": seconds(high),
+    }  # fmt: skip
+    answer["median_touchpoints"] = None if touchpoints is None else int(touchpoints)
+    edges = [*TIME_BUCKETS[1:], None]
+    answer["buckets"] = [
+        {"from_seconds": lo, "to_seconds": hi, "conversions": int(c)}
+        for lo, hi, c in zip(TIME_BUCKETS, edges, counts, strict=True)
+    ]
+    return answer
+
+
+def funnel_people_where(q: FunnelPeopleQuery, group: str) -> str:
+    """The WHERE clause picking, from step `q.step`'s people (`s<step>` as `k`), those of the
+    outcome and breakdown group (`group`: the backend's placeholder of the group parameter)."""
+    f = q.funnel
+    assert 1 <= q.step <= len(f.steps) and q.outcome in ("converted", "dropped")
+    assert q.outcome == "converted" or q.step < len(f.steps)
+    where = []
+    if q.outcome == "dropped":
+        where.append(f"k.person NOT IN (SELECT person FROM s{q.step + 1})")
+    if q.group is not None:
+        assert f.breakdown is not None
+        where.append(f"k.grp = {group}")
+    return "WHERE " + " AND ".join(where) if where else ""
+
+
 def funnel_people_answer(
     q: FunnelPeopleQuery, total: int, rows: Iterable[Sequence[Any]]
 ) -> dict[str, Any]:
@@ -136,6 +220,13 @@ def _midnight(value: datetime) -> bool:
     v = value.astimezone(UTC)
     return v.time() == time(0)
 
+
+# The first-event columns every backend's sessions keep (a session summary filters on them;
+# other filter columns keep the sessions that had such an event).
+SESSION_COLUMNS = (
+    "source", "medium", "campaign", "channel", "referrer_host", "device_type", "browser", "os",
+    "country",
+)  # fmt: skip
 
 # The columns the daily rollup keeps (every backend's rollup has these).
 ROLLUP_DIMENSIONS = (

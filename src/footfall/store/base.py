@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 
-from footfall.model import Scope
+from footfall.model import Event, Scope
 from footfall.read.queries import (
     AttributionQuery,
     FunnelPeopleQuery,
@@ -29,7 +29,7 @@ from footfall.read.queries import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["EXPORT_ORDER", "EventQuery", "ExportQuery", "ForgetResult", "Scope", "SessionTail", "Store"]
+__all__ = ["EXPORT_COLUMNS", "EXPORT_ORDER", "EventQuery", "ExportQuery", "ForgetResult", "Scope", "SessionTail", "Store"]
 
 
 class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,10 +48,15 @@ class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
 ExportTable = Literal["events", "links", "profiles"]
 
 # What `Store.export` returns per table: its columns, in this order, sorted by `EXPORT_ORDER`.
-# events: the fields of `model.Event`, in declaration order;
-# links: project_id, env, anonymous_id, user_id, ts;
-# profiles: project_id, env, kind, subject_id, attributes, context, custom_data, enrichment
-#   (JSON text), created_at, updated_at.
+# events: the fields of `model.Event`, in declaration order; profiles' JSON columns are text.
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": tuple(f.name for f in msgspec.structs.fields(Event)),
+    "links": ("project_id", "env", "anonymous_id", "user_id", "ts"),
+    "profiles": (
+        "project_id", "env", "kind", "subject_id", "attributes", "context", "custom_data",
+        "enrichment", "created_at", "updated_at",
+    ),
+}  # fmt: skip
 EXPORT_ORDER: dict[str, tuple[str, ...]] = {
     "events": ("ts", "uid"),
     "links": ("ts", "anonymous_id"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from footfall.read.queries import FILTER_COLUMNS, FunnelQuery, FunnelStep
-from footfall.store.answers import funnel_answer
-from footfall.store.clickhouse.reads import Runner, ch_time, json_text
+from footfall.read.queries import FILTER_COLUMNS, FunnelPeopleQuery, FunnelQuery, FunnelStep
+from footfall.store.answers import funnel_answer, funnel_people_answer, funnel_people_where
+from footfall.store.clickhouse.reads import ISO_MICROS, Runner, ch_time, json_text
 
-__all__ = ["funnel"]
+__all__ = ["funnel", "people"]
 
 BREAKDOWNS = ("source", "channel")
 COLUMN_KEYS = tuple(c for c in FILTER_COLUMNS if c != "event_name")
@@ -32,7 +32,9 @@ def _match(i: int, step: FunnelStep, params: dict[str, Any], alias: str = "") ->
     return " AND ".join(conds)
 
 
-def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
+def _ctes(q: FunnelQuery, params: dict[str, Any]) -> str:
+    """`WITH ev, s1 … sN`: `s<i>` has one row per person who reached step i (person, anchor:
+    their step-1 time, t: their step-i time, grp: the breakdown value)."""
     params.update(
         project=q.scope.project_id, env=q.scope.env, start=ch_time(q.start),
         end=ch_time(q.end), window=q.window_seconds, names=sorted({s.event for s in q.steps}),
@@ -71,12 +73,15 @@ def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
             GROUP BY p.person
         )"""
         )
+    return f"WITH {', '.join(ctes)}"
+
+
+def _sql(q: FunnelQuery, params: dict[str, Any]) -> str:
     reached = " UNION ALL ".join(
         f"SELECT toUInt8({i}) AS step, grp FROM s{i}" for i in range(1, len(q.steps) + 1)
     )
-    return (
-        f"WITH {', '.join(ctes)} SELECT step, grp, count() AS people FROM ({reached})"
-        " GROUP BY step, grp"
+    return _ctes(q, params) + (
+        f" SELECT step, grp, count() AS people FROM ({reached}) GROUP BY step, grp"
     )
 
 
@@ -86,3 +91,31 @@ def funnel(run: Runner, q: FunnelQuery) -> dict[str, Any]:
     params: dict[str, Any] = {}
     _names, rows = run(_sql(q, params), params)
     return funnel_answer(q, rows)
+
+
+def people(run: Runner, q: FunnelPeopleQuery) -> dict[str, Any]:
+    """One page of the people behind a step (`converted`) or its drop-off (`dropped`), newest
+    entry first, and their total, as on DuckDB (store/duckdb/funnels.py `people`)."""
+    chosen = funnel_people_where(q, "{group:String}")
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    if q.group is not None:
+        params["group"] = q.group
+    ctes = _ctes(q.funnel, params)
+    # The total beside each row (a window over the chosen people, before the page is cut),
+    # so the steps are computed once (ClickHouse inlines a CTE at every reference).
+    _names, rows = run(
+        ctes
+        + f"""
+        SELECT k.person, formatDateTime(k.anchor, '{ISO_MICROS}'),
+               formatDateTime(k.t, '{ISO_MICROS}'), k.grp, count() OVER () AS total
+        FROM s{q.step} AS k {chosen}
+        ORDER BY k.anchor DESC, k.person LIMIT {{limit:UInt32}} OFFSET {{offset:UInt64}}
+        """,
+        params,
+    )
+    if rows:
+        total = int(rows[0][-1])
+    else:  # past the last page (or nobody): the total alone
+        _names, count = run(ctes + f" SELECT count() FROM s{q.step} AS k {chosen}", params)
+        total = int(count[0][0])
+    return funnel_people_answer(q, total, rows)

@@ -15,12 +15,14 @@ from typing import Any
 from footfall.read.queries import (
     GROUP_BY_COLUMNS,
     INTERVALS,
+    SESSION_GROUPS,
     PageQuery,
     SessionsQuery,
+    SessionSummaryQuery,
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.answers import covers
+from footfall.store.answers import SESSION_COLUMNS, covers
 from footfall.store.base import EventQuery
 from footfall.store.clickhouse.sql import statement
 
@@ -33,6 +35,7 @@ __all__ = [
     "query_events",
     "scope_where",
     "session_attributions",
+    "session_summary",
     "sessions",
     "sources",
     "stats",
@@ -47,6 +50,9 @@ _METRIC = {
     "uniques": "count(DISTINCT person)",
     "sessions": "count(DISTINCT session_id)",
     "users": "count(DISTINCT resolved_user_id)",
+    # Values that are not numbers count as nothing rather than failing the whole read (as
+    # DuckDB's TRY_CAST).
+    "sum": "coalesce(sum(toFloat64OrNull({text})), 0.0)",
 }
 # Buckets of a DateTime in its own time zone (weeks start on Monday, as DuckDB's date_trunc).
 _BUCKET = {
@@ -159,6 +165,9 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
         where = scope_where(q, params)
         table = "events_people" if q.metric in ("uniques", "users") else "events"
         value = _METRIC[q.metric]
+        if q.metric == "sum":
+            value = value.format(text=json_text("properties", "value_property"))
+            params["value_property"] = q.value_property or ""
         if q.timezone == "UTC":
             local, tz, fmt = "ts", "'UTC'", "%Y-%m-%dT%H:%i:%SZ"
         else:
@@ -202,14 +211,49 @@ def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
     return _rows(*run(sql, params))
 
 
-def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+def _session_scope(
+    q: SessionsQuery | SessionSummaryQuery, t: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Folded sessions (alias prefix `t`) that started in [start, end), bots left out unless
+    asked; the params also scope the candidate sessions to the project and environment."""
     params: dict[str, Any] = {
         "limit": q.limit, "project": q.scope.project_id, "env": q.scope.env,
         "start": ch_time(q.start), "end": ch_time(q.end),
     }  # fmt: skip
-    where = ["s.start_ts >= {start:DateTime64(6)}", "s.start_ts < {end:DateTime64(6)}"]
+    where = [f"{t}start_ts >= {{start:DateTime64(6)}}", f"{t}start_ts < {{end:DateTime64(6)}}"]
     if not q.include_bots:
-        where.append("NOT s.is_bot")
+        where.append(f"NOT {t}is_bot")
+    return params, where
+
+
+def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]:
+    """Rows of (group,) sessions, bounces, duration_s: the same sessions `/v1/sessions` lists."""
+    params, where = _session_scope(q, "")
+    for i, (column, wanted) in enumerate(q.filters):
+        params[f"f{i}"] = wanted
+        if column in SESSION_COLUMNS:
+            where.append(f"{column} = {{f{i}:String}}")
+        else:  # path, event_name, utm_*, region, city: sessions that had such an event
+            where.append(
+                "session_id IN (SELECT assumeNotNull(session_id) FROM events"
+                " WHERE project_id = {project:String} AND env = {env:String}"
+                f" AND ts >= {{start:DateTime64(6)}} AND {_COLUMN[column]} = {{f{i}:String}}"
+                " AND session_id IS NOT NULL)"
+            )
+    group = grouping = ""
+    if q.group_by is not None:
+        assert q.group_by in SESSION_GROUPS
+        group = f"{q.group_by}, "
+        grouping = f"GROUP BY {q.group_by} ORDER BY sessions DESC, {q.group_by}"
+    sql = statement(
+        "session_summary", group=group, where=" AND ".join(where), grouping=grouping,
+        duration=round_half_up("sum(toFloat64(dateDiff('microsecond', start_ts, end_ts))) / 1e6", 3),
+    )  # fmt: skip
+    return _rows(*run(sql, params))
+
+
+def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+    params, where = _session_scope(q, "s.")
     if q.user_id is not None:
         # A person's id may also be the distinct id an SDK tracks them under (Sankofa).
         where.append(

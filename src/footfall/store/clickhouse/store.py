@@ -32,9 +32,17 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
-from footfall.store.base import EventQuery, ExportQuery, ForgetResult, Scope, SessionTail
+from footfall.store.base import (
+    EXPORT_COLUMNS,
+    EXPORT_ORDER,
+    EventQuery,
+    ExportQuery,
+    ForgetResult,
+    Scope,
+    SessionTail,
+)
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.clickhouse import credit, funnels, reads, reclassify
+from footfall.store.clickhouse import credit, funnels, journeys, reads, reclassify
 from footfall.store.clickhouse.reads import ch_time
 from footfall.store.clickhouse.sql import statement, statements
 from footfall.store.factory import ClickHouseTarget, StoreConfigError
@@ -512,7 +520,31 @@ class ClickHouseStore:
         return credit.attribution(self.read, query)
 
     def export(self, query: ExportQuery) -> Iterator[pa.RecordBatch]:
-        raise _not_yet("export")
+        """One SELECT streamed as Arrow (`query_arrow_stream`): it reads the parts that existed
+        when it started (a consistent snapshot), events in the table's own order (project, env,
+        ts, uid: no sort), and on a client of its own, so reads on this thread go on beside it."""
+        time_column = EXPORT_ORDER[query.table][0]
+        params: dict[str, Any] = {"project": query.scope.project_id, "env": query.scope.env}
+        where = ["project_id = {project:String}", "env = {env:String}"]
+        for name, bound, op in (("start", query.start, ">="), ("end", query.end, "<")):
+            if bound is not None:
+                where.append(f"{time_column} {op} {{{name}:DateTime64(6)}}")
+                params[name] = ch_time(bound)
+        sql = (
+            f"SELECT {', '.join(EXPORT_COLUMNS[query.table])} FROM {_EXPORT_TABLES[query.table]}"
+            f" WHERE {' AND '.join(where)} ORDER BY {', '.join(EXPORT_ORDER[query.table])}"
+        )
+        client = self._connect(self.database)
+        try:
+            with client.query_arrow_stream(
+                sql, parameters=params, use_strings=True, settings=_export_settings(query.batch_rows)
+            ) as stream:
+                for batch in stream:
+                    batch = _export_types(batch)
+                    for offset in range(0, batch.num_rows, query.batch_rows):
+                        yield batch.slice(offset, query.batch_rows)
+        finally:
+            client.close()
 
     def backup(self, path: Path) -> int:
         raise NotSupported(
@@ -520,20 +552,19 @@ class ClickHouseStore:
         )
 
     def session_summary(self, query: SessionSummaryQuery) -> list[dict[str, Any]]:
-        raise _not_yet("the dashboard's visit summary")
+        return reads.session_summary(self.read, query)
 
-    # Part 2's reads (#19) are DuckDB-only for now: a clear 501, never a 500.
     def funnel_people(self, query: FunnelPeopleQuery) -> dict[str, Any]:
-        raise _not_yet("the people behind a funnel step")
+        return funnels.people(self.read, query)
 
     def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
-        raise _not_yet("attribution with model=all")
+        return credit.compared(self.read, query)
 
     def conversion_paths(self, query: AttributionQuery) -> dict[str, Any]:
-        raise _not_yet("conversion paths")
+        return journeys.paths(self.read, query)
 
     def time_to_convert(self, query: AttributionQuery) -> dict[str, Any]:
-        raise _not_yet("time to convert")
+        return journeys.time_to_convert(self.read, query)
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)
@@ -549,6 +580,33 @@ class ClickHouseStore:
                 client.close()
             except Exception:
                 log.debug("closing a ClickHouse client failed", exc_info=True)
+
+
+# Export reads links and profiles at their latest version (FINAL), as every read does.
+_EXPORT_TABLES = {"events": "events", "links": "identities FINAL", "profiles": "profiles FINAL"}
+
+
+def _export_settings(batch_rows: int) -> dict[str, Any]:
+    """Blocks of about `batch_rows` rows; a sort (links, profiles) spills to disk past 256 MB;
+    plain strings, not LowCardinality's dictionaries."""
+    return {
+        "max_block_size": batch_rows,
+        "max_bytes_before_external_sort": 256 << 20,
+        "output_format_arrow_low_cardinality_as_dictionary": 0,
+    }
+
+
+def _export_types(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """DuckDB's export types: text as `string`, times as naive UTC `timestamp("us")`."""
+    fields = []
+    for field in batch.schema:
+        kind = field.type
+        if pa.types.is_timestamp(kind):
+            kind = pa.timestamp("us")
+        elif pa.types.is_dictionary(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind):
+            kind = pa.string()
+        fields.append(pa.field(field.name, kind))
+    return batch.cast(pa.schema(fields)) if fields != list(batch.schema) else batch
 
 
 def _first_copies(table: pa.Table) -> list[int]:
@@ -586,6 +644,3 @@ def _unreachable(exc: Exception) -> bool:
 def _rows(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
-
-def _not_yet(what: str) -> NotSupported:
-    return NotSupported(message=f"{what} is not available on the ClickHouse store yet (DuckDB only)")

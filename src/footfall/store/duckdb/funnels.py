@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.read.queries import FILTER_COLUMNS, FunnelPeopleQuery, FunnelQuery, FunnelStep
-from footfall.store.answers import funnel_answer, funnel_people_answer
+from footfall.store.answers import funnel_answer, funnel_people_answer, funnel_people_where
 from footfall.store.duckdb.reads import Runner, naive_utc, scoped_people
 
 __all__ = ["funnel", "people", "property_path"]
@@ -153,19 +153,11 @@ def people(run: Runner, q: FunnelPeopleQuery) -> dict[str, Any]:
     """One page of the people behind a step's bar (`converted`: reached step `q.step`) or its
     drop-off (`dropped`: reached step `q.step`, not the next), newest entry first, and their
     total. With `q.group`, only the people of that breakdown value (`q.funnel.breakdown`)."""
-    f = q.funnel
-    assert 1 <= q.step <= len(f.steps) and q.outcome in ("converted", "dropped")
-    assert q.outcome == "converted" or q.step < len(f.steps)
+    chosen = funnel_people_where(q, "$group")
     params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
-    ctes = _ctes(f, params)
-    where = []
-    if q.outcome == "dropped":
-        where.append(f"k.person NOT IN (SELECT person FROM s{q.step + 1})")
     if q.group is not None:
-        assert f.breakdown is not None
-        where.append("k.grp IS NOT DISTINCT FROM $group")
         params["group"] = q.group
-    chosen = "WHERE " + " AND ".join(where) if where else ""
+    ctes = _ctes(q.funnel, params)
     _names, rows = run(
         ctes
         + f""", chosen AS MATERIALIZED (

@@ -12,15 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, AttributionQuery
-from footfall.store.answers import attribution_header
+from footfall.store.answers import PERCENTILES, TIME_BUCKETS, paths_answer, time_to_convert_answer
 from footfall.store.duckdb import credit
 from footfall.store.duckdb.reads import Runner
 
-__all__ = ["TIME_BUCKETS", "paths", "time_to_convert"]
-
-# Histogram bucket lower bounds in seconds: under 1 h, 1-24 h, 1-3 d, 3-7 d, 7-14 d, 14-30 d, 30+ d.
-TIME_BUCKETS = (0, 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400)
-PERCENTILES = (0.25, 0.5, 0.75, 0.9)
+__all__ = ["paths", "time_to_convert"]
 
 
 def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
@@ -61,21 +57,8 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
         credit.touchpoints(q, totals) + " SELECT count(*), coalesce(sum(value), 0.0) FROM conv",
         totals,
     )
-    answer = attribution_header(q, *total[0])
-    del answer["model"]
-    n = answer["totals"]["conversions"]
-    answer["dimension"] = dim
-    answer["rows"] = [
-        {
-            "path": list(path),
-            "touchpoints": len(path),
-            "conversions": int(conversions),
-            "value": round(float(value), 6),
-            "share": round(conversions / n, 6) if n else 0.0,
-        }
-        for path, conversions, value in rows
-    ]
-    return answer
+    conversions, value = total[0]
+    return paths_answer(q, conversions, value, rows)
 
 
 def time_to_convert(run: Runner, q: AttributionQuery) -> dict[str, Any]:
@@ -104,21 +87,4 @@ def time_to_convert(run: Runner, q: AttributionQuery) -> dict[str, Any]:
         params,
     )
     total, timed, quantiles, mean, low, high, touchpoints, *counts = rows[0]
-    answer = attribution_header(q, total, 0.0)
-    for key in ("model", "value_property"):
-        del answer[key]
-    answer["totals"] = {"conversions": int(total), "with_touchpoints": int(timed)}
-
-    def seconds(value: Any) -> float | None:
-        return None if value is None else round(float(value), 3)
-
-    answer["seconds"] = {
-        **{f"p{round(p * 100)}": seconds(v) for p, v in zip(PERCENTILES, quantiles or [None] * 4, strict=True)},
-        "mean": seconds(mean), "min": seconds(low), "max": seconds(high),
-    }  # fmt: skip
-    answer["median_touchpoints"] = None if touchpoints is None else int(touchpoints)
-    answer["buckets"] = [
-        {"from_seconds": lo, "to_seconds": hi, "conversions": int(c)}
-        for lo, hi, c in zip(TIME_BUCKETS, edges, counts, strict=True)
-    ]
-    return answer
+    return time_to_convert_answer(q, total, timed, quantiles, mean, low, high, touchpoints, counts)

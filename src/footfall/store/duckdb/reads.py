@@ -23,6 +23,7 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
+from footfall.store.answers import SESSION_COLUMNS
 from footfall.store.duckdb import rollups
 
 __all__ = [
@@ -50,11 +51,6 @@ _METRIC = {
     # Values that are not numbers count as nothing rather than failing the whole read.
     "sum": "coalesce(sum(TRY_CAST(json_extract_string(properties, $value_path) AS DOUBLE)), 0)",
 }
-# Filters the sessions table answers from its own (first-event) columns.
-_SESSION_COLUMNS = (
-    "source", "medium", "campaign", "channel", "referrer_host", "device_type", "browser", "os",
-    "country",
-)  # fmt: skip
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -164,7 +160,7 @@ def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]
     params, where = _session_scope(q, "")
     for i, (column, wanted) in enumerate(q.filters):
         params[f"f{i}"] = wanted
-        if column in _SESSION_COLUMNS:
+        if column in SESSION_COLUMNS:
             where.append(f"{column} = $f{i}")
         else:  # path, event_name, utm_*, region, city: sessions that had such an event
             where.append(

@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import msgspec
 import pyarrow as pa
 
 from footfall.errors import StoreUnavailable
-from footfall.model import Event
 from footfall.read.queries import (
     AttributionQuery,
     FunnelPeopleQuery,
@@ -28,6 +26,7 @@ from footfall.read.queries import (
     StatsQuery,
 )
 from footfall.store.base import (
+    EXPORT_COLUMNS,
     EXPORT_ORDER,
     EventQuery,
     ExportQuery,
@@ -133,14 +132,6 @@ WHERE identities.project_id = j.project_id AND identities.env = j.env
 """
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
-EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "events": tuple(f.name for f in msgspec.structs.fields(Event)),
-    "links": ("project_id", "env", "anonymous_id", "user_id", "ts"),
-    "profiles": (
-        "project_id", "env", "kind", "subject_id", "attributes", "context", "custom_data",
-        "enrichment", "created_at", "updated_at",
-    ),
-}  # fmt: skip
 
 QUERY_COLUMNS = (
     "event_name",
