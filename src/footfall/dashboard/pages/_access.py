@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from footfall.dashboard import auth
+from footfall.dashboard.nav import SECTIONS
 from footfall.dashboard.web import page
 from footfall.store.meta import Project
 from footfall.store.meta.users import DashboardSession
@@ -18,6 +21,17 @@ class Access:
         self.session = session
         self.project = project
         self.env = env
+
+    @property
+    def base(self) -> str:
+        return f"/dashboard/p/{self.project.id}/{self.env}"
+
+    def context(self, request: Request) -> dict[str, Any]:
+        """What every project page's header needs (templates/_project_nav.html)."""
+        return {
+            "session": self.session, "project": self.project, "env": self.env, "base": self.base,
+            "projects": allowed_projects(request, self.session), "sections": SECTIONS,
+        }
 
 
 def not_found(request: Request, session: DashboardSession | None) -> Response:

@@ -62,11 +62,8 @@ async def realtime(request: Request) -> Response:
         data = await svc.read(lambda: _snapshot(svc, scope))
     except FootfallError as err:
         return page(request, "error.html", {"session": access.session, "message": err.message}, err.status)
-    base = f"/dashboard/p/{access.project.id}/{access.env}"
     template = "_realtime_lists.html" if request.headers.get("hx-request") else "realtime.html"
-    return page(request, template, {
-        "session": access.session, "project": access.project, "env": access.env, "base": base, **data,
-    })
+    return page(request, template, {**access.context(request), **data})
 
 
 def _sse(event: str, data: object) -> bytes:

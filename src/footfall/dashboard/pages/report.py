@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall.dashboard import auth
-from footfall.dashboard.pages._access import Access, allowed_projects, project_access
+from footfall.dashboard.pages._access import Access, project_access
 from footfall.dashboard.report import PANELS, ReportRun, build_report
 from footfall.dashboard.state import CHART_METRICS, COMPARISONS, PERIODS, parse_state
 from footfall.dashboard.web import page, streamed_page, world
@@ -33,11 +33,10 @@ async def report(request: Request) -> Response:
     scope = Scope(access.project.id, access.env)
     svc = auth.service(request)
     context = {
-        "session": access.session, "project": access.project, "env": access.env,
-        "projects": allowed_projects(request, access.session),
+        **access.context(request),
         "state": state, "periods": PERIODS, "comparisons": COMPARISONS,
         "intervals": INTERVALS, "chart_metrics": CHART_METRICS, "filter_labels": FILTER_LABELS,
-        "world": world(), "base": f"/dashboard/p/{access.project.id}/{access.env}",
+        "world": world(),
     }
     panel = request.query_params.get("panel")
     if request.headers.get("hx-request") and panel in {p.name for p in PANELS}:

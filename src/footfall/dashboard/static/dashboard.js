@@ -115,7 +115,7 @@
     var dialog = document.getElementById("shortcuts");
     if (e.key === "?") { if (dialog && !dialog.open) dialog.showModal(); e.preventDefault(); return; }
     if (e.key === "n") { toggleTheme(); return; }
-    if (e.key === "r") { var rt = document.querySelector(".realtime-link"); if (rt) rt.click(); return; }
+    if (e.key === "r") { var rt = document.querySelector('[data-testid="nav-realtime"]'); if (rt) rt.click(); return; }
     if (e.key === "x") {
       var compare = document.querySelector("select[name=compare]");
       if (compare) { compare.value = compare.value === "off" ? "previous" : "off"; compare.form.requestSubmit(); }
