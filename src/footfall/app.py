@@ -40,7 +40,7 @@ __all__ = ["OPERATIONS", "create_app"]
 _RANGE = (("from", "ISO 8601, inclusive", True), ("to", "ISO 8601, exclusive", True))
 _FUNNEL = (
     *_RANGE, ("steps", "event[key=value;...],event,... (2-10)", True), ("window", "conversion window, e.g. 7d", False),
-    ("breakdown", "source | channel", False), ("include_bots", "true | false", False),
+    ("breakdown", "source | channel | campaign | device_type | country", False), ("include_bots", "true | false", False),
 )
 _CONVERSION = (
     *_RANGE, ("conversion", "conversion event name", True), ("value_property", "e.g. amount_cents", False),

@@ -166,6 +166,12 @@ READS |= {
     "funnel_short_window": funnel(FunnelStep("signup"), FunnelStep("purchase"), FunnelStep("signup"),
                                   window_seconds=3600),
     "funnel_column_key": funnel(FunnelStep("$pageview", (("country", "DE"),)), FunnelStep("click")),
+    **{
+        f"funnel_{column}": funnel(FunnelStep("$pageview"), FunnelStep("signup"), breakdown=column)
+        for column in ("campaign", "device_type", "country")
+    },
+    "people_country": people(FunnelStep("$pageview"), FunnelStep("signup"), step=1, outcome="dropped",
+                             breakdown="country", page={"group": "DE"}),
     "people_dropped": people(PRICING, FunnelStep("signup"), PRO, step=1, outcome="dropped"),
     "people_converted_page": people(FunnelStep("$pageview"), FunnelStep("signup"), step=2,
                                     outcome="converted", page={"limit": 5, "offset": 3}),

@@ -296,3 +296,24 @@ def test_funnels_match_the_reference(tmp_path_factory: pytest.TempPathFactory, r
         assert counts(answer) == reference(events, tuple(steps), timedelta(days=1))
     finally:
         s.close()
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [("country", ("DE", "US")), ("device_type", ("mobile", "desktop")), ("campaign", ("spring", "fall"))],
+)
+def test_breakdown_by_the_first_step_events_column(tmp_path: Path, column: str, values: tuple[str, str]) -> None:
+    # p1 enters from the first value (and later from the second: the first event's counts),
+    # p2 from the second; only p1 signs up.
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    a, b = values
+    s.append(ndjson(
+        ev("$pageview", at(0, 1), "p1", **{column: a}), ev("$pageview", at(0, 2), "p1", **{column: b}),
+        ev("signup", at(0, 3), "p1"), ev("$pageview", at(0, 1), "p2", **{column: b}),
+    ), b"", 1)
+    answer = run(s, (FunnelStep("$pageview"), FunnelStep("signup")), breakdown=column)
+    assert [(g["value"], [x["people"] for x in g["steps"]]) for g in answer["groups"]] == sorted(
+        [(a, [1, 1]), (b, [1, 0])], key=lambda g: g[0]
+    )
+    s.close()

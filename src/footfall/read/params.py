@@ -17,6 +17,7 @@ from footfall.read.queries import (
     ATTRIBUTION_DIMENSIONS,
     ATTRIBUTION_MODELS,
     FILTER_COLUMNS,
+    FUNNEL_BREAKDOWNS,
     GROUP_BY_COLUMNS,
     INTERVALS,
     METRICS,
@@ -245,8 +246,8 @@ def funnel_query(scope: Scope, p: Params) -> FunnelQuery:
     steps = _steps(p.get("steps") or "", errs)
     window = _duration(p, "window", 7 * 86400, errs)
     breakdown = p.get("breakdown") or None
-    if breakdown is not None and breakdown not in ("source", "channel"):
-        errs.add("breakdown", "must be source or channel")
+    if breakdown is not None and breakdown not in FUNNEL_BREAKDOWNS:
+        errs.add("breakdown", f"must be one of {', '.join(FUNNEL_BREAKDOWNS)}")
     include_bots = _bool(p, "include_bots", errs)
     errs.raise_if_any()
     return FunnelQuery(

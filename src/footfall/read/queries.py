@@ -12,6 +12,7 @@ __all__ = [
     "ATTRIBUTION_DIMENSIONS",
     "ATTRIBUTION_MODELS",
     "FILTER_COLUMNS",
+    "FUNNEL_BREAKDOWNS",
     "GROUP_BY_COLUMNS",
     "INTERVALS",
     "METRICS",
@@ -35,6 +36,8 @@ GROUP_BY_COLUMNS = (
 FILTER_COLUMNS = GROUP_BY_COLUMNS
 METRICS = ("count", "uniques", "sessions", "users", "sum")
 SESSION_GROUPS = ("entry_path", "exit_path")
+# Event columns a funnel may break down by (the value of the person's first step-1 event).
+FUNNEL_BREAKDOWNS = ("source", "channel", "campaign", "device_type", "country")
 INTERVALS = ("hour", "day", "week", "month")
 ATTRIBUTION_MODELS = (
     "first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay",
@@ -113,7 +116,7 @@ class FunnelQuery(msgspec.Struct, frozen=True, kw_only=True):
     end: datetime
     steps: tuple[FunnelStep, ...]
     window_seconds: int = 7 * 86400  # each later step within this long of the first
-    breakdown: str | None = None  # source | channel (of the person's first step)
+    breakdown: str | None = None  # one of FUNNEL_BREAKDOWNS (of the person's first step)
     include_bots: bool = False
 
 

@@ -239,7 +239,7 @@ def test_publishable_keys_cannot_read(server: Server, path: str) -> None:
         ("/v1/funnel", {"steps": "only_one"}, "steps"),
         ("/v1/funnel", {"steps": "a,b[plan]"}, "steps"),
         ("/v1/funnel", {"steps": "a,b", "window": "forever"}, "window"),
-        ("/v1/funnel", {"steps": "a,b", "breakdown": "country"}, "breakdown"),
+        ("/v1/funnel", {"steps": "a,b", "breakdown": "browser"}, "breakdown"),
         ("/v1/funnel", {"steps": "a,b", "from": "2026-05-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}, "to"),
         ("/v1/attribution", {}, "conversion"),
         ("/v1/attribution", {"conversion": "x", "model": "u_shaped"}, "model"),

@@ -19,7 +19,14 @@ from footfall.dialects.millimetric.errors import invalid_from_msgspec
 from footfall.errors import Forbidden, Invalid
 from footfall.model import KeyKind, Principal, RequestContext, Scope
 from footfall.read import params
-from footfall.read.queries import FILTER_COLUMNS, GROUP_BY_COLUMNS, INTERVALS, METRICS, StatsQuery
+from footfall.read.queries import (
+    FILTER_COLUMNS,
+    FUNNEL_BREAKDOWNS,
+    GROUP_BY_COLUMNS,
+    INTERVALS,
+    METRICS,
+    StatsQuery,
+)
 from footfall.service import Footfall
 from footfall.store.base import EventQuery
 
@@ -261,7 +268,7 @@ _FUNNEL_SCHEMA = _object(
             "anyOf": [{"type": "string"}, {"type": "integer"}],
             "description": "conversion window: 30m, 12h, 7d or seconds (default 7d)",
         },
-        "breakdown": {"type": "string", "enum": ["source", "channel"]},
+        "breakdown": {"type": "string", "enum": list(FUNNEL_BREAKDOWNS)},
         "include_bots": _BOTS,
     },
     required=("from", "to", "steps"),
@@ -542,5 +549,5 @@ async def schema_description(caller: Caller) -> dict[str, Any]:
         "metrics": list(METRICS),
         "intervals": list(INTERVALS),
         "sources_breakdowns": ["source_medium", "source"],
-        "funnel_breakdowns": ["source", "channel"],
+        "funnel_breakdowns": list(FUNNEL_BREAKDOWNS),
     }

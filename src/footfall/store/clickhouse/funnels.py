@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from footfall.read.queries import FILTER_COLUMNS, FunnelPeopleQuery, FunnelQuery, FunnelStep
+from footfall.read.queries import (
+    FILTER_COLUMNS,
+    FUNNEL_BREAKDOWNS,
+    FunnelPeopleQuery,
+    FunnelQuery,
+    FunnelStep,
+)
 from footfall.store.answers import funnel_answer, funnel_people_answer, funnel_people_where
 from footfall.store.clickhouse.reads import ISO_MICROS, Runner, ch_time, json_text
 
 __all__ = ["funnel", "people"]
 
-BREAKDOWNS = ("source", "channel")
+BREAKDOWNS = FUNNEL_BREAKDOWNS
 COLUMN_KEYS = tuple(c for c in FILTER_COLUMNS if c != "event_name")
 
 

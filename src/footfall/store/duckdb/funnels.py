@@ -16,13 +16,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from footfall.read.queries import FILTER_COLUMNS, FunnelPeopleQuery, FunnelQuery, FunnelStep
+from footfall.read.queries import (
+    FILTER_COLUMNS,
+    FUNNEL_BREAKDOWNS,
+    FunnelPeopleQuery,
+    FunnelQuery,
+    FunnelStep,
+)
 from footfall.store.answers import funnel_answer, funnel_people_answer, funnel_people_where
 from footfall.store.duckdb.reads import Runner, naive_utc, scoped_people
 
 __all__ = ["funnel", "people", "property_path"]
 
-BREAKDOWNS = ("source", "channel")
+BREAKDOWNS = FUNNEL_BREAKDOWNS
 # Step filter keys that fall back to the event column of the same name.
 COLUMN_KEYS = tuple(c for c in FILTER_COLUMNS if c != "event_name")
 

@@ -23,6 +23,7 @@ import msgspec
 
 from footfall.attribution.custom import CustomRule
 from footfall.store.meta.dialect import MetaUnavailable, connect
+from footfall.store.meta.funnels import SavedFunnels
 from footfall.store.meta.users import DashboardUsers
 from footfall.store.migrations import pending
 
@@ -86,6 +87,7 @@ class MetaStore:
         self._lock = threading.RLock()
         self._salt: tuple[str, bytes] | None = None  # today's salt: asked for on every event
         self.users = DashboardUsers(self._db, self._lock, self.transaction)
+        self.funnels = SavedFunnels(self._db, self._lock)
 
     @property
     def reachable(self) -> bool:
