@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.dashboard.conftest import ADMIN, Dash, create_user, login
 from tests.dashboard.seed import seed
@@ -181,3 +183,21 @@ def test_overview_and_segment_in_chromium(page_ctx: object, dash: Dash, third: s
     page.wait_for_selector('[data-testid="chip-segment"]')
     assert _kpi(page.content(), "visitors") == _total(dash, metric="uniques", device_type="mobile")
     assert watch.console_errors == [] and watch.page_errors == [] and watch.foreign_hosts() == set()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.dictionaries(st.sampled_from(["name", "filters", "back", "x"]), st.one_of(
+    st.sampled_from(["source=google", "period=7d&segment=seg_000000000000", "country=DE&x=1"]),
+    st.text(max_size=40).map(lambda t: t + "<x-fuzz>"),
+), max_size=4), period=st.sampled_from(["today", "12mo", "nope"]))
+def test_fuzz_segment_forms_and_overview(admin: httpx.Client, dash: Dash, form: dict[str, str], period: str) -> None:
+    csrf = _csrf(_report(admin, dash))
+    r = admin.post(dash.report_path() + "/segments", data={**form, "csrf": csrf})
+    assert r.status_code in (303, 400), r.text[:500]
+    if r.status_code == 303:
+        assert r.headers["location"].startswith(dash.report_path() + "?")
+        page = admin.get(r.headers["location"])
+        assert page.status_code == 200 and "<x-fuzz>" not in page.text
+    r = admin.post(dash.report_path() + "/segments/seg_000000000000/delete", data={**form, "csrf": csrf})
+    assert r.status_code == 404
+    assert admin.get("/dashboard/", params={"period": period}).status_code == 200

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.dashboard.conftest import ADMIN, VIEWER, Dash, login
 from tests.dashboard.test_report import _kpi, _total
@@ -291,3 +293,71 @@ def _other_site(src: str) -> Iterator[str]:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_share_made_by_clicking_opens_logged_out(pw_browser: Browser, dash: Dash) -> None:
+    ctx = pw_browser.new_context(viewport={"width": 1100, "height": 800})
+    try:
+        page = ctx.new_page()
+        watch = PageWatch(page)
+        page.goto(dash.server.url + dash.report_path(env="test"))
+        page.fill("input[name=email]", ADMIN[0])
+        page.fill("input[name=password]", ADMIN[1])
+        page.click("form.login button[type=submit]")
+        page.click('[data-testid="nav-share"]')
+        page.fill('[data-testid="share-form"] input[name=label]', "Board meeting")
+        page.fill('[data-testid="share-form"] input[name=password]', "board secret 1")
+        page.select_option('[data-testid="share-form"] select[name=expires]', "30d")
+        page.click('[data-testid="share-form"] button')
+        url = page.input_value('[data-testid="share-url"]')
+        page.screenshot(path=str(IMG / "dashboard-share.png"), full_page=True)
+        assert watch.console_errors == [] and watch.page_errors == []
+    finally:
+        ctx.close()
+    ctx = pw_browser.new_context(viewport={"width": 1100, "height": 800})  # nobody logged in
+    try:
+        page = ctx.new_page()
+        watch = PageWatch(page)
+        page.goto(url)
+        page.fill("input[name=password]", "board secret 1")
+        page.click('[data-testid="share-password"] button')
+        page.wait_for_selector('[data-testid="kpi-visitors"]')
+        assert page.is_visible('[data-testid="test-banner"]')  # made from the test env: test data
+        assert page.locator('[data-testid="shared-project"]').inner_text() == "default"
+        assert page.locator(".logout, nav.project-nav").count() == 0
+        assert watch.console_errors == [] and watch.page_errors == [] and watch.foreign_hosts() == set()
+    finally:
+        ctx.close()
+
+
+MARK = "<x-fuzz>"
+TEXT = st.text(max_size=40).map(lambda t: t + MARK)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    params=st.dictionaries(st.sampled_from(["embed", "theme", "period", "segment", "panel", "source", "x"]),
+                           st.one_of(st.sampled_from(["true", "dark", "light", "7d", "seg_000000000000"]), TEXT), max_size=5),
+    form=st.dictionaries(st.sampled_from(["csrf", "password", "x"]), TEXT, max_size=3),
+    token=st.one_of(st.just(""), st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC-_0123456789", min_size=1, max_size=200)),
+)
+def test_fuzz_share_urls_and_forms(anon: httpx.Client, link: tuple[str, str], params: dict[str, str], form: dict[str, str], token: str) -> None:
+    r = anon.get(link[0], params=params)
+    assert r.status_code == 200 and MARK not in r.text
+    if token:
+        r = anon.get(f"/dashboard/share/{token}", params=params)
+        assert r.status_code == 404 and MARK not in r.text
+        assert anon.post(f"/dashboard/share/{token}", data=form).status_code == 404
+    r = anon.post(link[0], params=params, data=form)  # no password: back to the report
+    assert r.status_code == 303 and MARK not in r.headers["location"].replace("%3Cx-fuzz%3E", "")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.dictionaries(st.sampled_from(["label", "password", "expires", "origins", "x"]),
+                            st.one_of(st.sampled_from(["never", "1h", "https://a.example", "long enough pw"]), TEXT), max_size=5))
+def test_fuzz_share_create_form(admin: httpx.Client, dash: Dash, form: dict[str, str]) -> None:
+    path = dash.report_path() + "/share"
+    csrf = _csrf(admin.get(path).text)
+    r = admin.post(path, data={**form, "csrf": csrf})
+    assert r.status_code in (201, 400), r.text[:500]
+    assert MARK not in r.text.replace("&lt;x-fuzz&gt;", "")

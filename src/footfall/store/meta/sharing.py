@@ -54,9 +54,6 @@ class ShareLink(msgspec.Struct, frozen=True):
     def has_password(self) -> bool:
         return self.password_hash is not None
 
-    def active(self, now: datetime) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > _stamp(now))
-
 
 def _link(row: tuple[object, ...]) -> ShareLink:
     (id_, project_id, env, label, password_hash, origins, by, created, expires, revoked, used) = row
