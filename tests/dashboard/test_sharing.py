@@ -220,6 +220,11 @@ def test_embed_mode_and_frame_ancestors(admin: httpx.Client, anon: httpx.Client,
     limited, _ = _share(admin, dash, origins="https://blog.example http://localhost:8080")
     r = anon.get(limited, params={"embed": "true"})
     assert "frame-ancestors https://blog.example http://localhost:8080;" in r.headers["content-security-policy"]
+    # A password link's form may be framed too (embedded, it asks first), without chrome.
+    locked, _ = _share(admin, dash, password="embedded pw 1")
+    r = anon.get(locked, params={"embed": "true", "theme": "light"})
+    assert 'data-testid="share-password"' in r.text and '<header class="top">' not in r.text
+    assert "frame-ancestors *;" in r.headers["content-security-policy"]
     # The logged-in report never embeds, even when asked.
     r = admin.get(dash.report_path(), params={"embed": "true"})
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"] and "project-nav" in r.text
