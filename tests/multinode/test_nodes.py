@@ -164,3 +164,33 @@ def test_three_nodes_admit_one_budget(cluster: Cluster) -> None:
     assert all(limited > 0 for _, limited in results)
     assert abs(admitted - expected) <= 0.1 * expected + 1, (admitted, expected, results)
 
+
+
+def test_a_share_link_made_on_one_node_opens_and_is_revoked_on_every_node(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Share links live in the shared control plane and are asked for on every request: no
+    node caches one, so a revoked link is 404 everywhere at once."""
+    import re
+
+    from tests.dashboard.conftest import create_user, login
+
+    monkeypatch.setenv("FOOTFALL_META", cluster.meta)  # `user create` reads the control plane from it
+    out = create_user(cluster.admin, "share-admin@example.com", "share-admin-pw-1", "--role", "admin")
+    assert out.returncode == 0, out.stderr
+    admin = login(cluster.nodes[0], "share-admin@example.com", "share-admin-pw-1")
+    page = f"/dashboard/p/{cluster.project['project_id']}/live/share"
+    csrf = re.search(r'name="csrf" value="([^"]+)"', admin.get(page).text)
+    assert csrf
+    made = admin.post(page, data={"csrf": csrf.group(1), "label": "cluster"}, headers={"Origin": cluster.nodes[0].url})
+    assert made.status_code == 201
+    url = re.search(r'value="[^"]*(/dashboard/share/[^"]+)" data-testid="share-url"', made.text)
+    link_id = re.search(r'data-testid="share-(shr_[0-9a-f]+)"', made.text)
+    assert url and link_id
+    for node in cluster.nodes:
+        assert httpx.get(node.url + url.group(1)).status_code == 200
+    revoked = admin.post(f"{page}/{link_id.group(1)}/revoke", data={"csrf": csrf.group(1)})
+    assert revoked.status_code == 303
+    for node in cluster.nodes:  # at once: no waiting for any cache
+        assert httpx.get(node.url + url.group(1)).status_code == 404
+    admin.close()

@@ -8,8 +8,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from footfall.dashboard.pages import funnels, home, login, realtime
+from footfall.dashboard.pages import funnels, home, login, realtime, segments
 from footfall.dashboard.pages import report as report_page  # `report` is the numbers module
+from footfall.dashboard.pages import share as share_page  # `share` is the links' cookie module
 from footfall.dashboard.web import STATIC
 
 __all__ = ["routes"]
@@ -22,5 +23,7 @@ def routes() -> list[BaseRoute]:
         *report_page.routes,
         *realtime.routes,
         *funnels.routes,
+        *share_page.routes,
+        *segments.routes,
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

@@ -19,6 +19,7 @@ from footfall.store.meta.users import SESSION_LIFETIME, DashboardSession, Dashbo
 
 __all__ = [
     "COOKIE",
+    "LIMITER",
     "LOGIN_CSRF_COOKIE",
     "LoginLimiter",
     "check_csrf",
@@ -114,17 +115,23 @@ class LoginLimiter:
     def __init__(self) -> None:
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
-    def wait(self, ip: str | None, email: str) -> float:
+    def wait(self, ip: str | None, subject: str, kind: str = "email") -> float:
+        """Seconds to wait before this attempt (0: go ahead). `subject` is what is guessed at:
+        an e-mail address, or (kind "share") a share link's id."""
         now = time.monotonic()
         if len(self._buckets) > 50_000:
             self._buckets.clear()
         waits = []
-        for key, limit in ((("ip", ip or "?"), PER_IP), (("email", email), PER_EMAIL)):
+        for key, limit in ((("ip", ip or "?"), PER_IP), ((kind, subject), PER_EMAIL)):
             bucket = self._buckets.get(key)
             if bucket is None:
                 bucket = self._buckets[key] = TokenBucket(limit, now)
             waits.append(bucket.take(now))
         return max(waits)
+
+
+# One for logins and share-link passwords alike: a client's per-IP budget covers both.
+LIMITER = LoginLimiter()
 
 
 async def check_login(request: Request, email: str, password: str) -> DashboardUser | None:

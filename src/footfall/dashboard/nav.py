@@ -18,4 +18,5 @@ SECTIONS: tuple[Section, ...] = (
     Section("report", "Report", ""),
     Section("realtime", "Realtime", "/realtime", "r"),
     Section("funnels", "Funnels", "/funnels"),
+    Section("share", "Share", "/share"),
 )

@@ -4,6 +4,7 @@ typo still opens), and `url()` writes a state back as a readable query string.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
@@ -17,12 +18,14 @@ __all__ = [
     "CHART_METRICS",
     "COMPARISONS",
     "PERIODS",
+    "VIEWS",
     "ReportState",
     "comparison_dates",
     "default_interval",
     "parse_state",
     "period_dates",
     "utc_range",
+    "with_segment",
     "zone",
 ]
 
@@ -36,6 +39,9 @@ COMPARISONS = {"previous": "Previous period", "year": "Same period last year", "
 CHART_METRICS = ("visitors", "visits", "pageviews", "conversions", "revenue")
 FILTERS = tuple(c for c in FILTER_COLUMNS if c != "event_name")
 _MAX_TEXT = 500
+_SEGMENT_ID = re.compile(r"seg_[0-9a-f]{12}")
+# Presentation only, kept on every link of the page: embedded (no navigation) and its theme.
+VIEWS = {"embed": ("true",), "theme": ("light", "dark")}
 
 
 class ReportState(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,11 +53,17 @@ class ReportState(msgspec.Struct, frozen=True, kw_only=True):
     metric: str = "visitors"
     goal: str | None = None  # an event name: conversions and conversion rate
     value: str | None = None  # a numeric property of the goal: revenue
-    filters: tuple[tuple[str, str], ...] = ()
+    filters: tuple[tuple[str, str], ...] = ()  # what the reads use: the segment's and the URL's
+    segment: str | None = None  # a saved segment's id (`with_segment` expands it)
+    segment_name: str = ""
+    segment_filters: tuple[tuple[str, str], ...] = ()
+    view: tuple[tuple[str, str], ...] = ()  # how, not what: `embed`, `theme`, kept on every link
 
     def params(self, **change: object) -> dict[str, str]:
         """The query string of this state with some fields changed (None drops one)."""
         s = msgspec.structs.replace(self, **change) if change else self
+        if s.segment is None:
+            s = msgspec.structs.replace(s, segment_filters=())
         out: dict[str, str] = {"period": s.period}
         if s.period == "custom" and s.start and s.end:
             out |= {"from": s.start.isoformat(), "to": s.end.isoformat()}
@@ -65,7 +77,10 @@ class ReportState(msgspec.Struct, frozen=True, kw_only=True):
             out["goal"] = s.goal
             if s.value:
                 out["value"] = s.value
-        out.update(s.filters)
+        if s.segment:
+            out["segment"] = s.segment
+        out.update(f for f in s.filters if f not in s.segment_filters)  # those come with it
+        out.update(s.view)
         return out
 
     def url(self, **change: object) -> str:
@@ -86,7 +101,41 @@ class ReportState(msgspec.Struct, frozen=True, kw_only=True):
         return self.url(period=period, start=None, end=None, interval=default_interval(period))
 
     def without_filter(self, column: str) -> str:
-        return self.url(filters=tuple(f for f in self.filters if f[0] != column))
+        """Removing one of a segment's filters leaves the segment: the rest stay, explicitly.
+
+        >>> s = with_segment(ReportState(), "seg_1", "Phones", (("device_type", "mobile"), ("os", "iOS")))
+        >>> s.without_filter("os"), s.without_segment()
+        ('?period=30d&device_type=mobile', '?period=30d')
+        """
+        kept = tuple(f for f in self.filters if f[0] != column)
+        if any(c == column for c, _v in self.segment_filters):
+            return self.url(filters=kept, segment=None)
+        return self.url(filters=kept)
+
+    def without_segment(self) -> str:
+        return self.url(segment=None, filters=tuple(f for f in self.filters if f not in self.segment_filters))
+
+    def with_segment_id(self, segment_id: str) -> str:
+        """The URL applying a saved segment in place of the current filters."""
+        return self.url(segment=segment_id, filters=())
+
+
+def with_segment(
+    state: ReportState, segment_id: str, name: str, filters: tuple[tuple[str, str], ...]
+) -> ReportState:
+    """The state with a saved segment's filters; a filter in the URL on the same column wins.
+
+    >>> s = with_segment(parse_state({"country": "FR"}), "seg_1", "EU phones",
+    ...                  (("device_type", "mobile"), ("country", "DE")))
+    >>> s.filters, s.url()
+    ((('device_type', 'mobile'), ('country', 'FR')), '?period=30d&segment=seg_1&country=FR')
+    """
+    own = {c for c, _v in state.filters}
+    from_segment = tuple(f for f in filters if f[0] not in own)
+    return msgspec.structs.replace(
+        state, segment=segment_id, segment_name=name, segment_filters=from_segment,
+        filters=(*from_segment, *state.filters),
+    )
 
 
 def default_interval(period: str, start: date | None = None, end: date | None = None) -> str:
@@ -139,6 +188,8 @@ def parse_state(p: Mapping[str, str]) -> ReportState:
         metric=metric if metric in CHART_METRICS and (goal or metric in CHART_METRICS[:3]) else "visitors",
         goal=goal, value=_text(p.get("value")) if goal else None,
         filters=tuple((c, v[:_MAX_TEXT]) for c in FILTERS if (v := p.get(c))),
+        segment=segment if (segment := p.get("segment", "")) and _SEGMENT_ID.fullmatch(segment) else None,
+        view=tuple((k, p[k]) for k, allowed in VIEWS.items() if p.get(k) in allowed),
     )
 
 

@@ -8,11 +8,11 @@ from types import ModuleType
 import pytest
 
 from footfall.auth import passwords
-from footfall.dashboard import auth, report, state, web
+from footfall.dashboard import auth, report, share, state, web
 from footfall.store.duckdb import reads
 
 
-@pytest.mark.parametrize("module", [state, report, web, auth, passwords, reads], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [state, report, web, auth, share, passwords, reads], ids=lambda m: m.__name__)
 def test_doctests(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0

@@ -1,4 +1,5 @@
-"""`/dashboard/`: the projects this user may see (straight to the report when there is one)."""
+"""`/dashboard/`: the overview of the projects this user may see, visitors and trend per project
+(straight to the report when there is one project)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from footfall.dashboard import auth
+from footfall.dashboard.overview import overview
 from footfall.dashboard.pages._access import allowed_projects
+from footfall.dashboard.state import PERIODS, parse_state
 from footfall.dashboard.web import page
 
 __all__ = ["routes"]
+
+OVERVIEW_PERIODS = ("today", "7d", "30d", "12mo")
 
 
 async def home(request: Request) -> Response:
@@ -20,7 +25,12 @@ async def home(request: Request) -> Response:
     projects = allowed_projects(request, session)
     if len(projects) == 1:
         return RedirectResponse(f"/dashboard/p/{projects[0].id}/live", 303)
-    return page(request, "home.html", {"session": session, "projects": projects})
+    state = parse_state({"period": request.query_params.get("period", "30d")})
+    rows = await overview(auth.service(request), projects, state)
+    return page(request, "home.html", {
+        "session": session, "projects": projects, "rows": rows, "state": state,
+        "periods": {k: PERIODS[k][0] for k in OVERVIEW_PERIODS},
+    })
 
 
 async def bare(request: Request) -> Response:

@@ -16,7 +16,6 @@ from footfall.http import read_body, request_context
 __all__ = ["routes"]
 
 MAX_FORM_BYTES = 8 * 1024
-_limiter = auth.LoginLimiter()
 
 
 def _form_page(
@@ -65,7 +64,7 @@ async def login(request: Request) -> Response:
     password = str(form.get("password") or "")[:1024]
     if not auth.check_csrf(request, str(form.get("csrf") or ""), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
         return _form_page(request, next_url, "The form expired; please try again.", 403, email)
-    wait = _limiter.wait(request_context(request).ip, email)
+    wait = auth.LIMITER.wait(request_context(request).ip, email)
     if wait > 0:
         return _form_page(
             request, next_url, "Too many attempts; wait a moment and try again.", 429, email,

@@ -8,8 +8,9 @@ from starlette.routing import Route
 
 from footfall.dashboard import auth
 from footfall.dashboard.pages._access import Access, project_access
+from footfall.dashboard.pages.segments import report_state
 from footfall.dashboard.report import PANELS, ReportRun, build_report
-from footfall.dashboard.state import CHART_METRICS, COMPARISONS, PERIODS, parse_state
+from footfall.dashboard.state import CHART_METRICS, COMPARISONS, PERIODS
 from footfall.dashboard.web import page, streamed_page, world
 from footfall.errors import FootfallError
 from footfall.model import Scope
@@ -29,7 +30,7 @@ async def report(request: Request) -> Response:
     access = project_access(request)
     if not isinstance(access, Access):
         return access
-    state = parse_state(request.query_params)
+    state = report_state(request, access)
     scope = Scope(access.project.id, access.env)
     svc = auth.service(request)
     context = {
@@ -37,6 +38,7 @@ async def report(request: Request) -> Response:
         "state": state, "periods": PERIODS, "comparisons": COMPARISONS,
         "intervals": INTERVALS, "chart_metrics": CHART_METRICS, "filter_labels": FILTER_LABELS,
         "world": world(),
+        "segments": [] if access.read_only else svc.meta.segments.list(access.project.id),
     }
     panel = request.query_params.get("panel")
     if request.headers.get("hx-request") and panel in {p.name for p in PANELS}:

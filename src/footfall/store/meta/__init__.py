@@ -24,6 +24,7 @@ import msgspec
 from footfall.attribution.custom import CustomRule
 from footfall.store.meta.dialect import MetaUnavailable, connect
 from footfall.store.meta.funnels import SavedFunnels
+from footfall.store.meta.sharing import SavedSegments, ShareLinks
 from footfall.store.meta.users import DashboardUsers
 from footfall.store.migrations import pending
 
@@ -88,6 +89,8 @@ class MetaStore:
         self._salt: tuple[str, bytes] | None = None  # today's salt: asked for on every event
         self.users = DashboardUsers(self._db, self._lock, self.transaction)
         self.funnels = SavedFunnels(self._db, self._lock)
+        self.shares = ShareLinks(self._db, self._lock)
+        self.segments = SavedSegments(self._db, self._lock)
 
     @property
     def reachable(self) -> bool:
