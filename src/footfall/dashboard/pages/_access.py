@@ -39,6 +39,14 @@ class Access:
         return self.link is not None
 
     @property
+    def member(self) -> DashboardSession:
+        """The signed-in session: only `/dashboard/share/{token}` routes resolve links, so every
+        other page has one."""
+        if self.session is None:
+            raise RuntimeError("a share link reached a members-only page")
+        return self.session
+
+    @property
     def base(self) -> str:
         return self._base or f"/dashboard/p/{self.project.id}/{self.env}"
 

@@ -112,7 +112,7 @@ async def funnels(request: Request) -> Response:
         "groups": [(g["value"], bars(g["steps"])) for g in (answer or {}).get("groups", [])],
         "api_url": "/v1/funnel?" + urlencode(f.api), "breakdowns": BREAKDOWN_LABELS,
         "max_steps": MAX_STEPS, "event_names": [r["event_name"] for r in events if r["event_name"]],
-        "saved": [(s, from_definition(s.definition, f.state.period), may_delete(access.session, s)) for s in saved],
+        "saved": [(s, from_definition(s.definition, f.state.period), may_delete(access.member, s)) for s in saved],
         "message": q.get("saved_as"),
     })
 
@@ -234,7 +234,7 @@ async def _posted(request: Request) -> tuple[Access, dict[str, str]] | Response:
     if not isinstance(access, Access):
         return access
     form = await read_form(request)
-    if form is None or not auth.check_csrf(request, form.get("csrf"), access.session.csrf_token):
+    if form is None or not auth.check_csrf(request, form.get("csrf"), access.member.csrf_token):
         message = "The form expired; reload and try again."
         return page(request, "error.html", {"session": access.session, "message": message}, 403)
     return access, form
@@ -252,7 +252,7 @@ async def save(request: Request) -> Response:
         message = "Name the funnel and give it at least two readable steps."
         return page(request, "error.html", {"session": access.session, "message": message}, 400)
     saved = auth.service(request).meta.funnels.save(
-        access.project.id, name, definition(state), access.session.user.email
+        access.project.id, name, definition(state), access.member.user.email
     )
     return RedirectResponse(f"{access.base}/funnels{state.url()}&saved_as={saved.id}", 303)
 
@@ -266,7 +266,7 @@ async def delete(request: Request) -> Response:
     saved = meta.funnels.get(access.project.id, str(request.path_params["funnel_id"]))
     if saved is None:
         return not_found(request, access.session)
-    if not may_delete(access.session, saved):
+    if not may_delete(access.member, saved):
         message = "Only its author or an admin may delete this funnel."
         return page(request, "error.html", {"session": access.session, "message": message}, 403)
     meta.funnels.delete(access.project.id, saved.id)
