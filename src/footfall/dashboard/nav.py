@@ -17,4 +17,5 @@ class Section(msgspec.Struct, frozen=True):
 SECTIONS: tuple[Section, ...] = (
     Section("report", "Report", ""),
     Section("realtime", "Realtime", "/realtime", "r"),
+    Section("attribution", "Attribution", "/attribution"),
 )

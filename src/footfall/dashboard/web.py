@@ -95,12 +95,14 @@ def format_percent(value: float | None) -> str:
 
 def format_duration(seconds: float | None) -> str:
     """
-    >>> format_duration(75), format_duration(3725), format_duration(None)
-    ('1m 15s', '1h 2m', '\\u2013')
+    >>> format_duration(75), format_duration(3725), format_duration(605000), format_duration(None)
+    ('1m 15s', '1h 2m', '7d 0h', '\\u2013')
     """
     if seconds is None:
         return NONE
     s = round(seconds)
+    if s >= 86400:
+        return f"{s // 86400}d {s % 86400 // 3600}h"
     if s >= 3600:
         return f"{s // 3600}h {s % 3600 // 60}m"
     return f"{s // 60}m {s % 60}s" if s >= 60 else f"{s}s"
