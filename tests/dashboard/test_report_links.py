@@ -199,3 +199,12 @@ def test_show_all_in_chromium_with_and_without_javascript(pw_browser: Browser, m
                 assert watch.console_errors == [] and watch.page_errors == [] and watch.foreign_hosts() == set()
         finally:
             ctx.close()
+
+
+def test_countries_by_name_filtered_by_code(admin: httpx.Client, many_pages: Dash) -> None:
+    page = _report(admin, many_pages)
+    assert "<title>Germany: " in page  # the map's tooltip
+    filtered = _report(admin, many_pages, country="DE")
+    chip = re.search(r'data-testid="chip-country"[^>]*>(.*?)</a>', filtered, re.S)
+    assert chip and "<b>DE</b> (Germany)" in chip.group(1)
+    assert [label for label, _v in _rows(_section(filtered, "countries"))] == ["Germany"]

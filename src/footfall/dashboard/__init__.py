@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from footfall.dashboard.pages import attribution, home, login, realtime
+from footfall.dashboard.pages import account, attribution, home, login, realtime
 from footfall.dashboard.pages import report as report_page  # `report` is the numbers module
 from footfall.dashboard.web import STATIC
 
@@ -22,5 +22,6 @@ def routes() -> list[BaseRoute]:
         *report_page.routes,
         *realtime.routes,
         *attribution.routes,
+        *account.routes,
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

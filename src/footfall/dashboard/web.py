@@ -21,6 +21,7 @@ __all__ = [
     "CSP",
     "STATIC",
     "chart_svg",
+    "country_name",
     "environment",
     "page",
     "secure_headers",
@@ -67,6 +68,7 @@ def environment(streaming: bool = False) -> jinja2.Environment:
     env.filters["chart_svg"] = chart_svg
     env.filters["map_levels"] = map_levels
     env.filters["urlpath"] = lambda url: urlsplit(url).path if url else ""
+    env.filters["country"] = country_name
     return env
 
 
@@ -195,3 +197,22 @@ def world() -> dict[str, Any]:
         (resources.files("footfall.dashboard") / "data" / "world.json").read_text()
     )
     return data
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 → English name (i18n-iso-countries, scripts/vendor_dashboard.py)."""
+    names: dict[str, str] = json.loads(
+        (resources.files("footfall.dashboard") / "data" / "country_names.json").read_text()
+    )
+    return names
+
+
+def country_name(code: str | None) -> str:
+    """
+    >>> country_name("de"), country_name("SG"), country_name("XX"), country_name(None)
+    ('Germany', 'Singapore', 'XX', '(none)')
+    """
+    if not code:
+        return "(none)"
+    return _country_names().get(code.upper(), code)
