@@ -51,3 +51,11 @@ def test_attribution_urls(admin: httpx.Client, dash: Dash, params: dict[str, str
     assert r.status_code == 200, r.text[:500]
     if r.headers["content-type"].startswith("text/html"):
         assert MARK not in r.text
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.dictionaries(st.sampled_from(["current", "new", "again", "csrf", "x"]), st.text(max_size=60), max_size=5))
+def test_account_forms(admin: httpx.Client, dash: Dash, form: dict[str, str]) -> None:
+    r = admin.post("/dashboard/account", data=form)
+    assert r.status_code in (400, 401, 403, 429), r.text[:500]
+    assert MARK not in r.text
