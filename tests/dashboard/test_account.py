@@ -7,10 +7,14 @@ import re
 import subprocess
 import sys
 from contextlib import closing
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.dashboard.conftest import Dash, create_user, login
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 OLD, NEW = "old-password-123", "new-password-456"
 
@@ -114,3 +118,24 @@ def test_cli_passwd(dash: Dash) -> None:
     assert _passwd(dash, "nobody@example.com", NEW).returncode == 1
     short = _passwd(dash, email, "short")
     assert short.returncode != 0 and "at least 10" in short.stderr
+
+
+def test_change_password_in_chromium(pw_browser: Browser, dash: Dash) -> None:
+    email = _user(dash, "browser@example.com")
+    ctx = pw_browser.new_context(java_script_enabled=False)  # a plain form: no script needed
+    try:
+        page = ctx.new_page()
+        page.goto(dash.server.url + "/dashboard/account")  # → log in, then back here
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", OLD)
+        page.click("form.login button[type=submit]")
+        page.fill("input[name=current]", OLD)
+        page.fill("input[name=new]", NEW)
+        page.fill("input[name=again]", NEW)
+        page.click('[data-testid="password-form"] button[type=submit]')
+        page.wait_for_selector('[data-testid="password-changed"]')
+        page.click('[data-testid="account"]')  # the header links here
+        assert page.url.endswith("/dashboard/account")
+    finally:
+        ctx.close()
+    assert _logs_in(dash, email, NEW)

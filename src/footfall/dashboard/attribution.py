@@ -167,7 +167,7 @@ async def _answer(svc: Footfall, scope: Scope, route: str, query: dict[str, str]
         q = _PARSE[route](scope, query)
         data = await svc.read(lambda: _ASK[route](svc, q))
     except FootfallError as err:  # out of memory, catching up, a bad value: said in the panel
-        retryable = bool(getattr(err, "retryable", False) or err.retry_after)
+        retryable = err.retryable or err.retry_after is not None
         return Answer(api, error=err.message, retryable=retryable)
     return Answer(api, data=data)
 
