@@ -6,7 +6,8 @@
 Fetches the pinned packages with `npm pack`, copies the files the dashboard serves with each
 package's licence into src/footfall/dashboard/static/vendor/, and turns world-atlas's country
 geometry (Natural Earth, 1:110m) into SVG paths keyed by ISO 3166-1 alpha-2 code
-(src/footfall/dashboard/data/world.json; numeric → alpha-2 from i18n-iso-countries), so the
+(src/footfall/dashboard/data/world.json; numeric → alpha-2 from i18n-iso-countries; every
+code's English name in data/country_names.json), so the
 server draws the map without any geometry code at run time. Bump a version here, run it, commit
 the result with the CHANGELOG line.
 """
@@ -108,6 +109,10 @@ def main() -> None:
                 shutil.copyfile(folders[spec] / src, VENDOR / dest)
         topo = json.loads((folders["world-atlas@2.0.2"] / "countries-110m.json").read_text())
         codes = json.loads((folders["i18n-iso-countries@7.14.0"] / "codes.json").read_text())
+        english = json.loads((folders["i18n-iso-countries@7.14.0"] / "langs" / "en.json").read_text())
+    # Every ISO 3166-1 alpha-2 code's English name (the first, official one where there are
+    # several), for the countries panel: the map's geometry only has the larger countries.
+    every_name = {code: n[0] if isinstance(n, list) else n for code, n in english["countries"].items()}
     height = round((LAT_TOP - LAT_BOTTOM) * WIDTH / 360, 1)
     countries = world_paths(topo, codes)
     (ROOT / "data").mkdir(exist_ok=True)
@@ -115,6 +120,7 @@ def main() -> None:
     index = {"width": WIDTH, "height": height, "countries": names}
     (ROOT / "data" / "world.json").write_text(json.dumps(index, separators=(",", ":")) + "\n")
     (ROOT / "static" / "world.svg").write_text(world_svg(countries, height))
+    (ROOT / "data" / "country_names.json").write_text(json.dumps(every_name, separators=(",", ":"), sort_keys=True) + "\n")
     (VENDOR / "VERSIONS").write_text("".join(f"{spec}\n" for spec in PACKAGES))
     print(f"vendored {', '.join(PACKAGES)} into {VENDOR}")
 

@@ -35,3 +35,27 @@ def test_login_forms(dash: Dash, form: dict[str, str]) -> None:
         assert r.status_code in (401, 403, 429), r.text[:500]
         r = c.post("/dashboard/logout", data=form)
         assert r.status_code == 303
+
+
+ATTRIBUTION_KEYS = st.sampled_from(["period", "from", "to", "conversion", "value", "lookback", "by", "measure", "table", "format", "x"])
+ATTRIBUTION_VALUES = st.one_of(
+    st.sampled_from(["custom", "7d", "2026-05-01", "signup", "amount", "90d", "source", "campaign", "value", "models", "paths", "time", "csv"]),
+    st.text(max_size=40).map(lambda t: t + MARK),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(ATTRIBUTION_KEYS, ATTRIBUTION_VALUES, max_size=7))
+def test_attribution_urls(admin: httpx.Client, dash: Dash, params: dict[str, str]) -> None:
+    r = admin.get(dash.report_path() + "/attribution", params=params)
+    assert r.status_code == 200, r.text[:500]
+    if r.headers["content-type"].startswith("text/html"):
+        assert MARK not in r.text
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.dictionaries(st.sampled_from(["current", "new", "again", "csrf", "x"]), st.text(max_size=60), max_size=5))
+def test_account_forms(admin: httpx.Client, dash: Dash, form: dict[str, str]) -> None:
+    r = admin.post("/dashboard/account", data=form)
+    assert r.status_code in (400, 401, 403, 429), r.text[:500]
+    assert MARK not in r.text

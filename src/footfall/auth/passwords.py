@@ -12,7 +12,9 @@ import hashlib
 import hmac
 import secrets
 
-__all__ = ["hash_password", "verify_password"]
+__all__ = ["MIN_PASSWORD", "hash_password", "verify_password"]
+
+MIN_PASSWORD = 10  # characters, for `footfall user create/passwd` and the account page
 
 _N, _R, _P = 2**15, 8, 1
 _MAXMEM = 128 * 1024 * 1024

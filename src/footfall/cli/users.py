@@ -12,17 +12,26 @@ from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Create, list and delete dashboard users.", no_args_is_help=True)
-MIN_PASSWORD = 10
+app = typer.Typer(help="Create, list and delete dashboard users, set their passwords.", no_args_is_help=True)
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from standard input (else one is generated and shown once)."),
+]
+
+
+def _password(from_stdin: bool) -> str:
+    from footfall.auth.passwords import MIN_PASSWORD
+
+    password = sys.stdin.readline().rstrip("\r\n") if from_stdin else secrets.token_urlsafe(15)
+    if len(password) < MIN_PASSWORD:
+        raise typer.BadParameter(f"the password needs at least {MIN_PASSWORD} characters")
+    return password
 
 
 @app.command("create")
 def create(
     email: Annotated[str, typer.Argument(help="The user's e-mail address (their login).")],
-    password_stdin: Annotated[
-        bool,
-        typer.Option("--password-stdin", help="Read the password from standard input (else one is generated and shown once)."),
-    ] = False,
+    password_stdin: PasswordStdin = False,
     role: Annotated[str, typer.Option("--role", help="admin (every project) or viewer (only --project).")] = "viewer",
     project: Annotated[
         list[str] | None, typer.Option("--project", help="A project a viewer may see (repeatable).")
@@ -39,9 +48,7 @@ def create(
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email.strip()):
         raise typer.BadParameter("give an e-mail address")
     generated = not password_stdin
-    password = secrets.token_urlsafe(15) if generated else sys.stdin.readline().rstrip("\r\n")
-    if len(password) < MIN_PASSWORD:
-        raise typer.BadParameter(f"the password needs at least {MIN_PASSWORD} characters")
+    password = _password(password_stdin)
     meta = open_meta(settings_for(data))
     try:
         for project_id in project or []:
@@ -99,3 +106,31 @@ def delete(
         typer.echo(f"error: no user {email}", err=True)
         raise typer.Exit(1)
     emit(as_json, {"email": email.strip().lower(), "deleted": True}, f"deleted {email}")
+
+
+@app.command("passwd")
+def passwd(
+    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    password_stdin: PasswordStdin = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set a dashboard user's password; their open sessions end at once."""
+    from footfall.auth.passwords import hash_password
+    from footfall.service import open_meta
+
+    password = _password(password_stdin)
+    meta = open_meta(settings_for(data))
+    try:
+        changed = meta.users.set_password(email, hash_password(password))
+    finally:
+        meta.close()
+    if not changed:
+        typer.echo(f"error: no user {email}", err=True)
+        raise typer.Exit(1)
+    payload: dict[str, object] = {"email": email.strip().lower(), "changed": True}
+    human = f"password of {email.strip().lower()} changed; their sessions ended"
+    if not password_stdin:
+        payload["password"] = password
+        human += f"\npassword (shown once): {password}"
+    emit(as_json, payload, human)

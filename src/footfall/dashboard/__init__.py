@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from footfall.dashboard.pages import funnels, home, login, realtime, segments
+from footfall.dashboard.pages import account, attribution, funnels, home, login, realtime, segments
 from footfall.dashboard.pages import report as report_page  # `report` is the numbers module
 from footfall.dashboard.pages import share as share_page  # `share` is the links' cookie module
 from footfall.dashboard.web import STATIC
@@ -25,5 +25,7 @@ def routes() -> list[BaseRoute]:
         *funnels.routes,
         *share_page.routes,
         *segments.routes,
+        *attribution.routes,
+        *account.routes,
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

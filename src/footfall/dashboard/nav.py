@@ -18,5 +18,6 @@ SECTIONS: tuple[Section, ...] = (
     Section("report", "Report", ""),
     Section("realtime", "Realtime", "/realtime", "r"),
     Section("funnels", "Funnels", "/funnels"),
+    Section("attribution", "Attribution", "/attribution"),
     Section("share", "Share", "/share"),
 )

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from footfall.dashboard.api_links import api_call
 from footfall.dashboard.state import (
     ReportState,
     comparison_dates,
@@ -23,10 +24,13 @@ from footfall.model import Scope
 from footfall.read.queries import SessionSummaryQuery, StatsQuery
 from footfall.service import Footfall
 
-__all__ = ["PANELS", "Panel", "Report", "ReportRun", "build_report"]
+__all__ = [
+    "ALL_ROWS", "PANELS", "Panel", "Report", "ReportRun", "build_report", "panel_rows",
+]  # fmt: skip
 
 PAGEVIEW = "$pageview"
 PANEL_ROWS = 10
+ALL_ROWS = 1_000_000  # a panel's "show all" and CSV: every row (no cap in practice)
 READS_AT_ONCE = 2
 
 
@@ -92,11 +96,12 @@ class Row(msgspec.Struct):
 class Report(msgspec.Struct):
     kpis: list[Kpi]
     chart: dict[str, Any]  # {"labels", "current", "previous", "metric"}
-    panels: list[tuple[Panel, list[Row]]]  # the streamed page reads them from ReportRun
+    panels: list[tuple[Panel, list[Row], bool]]  # (rows, more); the streamed page: ReportRun
     first: date
     last: date
     compare_first: date | None
     compare_last: date | None
+    api: dict[str, str] = {}  # KPI or panel name → the API call giving the same numbers
 
 
 def _q(scope: Scope, rng: tuple[datetime, datetime], state: ReportState, **kw: Any) -> StatsQuery:
@@ -107,30 +112,35 @@ def _value(rows: list[dict[str, Any]]) -> float:
     return float(rows[0]["value"]) if rows and rows[0]["value"] is not None else 0.0
 
 
+def kpi_queries(
+    scope: Scope, rng: tuple[datetime, datetime], state: ReportState
+) -> dict[str, StatsQuery | SessionSummaryQuery]:
+    """The reads behind the KPI figures of one period (`sessions`: bounce rate and duration)."""
+    out: dict[str, StatsQuery | SessionSummaryQuery] = {
+        "visitors": _q(scope, rng, state, metric="uniques"),
+        "visits": _q(scope, rng, state, metric="sessions"),
+        "pageviews": _q(scope, rng, state, metric="count", event=PAGEVIEW),
+        "sessions": SessionSummaryQuery(scope=scope, start=rng[0], end=rng[1], filters=state.filters),
+    }
+    if state.goal:
+        out["conversions"] = _q(scope, rng, state, metric="uniques", event=state.goal)
+        if state.value:
+            out["revenue"] = _q(scope, rng, state, metric="sum", event=state.goal, value_property=state.value)
+    return out
+
+
 def _total_jobs(
     svc: Footfall, scope: Scope, rng: tuple[datetime, datetime], state: ReportState
 ) -> dict[str, Callable[[], Any]]:
-    """The reads behind the KPI figures of one period, one job each (they run side by side)."""
+    """The KPI reads as one job each (they run side by side)."""
     st = svc.store
 
-    def total(**kw: Any) -> Callable[[], float]:
-        return lambda: _value(st.stats(_q(scope, rng, state, **kw)))
+    def job(q: StatsQuery | SessionSummaryQuery) -> Callable[[], Any]:
+        if isinstance(q, StatsQuery):
+            return lambda: _value(st.stats(q))
+        return lambda: st.session_summary(q)[0]
 
-    jobs: dict[str, Callable[[], Any]] = {
-        "visitors": total(metric="uniques"),
-        "visits": total(metric="sessions"),
-        "pageviews": total(metric="count", event=PAGEVIEW),
-        "sessions": lambda: st.session_summary(
-            SessionSummaryQuery(scope=scope, start=rng[0], end=rng[1], filters=state.filters)
-        )[0],
-    }
-    if state.goal:
-        jobs["conversions"] = total(metric="uniques", event=state.goal)
-        if state.value:
-            jobs["revenue"] = total(
-                metric="sum", event=state.goal, value_property=state.value
-            )
-    return jobs
+    return {name: job(q) for name, q in kpi_queries(scope, rng, state).items()}
 
 
 def _figures(got: dict[str, Any]) -> dict[str, float | None]:
@@ -200,26 +210,48 @@ def _series(
     return labels, [by_bucket.get(label, 0.0) for label in labels]
 
 
-def _panel(
-    svc: Footfall, scope: Scope, rng: tuple[datetime, datetime], state: ReportState, panel: Panel
-) -> list[Row]:
+def panel_query(
+    scope: Scope, rng: tuple[datetime, datetime], state: ReportState, panel: Panel,
+    limit: int = PANEL_ROWS,
+) -> StatsQuery | SessionSummaryQuery:
+    """The read behind a panel's first `limit` rows (its "API" link is this query)."""
     if panel.sessions:
-        rows = svc.store.session_summary(SessionSummaryQuery(
+        return SessionSummaryQuery(
             scope=scope, start=rng[0], end=rng[1], group_by=panel.columns[0],
-            filters=state.filters, limit=PANEL_ROWS,
-        ))
+            filters=state.filters, limit=limit,
+        )
+    return msgspec.structs.replace(
+        _q(scope, rng, state, metric="uniques", event=panel.event, group_by=panel.columns),
+        limit=limit + 1 if panel.name == "events" else limit,  # pageviews are left out
+    )
+
+
+def _panel(
+    svc: Footfall, scope: Scope, rng: tuple[datetime, datetime], state: ReportState, panel: Panel,
+    limit: int = PANEL_ROWS,
+) -> tuple[list[Row], bool]:
+    """A panel's first `limit` rows, and whether it has more."""
+    q = panel_query(scope, rng, state, panel, limit + 1)
+    if isinstance(q, SessionSummaryQuery):
+        rows = svc.store.session_summary(q)
         pairs = [((r[panel.columns[0]],), float(r["sessions"])) for r in rows]
     else:
-        limit = PANEL_ROWS + 1 if panel.name == "events" else PANEL_ROWS
-        rows = svc.store.stats(msgspec.structs.replace(
-            _q(scope, rng, state, metric="uniques", event=panel.event, group_by=panel.columns),
-            limit=limit,
-        ))
+        rows = svc.store.stats(q)
         pairs = [(tuple(r[c] for c in panel.columns), float(r["value"])) for r in rows]
         if panel.name == "events":  # pageviews have their own KPIs
-            pairs = [p for p in pairs if p[0][0] != PAGEVIEW][:PANEL_ROWS]
+            pairs = [p for p in pairs if p[0][0] != PAGEVIEW]
+    more, pairs = len(pairs) > limit, pairs[:limit]
     top = max((v for _labels, v in pairs), default=0.0) or 1.0
-    return [Row(labels, v, v / top) for labels, v in pairs]
+    return [Row(labels, v, v / top) for labels, v in pairs], more
+
+
+async def panel_rows(
+    svc: Footfall, scope: Scope, tz: str, state: ReportState, panel: Panel, limit: int = ALL_ROWS
+) -> tuple[list[Row], bool]:
+    """One panel alone, up to `limit` rows ("show all", CSV)."""
+    first, last = period_dates(state, datetime.now(zone(tz)).date())
+    rng = utc_range(first, last, tz)
+    return await svc.read(lambda: _panel(svc, scope, rng, state, panel, limit))
 
 
 class ReportRun:
@@ -235,6 +267,8 @@ class ReportRun:
         self.compare_first: date | None = compare[0] if compare else None
         self.compare_last: date | None = compare[1] if compare else None
         rng = utc_range(self.first, self.last, tz)
+        self.api = {name: api_call(q) for name, q in kpi_queries(scope, rng, state).items()}
+        self.api |= {p.name: api_call(panel_query(scope, rng, state, p)) for p in PANELS}
         # Two reads at a time: each already uses the store's threads, and two dozen at once
         # would share its memory limit (96 MB by default) and spill instead of going faster.
         gate = asyncio.Semaphore(READS_AT_ONCE)
@@ -274,18 +308,19 @@ class ReportRun:
                 "metric": self.state.metric, "interval": self.state.interval,
             },
             panels=[], first=self.first, last=self.last,
-            compare_first=self.compare_first, compare_last=self.compare_last,
+            compare_first=self.compare_first, compare_last=self.compare_last, api=self.api,
         )
 
-    async def panels(self) -> AsyncIterator[tuple[Panel, list[Row] | None]]:
-        """Each panel in page order as soon as its read is done; rows None when it failed."""
+    async def panels(self) -> AsyncIterator[tuple[Panel, list[Row] | None, bool]]:
+        """Each panel in page order as soon as its read is done, and whether it has more rows
+        than it shows; rows None when it failed."""
         for panel, task in self._panels:
             try:
-                rows: list[Row] | None = await task
+                rows, more = await task
             except FootfallError:
-                rows = None
+                rows, more = None, False
             if rows is None or _shown(panel, rows):
-                yield panel, rows
+                yield panel, rows, more
 
     def cancel(self) -> None:
         for task in (*self._now.values(), *self._before.values(), self._series,
@@ -304,7 +339,7 @@ async def build_report(svc: Footfall, scope: Scope, tz: str, state: ReportState)
     run = ReportRun(svc, scope, tz, state)
     try:
         report = await run.head()
-        report.panels = [(p, rows or []) async for p, rows in run.panels()]
+        report.panels = [(p, rows or [], more) async for p, rows, more in run.panels()]
     finally:
         run.cancel()
     return report

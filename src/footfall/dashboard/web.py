@@ -21,6 +21,7 @@ __all__ = [
     "CSP",
     "STATIC",
     "chart_svg",
+    "country_name",
     "environment",
     "page",
     "secure_headers",
@@ -67,6 +68,7 @@ def environment(streaming: bool = False) -> jinja2.Environment:
     env.filters["chart_svg"] = chart_svg
     env.filters["map_levels"] = map_levels
     env.filters["urlpath"] = lambda url: urlsplit(url).path if url else ""
+    env.filters["country"] = country_name
     return env
 
 
@@ -95,12 +97,14 @@ def format_percent(value: float | None) -> str:
 
 def format_duration(seconds: float | None) -> str:
     """
-    >>> format_duration(75), format_duration(3725), format_duration(None)
-    ('1m 15s', '1h 2m', '\\u2013')
+    >>> format_duration(75), format_duration(3725), format_duration(605000), format_duration(None)
+    ('1m 15s', '1h 2m', '7d 0h', '\\u2013')
     """
     if seconds is None:
         return NONE
     s = round(seconds)
+    if s >= 86400:
+        return f"{s // 86400}d {s % 86400 // 3600}h"
     if s >= 3600:
         return f"{s // 3600}h {s % 3600 // 60}m"
     return f"{s // 60}m {s % 60}s" if s >= 60 else f"{s}s"
@@ -193,3 +197,22 @@ def world() -> dict[str, Any]:
         (resources.files("footfall.dashboard") / "data" / "world.json").read_text()
     )
     return data
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 → English name (i18n-iso-countries, scripts/vendor_dashboard.py)."""
+    names: dict[str, str] = json.loads(
+        (resources.files("footfall.dashboard") / "data" / "country_names.json").read_text()
+    )
+    return names
+
+
+def country_name(code: str | None) -> str:
+    """
+    >>> country_name("de"), country_name("SG"), country_name("XX"), country_name(None)
+    ('Germany', 'Singapore', 'XX', '(none)')
+    """
+    if not code:
+        return "(none)"
+    return _country_names().get(code.upper(), code)

@@ -1,4 +1,6 @@
-"""`/dashboard/p/{project}/{env}`: the report. `?panel=<name>` answers one panel alone (htmx)."""
+"""`/dashboard/p/{project}/{env}`: the report. `?panel=<name>` answers one panel alone (htmx);
+with `&all=1` every row of it (a page of its own without htmx), with `&format=csv` its rows
+as CSV (every row, the same filters)."""
 
 from __future__ import annotations
 
@@ -7,16 +9,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall.dashboard import auth
+from footfall.dashboard.csv_download import csv_download
 from footfall.dashboard.pages._access import Access, project_access
 from footfall.dashboard.pages.segments import report_state
-from footfall.dashboard.report import PANELS, ReportRun, build_report
-from footfall.dashboard.state import CHART_METRICS, COMPARISONS, PERIODS
+from footfall.dashboard.report import PANELS, Panel, ReportRun, build_report, panel_rows
+from footfall.dashboard.state import CHART_METRICS, COMPARISONS, PERIODS, ReportState
 from footfall.dashboard.web import page, streamed_page, world
 from footfall.errors import FootfallError
 from footfall.model import Scope
 from footfall.read.queries import INTERVALS
 
 __all__ = ["FILTER_LABELS", "routes"]
+
+ALL_SHOWN = 1000  # rows a panel's "show all" lists; its CSV has every row
 
 FILTER_LABELS = {
     "source": "Source", "medium": "Medium", "campaign": "Campaign", "channel": "Channel",
@@ -37,17 +42,28 @@ async def report(request: Request) -> Response:
         **access.context(request),
         "state": state, "periods": PERIODS, "comparisons": COMPARISONS,
         "intervals": INTERVALS, "chart_metrics": CHART_METRICS, "filter_labels": FILTER_LABELS,
-        "world": world(),
+        "world": world(), "showing_all": False,
         "segments": [] if access.read_only else svc.meta.segments.list(access.project.id),
     }
     panel = request.query_params.get("panel")
-    if request.headers.get("hx-request") and panel in {p.name for p in PANELS}:
+    chosen = next((p for p in PANELS if p.name == panel), None)
+    if chosen is not None and request.query_params.get("format") == "csv":
+        return await _csv(request, access, chosen, state)
+    if chosen is not None and request.query_params.get("all"):
+        try:
+            rows, more = await panel_rows(svc, scope, access.project.timezone, state, chosen, ALL_SHOWN)
+        except FootfallError as err:
+            return _failed(request, access, err)
+        context |= {"panels": [(chosen, rows, more)], "showing_all": True, "api": {}}
+        hx = bool(request.headers.get("hx-request"))
+        return page(request, "_panels.html" if hx else "panel.html", context)
+    if request.headers.get("hx-request") and chosen is not None:
         try:
             data = await build_report(svc, scope, access.project.timezone, state)
         except FootfallError as err:
             return _failed(request, access, err)
-        shown = [(p, rows) for p, rows in data.panels if p.name == panel]
-        return page(request, "_panels.html", {**context, "report": data, "panels": shown})
+        shown = [(p, rows, more) for p, rows, more in data.panels if p.name == panel]
+        return page(request, "_panels.html", {**context, "report": data, "panels": shown, "api": data.api})
     run = ReportRun(svc, scope, access.project.timezone, state)
     try:
         head = await run.head()  # the first byte carries the KPIs and the chart data
@@ -55,8 +71,20 @@ async def report(request: Request) -> Response:
         run.cancel()
         return _failed(request, access, err)
     return streamed_page(
-        request, "report.html", {**context, "report": head, "panels": run.panels()}, run.cancel
+        request, "report.html", {**context, "report": head, "panels": run.panels(), "api": head.api},
+        run.cancel,
     )
+
+
+async def _csv(request: Request, access: Access, panel: Panel, state: ReportState) -> Response:
+    """Every row of one panel, with the report's filters."""
+    svc = auth.service(request)
+    try:
+        rows, _more = await panel_rows(svc, Scope(access.project.id, access.env), access.project.timezone, state, panel)
+    except FootfallError as err:
+        return _failed(request, access, err)
+    header = [*panel.columns, "visits" if panel.sessions else "visitors"]
+    return csv_download(f"{panel.name}.csv", header, ([*r.labels, int(r.value)] for r in rows))
 
 
 def _failed(request: Request, access: Access, err: FootfallError) -> Response:

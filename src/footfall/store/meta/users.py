@@ -106,6 +106,23 @@ class DashboardUsers:
             ).fetchone()
         return str(row[0]) if row else None
 
+    def set_password(self, email: str, password_hash: str, keep_session: str | None = None) -> bool:
+        """Replaces the user's password hash and ends their sessions but `keep_session` (the
+        cookie of the one that changed it): a stolen session dies with the old password.
+        False when there is no such user."""
+        email = email.strip().lower()
+        with self._transaction():
+            cur = self._db.execute(
+                "UPDATE dashboard_users SET password_hash = ? WHERE email = ?", (password_hash, email)
+            )
+            if cur.rowcount == 0:
+                return False
+            self._db.execute(
+                "DELETE FROM dashboard_sessions WHERE email = ? AND token_hash <> ?",
+                (email, _token_hash(keep_session) if keep_session else ""),
+            )
+        return True
+
     def delete(self, email: str) -> bool:
         """Deletes the user, its project grants and its sessions (logged out at once)."""
         with self._lock:

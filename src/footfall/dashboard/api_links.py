@@ -1,0 +1,50 @@
+"""The API call behind a panel: the query the panel runs, written back as the `/v1/*` query
+string whose parsing (`read.params`) gives that same query. Derived from the query itself, so
+a panel and its "API" link cannot drift (tests/dashboard/test_report_links.py parses each link
+back and compares)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from footfall.read.queries import SessionSummaryQuery, StatsQuery
+
+__all__ = ["api_call", "iso", "stats_params"]
+
+API_MAX_LIMIT = 1000  # what /v1/stats and /v1/sessions take at most
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stats_params(q: StatsQuery) -> dict[str, str]:
+    """The `/v1/stats` parameters of `q` (`params.stats_query` reads them back into `q`)."""
+    p = {"from": iso(q.start), "to": iso(q.end), "metric": q.metric}
+    if q.event is not None:
+        p["event"] = q.event
+    if q.value_property is not None:
+        p["value_property"] = q.value_property
+    if q.group_by:
+        p["group_by"] = ",".join(q.group_by)
+    if q.interval is not None:
+        p["interval"] = q.interval
+    if q.timezone != "UTC":
+        p["timezone"] = q.timezone
+    p.update(q.filters)
+    if q.include_bots:
+        p["include_bots"] = "true"
+    p["limit"] = str(min(q.limit, API_MAX_LIMIT))
+    return p
+
+
+def api_call(q: StatsQuery | SessionSummaryQuery) -> str:
+    """The path and query string (never a key) that answers the same numbers as `q`.
+
+    Entry and exit pages count sessions: `/v1/sessions` lists them (with `entry_path`,
+    `exit_path`), and the panel is that list counted by page; it takes no filters.
+    """
+    if isinstance(q, StatsQuery):
+        return "/v1/stats?" + urlencode(stats_params(q))
+    return "/v1/sessions?" + urlencode({"from": iso(q.start), "to": iso(q.end), "limit": API_MAX_LIMIT})

@@ -1,0 +1,212 @@
+"""Each report panel's "API" link answers the panel's numbers (fetched with a read key), each
+KPI's too; the links parse back into the very queries the page runs; CSV has every row of a
+panel with the report's filters; "Show all" lists past the top 10, with htmx and without."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from footfall.dashboard.api_links import stats_params
+from footfall.dashboard.report import PANELS, kpi_queries, panel_query
+from footfall.dashboard.state import FILTERS, ReportState, utc_range
+from footfall.dashboard.web import country_name
+from footfall.model import Scope
+from footfall.read import params
+from footfall.read.queries import SessionSummaryQuery, StatsQuery
+from tests.dashboard.conftest import ADMIN, Dash
+from tests.support.browser import PageWatch
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+TODAY = datetime.now(UTC).date()
+FIRST = TODAY - timedelta(days=29)
+PERIOD = {"period": "custom", "from": FIRST.isoformat(), "to": TODAY.isoformat()}
+MANY = 14  # distinct pages, more than a panel's top 10
+
+
+@pytest.fixture(scope="module")
+def many_pages(dash: Dash) -> Dash:
+    now = datetime.now(UTC)
+    events = [
+        {"event": "$pageview", "anonymous_id": f"many-{i}-{j}", "url": f"https://shop.example/docs/{i}",
+         "timestamp": (now - timedelta(hours=i + 1)).isoformat(), "event_id": f"many-{i}-{j}"}
+        for i in range(MANY) for j in range(i + 1)
+    ]  # fmt: skip
+    with dash.server.client(dash.server.keys["sk_live"]) as c:
+        assert c.post("/v1/batch", json={"events": events}).status_code == 202
+    return dash
+
+
+def _report(admin: httpx.Client, dash: Dash, **extra: str) -> str:
+    r = admin.get(dash.report_path(), params={**PERIOD, **extra})
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def _section(page: str, name: str) -> str:
+    m = re.search(rf'data-testid="panel-{name}".*?</section>', page, re.S)
+    assert m, name
+    return m.group(0)
+
+
+def _rows(section: str) -> list[tuple[str, int]]:
+    found = re.findall(r'class="label">(.*?)</span>\s*<span class="value" data-value="(\d+)"', section, re.S)
+    return [(html.unescape(label), int(v)) for label, v in found]
+
+
+def _link(text: str, testid: str) -> str:
+    m = re.search(rf'href="([^"]+)" data-testid="{testid}"', text)
+    assert m, testid
+    return html.unescape(m.group(1))
+
+
+def _get(dash: Dash, call: str) -> dict[str, Any]:
+    with dash.server.client(dash.server.keys["rk_live"]) as c:
+        r = c.get(call)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _label(row: dict[str, Any], columns: list[str]) -> str:
+    return " / ".join("(none)" if row[c] is None else str(row[c]) for c in columns)
+
+
+@pytest.mark.parametrize("filters", [{}, {"source": "google"}], ids=["all", "google"])
+def test_panel_api_links_give_the_panel(admin: httpx.Client, many_pages: Dash, filters: dict[str, str]) -> None:
+    page = _report(admin, many_pages, **filters)
+    checked = 0
+    for panel in PANELS:
+        if f'data-testid="panel-{panel.name}"' not in page:
+            continue  # optional panels without data
+        section = _section(page, panel.name)
+        call = _link(section, f"api-{panel.name}")
+        answer = _get(many_pages, call)
+        if panel.sessions:
+            assert call.startswith("/v1/sessions?")
+            if filters:
+                continue  # /v1/sessions takes no filters: the link lists every session
+            counts = Counter(r[panel.columns[0]] for r in answer["rows"])
+            every = {("(none)" if k is None else k): v for k, v in counts.items()}
+            shown = _rows(section)
+            assert len(shown) == min(10, len(every)) and all(every[k] == v for k, v in shown)
+            assert [v for _k, v in shown] == sorted(every.values(), reverse=True)[:10]
+        else:
+            assert call.startswith("/v1/stats?")
+            rows = [r for r in answer["rows"] if r.get("event_name") != "$pageview"][:10]
+            labels = [country_name(r["country"]) if panel.name == "countries" else _label(r, list(panel.columns)) for r in rows]
+            assert _rows(section) == [(label, r["value"]) for label, r in zip(labels, rows, strict=True)], panel.name
+        checked += 1
+    assert checked >= (12 if not filters else 11)
+
+
+def test_kpi_api_links_give_the_kpis(admin: httpx.Client, many_pages: Dash) -> None:
+    page = _report(admin, many_pages, goal="signup", value="amount", device_type="mobile")
+    strip = re.search(r'data-testid="api-kpis">.*?</details>', page, re.S)
+    assert strip
+    for name in ("visitors", "visits", "pageviews", "conversions", "revenue"):
+        call = _link(strip.group(0), f"api-kpi-{name}")
+        assert "device_type=mobile" in call
+        value = _get(many_pages, call)["rows"][0]["value"]
+        shown = re.search(rf'data-testid="kpi-{name}" data-value="([^"]*)"', page)
+        assert shown and float(shown.group(1)) == pytest.approx(value), name
+    sessions = _get(many_pages, _link(strip.group(0), "api-kpi-sessions"))["rows"]
+    assert sessions and "/v1/sessions?" in _link(strip.group(0), "api-kpi-sessions")
+
+
+STATES = st.builds(
+    ReportState,
+    period=st.just("custom"), start=st.just(FIRST), end=st.just(TODAY),
+    goal=st.one_of(st.none(), st.text(min_size=1, max_size=20).map(str.strip).filter(bool)),
+    value=st.one_of(st.none(), st.sampled_from(["amount", "a b", "ünï"])),
+    filters=st.lists(st.tuples(st.sampled_from(FILTERS), st.text(min_size=1, max_size=20)), max_size=3, unique_by=lambda f: f[0])
+    .map(lambda fs: tuple(sorted(fs, key=lambda f: FILTERS.index(f[0])))),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(state=STATES, tz=st.sampled_from(["UTC", "Europe/Berlin"]))
+def test_links_parse_back_into_the_page_queries(state: ReportState, tz: str) -> None:
+    """The link is written from the query and parsed by the API into the same query."""
+    scope = Scope("prj_x", "live")
+    rng = utc_range(state.start or date.today(), state.end or date.today(), tz)
+    queries = [*kpi_queries(scope, rng, state).values(), *(panel_query(scope, rng, state, p) for p in PANELS)]
+    for q in queries:
+        if isinstance(q, StatsQuery):
+            assert params.stats_query(scope, stats_params(q)) == q
+        else:
+            assert isinstance(q, SessionSummaryQuery)
+
+
+def test_csv_has_every_row_with_the_filters(admin: httpx.Client, many_pages: Dash) -> None:
+    page = _report(admin, many_pages)
+    r = admin.get(many_pages.report_path() + _link(_section(page, "pages"), "csv-pages"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0] == ["path", "visitors"]
+    api = _get(many_pages, "/v1/stats?" + str(httpx.QueryParams({
+        "from": f"{FIRST}T00:00:00Z", "to": f"{TODAY + timedelta(days=1)}T00:00:00Z", "metric": "uniques",
+        "event": "$pageview", "group_by": "path", "limit": "1000"})))["rows"]  # fmt: skip
+    assert len(rows) - 1 == len(api) > 10
+    assert [(p.lstrip("'"), int(v)) for p, v in rows[1:]] == [(r["path"], r["value"]) for r in api]
+    # With a filter, the same filter.
+    filtered = list(csv.DictReader(io.StringIO(admin.get(many_pages.report_path(), params={**PERIOD, "source": "google", "panel": "browsers", "format": "csv"}).text)))
+    page = _report(admin, many_pages, source="google")
+    assert [(r["browser"], int(r["visitors"])) for r in filtered] == _rows(_section(page, "browsers"))
+
+
+def test_show_all_lists_more_than_ten(admin: httpx.Client, many_pages: Dash) -> None:
+    page = _report(admin, many_pages)
+    section = _section(page, "pages")
+    assert len(_rows(section)) == 10
+    full = admin.get(many_pages.report_path() + _link(section, "show-all-pages"))
+    assert full.status_code == 200 and "<html" in full.text and 'data-testid="back-to-report"' in full.text
+    everything = _rows(_section(full.text, "pages"))
+    assert len(everything) >= MANY and everything[:10] == _rows(section)
+    assert 'data-testid="show-all-pages"' not in full.text
+    assert 'data-testid="show-all-browsers"' not in page  # three browsers: nothing more to show
+    partial = admin.get(many_pages.report_path() + _link(section, "show-all-pages"), headers={"HX-Request": "true"})
+    assert "<html" not in partial.text and _rows(_section(partial.text, "pages")) == everything
+
+
+def test_show_all_in_chromium_with_and_without_javascript(pw_browser: Browser, many_pages: Dash) -> None:
+    for js in (True, False):
+        ctx = pw_browser.new_context(java_script_enabled=js)
+        try:
+            p = ctx.new_page()
+            watch = PageWatch(p)
+            p.goto(many_pages.server.url + many_pages.report_path())
+            p.fill("input[name=email]", ADMIN[0])
+            p.fill("input[name=password]", ADMIN[1])
+            p.click("form.login button[type=submit]")
+            p.wait_for_selector('[data-testid="show-all-pages"]')
+            before = p.url
+            p.click('[data-testid="show-all-pages"]')
+            p.locator('[data-testid="panel-pages"] li').nth(10).wait_for()  # an 11th row (CSP forbids eval'd waits)
+            assert (p.url == before) is js  # htmx swaps the panel in place; without JS a page of its own
+            if js:
+                assert watch.console_errors == [] and watch.page_errors == [] and watch.foreign_hosts() == set()
+        finally:
+            ctx.close()
+
+
+def test_countries_by_name_filtered_by_code(admin: httpx.Client, many_pages: Dash) -> None:
+    page = _report(admin, many_pages)
+    assert "<title>Germany: " in page  # the map's tooltip
+    filtered = _report(admin, many_pages, country="DE")
+    chip = re.search(r'data-testid="chip-country"[^>]*>(.*?)</a>', filtered, re.S)
+    assert chip and "<b>DE</b> (Germany)" in chip.group(1)
+    assert [label for label, _v in _rows(_section(filtered, "countries"))] == ["Germany"]
