@@ -182,7 +182,7 @@ def test_overview_and_segment_in_chromium(page_ctx: object, dash: Dash, third: s
     page.wait_for_url("**segment=seg_**")
     page.wait_for_selector('[data-testid="chip-segment"]')
     assert _kpi(page.content(), "visitors") == _total(dash, metric="uniques", device_type="mobile")
-    page.click('[data-testid="panel-countries"] a:has-text("DE")')  # a filter beside the segment
+    page.click('[data-testid="panel-countries"] a:has-text("Germany")')  # a filter beside the segment
     page.wait_for_selector('[data-testid="chip-country"]')
     assert "segment=seg_" in page.url
     page.click('[data-testid="segments"] summary')
