@@ -19,6 +19,7 @@ from msgspec.structs import astuple
 from footfall.read.queries import (
     ATTRIBUTION_MODELS,
     AttributionQuery,
+    EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
     FunnelStep,
@@ -72,6 +73,17 @@ def stats(**kw: Any) -> Read:
     return lambda s: s.stats(StatsQuery(**kw))
 
 
+def _after(s: Store, **kw: Any) -> tuple[datetime, str]:
+    """The keyset of the 5th session of the list: the next page starts after it."""
+    row = s.sessions(SessionsQuery(scope=SCOPE, start=START, end=END, limit=5, **kw))[-1]
+    return datetime.fromisoformat(row["start"]), row["session_id"]
+
+
+def _before(s: Store, **kw: Any) -> tuple[datetime, str]:
+    row = s.event_log(EventLogQuery(scope=SCOPE, start=START, end=END, limit=3, **kw))[-1]
+    return datetime.fromisoformat(row["ts"]), row["uid"]
+
+
 READS: dict[str, Read] = {
     "applied_seq": lambda s: s.applied_seq(),
     "query_all": lambda s: s.query_events(EventQuery(scope=SCOPE, start=START, end=END, limit=1000)),
@@ -115,6 +127,22 @@ READS: dict[str, Read] = {
     "sessions_person": lambda s: s.sessions(SessionsQuery(scope=SCOPE, start=START, end=END, user_id="user0")),
     "sessions_visitor_bots": lambda s: s.sessions(SessionsQuery(
         scope=SCOPE, start=START, end=END, anonymous_id="v39", include_bots=True)),
+    "sessions_filtered": lambda s: s.sessions(SessionsQuery(
+        scope=SCOPE, start=START, end=END, filters=(("channel", "Paid Social"), ("path", "/pricing")),
+        limit=1000)),
+    "sessions_after": lambda s: s.sessions(SessionsQuery(
+        scope=SCOPE, start=START, end=END, limit=7, after=_after(s))),
+    "sessions_filtered_after": lambda s: s.sessions(SessionsQuery(
+        scope=SCOPE, start=START, end=END, limit=4, filters=(("device_type", "mobile"),),
+        after=_after(s, filters=(("device_type", "mobile"),)))),
+    "event_log": lambda s: s.event_log(EventLogQuery(scope=SCOPE, start=START, end=END, limit=1000)),
+    "event_log_filtered_page": lambda s: s.event_log(EventLogQuery(
+        scope=SCOPE, start=START, end=END, filters=(("event_name", "signup"), ("country", "US")),
+        limit=5, before=_before(s, filters=(("event_name", "signup"), ("country", "US"))))),
+    "event_log_person_bots": lambda s: s.event_log(EventLogQuery(
+        scope=SCOPE, start=START, end=END, person="user0", include_bots=True, limit=1000)),
+    "event_log_anonymous_person": lambda s: s.event_log(EventLogQuery(
+        scope=SCOPE, start=START, end=END, person="v7", limit=1000)),
     "summary": lambda s: s.session_summary(SessionSummaryQuery(scope=SCOPE, start=START, end=END)),
     "summary_bots_empty": lambda s: s.session_summary(SessionSummaryQuery(
         scope=SCOPE, start=END, end=END + timedelta(days=1), include_bots=True)),

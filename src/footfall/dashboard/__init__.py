@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from footfall.dashboard.pages import home, login, realtime
+from footfall.dashboard.pages import events, home, login, people, realtime, sessions
 from footfall.dashboard.pages import report as report_page  # `report` is the numbers module
 from footfall.dashboard.web import STATIC
 
@@ -21,5 +21,8 @@ def routes() -> list[BaseRoute]:
         *home.routes,
         *report_page.routes,
         *realtime.routes,
+        *sessions.routes,
+        *events.routes,
+        *people.routes,
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

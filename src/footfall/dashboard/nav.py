@@ -17,4 +17,6 @@ class Section(msgspec.Struct, frozen=True):
 SECTIONS: tuple[Section, ...] = (
     Section("report", "Report", ""),
     Section("realtime", "Realtime", "/realtime", "r"),
+    Section("sessions", "Sessions", "/sessions"),
+    Section("events", "Events", "/events"),
 )

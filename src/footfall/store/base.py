@@ -17,6 +17,7 @@ import msgspec
 from footfall.model import Event, Scope
 from footfall.read.queries import (
     AttributionQuery,
+    EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
     PageQuery,
@@ -126,6 +127,12 @@ class Store(Protocol):
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of events (uid, name, ids, properties, ip, user_agent, ts…) and the total."""
+
+    def event_log(self, query: EventLogQuery) -> list[dict[str, Any]]:
+        """One page of events, newest first: uid, ts (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), name,
+        person, anonymous_id, user_id (resolved through the links), session_id, the page, the
+        attribution, geo and device columns, properties (JSON text). Cheap to page through
+        to the end (keyset on `before`), which the CSV downloads do."""
 
     def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
         """Every value of property `prop` on events named `names`."""

@@ -16,6 +16,7 @@ from footfall.read.queries import (
     GROUP_BY_COLUMNS,
     INTERVALS,
     SESSION_GROUPS,
+    EventLogQuery,
     PageQuery,
     SessionsQuery,
     SessionSummaryQuery,
@@ -30,6 +31,7 @@ __all__ = [
     "ISO_MICROS",
     "Runner",
     "ch_time",
+    "event_log",
     "json_text",
     "page_events",
     "query_events",
@@ -223,23 +225,23 @@ def _session_scope(
     where = [f"{t}start_ts >= {{start:DateTime64(6)}}", f"{t}start_ts < {{end:DateTime64(6)}}"]
     if not q.include_bots:
         where.append(f"NOT {t}is_bot")
+    for i, (column, wanted) in enumerate(q.filters):
+        params[f"f{i}"] = wanted
+        if column in SESSION_COLUMNS:
+            where.append(f"{t}{column} = {{f{i}:String}}")
+        else:  # path, event_name, utm_*, region, city: sessions that had such an event
+            where.append(
+                f"{t}session_id IN (SELECT assumeNotNull(session_id) FROM events"
+                " WHERE project_id = {project:String} AND env = {env:String}"
+                f" AND ts >= {{start:DateTime64(6)}} AND {_COLUMN[column]} = {{f{i}:String}}"
+                " AND session_id IS NOT NULL)"
+            )
     return params, where
 
 
 def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]:
     """Rows of (group,) sessions, bounces, duration_s: the same sessions `/v1/sessions` lists."""
     params, where = _session_scope(q, "")
-    for i, (column, wanted) in enumerate(q.filters):
-        params[f"f{i}"] = wanted
-        if column in SESSION_COLUMNS:
-            where.append(f"{column} = {{f{i}:String}}")
-        else:  # path, event_name, utm_*, region, city: sessions that had such an event
-            where.append(
-                "session_id IN (SELECT assumeNotNull(session_id) FROM events"
-                " WHERE project_id = {project:String} AND env = {env:String}"
-                f" AND ts >= {{start:DateTime64(6)}} AND {_COLUMN[column]} = {{f{i}:String}}"
-                " AND session_id IS NOT NULL)"
-            )
     group = grouping = ""
     if q.group_by is not None:
         assert q.group_by in SESSION_GROUPS
@@ -264,8 +266,16 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
     if q.anonymous_id is not None:
         where.append("s.anonymous_id = {anonymous_id:String}")
         params["anonymous_id"] = q.anonymous_id
+    after = ""  # keyset paging, on the folded start (outer) and in the pick of the newest
+    if q.after is not None:
+        after = (
+            " AND (@start < {after_ts:DateTime64(6)}"
+            " OR (@start = {after_ts:DateTime64(6)} AND @id > {after_id:String}))"
+        )
+        where.append(after[5:].replace("@start", "s.start_ts").replace("@id", "s.session_id"))
+        params.update(after_ts=ch_time(q.after[0]), after_id=q.after[1])
     newest = ""
-    if q.user_id is None and q.anonymous_id is None:
+    if q.user_id is None and q.anonymous_id is None and not q.filters:
         newest = (
             " AND session_id IN (SELECT session_id FROM sessions"
             " WHERE project_id = {project:String} AND env = {env:String} AND session_id IN ("
@@ -274,6 +284,7 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
             " AND start_ts < {end:DateTime64(6)})"
             " GROUP BY session_id HAVING min(start_ts) >= {start:DateTime64(6)}"
             + ("" if q.include_bots else " AND max(is_bot) = 0")
+            + after.replace("@start", "min(start_ts)").replace("@id", "session_id")
             + " ORDER BY min(start_ts) DESC, session_id LIMIT {limit:UInt32})"
         )
     sql = statement(
@@ -281,6 +292,25 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
         duration=round_half_up("duration_us / 1e6", 3),
     )
     return _rows(*run(sql, params))
+
+
+def event_log(run: Runner, q: EventLogQuery) -> list[dict[str, Any]]:
+    """One page of events, newest first, with the person each belongs to."""
+    params: dict[str, Any] = {"limit": q.limit}
+    where = scope_where(q, params, "ep")
+    for i, (column, wanted) in enumerate(q.filters):
+        where.append(f"ep.{_COLUMN[column]} = {{f{i}:String}}")
+        params[f"f{i}"] = wanted
+    if q.person is not None:
+        where.append("ep.person = {person:String}")
+        params["person"] = q.person
+    if q.before is not None:
+        where.append(
+            "(ep.ts < {before_ts:DateTime64(6)}"
+            " OR (ep.ts = {before_ts:DateTime64(6)} AND ep.uid < {before_uid:String}))"
+        )
+        params.update(before_ts=ch_time(q.before[0]), before_uid=q.before[1])
+    return _rows(*run(statement("event_log", where=" AND ".join(where)), params))
 
 
 def page_events(run: Runner, q: PageQuery) -> tuple[list[dict[str, Any]], int]:

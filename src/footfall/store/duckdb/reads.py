@@ -17,6 +17,7 @@ from footfall.read.queries import (
     GROUP_BY_COLUMNS,
     INTERVALS,
     SESSION_GROUPS,
+    EventLogQuery,
     PageQuery,
     SessionsQuery,
     SessionSummaryQuery,
@@ -29,6 +30,7 @@ from footfall.store.duckdb import rollups
 __all__ = [
     "Runner",
     "distinct_values",
+    "event_log",
     "naive_utc",
     "page_events",
     "scope_where",
@@ -158,15 +160,6 @@ def _json_path(key: str) -> str:
 def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]:
     """Rows of (group,) sessions, bounces, duration_s: the same sessions `/v1/sessions` lists."""
     params, where = _session_scope(q, "")
-    for i, (column, wanted) in enumerate(q.filters):
-        params[f"f{i}"] = wanted
-        if column in SESSION_COLUMNS:
-            where.append(f"{column} = $f{i}")
-        else:  # path, event_name, utm_*, region, city: sessions that had such an event
-            where.append(
-                f"session_id IN (SELECT session_id FROM events WHERE project_id = $project"
-                f" AND env = $env AND ts >= $start AND {_COLUMN[column]} = $f{i})"
-            )
     group = ""
     if q.group_by is not None:
         assert q.group_by in SESSION_GROUPS
@@ -200,7 +193,9 @@ def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
 def _session_scope(
     q: SessionsQuery | SessionSummaryQuery, t: str
 ) -> tuple[dict[str, Any], list[str]]:
-    """Sessions of the project and environment that started in [start, end)."""
+    """Sessions of the project and environment that started in [start, end), with the
+    filters: a session column, or (path, event_name, utm_*, region, city) sessions that had
+    such an event."""
     params: dict[str, Any] = {
         "limit": q.limit, "project": q.scope.project_id, "env": q.scope.env,
         "start": naive_utc(q.start), "end": naive_utc(q.end),
@@ -208,6 +203,15 @@ def _session_scope(
     where = [f"{t}project_id = $project", f"{t}env = $env", f"{t}start_ts >= $start", f"{t}start_ts < $end"]
     if not q.include_bots:
         where.append(f"NOT {t}is_bot")
+    for i, (column, wanted) in enumerate(q.filters):
+        params[f"f{i}"] = wanted
+        if column in SESSION_COLUMNS:
+            where.append(f"{t}{column} = $f{i}")
+        else:
+            where.append(
+                f"{t}session_id IN (SELECT session_id FROM events WHERE project_id = $project"
+                f" AND env = $env AND ts >= $start AND {_COLUMN[column]} = $f{i})"
+            )
     return params, where
 
 
@@ -220,6 +224,9 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
     if q.anonymous_id is not None:
         where.append("s.anonymous_id = $anonymous_id")
         params["anonymous_id"] = q.anonymous_id
+    if q.after is not None:
+        where.append("(s.start_ts < $after_ts OR (s.start_ts = $after_ts AND s.session_id > $after_id))")
+        params.update(after_ts=naive_utc(q.after[0]), after_id=q.after[1])
     # Without a person to match, the newest sessions are picked before the identity join, so
     # the join sees `limit` rows instead of every session (10M events: ~430 -> ~110 ms).
     source = "sessions" if q.user_id is not None else f"""(
@@ -238,6 +245,41 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
           ON i.project_id = s.project_id AND i.env = s.env AND i.anonymous_id = s.anonymous_id
         WHERE {" AND ".join(where)}
         ORDER BY s.start_ts DESC, s.session_id
+        LIMIT $limit
+    """
+    return _rows(*run(sql, params))
+
+
+EVENT_LOG_COLUMNS = (
+    "uid", "ts", "name", "person", "anonymous_id", "user_id", "session_id", "url", "path",
+    "referrer", "referrer_host", "source", "medium", "campaign", "channel", "utm_content",
+    "utm_term", "country", "region", "city", "device_type", "browser", "browser_version", "os",
+    "os_version", "properties",
+)  # fmt: skip
+
+
+def event_log(run: Runner, q: EventLogQuery) -> list[dict[str, Any]]:
+    """One page of events, newest first, with the person each belongs to."""
+    params: dict[str, Any] = {"limit": q.limit}
+    where = scope_where(q, params)
+    for i, (column, wanted) in enumerate(q.filters):
+        where.append(f"{_COLUMN[column]} = $f{i}")
+        params[f"f{i}"] = wanted
+    if q.person is not None:
+        where.append("person = $person")
+        params["person"] = q.person
+    if q.before is not None:
+        where.append("(ts < $before_ts OR (ts = $before_ts AND uid < $before_uid))")
+        params.update(before_ts=naive_utc(q.before[0]), before_uid=q.before[1])
+    columns = ", ".join(
+        "strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') AS ts" if c == "ts"
+        else "resolved_user_id AS user_id" if c == "user_id" else c
+        for c in EVENT_LOG_COLUMNS
+    )
+    sql = f"""
+        SELECT {columns} FROM {scoped_people()} AS ep
+        WHERE {" AND ".join(where)}
+        ORDER BY ep.ts DESC, ep.uid DESC
         LIMIT $limit
     """
     return _rows(*run(sql, params))

@@ -17,6 +17,7 @@ import pyarrow as pa
 from footfall.errors import StoreUnavailable
 from footfall.read.queries import (
     AttributionQuery,
+    EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
     PageQuery,
@@ -630,6 +631,9 @@ class DuckDBStore:
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)
+
+    def event_log(self, query: EventLogQuery) -> list[dict[str, Any]]:
+        return reads.event_log(self.read, query)
 
     def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
         return reads.distinct_values(self.read, scope.project_id, scope.env, names, prop)
