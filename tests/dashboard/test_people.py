@@ -4,20 +4,29 @@ beyond the first page, filters and paging, escaping, and who may forget."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 from markupsafe import escape
 
-from tests.dashboard.conftest import VIEWER, Dash, login
+from tests.dashboard.conftest import ADMIN, VIEWER, Dash, create_user, login
 from tests.dashboard.seed import CLIENTS, HOSTILE_EVENT
+from tests.dialects.millimetric.test_forget import scan
+from tests.support.browser import PageWatch
+from tests.support.server import Server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 TODAY = datetime.now(UTC).date()
 RANGE = {
@@ -220,3 +229,132 @@ def _csrf(page: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', page)
     assert m
     return m.group(1)
+
+
+def test_forget_from_the_dashboard_leaves_no_byte(tmp_path: Path) -> None:
+    """The confirm page, then the POST: the same forget as `/v1/forget` (the byte scan of
+    tests/dialects/millimetric/test_forget.py finds nothing of the person), audited."""
+    data = tmp_path / "data"
+    srv = Server(data).start()
+    user, anons = "user_dash_forget_5e1b", ["anon_dash_forget_a7", "anon_dash_forget_b9"]
+    stack = contextlib.ExitStack()
+    try:
+        assert create_user(data, *ADMIN, "--role", "admin").returncode == 0
+        with srv.client(srv.keys["sk_live"]) as c:
+            for anon in anons:
+                events = [{"event": "$pageview", "anonymous_id": anon, "url": f"https://shop.example/{i}"} for i in range(5)]
+                assert c.post("/v1/batch", json={"events": events}).status_code == 202
+                assert c.post("/v1/identify", json={"anonymous_id": anon, "user_id": user, "traits": {"email": "dash-forget@example.com"}}).status_code == 200
+            assert c.post("/v1/track", json={"event": "signup", "user_id": "user_dash_keep_3c"}).status_code == 202
+        assert user.encode() in scan(data)
+        admin = login(srv, *ADMIN)
+        stack.callback(admin.close)
+        base = f"/dashboard/p/{srv.keys['project_id']}/live"
+        person = _get(admin, f"{base}/people/{user}")
+        assert sorted(_attr(person, "device", "data-anonymous-id")) == sorted(anons)
+        (forget_url,) = re.findall(r'href="([^"]+)" data-testid="forget-link"', person)
+        confirm = _get(admin, html.unescape(forget_url))
+        assert "every event of this person" in confirm and user in confirm
+        r = admin.post(html.unescape(forget_url), data={"csrf": _csrf(confirm), "person": user},
+                       headers={"Origin": srv.url})
+        assert r.status_code == 200, r.text
+        assert re.search(r'data-testid="deleted-events">12<', r.text)  # 5 pageviews and an identify per device
+        live = scan(data)
+        for needle in (user, *anons, "dash-forget@example.com"):
+            assert needle.encode() not in live, needle
+        assert 'data-testid="event"' not in _get(admin, f"{base}/people/{user}")
+    finally:
+        stack.close()
+        srv.stop()
+    after = scan(data)
+    for needle in (user, *anons, "dash-forget@example.com"):
+        assert needle.encode() not in after, needle
+    assert b"user_dash_keep_3c" in after
+    (audit,) = sqlite3.connect(data / "meta.sqlite").execute(
+        "SELECT subject_hash, events, identities, key_prefix FROM forget_audit"
+    ).fetchall()
+    assert len(audit[0]) == 64 and audit[2:] == (2, f"dashboard:{ADMIN[0]}")
+
+
+# -- in real Chromium --------------------------------------------------------------------
+
+IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def _browser_login(page: Page, dash: Dash, path: str) -> None:
+    page.goto(dash.server.url + path)  # → the login form, then back here
+    page.fill("input[name=email]", ADMIN[0])
+    page.fill("input[name=password]", ADMIN[1])
+    page.click("form.login button[type=submit]")
+    page.wait_for_url(f"**{path.split('?')[0]}**")
+
+
+def test_people_in_chromium(pw_browser: Browser, dash: Dash, person: str) -> None:
+    ctx = pw_browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = ctx.new_page()
+        watch = PageWatch(page)
+        _browser_login(page, dash, dash.report_path() + "?period=30d")
+        page.click('[data-testid="to-sessions"]')  # from the report's numbers to the visits
+        page.wait_for_selector('[data-testid="session-row"]')
+        api = _api(dash, "/v1/sessions", limit=50)["rows"]
+        shown = page.locator('[data-testid="session-row"]').evaluate_all("rs => rs.map(r => r.dataset.session)")
+        assert shown == [r["session_id"] for r in api]
+        IMG.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(IMG / "dashboard-sessions.png"))
+        # A session's source filters the list; its person opens their timeline on both devices.
+        page.click('tr[data-testid="session-row"] a:has-text("people-test")')
+        page.wait_for_selector('[data-testid="chip-source"]')
+        page.locator('[data-testid="person-link"]').first.click()
+        page.wait_for_selector('[data-testid="timeline"]')
+        assert page.inner_text('[data-testid="person-id"]') == person
+        ids = page.locator('[data-testid="device"]').evaluate_all("ds => ds.map(d => d.dataset.anonymousId)")
+        assert sorted(ids) == sorted(DEVICES)
+        first = page.locator('[data-testid="event"]').first
+        first.locator("summary").click()  # expands to its enrichment
+        assert first.locator("dl.fields").is_visible()
+        page.screenshot(path=str(IMG / "dashboard-person.png"), full_page=True)
+        assert watch.console_errors == [] and watch.page_errors == [] and watch.foreign_hosts() == set()
+    finally:
+        ctx.close()
+
+
+def test_event_log_live_toggle(pw_browser: Browser, dash: Dash) -> None:
+    ctx = pw_browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = ctx.new_page()
+        watch = PageWatch(page)
+        _browser_login(page, dash, dash.report_path() + "/events?period=today&event=live-test")
+        page.check('[data-testid="live-toggle"]')
+        page.wait_for_selector('.live-toggle[data-live="1"]')  # subscribed: what is sent now shows
+        with dash.server.client(dash.server.keys["sk_live"]) as c:
+            r = c.post("/v1/track", json={"event": "live-test", "anonymous_id": "live-visitor"})
+            assert r.status_code == 202
+        page.wait_for_selector('[data-testid="event"] .name:has-text("live-test")')
+        assert watch.console_errors == [] and watch.page_errors == []
+    finally:
+        ctx.close()
+
+
+def test_lists_read_without_javascript(pw_browser: Browser, dash: Dash, person: str) -> None:
+    ctx = pw_browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        page = ctx.new_page()
+        _browser_login(page, dash, dash.report_path() + "/events?period=30d")
+        assert page.is_hidden('.live-toggle')  # the live toggle needs a script; the list does not
+        page.fill('[data-testid="event-name"]', "$pageview")
+        page.click(".event-filter button")
+        page.wait_for_selector('[data-testid="chip-event"]')
+        names = page.locator('[data-testid="event"] .name').all_inner_texts()
+        assert len(names) == 50 and set(names) == {"$pageview"}
+        first = page.locator('[data-testid="event"]').first
+        first.locator("summary").click()
+        assert first.locator("dl.fields").is_visible()
+        page.click('[data-testid="next-page"]')
+        page.wait_for_selector('[data-testid="first-page"]')
+        page.goto(dash.server.url + dash.report_path() + "/sessions?period=30d")
+        assert page.locator('[data-testid="session-row"]').count() == 50
+        page.goto(dash.server.url + f"{dash.report_path()}/people/{quote(person, safe='')}")
+        assert page.locator('[data-testid="device"]').count() == 2
+    finally:
+        ctx.close()

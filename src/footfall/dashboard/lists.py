@@ -177,17 +177,20 @@ class Device(msgspec.Struct):
 
 def devices(sessions: list[dict[str, Any]]) -> list[Device]:
     """The devices (anonymous ids: one per browser or app install) of a person's sessions,
-    most recently seen first (the sessions come newest first)."""
+    most recently seen first (the sessions come newest first). What a device is comes from its
+    latest session a browser sent (a server-side identify has no user agent of its own)."""
     seen: dict[str | None, Device] = {}
     for s in sessions:
         d = seen.get(s["anonymous_id"])
         if d is None:
-            seen[s["anonymous_id"]] = Device(
-                s["anonymous_id"], s["device_type"], s["browser"], s["os"], s["country"], 1,
+            d = seen[s["anonymous_id"]] = Device(
+                s["anonymous_id"], s["device_type"], s["browser"], s["os"], s["country"], 0,
                 s["start"],
             )
-        else:
-            d.sessions += 1
+        d.sessions += 1
+        if d.browser is None and s["browser"] is not None:
+            d.device_type, d.browser, d.os = s["device_type"], s["browser"], s["os"]
+            d.country = d.country or s["country"]
     return list(seen.values())
 
 
