@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from tests.dashboard.conftest import ADMIN, VIEWER, Dash, create_user, login
@@ -358,3 +360,22 @@ def test_lists_read_without_javascript(pw_browser: Browser, dash: Dash, person: 
         assert page.locator('[data-testid="device"]').count() == 2
     finally:
         ctx.close()
+
+
+MARK = "<x-fuzz>"
+LIST_KEYS = st.sampled_from(["period", "from", "to", "source", "country", "path", "event", "after", "before", "x"])
+LIST_VALUES = st.one_of(
+    st.sampled_from(["custom", "7d", "2026-05-01", "2026-05-01T00:00:00Z,e1", ",", "9999-12-31T23:59:59,z", "nope,"]),
+    st.text(max_size=40).map(lambda t: t + MARK),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(section=st.sampled_from(["sessions", "events", "people"]), person=st.text(min_size=1, max_size=30),
+       params=st.dictionaries(LIST_KEYS, LIST_VALUES, max_size=5), hx=st.booleans())
+def test_list_urls_never_fail(admin: httpx.Client, dash: Dash, section: str, person: str,
+                              params: dict[str, str], hx: bool) -> None:
+    path = f"{dash.report_path()}/{section}" + (f"/{quote(person + MARK, safe='')}" if section == "people" else "")
+    r = admin.get(path, params=params, headers={"HX-Request": "true"} if hx else {})
+    assert r.status_code == 200, r.text[:500]
+    assert MARK not in r.text

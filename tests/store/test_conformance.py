@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pytest
 from msgspec.structs import astuple
@@ -84,6 +85,18 @@ def _before(s: Store, **kw: Any) -> tuple[datetime, str]:
     return datetime.fromisoformat(row["ts"]), row["uid"]
 
 
+def _batches(s: Store, q: EventLogQuery | SessionsQuery) -> list[dict[str, Any]]:
+    """Every row, in 7-row batches: the same rows, order and shape as one page of them all."""
+    if isinstance(q, EventLogQuery):
+        batches, page = list(s.event_log_batches(q, batch_rows=7)), s.event_log
+    else:
+        batches, page = list(s.sessions_batches(q, batch_rows=7)), s.sessions  # type: ignore[assignment]
+    assert batches and all(0 < len(b) <= 7 for b in batches)
+    rows = [r for b in batches for r in b]
+    assert rows == page(msgspec.structs.replace(q, limit=100_000))  # type: ignore[arg-type]
+    return rows
+
+
 READS: dict[str, Read] = {
     "applied_seq": lambda s: s.applied_seq(),
     "query_all": lambda s: s.query_events(EventQuery(scope=SCOPE, start=START, end=END, limit=1000)),
@@ -143,6 +156,15 @@ READS: dict[str, Read] = {
         scope=SCOPE, start=START, end=END, person="user0", include_bots=True, limit=1000)),
     "event_log_anonymous_person": lambda s: s.event_log(EventLogQuery(
         scope=SCOPE, start=START, end=END, person="v7", limit=1000)),
+    "sessions_batches": lambda s: _batches(s, SessionsQuery(scope=SCOPE, start=START, end=END)),
+    "sessions_batches_person_after": lambda s: _batches(s, SessionsQuery(
+        scope=SCOPE, start=START, end=END, user_id="user0", after=_after(s), include_bots=True)),
+    "sessions_batches_filtered": lambda s: _batches(s, SessionsQuery(
+        scope=SCOPE, start=START, end=END, filters=(("channel", "Paid Social"), ("path", "/pricing")))),
+    "event_log_batches": lambda s: _batches(s, EventLogQuery(scope=SCOPE, start=START, end=END)),
+    "event_log_batches_filtered_person": lambda s: _batches(s, EventLogQuery(
+        scope=SCOPE, start=START, end=END, person="user0", filters=(("event_name", "signup"),),
+        before=_before(s))),
     "summary": lambda s: s.session_summary(SessionSummaryQuery(scope=SCOPE, start=START, end=END)),
     "summary_bots_empty": lambda s: s.session_summary(SessionSummaryQuery(
         scope=SCOPE, start=END, end=END + timedelta(days=1), include_bots=True)),

@@ -1,10 +1,11 @@
 """The dashboard's lists: sessions, the event log and a person's timeline. One page at a time
-from the read layer (keyset paging, so the 1000th page costs what the first does), and the
-same reads walked to the end in batches for the CSV downloads: no row cap, bounded memory."""
+from the read layer (keyset paging: the next page starts after the last row shown), and every
+row in batches for the CSV downloads: no row cap, bounded memory."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -121,33 +122,38 @@ async def event_page(
     return rows, keyset(rows[-1]["ts"], rows[-1]["uid"]) if more else None
 
 
-async def _walk(
-    fetch: Callable[[tuple[datetime, str] | None], Any], columns: Sequence[str]
+async def _streamed(
+    svc: Footfall, batches: Iterator[list[dict[str, Any]]], columns: Sequence[str]
 ) -> AsyncIterator[list[Any]]:
-    """Every row of a keyset-paged read, CSV_BATCH at a time."""
-    cursor: tuple[datetime, str] | None = None
-    while True:
-        rows, nxt = await fetch(cursor)
-        for r in rows:
-            yield [r[c] for c in columns]
-        if nxt is None:
-            return
-        cursor = parse_keyset(nxt)
+    """CSV rows from a store's batches (one streamed read, as `/v1/export` reads), after
+    everything acknowledged so far is stored, each batch fetched off the event loop."""
+    try:
+        await svc.read(lambda: None)
+        while (rows := await asyncio.to_thread(next, batches, None)) is not None:
+            for r in rows:
+                yield [r[c] for c in columns]
+    finally:
+        await asyncio.to_thread(batches.close)  # type: ignore[attr-defined]
 
 
 def sessions_csv_rows(
     svc: Footfall, scope: Scope, rng: tuple[datetime, datetime], state: ReportState
 ) -> AsyncIterator[list[Any]]:
-    return _walk(
-        lambda after: session_page(svc, scope, rng, state, after, CSV_BATCH), SESSION_COLUMNS
-    )
+    q = _sessions_query(scope, rng, state)
+    return _streamed(svc, _with_people(svc.store.sessions_batches(q, CSV_BATCH)), SESSION_COLUMNS)
+
+
+def _with_people(batches: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    try:
+        for rows in batches:
+            yield _with_person(rows)
+    finally:
+        batches.close()  # type: ignore[attr-defined]
 
 
 def events_csv_rows(svc: Footfall, q: EventLogQuery) -> AsyncIterator[list[Any]]:
-    def fetch(before: tuple[datetime, str] | None) -> Any:
-        return event_page(svc, msgspec.structs.replace(q, before=before, limit=CSV_BATCH))
-
-    return _walk(fetch, EVENT_COLUMNS)
+    batches = svc.store.event_log_batches(msgspec.structs.replace(q, before=None), CSV_BATCH)
+    return _streamed(svc, batches, EVENT_COLUMNS)
 
 
 class SessionGroup(msgspec.Struct):

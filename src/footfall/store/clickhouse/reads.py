@@ -32,6 +32,7 @@ __all__ = [
     "Runner",
     "ch_time",
     "event_log",
+    "event_log_sql",
     "json_text",
     "page_events",
     "query_events",
@@ -39,6 +40,7 @@ __all__ = [
     "session_attributions",
     "session_summary",
     "sessions",
+    "sessions_sql",
     "sources",
     "stats",
 ]
@@ -254,7 +256,8 @@ def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]
     return _rows(*run(sql, params))
 
 
-def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+def sessions_sql(q: SessionsQuery, page: bool = True) -> tuple[str, dict[str, Any]]:
+    """The SQL of `sessions` and its params; `page=False`: every session, no limit."""
     params, where = _session_scope(q, "s.")
     if q.user_id is not None:
         # A person's id may also be the distinct id an SDK tracks them under (Sankofa).
@@ -288,29 +291,54 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
             + " ORDER BY min(start_ts) DESC, session_id LIMIT {limit:UInt32})"
         )
     sql = statement(
-        "sessions", where=" AND ".join(where), newest=newest,
-        duration=round_half_up("duration_us / 1e6", 3),
+        "sessions", where=" AND ".join(where), newest=newest if page else "",
+        duration=round_half_up("duration_us / 1e6", 3), limit="LIMIT {limit:UInt32}" if page else "",
     )
-    return _rows(*run(sql, params))
+    if not page:
+        del params["limit"]
+    return sql, params
+
+
+def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+    return _rows(*run(*sessions_sql(q)))
+
+
+def event_log_sql(q: EventLogQuery, params: dict[str, Any], page: bool = True) -> str:
+    """The SQL of `event_log` (`page=False`: every row, no limit), as DuckDB's builds it."""
+    where = scope_where(q, params)
+    for i, (column, wanted) in enumerate(q.filters):
+        where.append(f"{_COLUMN[column]} = {{f{i}:String}}")
+        params[f"f{i}"] = wanted
+    person = ""
+    if q.person is not None:
+        where.append(
+            "(user_id = {person:String} OR anonymous_id = {person:String} OR anonymous_id IN ("
+            "SELECT anonymous_id FROM identities FINAL WHERE project_id = {project:String}"
+            " AND env = {env:String} AND user_id = {person:String}))"
+        )
+        person = "WHERE coalesce(e.user_id, i.user_id, e.anonymous_id) = {person:String}"
+        params["person"] = q.person
+    if q.before is not None:
+        where.append(
+            "ts <= {before_ts:DateTime64(6)}"
+            " AND (ts < {before_ts:DateTime64(6)} OR uid < {before_uid:String})"
+        )
+        params.update(before_ts=ch_time(q.before[0]), before_uid=q.before[1])
+    limit = newest = ""
+    if page:
+        params["limit"] = q.limit
+        limit = "LIMIT {limit:UInt32}"
+        if q.person is None:
+            newest = " ORDER BY ts DESC, uid DESC LIMIT {limit:UInt32}"
+    return statement(
+        "event_log", where=" AND ".join(where), newest=newest, person=person, limit=limit
+    )
 
 
 def event_log(run: Runner, q: EventLogQuery) -> list[dict[str, Any]]:
     """One page of events, newest first, with the person each belongs to."""
-    params: dict[str, Any] = {"limit": q.limit}
-    where = scope_where(q, params, "ep")
-    for i, (column, wanted) in enumerate(q.filters):
-        where.append(f"ep.{_COLUMN[column]} = {{f{i}:String}}")
-        params[f"f{i}"] = wanted
-    if q.person is not None:
-        where.append("ep.person = {person:String}")
-        params["person"] = q.person
-    if q.before is not None:
-        where.append(
-            "(ep.ts < {before_ts:DateTime64(6)}"
-            " OR (ep.ts = {before_ts:DateTime64(6)} AND ep.uid < {before_uid:String}))"
-        )
-        params.update(before_ts=ch_time(q.before[0]), before_uid=q.before[1])
-    return _rows(*run(statement("event_log", where=" AND ".join(where)), params))
+    params: dict[str, Any] = {}
+    return _rows(*run(event_log_sql(q, params), params))
 
 
 def page_events(run: Runner, q: PageQuery) -> tuple[list[dict[str, Any]], int]:
