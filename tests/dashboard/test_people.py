@@ -97,6 +97,7 @@ def test_sessions_list_equals_the_api_and_pages_through(admin: httpx.Client, das
     shown = _attr(page, "session-row", "data-session")
     assert shown == [r["session_id"] for r in api[:50]]
     assert [int(v) for v in _attr(page, "session-row", "data-pageviews")] == [r["pageviews"] for r in api[:50]]
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page  # the seed's hostile paths
     assert [float(v) for v in _attr(page, "session-row", "data-duration")] == [r["duration_s"] for r in api[:50]]
     # Every row links to its person (user, else visitor), escaped.
     for r in api[:50]:
@@ -333,6 +334,9 @@ def test_event_log_live_toggle(pw_browser: Browser, dash: Dash) -> None:
             r = c.post("/v1/track", json={"event": "live-test", "anonymous_id": "live-visitor"})
             assert r.status_code == 202
         page.wait_for_selector('[data-testid="event"] .name:has-text("live-test")')
+        page.goto(dash.server.url + dash.report_path() + "/events?period=7d")
+        page.locator('[data-testid="event"]').nth(1).locator("summary").click()
+        page.screenshot(path=str(IMG / "dashboard-events.png"))
         assert watch.console_errors == [] and watch.page_errors == []
     finally:
         ctx.close()
