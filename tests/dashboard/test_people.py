@@ -111,6 +111,7 @@ def test_sessions_list_equals_the_api_and_pages_through(admin: httpx.Client, das
     # The CSV holds every session of the period, not one page, in the same order.
     rows = _csv(admin, path, period="30d")
     assert [r["session_id"] for r in rows] == [r["session_id"] for r in api]
+    assert _attr(page, "sessions-total", "data-value") == [str(len(api))]
     assert [float(r["duration_s"]) for r in rows] == [r["duration_s"] for r in api]
     # The API call shown gives the same first page.
     (call,) = _attr(page, "api-call", "data-path")

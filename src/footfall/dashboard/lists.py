@@ -15,7 +15,7 @@ import msgspec
 from footfall.dashboard.state import ReportState, period_dates, utc_range, zone
 from footfall.model import Scope
 from footfall.read.params import keyset
-from footfall.read.queries import EventLogQuery, SessionsQuery
+from footfall.read.queries import EventLogQuery, SessionsQuery, SessionSummaryQuery
 from footfall.service import Footfall
 
 __all__ = [
@@ -106,12 +106,15 @@ def _sessions_query(
 async def session_page(
     svc: Footfall, scope: Scope, rng: tuple[datetime, datetime], state: ReportState,
     after: tuple[datetime, str] | None, limit: int = PAGE_ROWS,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of sessions and the keyset of the next (None on the last page)."""
+) -> tuple[list[dict[str, Any]], str | None, int]:
+    """One page of sessions, the keyset of the next (None on the last page) and how many
+    sessions the list holds in all (the sessions the report's bounce rate counts)."""
     q = _sessions_query(scope, rng, state, after=after, limit=limit)
+    total = SessionSummaryQuery(scope=scope, start=rng[0], end=rng[1], filters=state.filters)
     rows = _with_person(await svc.read(lambda: svc.store.sessions(q)))
+    count = (await svc.read(lambda: svc.store.session_summary(total)))[0]["sessions"]
     more = len(rows) == limit
-    return rows, keyset(rows[-1]["start"], rows[-1]["session_id"]) if more else None
+    return rows, keyset(rows[-1]["start"], rows[-1]["session_id"]) if more else None, int(count)
 
 
 async def event_page(

@@ -43,12 +43,12 @@ async def sessions(request: Request) -> Response:
         )
     after = parse_keyset(request.query_params.get("after"))
     try:
-        rows, nxt = await session_page(svc, scope, rng, state, after)
+        rows, nxt, total = await session_page(svc, scope, rng, state, after)
     except FootfallError as err:
         return read_failed(request, access, err)
     return page(request, "sessions.html", {
         **list_context(request, access, state),
-        "rows": rows, "next": nxt, "paged": after is not None,
+        "rows": rows, "next": nxt, "paged": after is not None, "total": total,
         "api": api_url("/v1/sessions", rng, limit=50, **dict(state.filters)),
     })
 
