@@ -72,7 +72,16 @@ OPERATIONS: list[Operation] = [
     Operation(
         "/v1/sessions", "GET", "Sessions: duration, entry/exit page, bounce, first-event source", "millimetric", 200, None,
         query=(*_RANGE, ("user_id", "the person's sessions on every linked device", False), ("anonymous_id", "filter", False),
-               ("limit", "1-1000 (100)", False), ("include_bots", "true | false", False)),
+               ("limit", "1-1000 (100)", False), ("include_bots", "true | false", False),
+               ("after", "<start>,<session_id> of the previous page's last row", False),
+               *((c, "filter", False) for c in FILTER_COLUMNS if c != "event_name")),
+        error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/events", "GET", "Events with their enrichment, newest first, filtered, paged (next)", "millimetric", 200, None,
+        query=(*_RANGE, ("event", "event name", False), ("person", "the stitched person: user id, or an anonymous id", False),
+               ("before", "a previous answer's next", False), ("limit", "1-1000 (50)", False),
+               ("include_bots", "true | false", False), *((c, "filter", False) for c in FILTER_COLUMNS if c != "event_name")),
         error=mm.ErrorBody,
     ),
     Operation(

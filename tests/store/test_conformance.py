@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pytest
 from msgspec.structs import astuple
@@ -19,6 +20,7 @@ from msgspec.structs import astuple
 from footfall.read.queries import (
     ATTRIBUTION_MODELS,
     AttributionQuery,
+    EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
     FunnelStep,
@@ -72,6 +74,29 @@ def stats(**kw: Any) -> Read:
     return lambda s: s.stats(StatsQuery(**kw))
 
 
+def _after(s: Store, **kw: Any) -> tuple[datetime, str]:
+    """The keyset of the 5th session of the list: the next page starts after it."""
+    row = s.sessions(SessionsQuery(scope=SCOPE, start=START, end=END, limit=5, **kw))[-1]
+    return datetime.fromisoformat(row["start"]), row["session_id"]
+
+
+def _before(s: Store, **kw: Any) -> tuple[datetime, str]:
+    row = s.event_log(EventLogQuery(scope=SCOPE, start=START, end=END, limit=3, **kw))[-1]
+    return datetime.fromisoformat(row["ts"]), row["uid"]
+
+
+def _batches(s: Store, q: EventLogQuery | SessionsQuery) -> list[dict[str, Any]]:
+    """Every row, in 7-row batches: the same rows, order and shape as one page of them all."""
+    if isinstance(q, EventLogQuery):
+        batches, page = list(s.event_log_batches(q, batch_rows=7)), s.event_log
+    else:
+        batches, page = list(s.sessions_batches(q, batch_rows=7)), s.sessions  # type: ignore[assignment]
+    assert all(0 < len(b) <= 7 for b in batches)  # (test_same_answer checks there are rows)
+    rows = [r for b in batches for r in b]
+    assert rows == page(msgspec.structs.replace(q, limit=100_000))  # type: ignore[arg-type]
+    return rows
+
+
 READS: dict[str, Read] = {
     "applied_seq": lambda s: s.applied_seq(),
     "query_all": lambda s: s.query_events(EventQuery(scope=SCOPE, start=START, end=END, limit=1000)),
@@ -115,6 +140,31 @@ READS: dict[str, Read] = {
     "sessions_person": lambda s: s.sessions(SessionsQuery(scope=SCOPE, start=START, end=END, user_id="user0")),
     "sessions_visitor_bots": lambda s: s.sessions(SessionsQuery(
         scope=SCOPE, start=START, end=END, anonymous_id="v39", include_bots=True)),
+    "sessions_filtered": lambda s: s.sessions(SessionsQuery(
+        scope=SCOPE, start=START, end=END, filters=(("channel", "Paid Social"), ("path", "/pricing")),
+        limit=1000)),
+    "sessions_after": lambda s: s.sessions(SessionsQuery(
+        scope=SCOPE, start=START, end=END, limit=7, after=_after(s))),
+    "sessions_filtered_after": lambda s: s.sessions(SessionsQuery(
+        scope=SCOPE, start=START, end=END, limit=4, filters=(("device_type", "mobile"),),
+        after=_after(s, filters=(("device_type", "mobile"),)))),
+    "event_log": lambda s: s.event_log(EventLogQuery(scope=SCOPE, start=START, end=END, limit=1000)),
+    "event_log_filtered_page": lambda s: s.event_log(EventLogQuery(
+        scope=SCOPE, start=START, end=END, filters=(("event_name", "signup"), ("country", "US")),
+        limit=5, before=_before(s, filters=(("event_name", "signup"), ("country", "US"))))),
+    "event_log_person_bots": lambda s: s.event_log(EventLogQuery(
+        scope=SCOPE, start=START, end=END, person="user0", include_bots=True, limit=1000)),
+    "event_log_anonymous_person": lambda s: s.event_log(EventLogQuery(
+        scope=SCOPE, start=START, end=END, person="v7", limit=1000)),
+    "sessions_batches": lambda s: _batches(s, SessionsQuery(scope=SCOPE, start=START, end=END)),
+    "sessions_batches_person_after": lambda s: _batches(s, SessionsQuery(
+        scope=SCOPE, start=START, end=END, user_id="user0", after=_after(s), include_bots=True)),
+    "sessions_batches_filtered": lambda s: _batches(s, SessionsQuery(
+        scope=SCOPE, start=START, end=END, filters=(("channel", "Paid Social"), ("path", "/pricing")))),
+    "event_log_batches": lambda s: _batches(s, EventLogQuery(scope=SCOPE, start=START, end=END)),
+    "event_log_batches_filtered_person": lambda s: _batches(s, EventLogQuery(
+        scope=SCOPE, start=START, end=END, person="user0", filters=(("event_name", "signup"),),
+        before=_before(s))),
     "summary": lambda s: s.session_summary(SessionSummaryQuery(scope=SCOPE, start=START, end=END)),
     "summary_bots_empty": lambda s: s.session_summary(SessionSummaryQuery(
         scope=SCOPE, start=END, end=END + timedelta(days=1), include_bots=True)),

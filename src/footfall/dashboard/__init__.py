@@ -8,7 +8,18 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from footfall.dashboard.pages import account, attribution, funnels, home, login, realtime, segments
+from footfall.dashboard.pages import (
+    account,
+    attribution,
+    events,
+    funnels,
+    home,
+    login,
+    people,
+    realtime,
+    segments,
+    sessions,
+)
 from footfall.dashboard.pages import report as report_page  # `report` is the numbers module
 from footfall.dashboard.pages import share as share_page  # `share` is the links' cookie module
 from footfall.dashboard.web import STATIC
@@ -27,5 +38,8 @@ def routes() -> list[BaseRoute]:
         *segments.routes,
         *attribution.routes,
         *account.routes,
+        *sessions.routes,
+        *events.routes,
+        *people.routes,
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

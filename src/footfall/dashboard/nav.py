@@ -17,6 +17,8 @@ class Section(msgspec.Struct, frozen=True):
 SECTIONS: tuple[Section, ...] = (
     Section("report", "Report", ""),
     Section("realtime", "Realtime", "/realtime", "r"),
+    Section("sessions", "Sessions", "/sessions"),
+    Section("events", "Events", "/events"),
     Section("funnels", "Funnels", "/funnels"),
     Section("attribution", "Attribution", "/attribution"),
     Section("share", "Share", "/share"),

@@ -8,6 +8,7 @@ import functools
 import json
 import math
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
+
+from footfall.dashboard.state import zone
 
 __all__ = [
     "CSP",
@@ -69,6 +72,7 @@ def environment(streaming: bool = False) -> jinja2.Environment:
     env.filters["map_levels"] = map_levels
     env.filters["urlpath"] = lambda url: urlsplit(url).path if url else ""
     env.filters["country"] = country_name
+    env.filters["localtime"] = local_time
     return env
 
 
@@ -85,6 +89,21 @@ def format_number(value: float | int | None) -> str:
         if abs(v) >= limit:
             return f"{v / limit:.1f}".rstrip("0").rstrip(".") + suffix
     return f"{v:.2f}".rstrip("0").rstrip(".") if v % 1 else str(int(v))
+
+
+def local_time(iso: str | None, tz: str) -> str:
+    """A stored UTC time as wall-clock time in the project's zone.
+
+    >>> local_time("2026-07-01T22:30:05.123456Z", "Europe/Berlin"), local_time(None, "UTC")
+    ('2026-07-02 00:30:05', '\u2013')
+    """
+    if not iso:
+        return NONE
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_percent(value: float | None) -> str:

@@ -22,6 +22,7 @@ from footfall.read.queries import (
     INTERVALS,
     METRICS,
     AttributionQuery,
+    EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
     FunnelStep,
@@ -33,6 +34,7 @@ from footfall.store.base import EventQuery, ExportQuery, Scope
 
 __all__ = [
     "attribution_query",
+    "event_log_query",
     "event_query",
     "export_query",
     "funnel_people_query",
@@ -212,10 +214,49 @@ def sessions_query(scope: Scope, p: Params) -> SessionsQuery:
     start, end = _range(p, errs)
     limit = _int(p, "limit", 100, 1, 1000, errs)
     include_bots = _bool(p, "include_bots", errs)
+    after = _keyset(p, "after", errs)
     errs.raise_if_any()
     return SessionsQuery(
         scope=scope, start=start, end=end, limit=limit, include_bots=include_bots,
         user_id=p.get("user_id") or None, anonymous_id=p.get("anonymous_id") or None,
+        filters=_filters(p), after=after,
+    )
+
+
+def _keyset(p: Params, name: str, errs: _Errors) -> tuple[datetime, str] | None:
+    """`<ISO time>,<id>`: where the previous page ended (its answer's `next`)."""
+    raw = p.get(name)
+    if not raw:
+        return None
+    when, sep, key = raw.partition(",")
+    try:
+        at = datetime.fromisoformat(when.strip())
+    except ValueError:
+        at = None
+    if not sep or at is None or len(key) > 256:
+        errs.add(name, "must be <ISO 8601 time>,<id> as a previous answer's next gives it")
+        return None
+    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)), key
+
+
+def keyset(at: str, key: str) -> str:
+    """The `next` of a page: its last row's time and id, for `before`/`after`."""
+    return f"{at},{key}"
+
+
+def event_log_query(scope: Scope, p: Params) -> EventLogQuery:
+    """`/v1/events`: from/to, the /v1/stats filters, event, person, before, limit (1-1000)."""
+    errs = _Errors()
+    start, end = _range(p, errs)
+    limit = _int(p, "limit", 50, 1, 1000, errs)
+    include_bots = _bool(p, "include_bots", errs)
+    before = _keyset(p, "before", errs)
+    errs.raise_if_any()
+    event = p.get("event") or None
+    return EventLogQuery(
+        scope=scope, start=start, end=end, limit=limit, include_bots=include_bots,
+        filters=((("event_name", event),) if event else ()) + _filters(p),
+        person=p.get("person") or None, before=before,
     )
 
 

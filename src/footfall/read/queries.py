@@ -18,6 +18,7 @@ __all__ = [
     "METRICS",
     "SESSION_GROUPS",
     "AttributionQuery",
+    "EventLogQuery",
     "FunnelPeopleQuery",
     "FunnelQuery",
     "FunnelStep",
@@ -66,6 +67,11 @@ class SessionsQuery(msgspec.Struct, frozen=True, kw_only=True):
     end: datetime
     user_id: str | None = None  # the person's sessions, on every linked anonymous id
     anonymous_id: str | None = None
+    # As SessionSummaryQuery's: the session's first-event columns, or sessions with such an event.
+    filters: tuple[tuple[str, str], ...] = ()
+    # Keyset paging: the (start, session_id) of the previous page's last row; rows after it in
+    # the list's order (start descending, then session id).
+    after: tuple[datetime, str] | None = None
     include_bots: bool = False
     limit: int = 100
 
@@ -94,6 +100,21 @@ class PageQuery(msgspec.Struct, frozen=True, kw_only=True):
     page: int = 1
     per_page: int = 25
     descending: bool = True
+
+
+class EventLogQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Events in [start, end), newest first (ts, then uid, descending), with the report's
+    filters; optionally one person's only: the stitched person key the people counts use
+    (user id, else the user its anonymous id is linked to, else the anonymous id)."""
+
+    scope: Scope
+    start: datetime
+    end: datetime
+    filters: tuple[tuple[str, str], ...] = ()  # (column in FILTER_COLUMNS, value)
+    person: str | None = None
+    before: tuple[datetime, str] | None = None  # keyset paging: (ts, uid) of the last row seen
+    include_bots: bool = False
+    limit: int = 50
 
 
 class SourcesQuery(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,6 +17,7 @@ import msgspec
 from footfall.model import Event, Scope
 from footfall.read.queries import (
     AttributionQuery,
+    EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
     PageQuery,
@@ -126,6 +127,26 @@ class Store(Protocol):
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of events (uid, name, ids, properties, ip, user_agent, ts…) and the total."""
+
+    def event_log(self, query: EventLogQuery) -> list[dict[str, Any]]:
+        """One page of events, newest first: uid, ts (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), name,
+        person, anonymous_id, user_id (resolved through the links), session_id, the page, the
+        attribution, geo and device columns, properties (JSON text). Cheap to page through
+        to the end (keyset on `before`)."""
+
+    def event_log_batches(
+        self, query: EventLogQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every row `event_log` pages through for `query` (from `before` on, `limit`
+        ignored), in the same order and shape, `batch_rows` at a time: one read of one
+        consistent snapshot in bounded memory (the CSV downloads); closing the iterator early
+        releases it."""
+
+    def sessions_batches(
+        self, query: SessionsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every row `sessions` pages through for `query` (from `after` on, `limit` ignored),
+        in the same order and shape, `batch_rows` at a time, as `event_log_batches`."""
 
     def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
         """Every value of property `prop` on events named `names`."""

@@ -163,6 +163,15 @@ async def sessions(request: Request) -> Response:
     return json_response({"rows": await service.read(lambda: service.store.sessions(q))})
 
 
+@dialect_endpoint(render, "/v1/events")
+async def event_log(request: Request) -> Response:
+    q = params.event_log_query(_read_principal(request).scope, request.query_params)
+    service = _service(request)
+    rows = await service.read(lambda: service.store.event_log(q))
+    last = rows[-1] if len(rows) == q.limit else None
+    return json_response({"rows": rows, "next": params.keyset(last["ts"], last["uid"]) if last else None})
+
+
 async def _ask(
     request: Request, parse: Callable[[Scope, Any], Q], ask: Callable[[Store, Q], Any]
 ) -> Response:
@@ -213,6 +222,7 @@ routes = [
     Route("/v1/stats", stats, methods=["GET"]),
     Route("/v1/sources", sources, methods=["GET"]),
     Route("/v1/sessions", sessions, methods=["GET"]),
+    Route("/v1/events", event_log, methods=["GET"]),
     Route("/v1/funnel", funnel, methods=["GET"]),
     Route("/v1/funnel/people", funnel_people, methods=["GET"]),
     Route("/v1/attribution", attribution, methods=["GET"]),

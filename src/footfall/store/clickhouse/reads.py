@@ -16,6 +16,7 @@ from footfall.read.queries import (
     GROUP_BY_COLUMNS,
     INTERVALS,
     SESSION_GROUPS,
+    EventLogQuery,
     PageQuery,
     SessionsQuery,
     SessionSummaryQuery,
@@ -30,6 +31,8 @@ __all__ = [
     "ISO_MICROS",
     "Runner",
     "ch_time",
+    "event_log",
+    "event_log_sql",
     "json_text",
     "page_events",
     "query_events",
@@ -37,6 +40,7 @@ __all__ = [
     "session_attributions",
     "session_summary",
     "sessions",
+    "sessions_sql",
     "sources",
     "stats",
 ]
@@ -223,23 +227,23 @@ def _session_scope(
     where = [f"{t}start_ts >= {{start:DateTime64(6)}}", f"{t}start_ts < {{end:DateTime64(6)}}"]
     if not q.include_bots:
         where.append(f"NOT {t}is_bot")
+    for i, (column, wanted) in enumerate(q.filters):
+        params[f"f{i}"] = wanted
+        if column in SESSION_COLUMNS:
+            where.append(f"{t}{column} = {{f{i}:String}}")
+        else:  # path, event_name, utm_*, region, city: sessions that had such an event
+            where.append(
+                f"{t}session_id IN (SELECT assumeNotNull(session_id) FROM events"
+                " WHERE project_id = {project:String} AND env = {env:String}"
+                f" AND ts >= {{start:DateTime64(6)}} AND {_COLUMN[column]} = {{f{i}:String}}"
+                " AND session_id IS NOT NULL)"
+            )
     return params, where
 
 
 def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]:
     """Rows of (group,) sessions, bounces, duration_s: the same sessions `/v1/sessions` lists."""
     params, where = _session_scope(q, "")
-    for i, (column, wanted) in enumerate(q.filters):
-        params[f"f{i}"] = wanted
-        if column in SESSION_COLUMNS:
-            where.append(f"{column} = {{f{i}:String}}")
-        else:  # path, event_name, utm_*, region, city: sessions that had such an event
-            where.append(
-                "session_id IN (SELECT assumeNotNull(session_id) FROM events"
-                " WHERE project_id = {project:String} AND env = {env:String}"
-                f" AND ts >= {{start:DateTime64(6)}} AND {_COLUMN[column]} = {{f{i}:String}}"
-                " AND session_id IS NOT NULL)"
-            )
     group = grouping = ""
     if q.group_by is not None:
         assert q.group_by in SESSION_GROUPS
@@ -252,7 +256,8 @@ def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]
     return _rows(*run(sql, params))
 
 
-def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+def sessions_sql(q: SessionsQuery, page: bool = True) -> tuple[str, dict[str, Any]]:
+    """The SQL of `sessions` and its params; `page=False`: every session, no limit."""
     params, where = _session_scope(q, "s.")
     if q.user_id is not None:
         # A person's id may also be the distinct id an SDK tracks them under (Sankofa).
@@ -264,8 +269,16 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
     if q.anonymous_id is not None:
         where.append("s.anonymous_id = {anonymous_id:String}")
         params["anonymous_id"] = q.anonymous_id
+    after = ""  # keyset paging, on the folded start (outer) and in the pick of the newest
+    if q.after is not None:
+        after = (
+            " AND (@start < {after_ts:DateTime64(6)}"
+            " OR (@start = {after_ts:DateTime64(6)} AND @id > {after_id:String}))"
+        )
+        where.append(after[5:].replace("@start", "s.start_ts").replace("@id", "s.session_id"))
+        params.update(after_ts=ch_time(q.after[0]), after_id=q.after[1])
     newest = ""
-    if q.user_id is None and q.anonymous_id is None:
+    if q.user_id is None and q.anonymous_id is None and not q.filters:
         newest = (
             " AND session_id IN (SELECT session_id FROM sessions"
             " WHERE project_id = {project:String} AND env = {env:String} AND session_id IN ("
@@ -274,13 +287,58 @@ def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
             " AND start_ts < {end:DateTime64(6)})"
             " GROUP BY session_id HAVING min(start_ts) >= {start:DateTime64(6)}"
             + ("" if q.include_bots else " AND max(is_bot) = 0")
+            + after.replace("@start", "min(start_ts)").replace("@id", "session_id")
             + " ORDER BY min(start_ts) DESC, session_id LIMIT {limit:UInt32})"
         )
     sql = statement(
-        "sessions", where=" AND ".join(where), newest=newest,
-        duration=round_half_up("duration_us / 1e6", 3),
+        "sessions", where=" AND ".join(where), newest=newest if page else "",
+        duration=round_half_up("duration_us / 1e6", 3), limit="LIMIT {limit:UInt32}" if page else "",
     )
-    return _rows(*run(sql, params))
+    if not page:
+        del params["limit"]
+    return sql, params
+
+
+def sessions(run: Runner, q: SessionsQuery) -> list[dict[str, Any]]:
+    return _rows(*run(*sessions_sql(q)))
+
+
+def event_log_sql(q: EventLogQuery, params: dict[str, Any], page: bool = True) -> str:
+    """The SQL of `event_log` (`page=False`: every row, no limit), as DuckDB's builds it."""
+    where = scope_where(q, params)
+    for i, (column, wanted) in enumerate(q.filters):
+        where.append(f"{_COLUMN[column]} = {{f{i}:String}}")
+        params[f"f{i}"] = wanted
+    person = ""
+    if q.person is not None:
+        where.append(
+            "(user_id = {person:String} OR anonymous_id = {person:String} OR anonymous_id IN ("
+            "SELECT anonymous_id FROM identities FINAL WHERE project_id = {project:String}"
+            " AND env = {env:String} AND user_id = {person:String}))"
+        )
+        person = "WHERE coalesce(e.user_id, i.user_id, e.anonymous_id) = {person:String}"
+        params["person"] = q.person
+    if q.before is not None:
+        where.append(
+            "ts <= {before_ts:DateTime64(6)}"
+            " AND (ts < {before_ts:DateTime64(6)} OR uid < {before_uid:String})"
+        )
+        params.update(before_ts=ch_time(q.before[0]), before_uid=q.before[1])
+    limit = newest = ""
+    if page:
+        params["limit"] = q.limit
+        limit = "LIMIT {limit:UInt32}"
+        if q.person is None:
+            newest = " ORDER BY ts DESC, uid DESC LIMIT {limit:UInt32}"
+    return statement(
+        "event_log", where=" AND ".join(where), newest=newest, person=person, limit=limit
+    )
+
+
+def event_log(run: Runner, q: EventLogQuery) -> list[dict[str, Any]]:
+    """One page of events, newest first, with the person each belongs to."""
+    params: dict[str, Any] = {}
+    return _rows(*run(event_log_sql(q, params), params))
 
 
 def page_events(run: Runner, q: PageQuery) -> tuple[list[dict[str, Any]], int]:

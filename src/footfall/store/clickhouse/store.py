@@ -24,6 +24,7 @@ from footfall.errors import NotSupported, StoreUnavailable
 from footfall.model import ProfileUpdate
 from footfall.read.queries import (
     AttributionQuery,
+    EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
     PageQuery,
@@ -568,6 +569,35 @@ class ClickHouseStore:
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)
+
+    def event_log(self, query: EventLogQuery) -> list[dict[str, Any]]:
+        return reads.event_log(self.read, query)
+
+    def event_log_batches(
+        self, query: EventLogQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        params: dict[str, Any] = {}
+        yield from self._streamed(reads.event_log_sql(query, params, page=False), params, batch_rows)
+
+    def sessions_batches(
+        self, query: SessionsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        yield from self._streamed(*reads.sessions_sql(query, page=False), batch_rows)
+
+    def _streamed(
+        self, sql: str, params: dict[str, Any], batch_rows: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """One SELECT streamed as Arrow on a client of its own, as `export` reads."""
+        client = self._connect(self.database)
+        try:
+            with client.query_arrow_stream(
+                sql, parameters=params, use_strings=True, settings=_export_settings(batch_rows)
+            ) as stream:
+                for batch in stream:
+                    for offset in range(0, batch.num_rows, batch_rows):
+                        yield batch.slice(offset, batch_rows).to_pylist()
+        finally:
+            client.close()
 
     def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
         return reads.distinct_values(self.read, scope.project_id, scope.env, names, prop)

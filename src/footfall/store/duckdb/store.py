@@ -17,6 +17,7 @@ import pyarrow as pa
 from footfall.errors import StoreUnavailable
 from footfall.read.queries import (
     AttributionQuery,
+    EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
     PageQuery,
@@ -630,6 +631,49 @@ class DuckDBStore:
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)
+
+    def event_log(self, query: EventLogQuery) -> list[dict[str, Any]]:
+        return reads.event_log(self.read, query)
+
+    def event_log_batches(
+        self, query: EventLogQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        params: dict[str, Any] = {}
+        sql, where = reads.event_log_sql(query, params, page=False)
+        minutes = f"SELECT date_trunc('minute', ts) AS m, count(*) FROM events WHERE {where}"
+        yield from self._sliced(sql, params, minutes, "ts", batch_rows)
+
+    def sessions_batches(
+        self, query: SessionsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        sql, params, where = reads.sessions_sql(query, page=False)
+        minutes = (
+            "SELECT date_trunc('minute', s.start_ts) AS m, count(*) FROM sessions s"
+            " LEFT JOIN identities i ON i.project_id = s.project_id AND i.env = s.env"
+            f" AND i.anonymous_id = s.anonymous_id WHERE {where}"
+        )
+        yield from self._sliced(sql, params, minutes, "s.start_ts", batch_rows)
+
+    def _sliced(
+        self, sql: str, params: dict[str, Any], minutes: str, time_column: str, batch_rows: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Rows of `sql` (newest first, a `{slice}` mark in its WHERE) as `export` reads: one
+        transaction on a cursor of its own, time slices of about _EXPORT_SLICE_ROWS rows
+        (`minutes` counts them) sorted one at a time, newest slice first."""
+        sliced = sql.replace("{slice}", f" AND {time_column} >= $lo AND {time_column} < $hi")
+        with self._gate.shared():
+            cursor = self._con.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                counts = cursor.execute(minutes + " GROUP BY m ORDER BY m", params).fetchall()
+                for lo, hi in reversed(list(_slices(counts, _EXPORT_SLICE_ROWS))):
+                    result = cursor.execute(sliced, {**params, "lo": lo, "hi": hi})
+                    names = [d[0] for d in result.description]
+                    while rows := result.fetchmany(batch_rows):
+                        yield [dict(zip(names, row, strict=True)) for row in rows]
+                cursor.execute("COMMIT")
+            finally:
+                cursor.close()
 
     def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
         return reads.distinct_values(self.read, scope.project_id, scope.env, names, prop)

@@ -2,6 +2,7 @@
 -- candidates are the sessions with any partial row starting in range (the earliest start of a
 -- session is one of its rows' starts), so the fold reads only those. Without a person to match,
 -- {{newest}} first folds only the start (and bot flag) to pick the newest `limit` of them.
+-- {{limit}}: a page's LIMIT, empty for every session (the batches).
 SELECT s.session_id, s.anonymous_id, coalesce(s.user_id, i.user_id) AS user_id,
        formatDateTime(s.start_ts, '%Y-%m-%dT%H:%i:%S.%fZ') AS start,
        formatDateTime(s.end_ts, '%Y-%m-%dT%H:%i:%S.%fZ') AS `end`,
@@ -33,4 +34,4 @@ LEFT JOIN (SELECT project_id, env, anonymous_id, user_id FROM identities FINAL) 
   ON i.project_id = s.project_id AND i.env = s.env AND i.anonymous_id = s.anonymous_id
 WHERE {{where}}
 ORDER BY s.start_ts DESC, s.session_id
-LIMIT {limit:UInt32}
+{{limit}}
