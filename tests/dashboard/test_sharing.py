@@ -90,6 +90,7 @@ def test_shared_page_shows_nothing_else(anon: httpx.Client, admin: httpx.Client,
     assert "/logout" not in page and 'data-testid="nav-' not in page and "switcher" not in page
     assert "/segments" not in page and "/share\"" not in page
     assert 'data-testid="api-' not in page  # API calls need a key a visitor does not have
+    assert 'data-testid="to-sessions"' not in page  # people and sessions are members-only
     assert 'data-testid="csv-sources"' in page  # downloads stay: the same numbers, read-only
     assert not re.search(r"\b(85\.214|8\.8\.8\.8|133\.11)\.", page)  # the seeded client IPs
     # Nothing of it opens another project or section: those need a session.
