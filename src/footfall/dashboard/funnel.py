@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import msgspec
 
@@ -29,7 +29,6 @@ __all__ = [
     "from_definition",
     "iso",
     "parse_funnel",
-    "person_path",
 ]
 
 MAX_STEPS = 10
@@ -202,12 +201,3 @@ def bars(steps: list[dict[str, Any]]) -> list[StepBar]:
             dropped=None if nxt is None else s["people"] - nxt,
         ))  # fmt: skip
     return out
-
-
-def person_path(base: str, person: str) -> str:
-    """The person's page (their timeline), any character of the id quoted.
-
-    >>> person_path("/dashboard/p/prj_1/live", "a/b?c")
-    '/dashboard/p/prj_1/live/people/a%2Fb%3Fc'
-    """
-    return f"{base}/people/{quote(person, safe='')}"

@@ -28,8 +28,8 @@ from footfall.dashboard.funnel import (
     definition,
     from_definition,
     parse_funnel,
-    person_path,
 )
+from footfall.dashboard.lists import person_path
 from footfall.dashboard.pages._access import Access, not_found, project_access
 from footfall.dashboard.pages.login import read_form
 from footfall.dashboard.state import PERIODS, period_dates, utc_range, zone
