@@ -53,7 +53,7 @@ _CAMPAIGNS = [
     (source, medium, f"{source}-{n}", click)
     for source, medium, click in [
         ("google", "cpc", "gclid"), ("facebook", "paid_social", "fbclid"), ("bing", "cpc", "msclkid"),
-        ("newsletter", "email", "mc_cid"), ("tiktok", "paid_social", "ttclid"), ("partner", "referral", "ref"),
+        ("newsletter", "email", "mc_eid"), ("tiktok", "paid_social", "ttclid"), ("partner", "referral", "irclickid"),
     ]
     for n in range(10)
 ]
