@@ -191,17 +191,17 @@ def batch_runs(args: argparse.Namespace, ceiling_url: str, srv: Server) -> dict[
     assert srv.proc is not None
     out = {
         "ceiling": ceiling(ceiling_url, secs, conns, 100),
-        "sustained": sustained(srv.url, sk, rk, secs, conns, 100),
+        "sustained": sustained(srv.url, sk, rk, secs, conns, 100, srv.proc.pid),
     }
     out["sustained"]["peak_rss_mb"] = peak_rss_mb(srv.proc.pid)
-    out["overload"] = sustained(srv.url, sk, rk, secs, 2 * conns, 100)
+    out["overload"] = sustained(srv.url, sk, rk, secs, 2 * conns, 100, srv.proc.pid)
     out["overload"]["peak_rss_mb"] = peak_rss_mb(srv.proc.pid)
     c, s, o = out["ceiling"], out["sustained"], out["overload"]
     print(f"/v1/batch, 100 varied events, {conns} connections, {secs} s, then until visible")
     print(f"ceiling (decode only): {c['events_per_s']:,.0f} events/s")
     for name, r in (("sustained", s), (f"overload ({2 * conns} conn.)", o)):
         print(f"{name:24} visible {r['events_visible_per_s']:9,.0f} events/s ({r['events_visible']:,.0f} in"
-              f" {r['seconds_to_visible']:.1f} s), acked {r['acked_events_per_s']:9,.0f}/s, p50"
+              f" {r['seconds_to_visible']:.1f} s; server CPU {r['server_cpu_us_per_event']:.0f} µs/event), acked {r['acked_events_per_s']:9,.0f}/s, p50"
               f" {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, 503s {r['non_2xx']:.0f},"
               f" peak RSS so far {r['peak_rss_mb']:.0f} MB")
     print(f"sustained: {s['events_visible_per_s'] / c['events_per_s']:.3f}x the ceiling (target >= 60,000 events/s);"

@@ -43,7 +43,7 @@ class Committer:
         *,
         max_pending: int = 20_000,
         max_lag: int = 50_000,
-        max_lag_bytes: int = 32_000_000,
+        max_lag_bytes: int = 16_000_000,
         retry_after: float = 1.0,
     ) -> None:
         self.wal = wal
