@@ -7,8 +7,9 @@ group gathers, so throughput grows with concurrency instead of shrinking.
 
 The queue is bounded twice: by records waiting for a sync and by records synced but not yet
 loaded (in records and in bytes: the loader's backlog is most of the server's memory under
-overload, and a record's size varies 10x between a page view and an event with properties). Past either bound `commit` raises `Overloaded` (503 + Retry-After) before anything is
-written — never an unbounded queue.
+overload, and a record's size varies 10x between a page view and an event with properties).
+Past either bound `commit` raises `Overloaded` (503 + Retry-After) before anything is written —
+never an unbounded queue.
 """
 
 from __future__ import annotations

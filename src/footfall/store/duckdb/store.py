@@ -224,8 +224,9 @@ class DuckDBStore:
         """One batch's steps, in order: stage the new rows (deduplicated), insert them, remember
         their ids, fold them into sessions and into the daily rollup. Each later step reads
         `staged`, so a new per-batch aggregate slots in beside the rollup's."""
-        kind = self._stage(con, events, imported)
+        kind = "VIEW"
         try:
+            kind = self._stage(con, events, imported)
             row = con.execute(
                 f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged"
             ).fetchone()
