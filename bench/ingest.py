@@ -1,12 +1,19 @@
 """Ingestion throughput: `POST /v1/track` and `/v1/batch` against a bare ASGI ceiling, same run.
 
     .venv/bin/python bench/ingest.py [--seconds 8] [--connections 64] [--repeat 3]
+        [--sustained-seconds 30] [--only track|batch] [--baseline-src /tmp/base/src]
 
 Needs `wrk` (Debian: `apt-get install wrk`). Starts a bare ASGI app (read body, msgspec decode,
 answer 202) and a real Footfall server on a fresh data directory, loads each with wrk on
-127.0.0.1, prints a table with the ratio to the ceiling and writes `bench/results/ingest-*.json`.
-Each run alternates ceiling and Footfall `--repeat` times and reports the median of each, so a
-noisy neighbour on the machine moves both sides alike instead of skewing the ratio.
+127.0.0.1, prints the ratio to the ceiling and writes `bench/results/ingest-*.json`.
+
+* `/v1/track`: alternates ceiling and Footfall `--repeat` times and reports the median of each,
+  so a noisy neighbour on the machine moves both sides alike instead of skewing the ratio; at
+  `--connections` and at 4 (about half load, for the p99).
+* `/v1/batch`: the sustained rate of varied, high-cardinality batches of 100 (bench/sustained.py:
+  events visible to `/v1/stats` per second from the first request until visible) beside the
+  ceiling's rate on the same traffic, then twice the connections (overload, 503s allowed) and
+  the server's peak RSS.
 """
 
 from __future__ import annotations
@@ -90,6 +97,11 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, flo
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True, text=True, check=True,
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """wrk's report as numbers; `rps` counts only 2xx answers."""
 
     def ms(label: str) -> float:
         m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
@@ -132,67 +144,101 @@ def load_args() -> argparse.Namespace:
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sustained-seconds", type=int, default=30, help="length of the /v1/batch load")
+    ap.add_argument("--only", choices=("track", "batch"), help="run one half only")
+    ap.add_argument("--baseline-src", help="also measure the server from this src/ directory")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     return args
 
 
-def main() -> None:
-    args = load_args()
-    # (name, path, body, connections, events per request)
-    runs = [
-        ("/v1/track", "/v1/track", TRACK, args.connections, 1),
-        ("/v1/track light load", "/v1/track", TRACK, 4, 1),
-        ("/v1/batch 100", "/v1/batch", batch_body(100), 16, 100),
-        ("/v1/batch 1000", "/v1/batch", batch_body(1000), 8, 1000),
-    ]
-    results: dict[str, dict[str, float]] = {}
+def track_runs(args: argparse.Namespace, ceiling: str, srv: Server) -> dict[str, dict[str, float]]:
+    """`/v1/track` at full and about half load against the ceiling, alternating, medians."""
+    runs = [("/v1/track", args.connections), ("/v1/track light load", 4)]
     samples: dict[str, list[dict[str, float]]] = {}
-    port = free_port()
-    bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
-    wait_for_port(port)
-    with tempfile.TemporaryDirectory() as tmp:
-        srv = Server(Path(tmp) / "data", env={"FOOTFALL_RATE_LIMITS": "off"}).start()
-        try:
-            sk = srv.keys["sk_live"]
-            for name, path, body, conns, _n in runs:
-                targets = (
-                    ("ceiling", f"http://127.0.0.1:{port}{path}", lua("/", None, body)),
-                    ("footfall", srv.url + path, lua("/", sk, body)),
-                )
-                for _ in range(args.repeat):  # alternate: drift on the machine hits both sides
-                    for side, url, script in targets:
-                        samples.setdefault(f"{side} {name}", []).append(
-                            wrk(url, script, args.seconds, conns)
-                        )
-            assert srv.proc is not None
-            rss = peak_rss_mb(srv.proc.pid)
-        finally:
-            srv.stop()
-            bare.terminate()
-            bare.wait()
+    for name, conns in runs:
+        targets = (
+            ("ceiling", ceiling + "/v1/track", lua("/", None, TRACK)),
+            ("footfall", srv.url + "/v1/track", lua("/", srv.keys["sk_live"], TRACK)),
+        )
+        for _ in range(args.repeat):  # alternate: drift on the machine hits both sides
+            for side, url, script in targets:
+                samples.setdefault(f"{side} {name}", []).append(wrk(url, script, args.seconds, conns))
+    results: dict[str, dict[str, float]] = {}
     for key, runs_of_key in samples.items():
         ordered = sorted(runs_of_key, key=lambda r: r["rps"])
         results[key] = {**ordered[len(ordered) // 2], "rps_all": [r["rps"] for r in runs_of_key]}  # type: ignore[dict-item]
-    print(f"medians of {args.repeat} alternating runs of {args.seconds} s each")
-    print(f"{'run':34} {'2xx/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  2xx/s range")
+    print(f"/v1/track: medians of {args.repeat} alternating runs of {args.seconds} s each")
+    print(f"{'run':34} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  2xx/s range")
     for name, r in results.items():
-        per = next(n for label, _p, _b, _c, n in runs if name.endswith(label))
         spread = f"{min(r['rps_all']):.0f}-{max(r['rps_all']):.0f}"  # type: ignore[type-var]
-        print(f"{name:34} {r['rps']:9.0f} {r['rps'] * per:10.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non_2xx']:8.0f}  {spread}")
-    ratios = {
-        name: results[f"footfall {name}"]["rps"] / results[f"ceiling {name}"]["rps"] for name, *_ in runs
-    }
-    print(f"/v1/track: {ratios['/v1/track']:.2f}x the ceiling (target >= 0.5x)")
-    print(f"/v1/batch 100: {ratios['/v1/batch 100']:.2f}x, 1000: {ratios['/v1/batch 1000']:.2f}x the ceiling (target >= 0.25x)")
+        print(f"{name:34} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non_2xx']:8.0f}  {spread}")
+    ratio = results["footfall /v1/track"]["rps"] / results["ceiling /v1/track"]["rps"]
     light = results["footfall /v1/track light load"]
-    print(f"/v1/track at light load (4 connections, {light['rps']:.0f} req/s): p99 {light['p99_ms']:.1f} ms (target <= 20 ms at half load)")
-    print(f"server peak RSS: {rss:.0f} MB (target <= 300 MB)")
-    save("ingest", {
-        "seconds": args.seconds, "repeat": args.repeat, "results": results, "ratios": ratios,
-        "server_peak_rss_mb": rss,
-    })
+    print(f"/v1/track: {ratio:.2f}x the ceiling (target >= 0.25x)")
+    print(f"/v1/track at light load (4 connections, {light['rps']:.0f} req/s): p99 {light['p99_ms']:.1f} ms"
+          " (target <= 20 ms at half load)")
+    return results
+
+
+def batch_runs(args: argparse.Namespace, ceiling_url: str, srv: Server) -> dict[str, dict[str, float]]:
+    """Sustained `/v1/batch` (bench/sustained.py) beside the ceiling, then 2x the connections."""
+    from sustained import ceiling, sustained
+
+    secs, conns = args.sustained_seconds, 16
+    rk, sk = srv.keys["rk_live"], srv.keys["sk_live"]
+    assert srv.proc is not None
+    out = {
+        "ceiling": ceiling(ceiling_url, secs, conns, 100),
+        "sustained": sustained(srv.url, sk, rk, secs, conns, 100, srv.proc.pid),
+    }
+    out["sustained"]["peak_rss_mb"] = peak_rss_mb(srv.proc.pid)
+    out["overload"] = sustained(srv.url, sk, rk, secs, 2 * conns, 100, srv.proc.pid)
+    out["overload"]["peak_rss_mb"] = peak_rss_mb(srv.proc.pid)
+    c, s, o = out["ceiling"], out["sustained"], out["overload"]
+    print(f"/v1/batch, 100 varied events, {conns} connections, {secs} s, then until visible")
+    print(f"ceiling (decode only): {c['events_per_s']:,.0f} events/s")
+    for name, r in (("sustained", s), (f"overload ({2 * conns} conn.)", o)):
+        print(f"{name:24} visible {r['events_visible_per_s']:9,.0f} events/s ({r['events_visible']:,.0f} in"
+              f" {r['seconds_to_visible']:.1f} s; server CPU {r['server_cpu_us_per_event']:.0f} µs/event), acked {r['acked_events_per_s']:9,.0f}/s, p50"
+              f" {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, 503s {r['non_2xx']:.0f},"
+              f" peak RSS so far {r['peak_rss_mb']:.0f} MB")
+    print(f"sustained: {s['events_visible_per_s'] / c['events_per_s']:.3f}x the ceiling (target >= 60,000 events/s);"
+          f" peak RSS {o['peak_rss_mb']:.0f} MB (target <= 300 MB)")
+    return out
+
+
+def main() -> None:
+    args = load_args()
+    port = free_port()
+    bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
+    wait_for_port(port)
+    ceiling_url = f"http://127.0.0.1:{port}"
+    out: dict[str, object] = {"seconds": args.seconds, "repeat": args.repeat,
+                              "sustained_seconds": args.sustained_seconds}
+    # A baseline tree (e.g. `git archive main | tar -x -C /tmp/base`) runs the same load in the
+    # same minutes, so a change is measured against what it replaces on an equally busy machine.
+    sides = [("footfall", {})] + ([("baseline", {"PYTHONPATH": args.baseline_src})] if args.baseline_src else [])
+    parts = [("track", track_runs), ("batch", batch_runs)]
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for part, measure in parts:
+                if args.only not in (None, part):
+                    continue
+                for label, env in sides:
+                    # A fresh server per part: the track runs leave no backlog to the batch runs.
+                    print(f"--- {label}")
+                    srv = Server(Path(tmp) / f"{part}-{label}", env={"FOOTFALL_RATE_LIMITS": "off", **env}).start()
+                    try:
+                        out[f"{part} {label}"] = measure(args, ceiling_url, srv)
+                    finally:
+                        srv.stop()
+        finally:
+            bare.terminate()
+            bare.wait()
+    save("ingest", out)
+
 
 if __name__ == "__main__":
     main()

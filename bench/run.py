@@ -18,7 +18,9 @@ def main() -> None:
     steps = [
         ("enrichment per event", ["enrichment.py"]),
         ("store bulk insert", ["store_insert.py"]),
-        ("ingestion over HTTP", ["ingest.py", "--seconds", "4" if quick else "8"]),
+        ("ingestion over HTTP", ["ingest.py", "--seconds", "4" if quick else "8",
+                                 "--sustained-seconds", "10" if quick else "30"]),
+        ("the loader's store transaction", ["loader_steps.py", *(["--transactions", "10"] if quick else [])]),
         ("the Plausible adapter beside /v1/track", ["plausible.py", "--seconds", "4" if quick else "8"]),
         ("what bounds ingestion", ["bounds.py", "--seconds", "4" if quick else "8"]),
         ("shared state in Redis per event", ["shared_state.py", *(["--calls", "5000"] if quick else [])]),

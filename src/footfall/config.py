@@ -32,6 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_proxies", "FOOTFALL_TRUSTED_PROXIES", "--trusted-proxy", "", "Comma-separated CIDRs whose X-Forwarded-For / Forwarded headers are believed. None by default."),
     Setting("max_pending", "FOOTFALL_MAX_PENDING", "--max-pending", "20000", "Events waiting for a disk sync before new writes get 503 (bounds memory)."),
     Setting("max_lag", "FOOTFALL_MAX_LAG", "--max-lag", "50000", "Events synced but not yet loaded into the store before new writes get 503 (bounds memory)."),
+    Setting("max_lag_bytes", "FOOTFALL_MAX_LAG_BYTES", "--max-lag-bytes", "16000000", "Bytes of events synced but not yet loaded into the store before new writes get 503: bounds the loader's backlog in memory whatever the events' size."),
     Setting("read_timeout", "FOOTFALL_READ_TIMEOUT", "--read-timeout", "10", "Seconds a read waits for the loader to reach the log's end before 503."),
     Setting("store_threads", "FOOTFALL_STORE_THREADS", "--store-threads", "2", "DuckDB worker threads: more make reads faster, fewer leave more CPU to ingestion."),
     Setting("store_memory", "FOOTFALL_STORE_MEMORY", "--store-memory", "96MB", "DuckDB memory limit; larger reads spill to <data>/spill. The default keeps the server under 300 MB; 1GB makes funnels and attribution over 10M events 1.5-2.5x faster."),
@@ -55,6 +56,7 @@ class Settings:
     )
     max_pending: int = 20_000
     max_lag: int = 50_000
+    max_lag_bytes: int = 16_000_000
     read_timeout: float = 10.0
     store_threads: int = 2
     store_memory: str = "96MB"
@@ -85,6 +87,7 @@ class Settings:
             trusted_proxies=parse_cidrs(raw["trusted_proxies"]),
             max_pending=int(raw["max_pending"]),
             max_lag=int(raw["max_lag"]),
+            max_lag_bytes=int(raw["max_lag_bytes"]),
             read_timeout=float(raw["read_timeout"]),
             store_threads=int(raw["store_threads"]),
             store_memory=raw["store_memory"],

@@ -254,6 +254,7 @@ class Footfall:
             self.loader,
             max_pending=self.settings.max_pending,
             max_lag=self.settings.max_lag,
+            max_lag_bytes=self.settings.max_lag_bytes,
         )
         self.committer.start()
         self._control = await serve_control(self.settings.data, self.store.backup)

@@ -6,8 +6,10 @@ then resolves every waiter and hands the records to the loader. While one sync r
 group gathers, so throughput grows with concurrency instead of shrinking.
 
 The queue is bounded twice: by records waiting for a sync and by records synced but not yet
-loaded. Past either bound `commit` raises `Overloaded` (503 + Retry-After) before anything is
-written — never an unbounded queue.
+loaded (in records and in bytes: the loader's backlog is most of the server's memory under
+overload, and a record's size varies 10x between a page view and an event with properties).
+Past either bound `commit` raises `Overloaded` (503 + Retry-After) before anything is written —
+never an unbounded queue.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ class Committer:
         *,
         max_pending: int = 20_000,
         max_lag: int = 50_000,
+        max_lag_bytes: int = 16_000_000,
         retry_after: float = 1.0,
     ) -> None:
         self.wal = wal
         self.loader = loader
         self.max_pending = max_pending
         self.max_lag = max_lag
+        self.max_lag_bytes = max_lag_bytes
         self.retry_after = retry_after
         self.stats = CommitStats()
         self._pending: list[tuple[int, bytes]] = []
@@ -72,7 +76,8 @@ class Committer:
             raise Overloaded("shutting_down", "server is shutting down", retry_after=self.retry_after)
         # An empty queue always takes the request, so a large batch is never starved.
         too_many = self._pending and len(self._pending) + count > self.max_pending
-        if too_many or self.loader.lag > self.max_lag:
+        behind = self.loader.lag > self.max_lag or self.loader.lag_bytes > self.max_lag_bytes
+        if too_many or behind:
             raise Overloaded(
                 "overloaded", "write queue is full, retry shortly", retry_after=self.retry_after
             )

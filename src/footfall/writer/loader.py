@@ -51,6 +51,7 @@ class Loader:
         self.healthy = True
         self.batches = 0
         self.rows = 0
+        self.lag_bytes = 0  # payload bytes submitted and not applied yet (under _cv)
         # (0, last_seq, [(kind, payload), ...]) committed records, or (1, fn, future) a call.
         self._queue: deque[tuple[int, Any, Any]] = deque()
         self._cv = threading.Condition()
@@ -86,8 +87,10 @@ class Loader:
     def submit(self, last_seq: int, records: list[tuple[int, bytes]]) -> None:
         """Queue committed (kind, payload) records, the last of which has `last_seq` (called
         by the committer, in seq order)."""
+        size = sum(len(p) for _k, p in records)
         with self._cv:
             self._queue.append((0, last_seq, records))
+            self.lag_bytes += size
             self._cv.notify()
 
     def call(self, fn: Callable[[], T]) -> Future[T]:
@@ -186,6 +189,9 @@ class Loader:
         )
         self.batches += 1
         self.rows += inserted
+        with self._cv:
+            # Recovery applies records that were never submitted: they were never counted.
+            self.lag_bytes = max(0, self.lag_bytes - sum(len(p) for _k, p in records))
         self.applied_seq = upto
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._release)

@@ -134,3 +134,21 @@ def test_a_backlog_is_stored_in_bounded_transactions(tmp_path: Path) -> None:
     # 12k records (two whole groups, past the 10k cap), then the last 6k: never all 18k at once.
     assert (loader.batches, loader.applied_seq, store.applied_seq()) == (2, 18_000, 18_000)
     store.close()
+
+
+def test_the_loader_backlog_is_bounded_in_bytes(tmp_path: Path) -> None:
+    _wal, loader, committer, store = make(tmp_path, max_lag=1_000_000, max_lag_bytes=10_000)
+    loader.submit(2, [(9, b"x" * 6_000), (9, b"y" * 5_000)])  # before the thread runs: a backlog
+    assert loader.lag_bytes == 11_000
+    with pytest.raises(Overloaded):  # few records, but more bytes than the bound
+        committer.admit(1)
+
+    async def scenario() -> None:
+        loader.start(asyncio.get_running_loop())
+        await loader.wait_applied(2)
+
+    asyncio.run(scenario())
+    assert loader.lag_bytes == 0
+    committer.admit(1)  # applied: admitted again
+    loader.stop()
+    store.close()

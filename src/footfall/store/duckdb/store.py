@@ -36,7 +36,7 @@ from footfall.store.base import (
     SessionTail,
 )
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.duckdb import credit, funnels, journeys, reads, rollups
+from footfall.store.duckdb import credit, dedupe, funnels, journeys, reads, rollups
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
     SESSION_SPAN,
@@ -71,22 +71,9 @@ _EVENT_SELECT = ", ".join(
 )
 _EVENT_COLUMNS = ", ".join(f.name for f in EVENT_SCHEMA)
 
-# Events without an event_id are unique by their server-made uid: all of them are new.
-_STAGE_PLAIN = f"SELECT {_EVENT_SELECT} FROM batch b WHERE b.event_id IS NULL"
-# Idempotency: the first copy of an event_id in the batch wins, and none already stored is
-# inserted again. Only batches that carry event_ids pay for the lookup.
-_STAGE_DEDUPED = f"""
-SELECT {_EVENT_SELECT} FROM (
-    SELECT *, row_number() OVER (
-        PARTITION BY project_id, env, event_id ORDER BY received_at
-    ) AS _copy
-    FROM batch WHERE event_id IS NOT NULL
-) b
-WHERE b._copy = 1
-  AND NOT EXISTS (
-      SELECT 1 FROM events e
-      WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id)
-"""
+# The batch's rows, once dedupe.without_stored has dropped its repeated and stored event ids
+# (rows without an id are unique by their server-made uid: all of them are new).
+_STAGE_ROWS = f"SELECT {_EVENT_SELECT} FROM batch b"
 # Imported events are also skipped when their uid is stored (a file imported twice, or an
 # import resumed after a kill): a copy has the same uid and ts, so the lookup reads only the
 # row groups of the batch's time range.
@@ -235,28 +222,17 @@ class DuckDBStore:
             return inserted
 
     def _insert_events(self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes) -> int:
-        """Stage the new rows of a batch, insert them, fold them into sessions and rollups."""
-        staged: list[str] = []
-        with_ids = False
-        if events:
-            batch = ndjson_table(events, EVENT_SCHEMA)
-            con.register("batch", batch)
-            with_ids = batch.column("event_id").null_count < batch.num_rows
-            # Without event ids every row is new: `staged` is just a view of the batch, not a
-            # copy. With them, the dedupe runs once, materialised.
-            staged.append(_STAGE_PLAIN)
-            if with_ids:
-                staged.append(_STAGE_DEDUPED)
-        if imported:
-            con.register("imported", ndjson_table(imported, EVENT_SCHEMA))
-            staged.append(_STAGE_IMPORTED)
-        kind = "TABLE" if with_ids or imported else "VIEW"
+        """One batch's steps, in order: stage the new rows (deduplicated), insert them, remember
+        their ids, fold them into sessions and into the daily rollup. Each later step reads
+        `staged`, so a new per-batch aggregate slots in beside the rollup's."""
+        kind = "VIEW"
         try:
-            con.execute(f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged))
+            kind = self._stage(con, events, imported)
             row = con.execute(
                 f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged"
             ).fetchone()
             inserted = int(row[0]) if row else 0
+            con.execute(dedupe.REMEMBER_KEYS)
             con.execute(UPSERT_SESSIONS)
             con.execute(rollups.APPEND)
             con.execute(f"DROP {kind} staged")
@@ -270,6 +246,25 @@ class DuckDBStore:
             if imported:
                 con.unregister("imported")
         return inserted
+
+    def _stage(self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes) -> str:
+        """`staged`: the batch's rows not stored yet (first copy of each event id, none stored
+        before). A view of the Arrow batch unless imported rows need their own lookup; returns
+        which ("VIEW" or "TABLE")."""
+        staged: list[str] = []
+        if events:
+            batch = ndjson_table(events, EVENT_SCHEMA)
+            if batch.column("event_id").null_count < batch.num_rows:
+                dedupe.without_stored(con, batch, "batch")
+            else:
+                con.register("batch", batch)
+            staged.append(_STAGE_ROWS)
+        if imported:
+            con.register("imported", ndjson_table(imported, EVENT_SCHEMA))
+            staged.append(_STAGE_IMPORTED)
+        kind = "TABLE" if imported else "VIEW"
+        con.execute(f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged))
+        return kind
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         person = """
@@ -308,6 +303,11 @@ class DuckDBStore:
                 con.execute(
                     "CREATE OR REPLACE TEMP TABLE touched_days AS SELECT DISTINCT project_id, env,"
                     f" CAST(ts AS DATE) FROM events WHERE {person}",
+                    params,
+                )
+                con.execute(
+                    f"DELETE FROM event_keys WHERE k IN (SELECT {dedupe.KEY} FROM events"
+                    f" WHERE {person} AND event_id IS NOT NULL)",
                     params,
                 )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()

@@ -1,0 +1,62 @@
+"""Idempotency by event_id without copying the batch or reading every stored event's id.
+
+A batch that carries event ids must skip the later copies of an id within it and the ids
+already stored. The loader used to do both in one statement that materialised the whole batch
+(every column, ~1 kB a row) and compared it with three string columns of every stored event, so
+it slowed down as the table grew. Now only the rows to drop are computed, from narrow columns,
+and the batch is filtered in Arrow, so `staged` stays a view of it.
+
+`event_keys` keeps one 64-bit key per stored event id (the low half of the MD5 of project, env
+and id): the check scans that one integer column, and only the rows whose key is there (a
+retry, or a collision) are compared with `events` exactly. The keys are a filter, never the
+answer: a key whose event is gone (forget deletes both) or a colliding one only costs the exact
+comparison.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["KEY", "REMEMBER_KEYS", "ROW", "without_stored"]
+
+# MD5 is fixed by its definition, unlike DuckDB's `hash`, which may change between versions
+# and would leave the stored keys unmatched.
+KEY = "md5_number_lower(concat_ws(chr(31), project_id, env, event_id))"
+ROW = "_row"  # the row's position in the Arrow batch
+
+# Later copies of an id in the batch: the first received stays.
+_REPEATED = f"""
+SELECT {ROW} FROM {{source}} WHERE event_id IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY project_id, env, event_id ORDER BY received_at, {ROW}) > 1
+"""
+_MAYBE_STORED = f"""
+SELECT {ROW} FROM {{source}}
+WHERE event_id IS NOT NULL AND {KEY} IN (SELECT k FROM event_keys)
+"""
+_STORED = f"""
+SELECT {ROW} FROM {{source}} b
+WHERE {ROW} IN (SELECT unnest($rows)) AND EXISTS (
+    SELECT 1 FROM events e
+    WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id)
+"""
+
+# After the insert: the keys of the new rows that carry an id.
+REMEMBER_KEYS = f"INSERT INTO event_keys SELECT {KEY} FROM staged WHERE event_id IS NOT NULL"
+
+
+def without_stored(con: duckdb.DuckDBPyConnection, batch: pa.Table, name: str) -> pa.Table:
+    """`batch` without its repeated ids and without the ids already stored; registers the
+    result as `name` (the caller unregisters it)."""
+    batch = batch.append_column(ROW, pa.array(range(batch.num_rows), pa.int32()))
+    con.register(name, batch)
+    drop = [r for (r,) in con.execute(_REPEATED.format(source=name)).fetchall()]
+    maybe = [r for (r,) in con.execute(_MAYBE_STORED.format(source=name)).fetchall()]
+    if maybe:
+        drop += [r for (r,) in con.execute(_STORED.format(source=name), {"rows": maybe}).fetchall()]
+    if drop:
+        keep = pc.invert(pc.is_in(batch.column(ROW), value_set=pa.array(drop, pa.int32())))
+        batch = batch.filter(keep)
+        con.register(name, batch)
+    return batch
