@@ -205,7 +205,8 @@ def main() -> None:
             ratio = c["p50_ms"] / d["p50_ms"]
             print(f"{name:36} {d['p50_ms']:11.1f} {d['p95_ms']:8.1f} {c['p50_ms']:15.1f} {c['p95_ms']:8.1f} {ratio:8.1f}")
         sys.stdout.flush()
-    save("clickhouse", {"args": sys.argv[1:], "results": results})
+    if not args.prepare:
+        print("wrote", save("clickhouse", {"args": sys.argv[1:], "results": results}))
 
 
 if __name__ == "__main__":
