@@ -7,7 +7,13 @@ from typing import Any
 
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
 from footfall.store.answers import attribution_answer, compared_answer
-from footfall.store.clickhouse.reads import Runner, json_text, round_half_up, scope_where
+from footfall.store.clickhouse.reads import (
+    SCOPED_PEOPLE,
+    Runner,
+    json_text,
+    round_half_up,
+    scope_where,
+)
 from footfall.store.clickhouse.sql import statement
 
 __all__ = ["DIRECT", "attribution", "compared", "touchpoints"]
@@ -41,7 +47,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     else:
         value = "0.0"
     return statement(
-        "touchpoints", where=" AND ".join(where), value=value,
+        "touchpoints", people=SCOPED_PEOPLE, where=" AND ".join(where), value=value,
         bots="" if q.include_bots else " AND NOT s.is_bot", in_lookback=_IN_LOOKBACK,
     )  # fmt: skip
 

@@ -17,7 +17,7 @@ from footfall.read.queries import (
     FunnelStep,
 )
 from footfall.store.answers import funnel_answer, funnel_people_answer, funnel_people_where
-from footfall.store.clickhouse.reads import ISO_MICROS, Runner, ch_time, json_text
+from footfall.store.clickhouse.reads import ISO_MICROS, SCOPED_PEOPLE, Runner, ch_time, json_text
 
 __all__ = ["funnel", "people"]
 
@@ -40,7 +40,10 @@ def _match(i: int, step: FunnelStep, params: dict[str, Any], alias: str = "") ->
 
 def _ctes(q: FunnelQuery, params: dict[str, Any]) -> str:
     """`WITH ev, s1 … sN`: `s<i>` has one row per person who reached step i (person, anchor:
-    their step-1 time, t: their step-i time, grp: the breakdown value)."""
+    their step-1 time, t: their step-i time, grp: the breakdown value, and first_uid: that
+    event's, when step i + 1 names the same event). The same shortcuts as DuckDB's
+    (store/duckdb/funnels.py), which matter more here: ClickHouse evaluates `s1` again for
+    every later step that refers to it."""
     params.update(
         project=q.scope.project_id, env=q.scope.env, start=ch_time(q.start),
         end=ch_time(q.end), window=q.window_seconds, names=sorted({s.event for s in q.steps}),
@@ -51,30 +54,58 @@ def _ctes(q: FunnelQuery, params: dict[str, Any]) -> str:
     if q.breakdown is not None:
         used.add(q.breakdown)
     with_properties = ["properties"] if any(s.where for s in q.steps) else []
-    columns = ", ".join(["person", "uid", "name", "ts", *with_properties, *sorted(used)])
+    # A step can only take the previous step's own event when both name the same event: only
+    # then does it need the event's uid, the costliest column to read and carry.
+    repeats = {i for i in range(2, len(q.steps) + 1) if q.steps[i - 1].event == q.steps[i - 2].event}
+    with_uid = ["uid"] if repeats or q.breakdown is not None else []
+    columns = ", ".join(["person", *with_uid, "name", "ts", *with_properties, *sorted(used)])
     window_end = "{anchor} + toIntervalSecond({{window:UInt32}})"
+
+    def uid(i: int, e: str = "") -> str:
+        return f", argMin({e}uid, {e}ts) AS first_uid" if i + 1 in repeats else ""
+
     ctes = [
         f"""ev AS (
-            SELECT {columns} FROM events_people
-            WHERE project_id = {{project:String}} AND env = {{env:String}}{bots}
-              AND person IS NOT NULL AND ts >= {{start:DateTime64(6)}}
+            SELECT {columns} FROM {SCOPED_PEOPLE}
+            WHERE person IS NOT NULL{bots} AND ts >= {{start:DateTime64(6)}}
               AND ts <= {window_end.format(anchor="{end:DateTime64(6)}")}
               AND has({{names:Array(String)}}, name)
         )""",
-        f"""s1 AS (
-            SELECT person, min(ts) AS anchor, anchor AS t, argMin(uid, ts) AS first_uid,
-                   {grp} AS grp
+    ]
+    if uid(1) or q.breakdown is not None:
+        ctes.append(f"""s1 AS (
+            SELECT person, min(ts) AS anchor, anchor AS t{uid(1)}, {grp} AS grp
             FROM ev WHERE ts < {{end:DateTime64(6)}} AND {_match(1, q.steps[0], params)}
             GROUP BY person
-        )""",
-    ]
+        )""")
+    else:
+        # The first step, usually the most common event, needs only each person's first time:
+        # each device's (anonymous id, user id) first, then the far fewer devices resolved to
+        # people, instead of resolving every event.
+        ctes.append(f"""s1 AS (
+            SELECT coalesce(d.user_id, i.user_id, d.anonymous_id) AS person, min(d.t) AS anchor,
+                   anchor AS t, NULL AS grp
+            FROM (
+                SELECT anonymous_id, user_id, min(ts) AS t FROM events
+                WHERE project_id = {{project:String}} AND env = {{env:String}}{bots}
+                  AND ts >= {{start:DateTime64(6)}} AND ts < {{end:DateTime64(6)}}
+                  AND {_match(1, q.steps[0], params)}
+                GROUP BY anonymous_id, user_id
+            ) AS d
+            LEFT JOIN (
+                SELECT anonymous_id, user_id FROM identities FINAL
+                WHERE project_id = {{project:String}} AND env = {{env:String}}
+            ) AS i ON i.anonymous_id = d.anonymous_id
+            WHERE person IS NOT NULL
+            GROUP BY person
+        )""")
     for i, step in enumerate(q.steps[1:], start=2):
         ctes.append(
             f"""s{i} AS (
-            SELECT p.person AS person, any(p.anchor) AS anchor, min(e.ts) AS t,
-                   argMin(e.uid, e.ts) AS first_uid, any(p.grp) AS grp
+            SELECT p.person AS person, any(p.anchor) AS anchor, min(e.ts) AS t{uid(i, "e.")},
+                   any(p.grp) AS grp
             FROM s{i - 1} AS p INNER JOIN ev AS e ON e.person = p.person
-            WHERE {_match(i, step, params, "e")} AND e.uid <> p.first_uid
+            WHERE {_match(i, step, params, "e")}{" AND e.uid <> p.first_uid" if i in repeats else ""}
               AND e.ts >= p.t AND e.ts <= {window_end.format(anchor="p.anchor")}
             GROUP BY p.person
         )"""

@@ -29,6 +29,7 @@ from footfall.store.clickhouse.sql import statement
 
 __all__ = [
     "ISO_MICROS",
+    "SCOPED_PEOPLE",
     "Runner",
     "ch_time",
     "event_log",
@@ -100,6 +101,21 @@ def _rows(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
+# `events_people` for one project and environment (`{project:String}`, `{env:String}`), as a
+# subquery: the identity join then hashes the anonymous id alone against that project's links,
+# instead of (project, environment, anonymous id) against every project's for each event.
+SCOPED_PEOPLE = """(
+    SELECT e.*, coalesce(e.user_id, i.user_id, e.anonymous_id) AS person,
+           coalesce(e.user_id, i.user_id) AS resolved_user_id
+    FROM events AS e
+    LEFT JOIN (
+        SELECT anonymous_id, user_id FROM identities FINAL
+        WHERE project_id = {project:String} AND env = {env:String}
+    ) AS i ON i.anonymous_id = e.anonymous_id
+    WHERE e.project_id = {project:String} AND e.env = {env:String}
+)"""
+
+
 def scope_where(q: Any, params: dict[str, Any], table: str = "") -> list[str]:
     """Project, environment, time range and the bot switch: every read starts here."""
     t = f"{table}." if table else ""
@@ -167,7 +183,7 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
         )
     else:
         where = scope_where(q, params)
-        table = "events_people" if q.metric in ("uniques", "users") else "events"
+        table = SCOPED_PEOPLE if q.metric in ("uniques", "users") else "events"
         value = _METRIC[q.metric]
         if q.metric == "sum":
             value = value.format(text=json_text("properties", "value_property"))
@@ -209,7 +225,7 @@ def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
     where = scope_where(q, params)
     keys = ["source", "medium"] if q.breakdown == "source_medium" else ["source"]
     sql = statement(
-        "sources", keys=", ".join(keys), where=" AND ".join(where),
+        "sources", people=SCOPED_PEOPLE, keys=", ".join(keys), where=" AND ".join(where),
         paid_share=round_half_up("avg(if(medium = 'paid', 1.0, 0.0))", 4),
     )  # fmt: skip
     return _rows(*run(sql, params))

@@ -2,14 +2,23 @@
 (store/duckdb/reclassify.py): own classification at or after `$start`, else the first earlier
 signal of the session (one tuple of fields, NULLs included), only changed events written.
 
-ClickHouse has no multi-table transactions: the changed events are computed into an in-memory
-table, written by one synchronous `ALTER TABLE … UPDATE` (values looked up with joinGet), then
-the touched sessions and rollup days are rebuilt from the events.
+ClickHouse has no multi-table transactions: the changed events are computed into a table
+ordered by time, then written slice by slice (`rows_per_transaction` each, as DuckDB's
+transactions): a synchronous `ALTER TABLE … UPDATE` (values looked up with joinGet), then the
+slice's sessions and rollup days rebuilt from the events.
 """
 
 from __future__ import annotations
 
-__all__ = ["NULL", "changed_sql", "distinct", "has_signal"]
+__all__ = ["NULL", "SLICE_BOUNDS", "changed_sql", "distinct", "has_signal"]
+
+# Where a slice of changed events starts: the first, then every `rows`-th by (ts, uid); a
+# bound is a time, so events on the same instant stay in one slice (as DuckDB's).
+SLICE_BOUNDS = """
+SELECT DISTINCT ts FROM (
+    SELECT ts, row_number() OVER (ORDER BY ts, uid) - 1 AS n FROM reclassify_changed
+) WHERE n % {rows:UInt64} = 0 ORDER BY ts
+"""
 
 # Stands for NULL in the mapping join (no URL or referrer equals it).
 NULL = "'footfall:null'"

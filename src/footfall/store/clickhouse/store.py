@@ -394,8 +394,12 @@ class ClickHouseStore:
         rows_per_transaction: int = 500_000,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        """As on DuckDB, but in one pass: ClickHouse has no transactions to slice into
-        (`rows_per_transaction` is not used); the mutations are synchronous."""
+        """As on DuckDB: which events change is one read, into a table on disk ordered by
+        time; writing them goes in slices of `rows_per_transaction`, oldest first, each with the
+        sessions and rollup days it touches. ClickHouse has no transaction to hold a slice, so
+        each slice is a few synchronous mutations whose result is complete once they return: a
+        run interrupted between slices leaves the older ones done (events, their sessions and
+        days consistent), and running it again finishes."""
         with self._write_lock:
             client = self._client()
             start = {"start": ch_time(since if since is not None else datetime(1970, 1, 1))}
@@ -421,8 +425,9 @@ class ClickHouseStore:
                     [{k: (None if v is None else str(v)) if k in columns else v for k, v in r.items()}
                      for r in results]
                 ))  # fmt: skip
+                # On disk, not in memory: every event of a big store may change.
                 client.command(
-                    "CREATE TABLE reclassify_changed ENGINE = Memory AS "
+                    "CREATE TABLE reclassify_changed ENGINE = MergeTree ORDER BY (ts, uid) AS "
                     + reclassify.changed_sql(columns, inherited_fields), parameters=start,
                 )  # fmt: skip
                 total = self._count("SELECT count() FROM reclassify_changed")
@@ -433,31 +438,49 @@ class ClickHouseStore:
                     + " FROM reclassify_changed"
                 ).result_rows[0]
                 written = [c for c, differs in zip(columns, flags, strict=True) if differs]
-                client.command(
-                    f"CREATE TABLE reclassify_join ENGINE = Join(ANY, LEFT, uid) AS"
-                    f" SELECT uid, {', '.join(written)} FROM reclassify_changed"
-                )
-                lookup = f"'{self.database}.reclassify_join'"
-                self._mutate(
-                    "ALTER TABLE events UPDATE "
-                    + ", ".join(f"{c} = joinGet({lookup}, '{c}', uid)" for c in written)
-                    + " WHERE uid IN (SELECT uid FROM reclassify_changed);\n"
-                    # Sessions and rollups carry attribution too: rebuild what changed.
-                    "ALTER TABLE sessions DELETE WHERE (project_id, env, session_id) IN ("
-                    " SELECT project_id, env, assumeNotNull(session_id) FROM reclassify_changed"
-                    " WHERE session_id IS NOT NULL);\n"
-                    + statement("session_states", sessions=(
-                        "SELECT project_id, env, assumeNotNull(session_id) FROM reclassify_changed"
-                        " WHERE session_id IS NOT NULL"))
-                    + ";\n"
-                    + statement("rebuild_days", days=(
-                        "SELECT DISTINCT project_id, env, toString(toDate(ts)) FROM reclassify_changed"))
-                )  # fmt: skip
-                if progress is not None:
-                    progress(1, 1)
+                bounds = [
+                    ch_time(row[0]) for row in client.query(
+                        reclassify.SLICE_BOUNDS, parameters={"rows": max(1, rows_per_transaction)}
+                    ).result_rows
+                ]  # fmt: skip
+                slices = list(zip(bounds, [*bounds[1:], None], strict=True))
+                for done, (lo, hi) in enumerate(slices, 1):
+                    self._reclassify_slice(written, lo, hi)
+                    if progress is not None:
+                        progress(done, len(slices))
                 return total
             finally:
                 self._drop_reclassify_tables()
+
+    def _reclassify_slice(self, columns: list[str], lo: str, hi: str | None) -> None:
+        """Write the changed events in [lo, hi) (hi None: to the end), then rebuild their
+        sessions and rollup days."""
+        client = self._client()
+        span = {"lo": lo} if hi is None else {"lo": lo, "hi": hi}
+        in_slice = "ts >= {lo:DateTime64(6)}" + ("" if hi is None else " AND ts < {hi:DateTime64(6)}")
+        client.command("DROP TABLE IF EXISTS reclassify_join")
+        client.command(
+            f"CREATE TABLE reclassify_join ENGINE = Join(ANY, LEFT, uid) AS"
+            f" SELECT uid, {', '.join(columns)} FROM reclassify_changed WHERE {in_slice}",
+            parameters=span,
+        )
+        lookup = f"'{self.database}.reclassify_join'"
+        self._mutate(
+            "ALTER TABLE events UPDATE "
+            + ", ".join(f"{c} = joinGet({lookup}, '{c}', uid)" for c in columns)
+            + f" WHERE {in_slice} AND uid IN (SELECT uid FROM reclassify_changed WHERE {in_slice});\n"
+            # Sessions and rollups carry attribution too: rebuild what this slice changed.
+            "ALTER TABLE sessions DELETE WHERE (project_id, env, session_id) IN ("
+            " SELECT project_id, env, assumeNotNull(session_id) FROM reclassify_changed"
+            f" WHERE {in_slice} AND session_id IS NOT NULL);\n"
+            + statement("session_states", sessions=(
+                "SELECT project_id, env, assumeNotNull(session_id) FROM reclassify_changed"
+                f" WHERE {in_slice} AND session_id IS NOT NULL"))
+            + ";\n"
+            + statement("rebuild_days", days=(
+                "SELECT DISTINCT project_id, env, toString(toDate(ts)) FROM reclassify_changed"
+                f" WHERE {in_slice}"))
+        , span)  # fmt: skip
 
     def _drop_reclassify_tables(self) -> None:
         for table in ("reclassify_join", "reclassify_changed", "reclassify_mapping"):

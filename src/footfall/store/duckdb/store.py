@@ -59,7 +59,7 @@ log = logging.getLogger("footfall.store")
 pa.set_memory_pool(pa.system_memory_pool())
 
 _COMPACT_EVERY = 200  # store transactions between rollup compactions
-_EXPORT_SLICE_ROWS = 20_000  # rows sorted at once by an export (~10-20 MB of events)
+_EXPORT_SLICE_ROWS = 5_000  # rows sorted at once by an export
 _STR = pa.string()
 
 _DEFAULTS = {"properties": "'{}'", "dialect": "'millimetric'", "is_bot": "false"}

@@ -1,6 +1,6 @@
 SELECT {{keys}}, count() AS events, count(DISTINCT person) AS uniques,
        {{paid_share}} AS paid_share
-FROM events_people
+FROM {{people}}
 WHERE {{where}}
 GROUP BY {{keys}}
 ORDER BY events DESC, {{keys}}

@@ -2,7 +2,7 @@
 -- person's sessions that started in the lookback window, plus its own session. `conv` has one
 -- row per conversion (uid, person, ts, session_id, value), `touch` one per touchpoint.
 WITH conv AS (
-    SELECT uid, person, ts, session_id, {{value}} AS value FROM events_people
+    SELECT uid, person, ts, session_id, {{value}} AS value FROM {{people}}
     WHERE {{where}} AND name = {conversion:String}
 ),
 folded AS (
