@@ -1,8 +1,11 @@
 """Incremental session rows: each loaded batch folds its rows into `sessions`.
 
-A batch's aggregate per session merges with the stored row by min/max/sum, and the first-event
-fields (entry page, source, …) come from whichever side started earlier, so a session is never
-recomputed from its events on the write path. Engagement events (time on a page) move a
+A batch's aggregate per session merges with the stored row by min/max/sum, so a session is never
+recomputed from its events on the write path. Batches may arrive out of time order (an SDK
+flushing late, an import): the entry page, exit page and user id keep the time they happened
+(`entry_ts`, `exit_ts`, `user_ts`) and the earlier (later) one wins, exactly; the first-event
+fields (source, device, …: the first non-NULL value, as `arg_min` gives) come from the side that
+started earlier, or from the other side when that one has none. Engagement events (time on a page) move a
 session's end, so its duration covers the last page, but are not counted among its events, so a
 one-page visit stays a bounce.
 """
@@ -28,6 +31,9 @@ SELECT project_id, env, session_id,
        count(*) FILTER (WHERE name = '$pageview') AS pageviews,
        arg_min(path, ts) FILTER (WHERE name = '$pageview') AS entry_path,
        arg_max(path, ts) FILTER (WHERE name = '$pageview') AS exit_path,
+       min(ts) FILTER (WHERE name = '$pageview') AS entry_ts,
+       max(ts) FILTER (WHERE name = '$pageview') AS exit_ts,
+       max(ts) FILTER (WHERE user_id IS NOT NULL) AS user_ts,
        bool_or(is_bot) AS is_bot
 FROM {{source}}
 WHERE session_id IS NOT NULL {{where}}
@@ -37,11 +43,15 @@ GROUP BY project_id, env, session_id
 _COLUMNS = (
     "project_id, env, session_id, " + ", ".join(FIRST_FIELDS)
     + ", user_id, start_ts, end_ts, events, pageviews, entry_path, exit_path, is_bot"
+    + ", entry_ts, exit_ts, user_ts"
 )
 
 
 def _earlier(field: str) -> str:
-    return f"{field} = CASE WHEN excluded.start_ts < s.start_ts THEN excluded.{field} ELSE s.{field} END"
+    return (
+        f"{field} = CASE WHEN excluded.start_ts < s.start_ts THEN coalesce(excluded.{field}, s.{field})"
+        f" ELSE coalesce(s.{field}, excluded.{field}) END"
+    )
 
 
 UPSERT_SESSIONS = f"""
@@ -49,14 +59,16 @@ INSERT INTO sessions AS s ({_COLUMNS})
 SELECT {_COLUMNS} FROM ({_AGGREGATE.format(source="staged", where="")})
 ON CONFLICT (project_id, env, session_id) DO UPDATE SET
     {", ".join(_earlier(f) for f in FIRST_FIELDS)},
-    user_id = coalesce(CASE WHEN excluded.end_ts >= s.end_ts THEN excluded.user_id END,
-                       s.user_id, excluded.user_id),
-    entry_path = CASE WHEN excluded.start_ts < s.start_ts
-                      THEN coalesce(excluded.entry_path, s.entry_path)
-                      ELSE coalesce(s.entry_path, excluded.entry_path) END,
-    exit_path = CASE WHEN excluded.end_ts >= s.end_ts
-                     THEN coalesce(excluded.exit_path, s.exit_path)
-                     ELSE coalesce(s.exit_path, excluded.exit_path) END,
+    -- NULL times (no page view, no user id in a side) never win: the comparison is NULL.
+    user_id = CASE WHEN s.user_ts IS NULL OR excluded.user_ts >= s.user_ts
+                   THEN coalesce(excluded.user_id, s.user_id) ELSE s.user_id END,
+    user_ts = greatest(s.user_ts, excluded.user_ts),
+    entry_path = CASE WHEN s.entry_ts IS NULL OR excluded.entry_ts < s.entry_ts
+                      THEN coalesce(excluded.entry_path, s.entry_path) ELSE s.entry_path END,
+    entry_ts = least(s.entry_ts, excluded.entry_ts),
+    exit_path = CASE WHEN s.exit_ts IS NULL OR excluded.exit_ts >= s.exit_ts
+                     THEN coalesce(excluded.exit_path, s.exit_path) ELSE s.exit_path END,
+    exit_ts = greatest(s.exit_ts, excluded.exit_ts),
     start_ts = least(s.start_ts, excluded.start_ts),
     end_ts = greatest(s.end_ts, excluded.end_ts),
     events = s.events + excluded.events,
