@@ -24,7 +24,7 @@ from footfall.read.queries import (
     StatsQuery,
 )
 from footfall.store.answers import SESSION_COLUMNS
-from footfall.store.duckdb import rollups
+from footfall.store.duckdb import rollups, visitors
 
 __all__ = [
     "Runner",
@@ -93,10 +93,20 @@ def _rows(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]
 
 
 def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str, Any]]:
-    """Stats rows. Counts over whole UTC days come from `daily_rollup` (the same answer as
-    counting the events, property-tested), everything else from the events."""
+    """Stats rows. Counts over whole UTC days come from `daily_rollup`, people over whole
+    hours by visit dimensions from `visitor_hours` (each the same answer as the events give,
+    property-tested; `use_rollup=False` reads the events), everything else from the events."""
     params: dict[str, Any] = {"limit": q.limit}
-    if use_rollup and rollups.covers(q):
+    tz_local = "timezone($tz, timezone('UTC', {}))"
+    if use_rollup and visitors.covers(q):
+        where = scope_where(q, params)
+        where[2:4] = ["hour >= $start", "hour < $end"]
+        table, value = "visitor_hours", "count(DISTINCT person_key)"
+        if q.timezone == "UTC":
+            local, fmt = "hour", "%Y-%m-%dT%H:%M:%SZ"
+        else:
+            local, fmt = tz_local.format("hour"), "%Y-%m-%dT%H:%M:%S"
+    elif use_rollup and rollups.covers(q):
         params.update(
             project=q.scope.project_id, env=q.scope.env,
             start=naive_utc(q.start).date(), end=naive_utc(q.end).date(),
@@ -107,15 +117,14 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
         table, value, local, fmt = "daily_rollup", "sum(events)::BIGINT", "day", "%Y-%m-%dT%H:%M:%SZ"
     else:
         where = scope_where(q, params)
-        table = "events_people" if q.metric in ("uniques", "users") else "events"
+        table = scoped_people() if q.metric in ("uniques", "users") else "events"
         value = _METRIC[q.metric]
         if q.metric == "sum":
             params["value_path"] = _json_path(q.value_property or "")
         if q.timezone == "UTC":  # skip the per-row time zone conversion
             local, fmt = "ts", "%Y-%m-%dT%H:%M:%SZ"
         else:
-            local, fmt = "timezone($tz, timezone('UTC', ts))", "%Y-%m-%dT%H:%M:%S"
-            params["tz"] = q.timezone
+            local, fmt = tz_local.format("ts"), "%Y-%m-%dT%H:%M:%S"
     if q.event is not None:
         where.append("name = $event")
         params["event"] = q.event
@@ -127,6 +136,8 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
     order: list[str] = []
     if q.interval is not None:
         assert q.interval in INTERVALS
+        if "$tz" in local:
+            params["tz"] = q.timezone
         # Truncate per row, format once per group.
         select.append(f"date_trunc('{q.interval}', {local}) AS bucket")
         outer.insert(0, f"strftime(bucket, '{fmt}') AS bucket")

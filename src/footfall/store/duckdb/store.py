@@ -35,7 +35,7 @@ from footfall.store.base import (
     SessionTail,
 )
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.duckdb import credit, funnels, journeys, reads, rollups
+from footfall.store.duckdb import credit, funnels, journeys, reads, rollups, visitors
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
     SESSION_SPAN,
@@ -222,6 +222,7 @@ class DuckDBStore:
                             row = con.execute(_COMPRESS_LINKS).fetchone()
                             if not row or not row[0]:
                                 break
+                        visitors.relink(con)  # the visitor-hours read model (#17)
                     finally:
                         con.unregister("links")
                 if profiles:
@@ -258,6 +259,7 @@ class DuckDBStore:
             inserted = int(row[0]) if row else 0
             con.execute(UPSERT_SESSIONS)
             con.execute(rollups.APPEND)
+            visitors.fold_events(con)  # the visitor-hours read model (#17)
             con.execute(f"DROP {kind} staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
@@ -311,7 +313,7 @@ class DuckDBStore:
                 )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
-                for sql in rollups.REBUILD_DAYS:
+                for sql in (*rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS):
                     con.execute(sql)
                 con.execute("DROP TABLE touched_days")
                 row = con.execute(
@@ -319,6 +321,7 @@ class DuckDBStore:
                     params,
                 ).fetchone()
                 links = int(row[0]) if row else 0
+                con.execute(visitors.FORGET_KEYS, params[:2])
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
@@ -429,6 +432,8 @@ class DuckDBStore:
             )
             for sql in rollups.REBUILD_DAYS_BETWEEN:
                 con.execute(sql, {"day_lo": day_lo, "day_hi": day_hi})
+            for sql in visitors.REBUILD_DAYS_BETWEEN:
+                con.execute(sql, {"day_lo": day_lo, "day_hi": day_hi} if "$day" in sql else None)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
