@@ -131,6 +131,11 @@ WHERE identities.project_id = j.project_id AND identities.env = j.env
   AND identities.user_id <> j.user_id
 """
 
+# Migrations whose new tables are filled from the stored rows by code after their SQL, in
+# transactions of a size the store's memory limit allows, before the version is recorded (the
+# SQL and the backfill start over if interrupted).
+_BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {6: visitors.backfill}
+
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
 
 QUERY_COLUMNS = (
@@ -181,10 +186,15 @@ class DuckDBStore:
             con.execute("BEGIN")
             try:
                 con.execute(sql)
+                if version in _BACKFILLS:
+                    con.execute("COMMIT")
+                    _BACKFILLS[version](con)
+                    con.execute("BEGIN")
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, name])
                 con.execute("COMMIT")
             except Exception:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a backfill may have ended it
+                    con.execute("ROLLBACK")
                 raise
 
         apply_all("footfall.store.duckdb", done, apply)

@@ -23,7 +23,8 @@ whole transaction or none of it):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import contextlib
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -31,11 +32,11 @@ import duckdb
 from footfall.read.queries import StatsQuery
 
 __all__ = [
-    "BACKFILL",
     "DIMENSIONS",
     "FORGET_KEYS",
     "REBUILD_DAYS",
     "REBUILD_DAYS_BETWEEN",
+    "backfill",
     "covers",
     "fold_events",
     "relink",
@@ -63,17 +64,22 @@ LEFT JOIN identities i
 {{where}}
 """
 
-# Keys for the ids `{ids}` (a query of project_id, env, id) that have none yet. One writer (the
-# loader, or a migration) assigns them, so max + row number is unique.
-_NEW_KEYS = """
-INSERT INTO visitor_keys
-SELECT project_id, env, id, (SELECT coalesce(max(key), 0) FROM visitor_keys) + row_number() OVER ()
-FROM (
-    SELECT DISTINCT project_id, env, id FROM ({ids}) n WHERE id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM visitor_keys k
-                      WHERE k.project_id = n.project_id AND k.env = n.env AND k.id = n.id)
+# Temp table `batch_keys` (project_id, env, id, key): the keys of the ids `{ids}` (a query of
+# project_id, env, id), new ones made for ids without one. Only the batch's ids are looked up
+# (a semi-join builds its table from them, not from every key stored), and one writer (the
+# loader, or a migration) adds keys, so max + row number is unique.
+_KEYS = (
+    "CREATE OR REPLACE TEMP TABLE batch_ids AS"
+    " SELECT DISTINCT project_id, env, id FROM ({ids}) WHERE id IS NOT NULL",
+    "CREATE OR REPLACE TEMP TABLE batch_keys AS SELECT k.project_id, k.env, k.id, k.key"
+    " FROM visitor_keys k WHERE (k.project_id, k.env, k.id) IN (SELECT * FROM batch_ids)",
+    "INSERT INTO batch_keys SELECT project_id, env, id,"
+    " (SELECT coalesce(max(key), 0) FROM visitor_keys) + row_number() OVER ()"
+    " FROM (SELECT * FROM batch_ids EXCEPT SELECT project_id, env, id FROM batch_keys)",
+    "INSERT INTO visitor_keys SELECT * FROM batch_keys"
+    " WHERE key > (SELECT coalesce(max(key), 0) FROM visitor_keys)",
 )
-"""
+_DROP = ("DROP TABLE batch_ids", "DROP TABLE batch_keys")
 _PEOPLE_IDS = (
     "SELECT project_id, env, device AS id FROM people"
     " UNION ALL SELECT project_id, env, person FROM people"
@@ -84,8 +90,8 @@ _KEYED = f"""
 SELECT p.project_id, p.env, p.hour, d.key AS device_key, k.key AS person_key,
        {", ".join(f"p.{d}" for d in DIMENSIONS)}, p.is_bot
 FROM people p
-LEFT JOIN visitor_keys d ON d.project_id = p.project_id AND d.env = p.env AND d.id = p.device
-LEFT JOIN visitor_keys k ON k.project_id = p.project_id AND k.env = p.env AND k.id = p.person
+LEFT JOIN batch_keys d ON d.project_id = p.project_id AND d.env = p.env AND d.id = p.device
+LEFT JOIN batch_keys k ON k.project_id = p.project_id AND k.env = p.env AND k.id = p.person
 """
 
 # Rows already stored for the batch's hours are not appended again (set difference: NULL equals
@@ -102,15 +108,17 @@ WHERE hour >= (SELECT min(hour) FROM people) AND hour <= (SELECT max(hour) FROM 
 def _steps(source: str, where: str) -> list[str]:
     return [
         f"CREATE OR REPLACE TEMP TABLE people AS {_PEOPLE.format(source=source, where=where)}",
-        _NEW_KEYS.format(ids=_PEOPLE_IDS),
+        *(sql.format(ids=_PEOPLE_IDS) for sql in _KEYS),
     ]
+
+
+_DONE = ("DROP TABLE people", *_DROP)
 
 
 def fold_events(con: duckdb.DuckDBPyConnection) -> None:
     """Fold the batch in temp `staged` (already inserted into `events`) into `visitor_hours`."""
-    for sql in (*_steps("staged", ""), _APPEND):
+    for sql in (*_steps("staged", ""), _APPEND, *_DONE):
         con.execute(sql)
-    con.execute("DROP TABLE people")
 
 
 # The links whose person may have changed: every link ending where a link of this batch now
@@ -127,8 +135,8 @@ _RELINK = """
 UPDATE visitor_hours SET person_key = n.person_key
 FROM (
     SELECT d.key AS device_key, k.key AS person_key FROM moved m
-    JOIN visitor_keys d ON d.project_id = m.project_id AND d.env = m.env AND d.id = m.anonymous_id
-    JOIN visitor_keys k ON k.project_id = m.project_id AND k.env = m.env AND k.id = m.id
+    JOIN batch_keys d ON d.project_id = m.project_id AND d.env = m.env AND d.id = m.anonymous_id
+    JOIN batch_keys k ON k.project_id = m.project_id AND k.env = m.env AND k.id = m.id
 ) n
 WHERE visitor_hours.device_key = n.device_key AND visitor_hours.person_key <> n.person_key
 """
@@ -137,10 +145,12 @@ WHERE visitor_hours.device_key = n.device_key AND visitor_hours.person_key <> n.
 def relink(con: duckdb.DuckDBPyConnection) -> None:
     """After the batch's identity links (`links`) are stored: move the rows of every device
     whose person changed to its new person."""
-    con.execute(_MOVED)
-    con.execute(_NEW_KEYS.format(ids="SELECT project_id, env, id FROM moved"))
-    con.execute(_RELINK)
-    con.execute("DROP TABLE moved")
+    ids = (
+        "SELECT project_id, env, anonymous_id AS id FROM moved"
+        " UNION ALL SELECT project_id, env, id FROM moved"
+    )
+    for sql in (_MOVED, *(k.format(ids=ids) for k in _KEYS), _RELINK, "DROP TABLE moved", *_DROP):
+        con.execute(sql)
 
 
 # Rebuild the rows of the (project, env, UTC day) triples in temp table `touched_days`, from
@@ -151,22 +161,38 @@ REBUILD_DAYS = (
     f"DELETE FROM visitor_hours WHERE {_TOUCHED}",
     *_steps("events", "WHERE " + _EVENTS_TOUCHED),
     f"INSERT INTO visitor_hours {_KEYED}",
-    "DROP TABLE people",
+    *_DONE,
 )
 # The same when every touched day lies in [$day_lo, $day_hi): the scans skip other row groups.
 REBUILD_DAYS_BETWEEN = (
     "DELETE FROM visitor_hours WHERE hour >= $day_lo AND hour < $day_hi AND " + _TOUCHED,
     *_steps("events", f"WHERE e.ts >= $day_lo AND e.ts < $day_hi AND {_EVENTS_TOUCHED}"),
     f"INSERT INTO visitor_hours {_KEYED}",
-    "DROP TABLE people",
+    *_DONE,
 )
-# Every row from the events (a store built outside the loader, e.g. bench/queries.py).
-BACKFILL = (
-    "DELETE FROM visitor_hours",
-    *_steps("events", ""),
-    f"INSERT INTO visitor_hours {_KEYED}",
-    "DROP TABLE people",
-)
+
+
+def backfill(con: duckdb.DuckDBPyConnection) -> None:
+    """Every row from the stored events (migration 6; stores built outside the loader, as
+    bench/queries.py's), a UTC day per transaction: at once, 10M events need more than the
+    store's 96 MB. Interrupted, it starts over."""
+    con.execute("DELETE FROM visitor_hours")
+    con.execute("DELETE FROM visitor_keys")
+    days = con.execute("SELECT DISTINCT CAST(ts AS DATE) AS d FROM events ORDER BY d").fetchall()
+    for (day,) in days:
+        lo = datetime.combine(day, time.min)
+        span = {"lo": lo, "hi": lo + timedelta(days=1)}
+        con.execute("BEGIN")
+        try:
+            steps = _steps("events", "WHERE e.ts >= $lo AND e.ts < $hi")
+            for sql in (*steps, f"INSERT INTO visitor_hours {_KEYED}", *_DONE):
+                con.execute(sql, span if "$lo" in sql else None)
+            con.execute("COMMIT")
+        except Exception:
+            with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
+                con.execute("ROLLBACK")
+            raise
+
 
 # After forget deleted a person's events and sessions: drop the keys no stored event or link
 # names any more (theirs), so no id of the person is left. $1, $2: project, env.
