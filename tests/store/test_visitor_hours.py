@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from footfall.model import Event, IdentityLink, Scope
-from footfall.read.queries import StatsQuery
+from footfall.read.queries import SourcesQuery, StatsQuery
 from footfall.store.duckdb import reads, visitors
 from footfall.store.duckdb.store import DuckDBStore
 
@@ -34,7 +34,7 @@ event = st.builds(
         anonymous_id=None if anon is None else f"a{anon}",
         user_id=None if user is None else f"{'a' if user % 3 == 0 else 'p'}{user}",
         session_id=None if anon is None else f"a{anon}-{minutes // 30}",
-        source=source, medium=None if source is None else "organic", country=country, is_bot=bot,
+        source=source, medium=None if source is None else ("paid" if n % 3 else "organic"), country=country, is_bot=bot,
     ),
     st.integers(0, 10**9), st.integers(0, 5 * 24 * 60),
     st.one_of(st.none(), st.integers(0, 8)), st.one_of(st.none(), st.integers(0, 6)),
@@ -213,3 +213,24 @@ def test_what_it_does_not_cover_reads_the_events() -> None:
     assert not visitors.covers(msgspec.structs.replace(q, interval="day", timezone="Asia/Kolkata"))
     assert visitors.covers(msgspec.structs.replace(q, timezone="Asia/Kolkata"))  # one total: any zone
     assert visitors.covers(msgspec.structs.replace(q, interval="day", timezone="Europe/Berlin"))
+
+
+days = st.integers(0, 5).map(lambda d: T0 + timedelta(days=d))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    loaded=batches, start=days, length=st.integers(1, 6),
+    breakdown=st.sampled_from(["source_medium", "source"]), bots=st.booleans(),
+)
+def test_sources_over_whole_days_answer_as_the_events_do(
+    tmp_path_factory: pytest.TempPathFactory, loaded: list[tuple[list[Event], list[IdentityLink]]],
+    start: datetime, length: int, breakdown: str, bots: bool,
+) -> None:
+    s = fresh(tmp_path_factory.mktemp("sources") / "e.duckdb")
+    try:
+        load(s, loaded)
+        q = SourcesQuery(scope=SCOPE, start=start, end=start + timedelta(days=length), breakdown=breakdown, include_bots=bots, limit=100)
+        assert reads.sources(s.read, q) == reads.sources(s.read, q, use_rollup=False)
+    finally:
+        s.close()
