@@ -88,7 +88,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> DuckDBStore:
     return fresh(tmp_path_factory.mktemp("visitors") / "e.duckdb")
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(loaded=batches, queries=st.lists(query, min_size=1, max_size=6))
 def test_visitor_hours_count_people_as_the_events_do(
     tmp_path_factory: pytest.TempPathFactory, loaded: list[tuple[list[Event], list[IdentityLink]]],
@@ -218,7 +218,7 @@ def test_what_it_does_not_cover_reads_the_events() -> None:
 days = st.integers(0, 5).map(lambda d: T0 + timedelta(days=d))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     loaded=batches, start=days, length=st.integers(1, 6),
     breakdown=st.sampled_from(["source_medium", "source"]), bots=st.booleans(),
