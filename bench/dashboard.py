@@ -136,7 +136,10 @@ def run(n: int, repeat: int) -> dict[str, Any]:
             fcp = first_contentful_paint(srv, path, max(3, repeat // 3))
         finally:
             srv.stop()
-        return {"reads": reads, "report_http": page, "fcp": fcp, "js_gzip_bytes": script_bytes(html)}
+        return {
+            "reads": reads, "report_http": page, "fcp": fcp, "js_gzip_bytes": script_bytes(html),
+            "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+        }
 
 
 def main() -> None:
@@ -149,10 +152,11 @@ def main() -> None:
         res = run(n, args.repeat)
         results[str(n)] = res
         print(f"\n{n:,} events, 30 days ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
-        print(f"{'read':28} {'p50 ms':>8} {'p95 ms':>8}")
+        print(f"{'read':28} {'p50 ms':>8} {'p95 ms':>8} {'CPU p50':>8}")
         for name, t in res["reads"].items():
-            print(f"{name:28} {t['p50_ms']:8.1f} {t['p95_ms']:8.1f}")
+            print(f"{name:28} {t['p50_ms']:8.1f} {t['p95_ms']:8.1f} {t['cpu_p50_ms']:8.1f}")
         print(f"{'whole report over HTTP':28} {res['report_http']['p50_ms']:8.1f} {res['report_http']['p95_ms']:8.1f}")
+        print(f"load average while it ran: {res['load']}")
         print(f"first contentful paint: p50 {res['fcp']['p50_ms']:.0f} ms, max {res['fcp']['max_ms']:.0f} ms (target <= 300 ms at 1M)")
         js = res["js_gzip_bytes"]
         print(f"JavaScript gzipped: {sum(js.values()) / 1024:.1f} KB ({', '.join(f'{k} {v / 1024:.1f}' for k, v in js.items())}) (target <= 60 KB)")

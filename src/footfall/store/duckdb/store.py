@@ -36,7 +36,7 @@ from footfall.store.base import (
     SessionTail,
 )
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.duckdb import credit, dedupe, funnels, journeys, reads, rollups
+from footfall.store.duckdb import credit, dedupe, funnels, journeys, reads, rollups, visitors
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
     SESSION_SPAN,
@@ -119,6 +119,11 @@ WHERE identities.project_id = j.project_id AND identities.env = j.env
   AND identities.user_id <> j.user_id
 """
 
+# Migrations whose new tables are filled from the stored rows by code after their SQL, in
+# transactions of a size the store's memory limit allows, before the version is recorded (the
+# SQL and the backfill start over if interrupted).
+_BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {6: visitors.backfill}
+
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
 
 QUERY_COLUMNS = (
@@ -169,10 +174,15 @@ class DuckDBStore:
             con.execute("BEGIN")
             try:
                 con.execute(sql)
+                if version in _BACKFILLS:
+                    con.execute("COMMIT")
+                    _BACKFILLS[version](con)
+                    con.execute("BEGIN")
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, name])
                 con.execute("COMMIT")
             except Exception:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a backfill may have ended it
+                    con.execute("ROLLBACK")
                 raise
 
         apply_all("footfall.store.duckdb", done, apply)
@@ -210,6 +220,7 @@ class DuckDBStore:
                             row = con.execute(_COMPRESS_LINKS).fetchone()
                             if not row or not row[0]:
                                 break
+                        visitors.relink(con)  # the visitor-hours read model (#17)
                     finally:
                         con.unregister("links")
                 if profiles:
@@ -235,6 +246,7 @@ class DuckDBStore:
             con.execute(dedupe.REMEMBER_KEYS)
             con.execute(UPSERT_SESSIONS)
             con.execute(rollups.APPEND)
+            visitors.fold_events(con)  # the visitor-hours read model (#17)
             con.execute(f"DROP {kind} staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
@@ -312,7 +324,7 @@ class DuckDBStore:
                 )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
-                for sql in rollups.REBUILD_DAYS:
+                for sql in (*rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS):
                     con.execute(sql)
                 con.execute("DROP TABLE touched_days")
                 row = con.execute(
@@ -320,6 +332,7 @@ class DuckDBStore:
                     params,
                 ).fetchone()
                 links = int(row[0]) if row else 0
+                con.execute(visitors.FORGET_KEYS, params[:2])
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
@@ -430,6 +443,8 @@ class DuckDBStore:
             )
             for sql in rollups.REBUILD_DAYS_BETWEEN:
                 con.execute(sql, {"day_lo": day_lo, "day_hi": day_hi})
+            for sql in visitors.REBUILD_DAYS_BETWEEN:
+                con.execute(sql, {"day_lo": day_lo, "day_hi": day_hi} if "$day" in sql else None)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

@@ -1,0 +1,242 @@
+"""Visitor hours: which people were seen in each UTC hour, with which traffic dimensions, as
+integer keys, so counts of people over whole hours (whole days in any whole-hour time zone)
+read about one row per visit instead of every event and the identity join.
+
+`visitor_keys` gives every id string (anonymous id, user id) of a project and environment a
+BIGINT key. `visitor_hours` holds the distinct (hour, device, person, DIMENSIONS, is_bot) of
+the events: `person_key` is the key of exactly the person `events_people` names (the user id,
+else the user the anonymous id is linked to, else the anonymous id); `device_key` is the key of
+the anonymous id on rows whose events carry no user id, the only rows whose person an identify
+can change later. So `count(DISTINCT person_key)` over these rows is `count(DISTINCT person)`
+over the events, for any filter and grouping by these columns (a property test checks it).
+
+Kept by the loader, in the same transaction as the events (a replay after a crash repeats the
+whole transaction or none of it):
+
+* `fold_events(con)` after the batch's rows are in `events` (temp view/table `staged`): their
+  new ids get keys, then their distinct rows not already stored for those hours are appended;
+* `relink(con)` after identity links are stored (`links` registered): the rows of every device
+  whose person the new links changed are rewritten, as sessions are;
+* forget and reclassify rebuild the UTC days they touch (`REBUILD_DAYS*`, temp `touched_days`),
+  and forget drops the person's keys, so no id of theirs is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from footfall.read.queries import StatsQuery
+
+__all__ = [
+    "DIMENSIONS",
+    "FORGET_KEYS",
+    "REBUILD_DAYS",
+    "REBUILD_DAYS_BETWEEN",
+    "backfill",
+    "covers",
+    "fold_events",
+    "relink",
+]
+
+# The dimensions a visit is counted by: every stats column but the per-event ones (event name,
+# path), which would make a row per event.
+DIMENSIONS = (
+    "source", "medium", "campaign", "channel", "referrer_host", "country", "region", "city",
+    "device_type", "browser", "os", "utm_content", "utm_term",
+)  # fmt: skip
+_DIMS = ", ".join(DIMENSIONS)
+_ROW = f"project_id, env, hour, device_key, person_key, {_DIMS}, is_bot"
+
+# Events → (hour, anonymous id, user id, person, dimensions) with the person resolved as
+# `events_people` does. `{source}` is `staged` or `events`; `{where}` narrows it.
+_PEOPLE = f"""
+SELECT DISTINCT e.project_id, e.env, date_trunc('hour', e.ts) AS hour,
+       CASE WHEN e.user_id IS NULL THEN e.anonymous_id END AS device,
+       coalesce(e.user_id, i.user_id, e.anonymous_id) AS person,
+       {", ".join(f"e.{d}" for d in DIMENSIONS)}, e.is_bot
+FROM {{source}} e
+LEFT JOIN identities i
+  ON i.project_id = e.project_id AND i.env = e.env AND i.anonymous_id = e.anonymous_id
+{{where}}
+"""
+
+# Temp table `batch_keys` (project_id, env, id, key): the keys of the ids `{ids}` (a query of
+# project_id, env, id), new ones made for ids without one. Only the batch's ids are looked up
+# (a semi-join builds its table from them, not from every key stored), and one writer (the
+# loader, or a migration) adds keys, so max + row number is unique.
+_KEYS = (
+    "CREATE OR REPLACE TEMP TABLE batch_ids AS"
+    " SELECT DISTINCT project_id, env, id FROM ({ids}) WHERE id IS NOT NULL",
+    "CREATE OR REPLACE TEMP TABLE batch_keys AS SELECT k.project_id, k.env, k.id, k.key"
+    " FROM visitor_keys k WHERE (k.project_id, k.env, k.id) IN (SELECT * FROM batch_ids)",
+    "INSERT INTO batch_keys SELECT project_id, env, id,"
+    " (SELECT coalesce(max(key), 0) FROM visitor_keys) + row_number() OVER ()"
+    " FROM (SELECT * FROM batch_ids EXCEPT SELECT project_id, env, id FROM batch_keys)",
+    "INSERT INTO visitor_keys SELECT * FROM batch_keys"
+    " WHERE key > (SELECT coalesce(max(key), 0) FROM visitor_keys)",
+)
+_DROP = ("DROP TABLE batch_ids", "DROP TABLE batch_keys")
+_PEOPLE_IDS = (
+    "SELECT project_id, env, device AS id FROM people"
+    " UNION ALL SELECT project_id, env, person FROM people"
+)
+
+# Rows of temp table `people` (from _PEOPLE) with their ids turned into keys.
+_KEYED = f"""
+SELECT p.project_id, p.env, p.hour, d.key AS device_key, k.key AS person_key,
+       {", ".join(f"p.{d}" for d in DIMENSIONS)}, p.is_bot
+FROM people p
+LEFT JOIN batch_keys d ON d.project_id = p.project_id AND d.env = p.env AND d.id = p.device
+LEFT JOIN batch_keys k ON k.project_id = p.project_id AND k.env = p.env AND k.id = p.person
+"""
+
+# Rows already stored for the batch's hours are not appended again (set difference: NULL equals
+# NULL), so a visit spread over many batches stays one row.
+_APPEND = f"""
+INSERT INTO visitor_hours
+SELECT * FROM ({_KEYED})
+EXCEPT
+SELECT {_ROW} FROM visitor_hours
+WHERE hour >= (SELECT min(hour) FROM people) AND hour <= (SELECT max(hour) FROM people)
+"""
+
+
+def _steps(source: str, where: str) -> list[str]:
+    return [
+        f"CREATE OR REPLACE TEMP TABLE people AS {_PEOPLE.format(source=source, where=where)}",
+        *(sql.format(ids=_PEOPLE_IDS) for sql in _KEYS),
+    ]
+
+
+_DONE = ("DROP TABLE people", *_DROP)
+
+
+def fold_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Fold the batch in temp `staged` (already inserted into `events`) into `visitor_hours`."""
+    for sql in (*_steps("staged", ""), _APPEND, *_DONE):
+        con.execute(sql)
+
+
+# The links whose person may have changed: every link ending where a link of this batch now
+# ends (alias chains are compressed, so a device linked long ago to the anonymous id of this
+# batch now points at the new end too).
+_MOVED = """
+CREATE OR REPLACE TEMP TABLE moved AS
+SELECT i.project_id, i.env, i.anonymous_id, i.user_id AS id FROM identities i
+WHERE (i.project_id, i.env, i.user_id) IN (
+    SELECT j.project_id, j.env, j.user_id FROM identities j
+    WHERE (j.project_id, j.env, j.anonymous_id) IN (SELECT project_id, env, anonymous_id FROM links))
+"""
+_RELINK = """
+UPDATE visitor_hours SET person_key = n.person_key
+FROM (
+    SELECT d.key AS device_key, k.key AS person_key FROM moved m
+    JOIN batch_keys d ON d.project_id = m.project_id AND d.env = m.env AND d.id = m.anonymous_id
+    JOIN batch_keys k ON k.project_id = m.project_id AND k.env = m.env AND k.id = m.id
+) n
+WHERE visitor_hours.device_key = n.device_key AND visitor_hours.person_key <> n.person_key
+"""
+
+
+def relink(con: duckdb.DuckDBPyConnection) -> None:
+    """After the batch's identity links (`links`) are stored: move the rows of every device
+    whose person changed to its new person."""
+    ids = (
+        "SELECT project_id, env, anonymous_id AS id FROM moved"
+        " UNION ALL SELECT project_id, env, id FROM moved"
+    )
+    for sql in (_MOVED, *(k.format(ids=ids) for k in _KEYS), _RELINK, "DROP TABLE moved", *_DROP):
+        con.execute(sql)
+
+
+# Rebuild the rows of the (project, env, UTC day) triples in temp table `touched_days`, from
+# the events (forget, reclassify). Their keys exist: every stored id got one when it was loaded.
+_TOUCHED = "(project_id, env, CAST(hour AS DATE)) IN (SELECT * FROM touched_days)"
+_EVENTS_TOUCHED = "(e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)"
+REBUILD_DAYS = (
+    f"DELETE FROM visitor_hours WHERE {_TOUCHED}",
+    *_steps("events", "WHERE " + _EVENTS_TOUCHED),
+    f"INSERT INTO visitor_hours {_KEYED}",
+    *_DONE,
+)
+# The same when every touched day lies in [$day_lo, $day_hi): the scans skip other row groups.
+REBUILD_DAYS_BETWEEN = (
+    "DELETE FROM visitor_hours WHERE hour >= $day_lo AND hour < $day_hi AND " + _TOUCHED,
+    *_steps("events", f"WHERE e.ts >= $day_lo AND e.ts < $day_hi AND {_EVENTS_TOUCHED}"),
+    f"INSERT INTO visitor_hours {_KEYED}",
+    *_DONE,
+)
+
+
+def backfill(con: duckdb.DuckDBPyConnection) -> None:
+    """Every row from the stored events (migration 6; stores built outside the loader, as
+    bench/queries.py's), a UTC day per transaction: at once, 10M events need more than the
+    store's 96 MB. Interrupted, it starts over."""
+    con.execute("DELETE FROM visitor_hours")
+    con.execute("DELETE FROM visitor_keys")
+    days = con.execute("SELECT DISTINCT CAST(ts AS DATE) AS d FROM events ORDER BY d").fetchall()
+    for (day,) in days:
+        lo = datetime.combine(day, time.min)
+        span = {"lo": lo, "hi": lo + timedelta(days=1)}
+        con.execute("BEGIN")
+        try:
+            steps = _steps("events", "WHERE e.ts >= $lo AND e.ts < $hi")
+            for sql in (*steps, f"INSERT INTO visitor_hours {_KEYED}", *_DONE):
+                con.execute(sql, span if "$lo" in sql else None)
+            con.execute("COMMIT")
+        except Exception:
+            with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
+                con.execute("ROLLBACK")
+            raise
+
+
+# After forget deleted a person's events and sessions: drop the keys no stored event or link
+# names any more (theirs), so no id of the person is left. $1, $2: project, env.
+FORGET_KEYS = """
+DELETE FROM visitor_keys WHERE project_id = $1 AND env = $2 AND key NOT IN (
+    SELECT person_key FROM visitor_hours
+    WHERE project_id = $1 AND env = $2 AND person_key IS NOT NULL
+    UNION ALL
+    SELECT device_key FROM visitor_hours
+    WHERE project_id = $1 AND env = $2 AND device_key IS NOT NULL)
+"""
+
+
+def _hour(value: datetime) -> bool:
+    v = value.astimezone(UTC)
+    return v.minute == 0 and v.second == 0 and v.microsecond == 0
+
+
+def _whole_hour_zone(tz: str, start: datetime, end: datetime) -> bool:
+    """Is the zone's offset a whole number of hours over [start, end)? Then every local hour,
+    day, week and month starts on a UTC hour. Offsets change at most a few times a year and
+    never back within six hours, so checking every six hours finds any fractional one."""
+    if tz == "UTC":
+        return True
+    zone = ZoneInfo(tz)
+    at, step = start.astimezone(UTC), timedelta(hours=6)
+    while True:
+        offset = at.astimezone(zone).utcoffset()
+        if offset is None or offset % timedelta(hours=1):
+            return False
+        if at >= end:
+            return True
+        at = min(at + step, end.astimezone(UTC))
+
+
+def covers(q: StatsQuery) -> bool:
+    """Can `visitor_hours` answer this exactly? People counted over whole UTC hours, grouped
+    and filtered by DIMENSIONS, in buckets that start on UTC hours."""
+    named = {*q.group_by, *(f for f, _ in q.filters)}
+    return (
+        q.metric == "uniques"
+        and q.event is None
+        and named <= set(DIMENSIONS)
+        and _hour(q.start)
+        and _hour(q.end)
+        and (q.interval is None or _whole_hour_zone(q.timezone, q.start, q.end))
+    )

@@ -1,0 +1,236 @@
+"""`visitor_hours` counts people exactly as the events do: random events loaded in several
+batches, devices identified and aliased after the fact, forget and reclassify, a batch that
+fails half-way and is loaded again, and a store migrated from before the table existed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from footfall.model import Event, IdentityLink, Scope
+from footfall.read.queries import SourcesQuery, StatsQuery
+from footfall.store.duckdb import reads, visitors
+from footfall.store.duckdb.store import DuckDBStore
+
+SCOPE = Scope("prj_a", "live")
+T0 = datetime(2026, 3, 27, tzinfo=UTC)  # the days around Europe/Berlin's switch to summer time
+enc = msgspec.json.encode
+
+
+def lines(items: list[Any]) -> bytes:
+    return b"".join(enc(x) + b"\n" for x in items)
+
+
+event = st.builds(
+    lambda n, minutes, anon, user, env, project, source, country, bot: Event(
+        project_id=project, env=env, uid=f"u{n}", name="$pageview",
+        ts=T0 + timedelta(minutes=minutes), received_at=T0,
+        anonymous_id=None if anon is None else f"a{anon}",
+        user_id=None if user is None else f"{'a' if user % 3 == 0 else 'p'}{user}",
+        session_id=None if anon is None else f"a{anon}-{minutes // 30}",
+        source=source, medium=None if source is None else ("paid" if n % 3 else "organic"), country=country, is_bot=bot,
+    ),
+    st.integers(0, 10**9), st.integers(0, 5 * 24 * 60),
+    st.one_of(st.none(), st.integers(0, 8)), st.one_of(st.none(), st.integers(0, 6)),
+    st.sampled_from(["live"] * 5 + ["test"]), st.sampled_from(["prj_a"] * 5 + ["prj_b"]),
+    st.sampled_from([None, "google", "bing"]), st.sampled_from(["US", "DE", None]),
+    st.sampled_from([False] * 5 + [True]),
+)  # fmt: skip
+link = st.builds(
+    lambda anon, user, env: IdentityLink(
+        project_id="prj_a", env=env, anonymous_id=f"a{anon}", user_id=f"{'a' if user % 3 == 0 else 'p'}{user}", ts=T0
+    ),
+    st.integers(0, 8), st.integers(0, 6), st.sampled_from(["live"] * 5 + ["test"]),
+)  # fmt: skip
+# Batches of events and links, in load order: links often arrive after the events they stitch.
+batches = st.lists(
+    st.tuples(st.lists(event, min_size=8, max_size=30), st.lists(link, min_size=1, max_size=4)), min_size=2, max_size=4
+)
+hours = st.integers(0, 5 * 24).map(lambda h: T0 + timedelta(hours=h))
+query = st.builds(
+    lambda start, length, group_by, interval, tz, country, bots: StatsQuery(
+        scope=SCOPE, start=start, end=start + timedelta(hours=length), metric="uniques",
+        group_by=tuple(group_by), interval=interval, timezone=tz,
+        filters=(("country", country),) if country else (), include_bots=bots, limit=1000,
+    ),
+    hours, st.integers(1, 5 * 24), st.lists(st.sampled_from(["source", "medium", "country"]), unique=True, max_size=2),
+    st.sampled_from([None, "hour", "day", "week", "month"]),
+    st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+    st.sampled_from([None, "US", "DE"]), st.booleans(),
+)  # fmt: skip
+
+
+def fresh(path: Path) -> DuckDBStore:
+    s = DuckDBStore(path)
+    s.migrate()
+    return s
+
+
+def load(s: DuckDBStore, loaded: list[tuple[list[Event], list[IdentityLink]]]) -> None:
+    for seq, (events, links) in enumerate(loaded, s.applied_seq() + 1):
+        s.append(lines(events), lines(links), seq)
+
+
+def same(s: DuckDBStore, q: StatsQuery) -> list[dict[str, Any]]:
+    fast = reads.stats(s.read, q)
+    assert fast == reads.stats(s.read, q, use_rollup=False), q
+    return fast
+
+
+@pytest.fixture
+def store(tmp_path_factory: pytest.TempPathFactory) -> DuckDBStore:
+    return fresh(tmp_path_factory.mktemp("visitors") / "e.duckdb")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(loaded=batches, queries=st.lists(query, min_size=1, max_size=6))
+def test_visitor_hours_count_people_as_the_events_do(
+    tmp_path_factory: pytest.TempPathFactory, loaded: list[tuple[list[Event], list[IdentityLink]]],
+    queries: list[StatsQuery],
+) -> None:
+    s = fresh(tmp_path_factory.mktemp("prop") / "e.duckdb")
+    try:
+        load(s, loaded)
+        whole = StatsQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=6), metric="uniques", group_by=("source",))
+        for q in (whole, *queries):
+            assert visitors.covers(q)
+            same(s, q)
+    finally:
+        s.close()
+
+
+def test_an_identify_after_the_fact_moves_the_device_and_its_alias_chain(store: DuckDBStore) -> None:
+    at = T0 + timedelta(hours=1)
+    evs = [
+        Event(project_id="prj_a", env="live", uid=f"u{i}", name="$pageview", ts=at, received_at=at,
+              anonymous_id=anon, user_id=user, source=src)
+        for i, (anon, user, src) in enumerate([
+            ("d1", None, "google"), ("d2", None, "google"), ("d3", "alice", "bing"), ("d4", None, "bing"),
+        ])
+    ]  # fmt: skip
+    q = StatsQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=1), metric="uniques", group_by=("source",))
+    load(store, [(evs, [])])
+    assert same(store, q) == [{"source": "bing", "value": 2}, {"source": "google", "value": 2}]
+
+    def link(anon: str, user: str) -> IdentityLink:
+        return IdentityLink(project_id="prj_a", env="live", anonymous_id=anon, user_id=user, ts=at)
+
+    load(store, [([], [link("d1", "d2")])])  # d1 is d2 now
+    assert same(store, q) == [{"source": "bing", "value": 2}, {"source": "google", "value": 1}]
+    load(store, [([], [link("d2", "alice")])])  # the chain d1 → d2 → alice: one person everywhere
+    load(store, [([], [link("d4", "alice")])])
+    assert same(store, q) == [{"source": "bing", "value": 1}, {"source": "google", "value": 1}]
+    assert same(store, StatsQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=1), metric="uniques")) == [
+        {"value": 1}
+    ]
+
+
+def test_forget_and_reclassify_keep_it_exact_and_leave_no_key(store: DuckDBStore) -> None:
+    evs = [
+        Event(project_id="prj_a", env="live", uid=f"u{i}", name="$pageview",
+              ts=T0 + timedelta(hours=i * 7), received_at=T0, anonymous_id=f"d{i % 4}",
+              url="https://shop.example/", source="google" if i % 2 else None)
+        for i in range(20)
+    ]  # fmt: skip
+    gone = IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="gone", ts=T0)
+    load(store, [(evs, [gone])])
+    q = StatsQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=8), metric="uniques", group_by=("source",), interval="day")
+    before = same(store, q)
+    assert store.forget(SCOPE, "gone").events == 5
+    assert same(store, q) != before
+    ids = {r[0] for r in store.read("SELECT id FROM visitor_keys", None)[1]}
+    assert "gone" not in ids and "d1" not in ids and "d2" in ids
+    store.reclassify(T0 + timedelta(days=3), lambda p, u, r: {"source": "again", "source_rule_id": "referral"}, ("source",))
+    assert any(r["source"] == "again" for r in same(store, q))
+
+
+def test_a_batch_that_fails_half_way_is_loaded_again_exactly(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evs = [
+        Event(project_id="prj_a", env="live", uid=f"u{i}", name="$pageview", ts=T0 + timedelta(minutes=i),
+              received_at=T0, anonymous_id=f"d{i % 3}", source="google")
+        for i in range(9)
+    ]  # fmt: skip
+    links = [IdentityLink(project_id="prj_a", env="live", anonymous_id="d0", user_id="bob", ts=T0)]
+    load(store, [(evs[:4], [])])
+    real = visitors.relink
+
+    def crash(con: Any) -> None:
+        real(con)  # the read model is written, then the process "dies" before the commit
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(visitors, "relink", crash)
+    with pytest.raises(RuntimeError):
+        store.append(lines(evs[4:]), lines(links), 2)
+    assert store.applied_seq() == 1
+    monkeypatch.setattr(visitors, "relink", real)
+    store.append(lines(evs[4:]), lines(links), 2)  # the loader replays from its WAL position
+    q = StatsQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=1), metric="uniques", interval="hour")
+    assert same(store, q) == [{"bucket": "2026-03-27T00:00:00Z", "value": 3}]
+    assert store.read("SELECT count(*) FROM visitor_hours", None)[1] == [(3,)]  # no row twice
+
+
+def test_the_migration_backfills_an_existing_store(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    evs = [
+        Event(project_id="prj_a", env="live", uid=f"u{i}", name="$pageview", ts=T0 + timedelta(hours=i),
+              received_at=T0, anonymous_id=f"d{i % 5}", user_id="carol" if i == 7 else None,
+              source=["google", "bing", None][i % 3], country=["US", "DE"][i % 2])
+        for i in range(40)
+    ]  # fmt: skip
+    load(s, [(evs, [IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="carol", ts=T0)])])
+    # The store as the previous release left it: no visitor tables, migration 6 not applied.
+    for sql in ("DROP TABLE visitor_hours", "DROP TABLE visitor_keys", "DELETE FROM schema_migrations WHERE version = 6"):
+        s._con.execute(sql)
+    s.close()
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    assert s.schema_version() == 6
+    q = StatsQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=3), metric="uniques", group_by=("source", "country"), interval="day")
+    migrated = same(s, q)
+    assert migrated and sum(r["value"] for r in migrated) > 5
+    assert s.read("SELECT count(*) FROM visitor_hours", None)[1] == [(40,)]
+    visitors.backfill(s._con)  # again, over the rows it filled: the same answers
+    assert same(s, q) == migrated
+    s.close()
+
+
+def test_what_it_does_not_cover_reads_the_events() -> None:
+    q = StatsQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=1), metric="uniques")
+    assert visitors.covers(q)
+    assert not visitors.covers(msgspec.structs.replace(q, event="$pageview"))
+    assert not visitors.covers(msgspec.structs.replace(q, group_by=("path",)))
+    assert not visitors.covers(msgspec.structs.replace(q, metric="count"))
+    assert not visitors.covers(msgspec.structs.replace(q, start=T0 + timedelta(minutes=30)))
+    # Kolkata is UTC+5:30: its days start on half hours
+    assert not visitors.covers(msgspec.structs.replace(q, interval="day", timezone="Asia/Kolkata"))
+    assert visitors.covers(msgspec.structs.replace(q, timezone="Asia/Kolkata"))  # one total: any zone
+    assert visitors.covers(msgspec.structs.replace(q, interval="day", timezone="Europe/Berlin"))
+
+
+days = st.integers(0, 5).map(lambda d: T0 + timedelta(days=d))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    loaded=batches, start=days, length=st.integers(1, 6),
+    breakdown=st.sampled_from(["source_medium", "source"]), bots=st.booleans(),
+)
+def test_sources_over_whole_days_answer_as_the_events_do(
+    tmp_path_factory: pytest.TempPathFactory, loaded: list[tuple[list[Event], list[IdentityLink]]],
+    start: datetime, length: int, breakdown: str, bots: bool,
+) -> None:
+    s = fresh(tmp_path_factory.mktemp("sources") / "e.duckdb")
+    try:
+        load(s, loaded)
+        q = SourcesQuery(scope=SCOPE, start=start, end=start + timedelta(days=length), breakdown=breakdown, include_bots=bots, limit=100)
+        assert reads.sources(s.read, q) == reads.sources(s.read, q, use_rollup=False)
+    finally:
+        s.close()
