@@ -31,8 +31,8 @@ SELECT project_id, env, session_id,
        count(*) FILTER (WHERE name = '$pageview') AS pageviews,
        arg_min(path, ts) FILTER (WHERE name = '$pageview') AS entry_path,
        arg_max(path, ts) FILTER (WHERE name = '$pageview') AS exit_path,
-       min(ts) FILTER (WHERE name = '$pageview') AS entry_ts,
-       max(ts) FILTER (WHERE name = '$pageview') AS exit_ts,
+       min(ts) FILTER (WHERE name = '$pageview' AND path IS NOT NULL) AS entry_ts,
+       max(ts) FILTER (WHERE name = '$pageview' AND path IS NOT NULL) AS exit_ts,
        max(ts) FILTER (WHERE user_id IS NOT NULL) AS user_ts,
        bool_or(is_bot) AS is_bot
 FROM {{source}}

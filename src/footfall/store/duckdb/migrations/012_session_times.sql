@@ -7,8 +7,8 @@ ALTER TABLE sessions ADD COLUMN user_ts TIMESTAMP;
 UPDATE sessions SET entry_ts = t.entry_ts, exit_ts = t.exit_ts, user_ts = t.user_ts
 FROM (
     SELECT project_id, env, session_id,
-           min(ts) FILTER (WHERE name = '$pageview') AS entry_ts,
-           max(ts) FILTER (WHERE name = '$pageview') AS exit_ts,
+           min(ts) FILTER (WHERE name = '$pageview' AND path IS NOT NULL) AS entry_ts,
+           max(ts) FILTER (WHERE name = '$pageview' AND path IS NOT NULL) AS exit_ts,
            max(ts) FILTER (WHERE user_id IS NOT NULL) AS user_ts
     FROM events WHERE session_id IS NOT NULL
     GROUP BY project_id, env, session_id
