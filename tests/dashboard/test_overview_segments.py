@@ -112,6 +112,14 @@ def test_segment_round_trip(admin: httpx.Client, dash: Dash) -> None:
     assert f'data-testid="segment-{seg}"' in page and "Phones from Google" in page
     assert 'data-testid="chip-segment"' in page and 'data-testid="chip-source"' in page and 'data-testid="chip-device_type"' in page
     assert _kpi(page, "visitors") == _total(dash, metric="uniques", source="google", device_type="mobile", **seven)
+    # The lists the report links to apply the segment too (their URL carries only its id).
+    for section in ("sessions", "events"):
+        def csv(**params: str) -> str:
+            r = admin.get(f"{dash.report_path()}/{section}", params={"period": "7d", "format": "csv", **params})  # noqa: B023
+            assert r.status_code == 200
+            return r.text
+        segmented = csv(segment=seg)
+        assert segmented == csv(source="google", device_type="mobile") != csv()
     # An explicit filter combines with it; one on the segment's column takes that column's place.
     page = _report(admin, dash, period="7d", segment=seg, country="DE")
     assert _kpi(page, "visitors") == _total(dash, metric="uniques", source="google", device_type="mobile", country="DE", **seven)

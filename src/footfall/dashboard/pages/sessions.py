@@ -19,7 +19,7 @@ from footfall.dashboard.lists import (
 )
 from footfall.dashboard.pages._access import Access, project_access
 from footfall.dashboard.pages._lists import list_context, read_failed
-from footfall.dashboard.state import parse_state
+from footfall.dashboard.pages.segments import report_state
 from footfall.dashboard.web import page
 from footfall.errors import FootfallError
 from footfall.model import Scope
@@ -31,7 +31,7 @@ async def sessions(request: Request) -> Response:
     access = project_access(request)
     if not isinstance(access, Access):
         return access
-    state = parse_state(request.query_params)
+    state = report_state(request, access)  # a saved segment applies here as on the report
     tz = access.project.timezone
     rng = report_range(state, tz)
     scope = Scope(access.project.id, access.env)
