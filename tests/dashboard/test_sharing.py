@@ -47,7 +47,10 @@ def _share(admin: httpx.Client, dash: Dash, env: str = "live", **form: str) -> t
     url = re.search(r'value="([^"]+)" data-testid="share-url"', r.text)
     assert url, r.text[:3000]
     token_path = "/" + url.group(1).split("/", 3)[3]
-    link_id = re.findall(r'data-testid="share-(shr_[0-9a-f]+)"', r.text)[0]  # newest first
+    # Not the list's first row: links made in the same second are ordered by id there.
+    created = re.search(r'data-testid="share-created" data-link-id="(shr_[0-9a-f]+)"', r.text)
+    assert created, r.text[:3000]
+    link_id = created.group(1)
     return token_path, link_id
 
 

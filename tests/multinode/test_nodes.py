@@ -185,7 +185,7 @@ def test_a_share_link_made_on_one_node_opens_and_is_revoked_on_every_node(
     made = admin.post(page, data={"csrf": csrf.group(1), "label": "cluster"}, headers={"Origin": cluster.nodes[0].url})
     assert made.status_code == 201
     url = re.search(r'value="[^"]*(/dashboard/share/[^"]+)" data-testid="share-url"', made.text)
-    link_id = re.search(r'data-testid="share-(shr_[0-9a-f]+)"', made.text)
+    link_id = re.search(r'data-testid="share-created" data-link-id="(shr_[0-9a-f]+)"', made.text)
     assert url and link_id
     for node in cluster.nodes:
         assert httpx.get(node.url + url.group(1)).status_code == 200
