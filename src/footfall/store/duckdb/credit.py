@@ -15,117 +15,123 @@ from typing import Any
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
 from footfall.store.answers import attribution_answer, compared_answer
 from footfall.store.duckdb.funnels import property_path
-from footfall.store.duckdb.reads import Runner, scope_where, scoped_people
+from footfall.store.duckdb.reads import Runner, scope_where
 
 __all__ = ["DIRECT", "attribution", "compared", "touchpoints"]
 
 _HALF_LIFE_SECONDS = 7 * 86400
 DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
-_NON_DIRECT = "coalesce(source, 'direct') <> 'direct'"
 
-# Each touchpoint's weight, from its conversion's aggregates `a` (no window functions: those
-# keep whole partitions in memory, while a GROUP BY and a join spill to disk under the store's
-# memory limit). A conversion's touchpoints are ordered by (start_ts, session_id).
-_FIRST = "t.session_id = a.first_sid"
-_LAST = "t.session_id = a.last_sid"
+# Each touchpoint's weight, from its conversion's window `p` (see `_sql`): `n` touchpoints,
+# `pos` its place in (start_ts, session_id) order, `lnd` the last non-direct one's key.
+_FIRST = "pos = 1"
+_LAST = "pos = n"
 _WEIGHT = {
     "first_touch": f"CASE WHEN {_FIRST} THEN 1.0 ELSE 0.0 END",
     "last_touch": f"CASE WHEN {_LAST} THEN 1.0 ELSE 0.0 END",
-    "last_non_direct": "CASE WHEN t.session_id = coalesce(a.last_non_direct_sid, a.last_sid) THEN 1.0 ELSE 0.0 END",
-    "linear": "1.0 / a.n",
-    "position_based": (
-        "CASE WHEN a.n = 1 THEN 1.0 WHEN a.n = 2 THEN 0.5"
-        f" WHEN {_FIRST} OR {_LAST} THEN 0.4 ELSE 0.2 / (a.n - 2) END"
+    "last_non_direct": (
+        "CASE WHEN coalesce((start_ts, session_id) = lnd, pos = n) THEN 1.0 ELSE 0.0 END"
     ),
-    "time_decay": "t.decay / a.decay_sum",
+    "linear": "1.0 / n",
+    "position_based": (
+        "CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5"
+        f" WHEN {_FIRST} OR {_LAST} THEN 0.4 ELSE 0.2 / (n - 2) END"
+    ),
+    "time_decay": "decay / decay_sum",
 }
+
+# A session's person, as `events_people` resolves an event's (`i`: the project's links).
+_PERSON = "coalesce(s.user_id, i.user_id, s.anonymous_id)"
+_LINKS = "SELECT anonymous_id, user_id FROM identities WHERE project_id = $project AND env = $env"
 
 
 def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
-    """`WITH conv, sess, touch`: one row per conversion (uid, person, ts, session_id, value),
-    and one per touchpoint (its conversion's uid, ts and value, and the session's id, start
+    """`WITH conv, touch`: one row per conversion (cid: an integer id, person, ts, session_id,
+    value), and one per touchpoint (its conversion's cid and ts, and the session's id, start
     and source/medium/campaign/channel)."""
-    where = scope_where(q, params)
+    where = scope_where(q, params, "e")
     params.update(conversion=q.conversion, lookback=q.lookback_seconds)
     if q.value_property is not None:
         params["value_property"] = q.value_property
-        raw = f"TRY_CAST(json_extract_string(properties, {property_path('value_property')}) AS DOUBLE)"
+        raw = f"TRY_CAST(json_extract_string(e.properties, {property_path('value_property')}) AS DOUBLE)"
         value = f"coalesce(CASE WHEN isfinite({raw}) THEN {raw} END, 0.0)"  # no NaN, no inf
     else:
         value = "0.0"
     bots = "" if q.include_bots else " AND NOT s.is_bot"
+    sessions = f"""
+        SELECT s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
+               {_PERSON} AS person
+        FROM sessions s LEFT JOIN ({_LINKS}) i ON i.anonymous_id = s.anonymous_id
+        WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end"""
     # The conversion's own session is a touchpoint even when it is not its person's (or is
     # older than the lookback); the second branch adds exactly those, so no UNION has to
     # dedupe every touchpoint (a hash of all of them, which ran out of memory at 10M events).
-    # Touchpoints carry their conversion's value, so nothing has to join them back to it.
+    # Conversions are few beside sessions, but DuckDB estimates an equality filter at a third
+    # of the events: `coalesce(x IN (…), false)` keeps a mark join, whose hash table is built
+    # from the conversions, where a semi join built it from every session (10M events: 2.3
+    # -> 1.2 s of operator time). A conversion's id is its row's (an integer, not `uid`).
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
+    touch = "c.cid, c.ts, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel"
     return f"""
-    WITH conv AS (
-        SELECT uid, person, ts, session_id, {value} AS value FROM {scoped_people()}
-        WHERE {" AND ".join(where)} AND name = $conversion
+    WITH conv AS MATERIALIZED (
+        SELECT e.rowid AS cid, coalesce(e.user_id, i.user_id, e.anonymous_id) AS person, e.ts,
+               e.session_id, {value} AS value
+        FROM events e LEFT JOIN ({_LINKS}) i ON i.anonymous_id = e.anonymous_id
+        WHERE {" AND ".join(where)} AND e.name = $conversion
     ),
-    sess AS (
-        SELECT s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
-               coalesce(s.user_id, i.user_id, s.anonymous_id) AS person
-        FROM sessions s
-        LEFT JOIN (
-            SELECT anonymous_id, user_id FROM identities WHERE project_id = $project AND env = $env
-        ) i ON i.anonymous_id = s.anonymous_id
-        WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end
-          AND ((s.start_ts >= $start - to_seconds($lookback)
-                AND coalesce(s.user_id, i.user_id, s.anonymous_id) IN (SELECT person FROM conv))
-               OR s.session_id IN (SELECT session_id FROM conv))
+    sess AS ({sessions}
+          AND s.start_ts >= $start - to_seconds($lookback)
+          AND coalesce({_PERSON} IN (SELECT person FROM conv), false)
+    ),
+    own AS ({sessions}
+          AND coalesce(s.session_id IN (SELECT session_id FROM conv), false)
     ),
     touch AS (
-        SELECT c.uid, c.ts, c.value, s.session_id, s.start_ts, s.source, s.medium, s.campaign,
-               s.channel
-        FROM conv c JOIN sess s ON s.person = c.person
-        WHERE {in_lookback}
+        SELECT {touch} FROM conv c JOIN sess s ON s.person = c.person WHERE {in_lookback}
         UNION ALL
-        SELECT c.uid, c.ts, c.value, s.session_id, s.start_ts, s.source, s.medium, s.campaign,
-               s.channel
-        FROM conv c JOIN sess s ON s.session_id = c.session_id
+        SELECT {touch} FROM conv c JOIN own s ON s.session_id = c.session_id
         WHERE NOT coalesce(s.person = c.person AND {in_lookback}, false)
     )"""
 
 
-def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...] = ()) -> str:
-    """`touchpoints`, then `decayed`, `agg` (per conversion) and `credited` (weighted
-    touchpoints: column `w` for `q.model`, or `w_<model>` for each of `models`)."""
-    direct = ", ".join(f"{DIRECT[d]} AS {d}" for d in ATTRIBUTION_DIMENSIONS)
-    columns = [f"w_{m}" for m in models] if models else ["w"]
+def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -> str:
+    """`touchpoints`, then `credited`: one row per touchpoint with its weight `w_<model>` for
+    each of `models`, its conversion's value and `q.group_by`; a conversion without any
+    touchpoint is one row credited whole to direct.
+
+    The weights come from window functions over each conversion's touchpoints, all six from
+    one pass: a per-conversion aggregate joined back to the touchpoints needed the
+    touchpoints twice, and the aggregate's keys (session ids) could not spill, so side by
+    side ran out of memory at 10M events under 96 MB. The window's partitions spill. Each
+    conversion itself joins its window as a row without a session (`start_ts` NULL): it
+    carries the value and, when it is alone, stands for the direct credit.
+    """
+    dims = sorted({*q.group_by, "source"})
+    direct = ", ".join(f"{DIRECT[d]}" for d in dims)
     weights = ", ".join(
-        f"{_WEIGHT[m]} AS {c}" for m, c in zip(models or (q.model,), columns, strict=True)
+        f"CASE WHEN n = 0 THEN 1.0 ELSE {_WEIGHT[m]} END AS w_{m}" for m in models
     )
-    # Side by side, linear credits every touchpoint: no row can be dropped.
-    nonzero = "true" if models else "w > 0"
-    whole = ", ".join(f"1.0 AS {c}" for c in columns)
-    # Conversions without any touchpoint are added beside the weighted touchpoints (the
-    # anti-join builds on the conversions), not by joining every touchpoint back to its
-    # conversion, which kept all of them in a hash table.
     return touchpoints(q, params) + f""",
-    decayed AS (
-        SELECT *, pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS}) AS decay
+    windowed AS (
+        SELECT cid, NULL::DOUBLE AS value, session_id, start_ts, {", ".join(dims)},
+               pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS})
+                   AS decay
         FROM touch
+        UNION ALL
+        SELECT cid, value, NULL, NULL, {direct}, NULL FROM conv
     ),
-    agg AS (
-        SELECT uid, count(*) AS n, sum(decay) AS decay_sum,
-               arg_min(session_id, (start_ts, session_id)) AS first_sid,
-               arg_max(session_id, (start_ts, session_id)) AS last_sid,
-               arg_max(session_id, (start_ts, session_id)) FILTER (WHERE {_NON_DIRECT})
-                   AS last_non_direct_sid
-        FROM decayed GROUP BY uid
-    ),
-    weighted AS (
-        SELECT * FROM (
-            SELECT t.uid, t.value, t.source, t.medium, t.campaign, t.channel, {weights}
-            FROM decayed t JOIN agg a ON a.uid = t.uid
-        ) WHERE {nonzero}
+    placed AS (
+        SELECT {", ".join(dims)}, session_id, start_ts, decay,
+               max(value) OVER p AS value, count(start_ts) OVER p AS n,
+               sum(decay) OVER p AS decay_sum,
+               row_number() OVER (p ORDER BY start_ts NULLS LAST, session_id) AS pos,
+               max(CASE WHEN coalesce(source, 'direct') <> 'direct'
+                        THEN (start_ts, session_id) END) OVER p AS lnd
+        FROM windowed WINDOW p AS (PARTITION BY cid)
     ),
     credited AS (
-        SELECT uid, value, {", ".join(columns)}, {", ".join(ATTRIBUTION_DIMENSIONS)} FROM weighted
-        UNION ALL
-        SELECT uid, value, {whole}, {direct} FROM conv WHERE uid NOT IN (SELECT uid FROM agg)
+        SELECT {", ".join(q.group_by)}, value, {weights}
+        FROM placed WHERE start_ts IS NOT NULL OR n = 0
     )
     """
 
@@ -134,9 +140,10 @@ def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     assert q.model in ATTRIBUTION_MODELS
     assert q.group_by and all(d in ATTRIBUTION_DIMENSIONS for d in q.group_by)
     params: dict[str, Any] = {}
-    ctes = _sql(q, params)
+    ctes = _sql(q, params, (q.model,))
     keys = ", ".join(q.group_by)
     _names, totals = run(ctes + " SELECT count(*), coalesce(sum(value), 0.0) FROM conv", params)
+    w = f"w_{q.model}"
     # Ordered by the rounded sums, so float noise never decides between equal credits.
     # The groups are materialised before ORDER BY ... LIMIT: a top-N straight over the
     # aggregate ran out of memory at 10M events under a 96 MB limit (DuckDB plans it as a
@@ -144,8 +151,8 @@ def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     _names, rows = run(
         ctes
         + f""", grouped AS MATERIALIZED (
-            SELECT {keys}, sum(w) AS credit, sum(w * value) AS credit_value
-            FROM credited GROUP BY {keys}
+            SELECT {keys}, sum({w}) AS credit, sum({w} * value) AS credit_value
+            FROM credited WHERE {w} > 0 GROUP BY {keys}
         )
         SELECT * FROM grouped
         ORDER BY round(credit, 6) DESC, round(credit_value, 6) DESC,

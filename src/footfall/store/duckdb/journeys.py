@@ -29,22 +29,27 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     _names, rows = run(
         credit.touchpoints(q, params)
         + f""",
-        -- Sorting each conversion's list, not an ordered aggregate (those buffer every
-        -- group's rows apart), and reading the touchpoints once (an anti-join on them
-        -- materialised all of them): both ran out of memory at 10M events under 96 MB.
-        touch_paths AS (
-            SELECT uid,
-                   list_transform(list_sort(list((start_ts, session_id, {dim}))), lambda t: t[3])
-                       AS path
-            FROM touch GROUP BY uid
+        -- Each conversion's path from a window over its touchpoints, which spills, plus the
+        -- conversion itself as a row without a session (its value; alone, the direct path).
+        -- A list aggregate per conversion (sorted or ordered) could not spill: at 10M
+        -- events under 96 MB it ran out of memory.
+        windowed AS (
+            SELECT cid, NULL::DOUBLE AS value, session_id, start_ts, {dim} FROM touch
+            UNION ALL
+            SELECT cid, value, NULL, NULL, NULL FROM conv
         ),
         per_conversion AS (
-            SELECT coalesce(t.path, [{direct}]) AS path, c.value
-            FROM conv c LEFT JOIN touch_paths t ON t.uid = c.uid
+            SELECT max(value) OVER p AS value,
+                   list({dim}) FILTER (WHERE start_ts IS NOT NULL) OVER (
+                       p ORDER BY start_ts NULLS LAST, session_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS path
+            FROM windowed WINDOW p AS (PARTITION BY cid)
+            QUALIFY start_ts IS NULL
         ),
         grouped AS MATERIALIZED (
-            SELECT path, count(*) AS conversions, sum(value) AS value
-            FROM per_conversion GROUP BY path
+            SELECT CASE WHEN coalesce(len(path), 0) = 0 THEN [{direct}] ELSE path END AS path,
+                   count(*) AS conversions, sum(value) AS value
+            FROM per_conversion GROUP BY 1
         )
         SELECT * FROM grouped
         ORDER BY conversions DESC, round(value, 6) DESC, len(path), path::VARCHAR
@@ -77,7 +82,7 @@ def time_to_convert(run: Runner, q: AttributionQuery) -> dict[str, Any]:
         per_conversion AS MATERIALIZED (
             SELECT (epoch_us(any_value(ts)) - epoch_us(min(start_ts))) / 1e6 AS seconds,
                    count(*) AS touchpoints
-            FROM touch GROUP BY uid
+            FROM touch GROUP BY cid
         )
         SELECT (SELECT count(*) FROM conv), count(*),
                quantile_disc(seconds, {list(PERCENTILES)}), avg(seconds), min(seconds),
