@@ -58,11 +58,19 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     else:
         value = "0.0"
     bots = "" if q.include_bots else " AND NOT s.is_bot"
-    sessions = f"""
+
+    def sessions(where: str, person_where: str = "true") -> str:
+        """The sessions `where` picks (before their person is resolved) and `person_where`."""
+        return f"""
         SELECT s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
                {_PERSON} AS person
-        FROM sessions s LEFT JOIN ({_LINKS}) i ON i.anonymous_id = s.anonymous_id
-        WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end"""
+        FROM (
+            SELECT * FROM sessions s
+            WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end
+              AND {where}
+        ) s LEFT JOIN ({_LINKS}) i ON i.anonymous_id = s.anonymous_id
+        WHERE {person_where}"""
+
     # The conversion's own session is a touchpoint even when it is not its person's (or is
     # older than the lookback); the second branch adds exactly those, so no UNION has to
     # dedupe every touchpoint (a hash of all of them, which ran out of memory at 10M events).
@@ -79,19 +87,31 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
         FROM events e LEFT JOIN ({_LINKS}) i ON i.anonymous_id = e.anonymous_id
         WHERE {" AND ".join(where)} AND e.name = $conversion
     ),
-    sess AS ({sessions}
-          AND s.start_ts >= $start - to_seconds($lookback)
-          AND coalesce({_PERSON} IN (SELECT person FROM conv), false)
-    ),
-    own AS ({sessions}
-          AND coalesce(s.session_id IN (SELECT session_id FROM conv), false)
-    ),
+    sess AS ({sessions(
+        "s.start_ts >= $start - to_seconds($lookback)",
+        f"coalesce({_PERSON} IN (SELECT person FROM conv), false)",
+    )}),
+    own AS ({sessions("coalesce(s.session_id IN (SELECT session_id FROM conv), false)")}),
     touch AS (
         SELECT {touch} FROM conv c JOIN sess s ON s.person = c.person WHERE {in_lookback}
         UNION ALL
         SELECT {touch} FROM conv c JOIN own s ON s.session_id = c.session_id
         WHERE NOT coalesce(s.person = c.person AND {in_lookback}, false)
     )"""
+
+
+def _window(models: tuple[str, ...]) -> list[str]:
+    """The window columns `models` weigh by: the touchpoints are sorted within each conversion
+    only for the models that need their order."""
+    columns = ["sum(decay) OVER p AS decay_sum"] if "time_decay" in models else []
+    if {"first_touch", "last_touch", "last_non_direct", "position_based"} & set(models):
+        columns.append("row_number() OVER (p ORDER BY start_ts NULLS LAST, session_id) AS pos")
+    if "last_non_direct" in models:
+        columns.append(
+            "max(CASE WHEN coalesce(source, 'direct') <> 'direct' THEN (start_ts, session_id) END)"
+            " OVER p AS lnd"
+        )
+    return columns
 
 
 def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -> str:
@@ -121,12 +141,8 @@ def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -
         SELECT cid, value, NULL, NULL, {direct}, NULL FROM conv
     ),
     placed AS (
-        SELECT {", ".join(dims)}, session_id, start_ts, decay,
-               max(value) OVER p AS value, count(start_ts) OVER p AS n,
-               sum(decay) OVER p AS decay_sum,
-               row_number() OVER (p ORDER BY start_ts NULLS LAST, session_id) AS pos,
-               max(CASE WHEN coalesce(source, 'direct') <> 'direct'
-                        THEN (start_ts, session_id) END) OVER p AS lnd
+        SELECT {", ".join(dims)}, session_id, start_ts, decay, max(value) OVER p AS value,
+               {", ".join(["count(start_ts) OVER p AS n", *_window(models)])}
         FROM windowed WINDOW p AS (PARTITION BY cid)
     ),
     credited AS (

@@ -1,0 +1,138 @@
+"""Every attribution model against a plain-Python reference, on random data whose sessions tie.
+
+The SQL weighs touchpoints with window functions over each conversion's touchpoints (#19); this
+checks each model's credits per channel against weights computed here from the definitions:
+touchpoints in (session start, session id) order, so sessions of one person that start at the
+same instant are ordered by their id; conversions without a session or any earlier one credited
+whole to direct; the conversion's own session counted even when older than the lookback.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from footfall.model import Event
+from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery
+from footfall.store.duckdb.store import DuckDBStore
+from tests.store.test_attribution import DAY, DIRECT, SCOPE, at, buy, ndjson, src, visit
+
+HALF_LIFE = 7 * DAY
+# A session's channel follows from its number, so every event of a session agrees on it.
+CHANNELS = [src("google", "organic", "Organic Search"), src("x", "paid", "Paid Social", "c1"), DIRECT]
+# (person, session number, day, minute, converts): minutes 0-1 make sessions of one person start
+# at the same instant; a conversion half a minute after its visit.
+_visit = st.tuples(
+    st.sampled_from(["p0", "p1"]), st.integers(0, 3), st.integers(-10, 9), st.integers(0, 1), st.booleans()
+)
+
+
+def _events(rows: list[tuple[str, int, int, int, bool]]) -> list[Event]:
+    out: list[Event] = []
+    for i, (person, session, day, minute, converts) in enumerate(rows):
+        sid = f"{person}-{session}-{day}"
+        out.append(visit(at(day, minute), person, sid, CHANNELS[session % 3]))
+        if converts:  # session 0 converts outside any session
+            out.append(buy(at(day, minute + 0.5), person, sid if session else None, 10 * (i + 1), CHANNELS[session % 3]))
+    return out
+
+
+def _weights(touch: list[tuple[datetime, str, str, str]], at_ts: datetime) -> dict[str, list[float]]:
+    """Each model's weight of each touchpoint (start, session id, source, channel), in order."""
+    n = len(touch)
+    decay = [2 ** (-(at_ts - start).total_seconds() / HALF_LIFE) for start, *_ in touch]
+    non_direct = [i for i, (_s, _id, source, _c) in enumerate(touch) if source != "direct"]
+    lnd = non_direct[-1] if non_direct else n - 1
+    position = [1.0] if n == 1 else [0.5, 0.5] if n == 2 else [0.4, *[0.2 / (n - 2)] * (n - 2), 0.4]
+    return {
+        "first_touch": [1.0 if i == 0 else 0.0 for i in range(n)],
+        "last_touch": [1.0 if i == n - 1 else 0.0 for i in range(n)],
+        "last_non_direct": [1.0 if i == lnd else 0.0 for i in range(n)],
+        "linear": [1.0 / n] * n,
+        "position_based": position,
+        "time_decay": [d / sum(decay) for d in decay],
+    }
+
+
+def reference(events: list[Event], q: AttributionQuery) -> dict[str, dict[str, tuple[float, float]]]:
+    """model -> channel -> (credited conversions, credited value)."""
+    sessions: dict[str, Event] = {}
+    for e in sorted(events, key=lambda e: e.ts):  # a session starts at its first event
+        if e.session_id is not None:
+            sessions.setdefault(e.session_id, e)
+    lookback = timedelta(seconds=q.lookback_seconds)
+    out: dict[str, dict[str, list[float]]] = {m: defaultdict(lambda: [0.0, 0.0]) for m in ATTRIBUTION_MODELS}
+    for c in events:
+        if c.name != "purchase" or not q.start <= c.ts < q.end:
+            continue
+        value = float(msgspec.json.decode(c.properties)["amount_cents"])
+        touch = sorted(
+            (first.ts, sid, first.source or "direct", first.channel or "")
+            for sid, first in sessions.items()
+            if (first.anonymous_id == c.anonymous_id and c.ts - lookback <= first.ts <= c.ts)
+            or sid == c.session_id
+        )
+        weights = _weights(touch, c.ts) if touch else {m: [1.0] for m in ATTRIBUTION_MODELS}
+        channels = [channel for *_, channel in touch] or ["Direct"]
+        for model, ws in weights.items():
+            for channel, w in zip(channels, ws, strict=True):
+                out[model][channel][0] += w
+                out[model][channel][1] += w * value
+    return {m: {ch: (round(a, 6), round(b, 6)) for ch, (a, b) in by.items() if a} for m, by in out.items()}
+
+
+def _close(got: dict[str, tuple[float, float]], want: dict[str, tuple[float, float]]) -> bool:
+    return got.keys() == want.keys() and all(
+        got[k] == pytest.approx(want[k], abs=2e-6) for k in want
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_visit, max_size=16), lookback_days=st.sampled_from([1, 3, 30]))
+def test_every_model_matches_the_reference(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int, int, int, bool]], lookback_days: int
+) -> None:
+    events = _events(rows)
+    q = AttributionQuery(
+        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+        lookback_seconds=lookback_days * DAY, group_by=("channel",),
+    )  # fmt: skip
+    want = reference(events, q)
+    s = DuckDBStore(tmp_path_factory.mktemp("models") / "e.duckdb")
+    try:
+        s.migrate()
+        if events:
+            s.append(ndjson(*events), b"", 1)
+        both = s.attribution_compared(q)
+        for model in ATTRIBUTION_MODELS:
+            side: dict[str, tuple[float, float]] = {
+                r["channel"]: (r["conversions"][model], r["value"][model])
+                for r in both["rows"] if r["conversions"][model]
+            }
+            alone_rows: list[dict[str, Any]] = s.attribution(msgspec.structs.replace(q, model=model))["rows"]
+            alone = {r["channel"]: (r["conversions"], r["value"]) for r in alone_rows}
+            assert _close(side, want[model]), (model, side, want[model])
+            assert _close(alone, want[model]), (model, alone, want[model])
+    finally:
+        s.close()
+
+
+def test_tied_sessions_are_ordered_by_their_id(tmp_path: Path) -> None:
+    """Two sessions starting at the same instant: first touch takes the smaller id."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s.append(ndjson(
+        visit(at(1), "p", "s-b", CHANNELS[0]), visit(at(1), "p", "s-a", CHANNELS[1]),
+        buy(at(2), "p", "s-c", 100, DIRECT),
+    ), b"", 1)  # fmt: skip
+    q = AttributionQuery(scope=SCOPE, start=at(0), end=at(8), conversion="purchase", group_by=("channel",))
+    first = s.attribution(msgspec.structs.replace(q, model="first_touch"))["rows"]
+    assert [(r["channel"], r["conversions"]) for r in first] == [("Paid Social", 1.0)]  # s-a
+    s.close()
