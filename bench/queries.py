@@ -128,8 +128,9 @@ def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
 
 
 def answered(fn: Callable[[], Any], repeat: int) -> dict[str, Any]:
-    """`timed`, or why the read did not answer (side by side and paths at 10M answer 503
-    `query_out_of_memory` under the 96 MB default: docs/performance.md)."""
+    """`timed`, or why the read did not answer (a read that needs more than the store's memory
+    limit answers 503 `query_out_of_memory`; side by side and paths did at 10M events under
+    the 96 MB default before #19's window rewrite: docs/performance.md)."""
     try:
         return timed(fn, repeat)
     except (StoreUnavailable, httpx.HTTPStatusError) as exc:
