@@ -29,22 +29,27 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     _names, rows = run(
         credit.touchpoints(q, params)
         + f""",
-        -- Each conversion's path from a window over its touchpoints, which spills, plus the
-        -- conversion itself as a row without a session (its value; alone, the direct path).
-        -- A list aggregate per conversion (sorted or ordered) could not spill: at 10M
-        -- events under 96 MB it ran out of memory.
+        -- Each touchpoint's place in its conversion from a window (whose sort spills), then
+        -- each conversion's list of (place, value): lists of the (start, session id, value)
+        -- structs ran out of memory at 10M events under 96 MB. The conversion itself comes
+        -- as a row without a session (its value; alone, the direct path). A list window
+        -- would copy each conversion's list to each of its rows: quadratic for a person with
+        -- thousands of sessions (3,000 sessions and 300 conversions: 78 s, this way 1.3 s).
         windowed AS (
             SELECT cid, NULL::DOUBLE AS value, session_id, start_ts, {dim} FROM touch
             UNION ALL
             SELECT cid, value, NULL, NULL, NULL FROM conv
         ),
+        placed AS (
+            SELECT cid, value, {dim}, CASE WHEN start_ts IS NOT NULL THEN row_number() OVER (
+                       PARTITION BY cid ORDER BY start_ts NULLS LAST, session_id) END AS pos
+            FROM windowed
+        ),
         per_conversion AS (
-            SELECT max(value) OVER p AS value,
-                   list({dim}) FILTER (WHERE start_ts IS NOT NULL) OVER (
-                       p ORDER BY start_ts NULLS LAST, session_id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS path
-            FROM windowed WINDOW p AS (PARTITION BY cid)
-            QUALIFY start_ts IS NULL
+            SELECT max(value) AS value,
+                   list_transform(list_sort(list((pos, {dim})) FILTER (WHERE pos IS NOT NULL)),
+                                  lambda t: t[2]) AS path
+            FROM placed GROUP BY cid
         ),
         grouped AS MATERIALIZED (
             SELECT CASE WHEN coalesce(len(path), 0) = 0 THEN [{direct}] ELSE path END AS path,
