@@ -121,8 +121,8 @@ def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -
 
     The weights come from window functions over each conversion's touchpoints, all six from
     one pass: a per-conversion aggregate joined back to the touchpoints needed the
-    touchpoints twice, and the aggregate's keys (session ids) could not spill, so side by
-    side ran out of memory at 10M events under 96 MB. The window's partitions spill. Each
+    touchpoints twice, and its first/last states (keyed by session id strings) did not
+    spill, so side by side ran out of memory at 10M events under 96 MB. The window's partitions spill. Each
     conversion itself joins its window as a row without a session (`start_ts` NULL): it
     carries the value and, when it is alone, stands for the direct credit.
     """
