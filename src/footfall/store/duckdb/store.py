@@ -122,7 +122,10 @@ WHERE identities.project_id = j.project_id AND identities.env = j.env
 # Migrations whose new tables are filled from the stored rows by code after their SQL, in
 # transactions of a size the store's memory limit allows, before the version is recorded (the
 # SQL and the backfill start over if interrupted).
-_BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {6: visitors.backfill}
+_BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    6: visitors.backfill_visits,
+    13: visitors.backfill_pages,
+}
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
 
