@@ -322,3 +322,57 @@ def test_sources_over_whole_days_answer_as_the_events_do(
         assert reads.sources(s.read, q) == reads.sources(s.read, q, use_rollup=False)
     finally:
         s.close()
+
+
+any_range = st.tuples(st.integers(-60, 5 * 24 * 60), st.integers(1, 6 * 24 * 60)).map(
+    lambda r: (T0 + timedelta(minutes=r[0]), T0 + timedelta(minutes=r[0] + r[1]))
+)
+
+
+@settings(max_examples=20, deadline=None)
+@given(loaded=batches, ranges=st.lists(any_range, min_size=1, max_size=5), bots=st.booleans())
+def test_visits_from_the_sessions_table_count_as_the_events_do(
+    tmp_path_factory: pytest.TempPathFactory, loaded: list[tuple[list[Event], list[IdentityLink]]],
+    ranges: list[tuple[datetime, datetime]], bots: bool,
+) -> None:
+    s = fresh(tmp_path_factory.mktemp("visits") / "e.duckdb")
+    try:
+        load(s, loaded)
+        for start, end in ranges:  # any range: only the sessions crossing its edges read events
+            q = StatsQuery(scope=SCOPE, start=start, end=end, metric="sessions", include_bots=bots)
+            assert reads._visits(s.read, q) is not None
+            same(s, q)
+    finally:
+        s.close()
+
+
+def test_visits_after_forget_reclassify_and_the_migration(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    evs = [
+        Event(project_id="prj_a", env="live", uid=f"u{i}", name="$pageview", ts=T0 + timedelta(minutes=40 * i),
+              received_at=T0, anonymous_id=f"d{i % 4}", session_id=f"d{i % 4}-{i // 8}", is_bot=i % 5 == 0,
+              user_id="gone" if i % 4 == 1 else None, url="https://shop.example/")
+        for i in range(60)
+    ]  # fmt: skip
+    load(s, [(evs[:30], []), (evs[30:], [])])
+    queries = [
+        StatsQuery(scope=SCOPE, start=T0 + timedelta(hours=h), end=T0 + timedelta(hours=h + n), metric="sessions")
+        for h, n in ((0, 48), (3, 5), (7, 1))
+    ]
+    before = [same(s, q) for q in queries]
+    assert before[0][0]["value"] > 3
+    s._con.execute("UPDATE sessions SET humans = NULL")  # as the previous release left them
+    s._con.execute("DELETE FROM schema_migrations WHERE version = 13")
+    s._con.execute("DROP TABLE page_hours")
+    s._con.execute("DROP TABLE event_hours")
+    assert reads._visits(s.read, queries[0]) is None  # unknown: the events answer
+    s.close()
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    assert [same(s, q) for q in queries] == before
+    assert s.read("SELECT count(*) FROM sessions WHERE humans IS NULL", None)[1] == [(0,)]
+    s.forget(SCOPE, "gone")
+    s.reclassify(T0, lambda p, u, r: {"source": "again", "source_rule_id": "referral"}, ("source",))
+    after = [same(s, q) for q in queries]
+    assert after[0][0]["value"] < before[0][0]["value"]
+    s.close()

@@ -22,3 +22,7 @@ CREATE TABLE IF NOT EXISTS event_hours (
 );
 -- Filled from the stored events by visitors.backfill_pages, a day per transaction, before the
 -- version is recorded (store.py: _BACKFILLS); interrupted, it starts again.
+-- How many of a session's events are not a bot's (engagement events included), so the visits
+-- KPI counts the sessions inside a range from this table and only checks the events of those
+-- crossing its edges (store/duckdb/reads.py: _visits). Filled by the same backfill.
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS humans BIGINT;
