@@ -281,6 +281,11 @@ def test_bit_sets_count_people_while_they_fit_the_budget(
         monkeypatch.setattr(reads, "PEOPLE_SETS_BYTES", BUDGET)
     empty = StatsQuery(scope=SCOPE, start=T0 - timedelta(days=9), end=T0 - timedelta(days=8), metric="uniques")
     assert same(store, empty) == [{"value": 0}]
+    # A key outside the sets' range (statistics bound every stored key, but never a failed
+    # read if not): the count without sets.
+    q = StatsQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=1), metric="uniques", group_by=("source",))
+    monkeypatch.setattr(reads, "_count_people", lambda *a: "coalesce(bit_count(bitstring_agg(person_key, 1, 2)), 0)")
+    assert reads.stats(store.read, q) == reads.stats(store.read, q, use_rollup=False)
 
 
 def test_what_it_does_not_cover_reads_the_events() -> None:

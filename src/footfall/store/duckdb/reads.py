@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import msgspec
 
 from footfall.read.queries import (
@@ -166,15 +167,23 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
         + f") ORDER BY {', '.join([*order, 'value DESC', *(c for c in q.group_by)])}"
         + " LIMIT $limit"
     )
-    rows = _rows(*run(sql, params))
+    try:
+        rows = _rows(*run(sql, params))
+    except duckdb.OutOfRangeException:
+        # A key outside the column's min/max statistics (never seen; they bound every stored
+        # value): the exact count without sets rather than a failed read.
+        if "bitstring_agg" not in value:
+            raise
+        rows = _rows(*run(sql.replace(value, "count(DISTINCT person_key)"), params))
     if not select and rows and rows[0]["value"] is None:
         rows[0]["value"] = 0  # a sum over no rollup rows
     return rows
 
 
-# Memory the people sets of one read may take (see _count_people): 2 reads at once under the
-# 96 MB default leave each a fraction of it.
-PEOPLE_SETS_BYTES = 16 << 20
+# Memory the people sets of one read may take per thread (see _count_people; each of the
+# store's threads keeps its own sets): 2 reads at once on 2 threads under the 96 MB default
+# hold at most a third of it.
+PEOPLE_SETS_BYTES = 8 << 20
 _BUCKET_HOURS = {"hour": 1, "day": 24, "week": 7 * 24, "month": 28 * 24}
 
 
