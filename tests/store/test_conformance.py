@@ -133,6 +133,10 @@ READS: dict[str, Read] = {
     "stats_utm_geo": stats(group_by=("utm_content", "utm_term", "region"), filters=(("city", "Berlin"),)),
     "stats_city_day": stats(interval="day", group_by=("city",), filters=(("utm_term", "shoes"),), start=MIDNIGHT),
     "stats_utm_content_people": stats(metric="uniques", group_by=("utm_content",), filters=(("region", "CA"),)),
+    # DuckDB: from page_hours / event_hours (whole hours), ClickHouse: from the events.
+    "stats_page_people": stats(metric="uniques", event="$pageview", group_by=("path",), interval="day"),
+    "stats_event_people": stats(metric="uniques", group_by=("event_name",), timezone="Europe/Berlin", interval="day"),
+    "stats_goal_people": stats(metric="uniques", event="signup", filters=(("event_name", "signup"),)),
     "sources": lambda s: s.sources(SourcesQuery(scope=SCOPE, start=START, end=END)),
     "sources_by_source_bots": lambda s: s.sources(SourcesQuery(
         scope=SCOPE, start=START, end=END, breakdown="source", include_bots=True)),

@@ -12,9 +12,14 @@ one-page visit stays a bounce.
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime, time, timedelta
+
+import duckdb
+
 from footfall.model import ENGAGEMENT_EVENT
 
-__all__ = ["FIRST_FIELDS", "REBUILD_SESSIONS", "UPSERT_SESSIONS"]
+__all__ = ["FIRST_FIELDS", "REBUILD_SESSIONS", "UPSERT_SESSIONS", "backfill_humans"]
 
 # Fields taken from the session's first event.
 FIRST_FIELDS = (
@@ -34,7 +39,8 @@ SELECT project_id, env, session_id,
        min(ts) FILTER (WHERE name = '$pageview' AND path IS NOT NULL) AS entry_ts,
        max(ts) FILTER (WHERE name = '$pageview' AND path IS NOT NULL) AS exit_ts,
        max(ts) FILTER (WHERE user_id IS NOT NULL) AS user_ts,
-       bool_or(is_bot) AS is_bot
+       bool_or(is_bot) AS is_bot,
+       count(*) FILTER (WHERE NOT is_bot) AS humans
 FROM {{source}}
 WHERE session_id IS NOT NULL {{where}}
 GROUP BY project_id, env, session_id
@@ -43,7 +49,7 @@ GROUP BY project_id, env, session_id
 _COLUMNS = (
     "project_id, env, session_id, " + ", ".join(FIRST_FIELDS)
     + ", user_id, start_ts, end_ts, events, pageviews, entry_path, exit_path, is_bot"
-    + ", entry_ts, exit_ts, user_ts"
+    + ", entry_ts, exit_ts, user_ts, humans"
 )
 
 
@@ -73,7 +79,8 @@ ON CONFLICT (project_id, env, session_id) DO UPDATE SET
     end_ts = greatest(s.end_ts, excluded.end_ts),
     events = s.events + excluded.events,
     pageviews = s.pageviews + excluded.pageviews,
-    is_bot = s.is_bot OR excluded.is_bot
+    is_bot = s.is_bot OR excluded.is_bot,
+    humans = s.humans + excluded.humans
 """
 
 # Recompute whole sessions from their events (after reclassify): `{where}` selects them.
@@ -81,3 +88,31 @@ REBUILD_SESSIONS = f"""
 INSERT OR REPLACE INTO sessions ({_COLUMNS})
 SELECT {_COLUMNS} FROM ({_AGGREGATE.format(source="events", where="AND {where}")})
 """
+
+
+_ADD_HUMANS = """
+UPDATE sessions SET humans = sessions.humans + t.humans
+FROM (
+    SELECT project_id, env, session_id, count(*) FILTER (WHERE NOT is_bot) AS humans FROM events
+    WHERE session_id IS NOT NULL AND ts >= $lo AND ts < $hi GROUP BY ALL
+) t
+WHERE sessions.project_id = t.project_id AND sessions.env = t.env
+  AND sessions.session_id = t.session_id
+"""
+
+
+def backfill_humans(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 13: every session's `humans` from its stored events, a UTC day of events per
+    transaction (a session's days add up). Interrupted, it starts over from zero."""
+    con.execute("UPDATE sessions SET humans = 0")
+    days = con.execute("SELECT DISTINCT CAST(ts AS DATE) AS d FROM events ORDER BY d").fetchall()
+    for (day,) in days:
+        lo = datetime.combine(day, time.min)
+        con.execute("BEGIN")
+        try:
+            con.execute(_ADD_HUMANS, {"lo": lo, "hi": lo + timedelta(days=1)})
+            con.execute("COMMIT")
+        except Exception:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise

@@ -47,7 +47,7 @@ from footfall.store.duckdb.reclassify import (
     has_signal,
     update_sql,
 )
-from footfall.store.duckdb.sessions import REBUILD_SESSIONS, UPSERT_SESSIONS
+from footfall.store.duckdb.sessions import REBUILD_SESSIONS, UPSERT_SESSIONS, backfill_humans
 from footfall.store.migrations import apply_all
 
 __all__ = ["DuckDBStore"]
@@ -119,10 +119,18 @@ WHERE identities.project_id = j.project_id AND identities.env = j.env
   AND identities.user_id <> j.user_id
 """
 
+def _backfill_13(con: duckdb.DuckDBPyConnection) -> None:
+    visitors.backfill_pages(con)
+    backfill_humans(con)
+
+
 # Migrations whose new tables are filled from the stored rows by code after their SQL, in
 # transactions of a size the store's memory limit allows, before the version is recorded (the
 # SQL and the backfill start over if interrupted).
-_BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {6: visitors.backfill}
+_BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    6: visitors.backfill_visits,
+    13: _backfill_13,
+}
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
 
