@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -184,6 +185,95 @@ def test_hostile_names_and_bad_state(admin: httpx.Client, journeys: Dash) -> Non
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
 
 
+def _query(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query))
+
+
+def _visits_links(page: str) -> dict[str, str]:
+    """Row key → its "its visits" link."""
+    rows = re.findall(r'<tr data-testid="attribution-row" data-key="([^"]*)"[^>]*>(.*?)</tr>', page, re.S)
+    out = {}
+    for key, body in rows:
+        m = re.search(r'href="([^"]+)" data-testid="visits-link"', body)
+        if m:
+            out[html.unescape(key)] = html.unescape(m.group(1))
+    return out
+
+
+def _people(page: str) -> set[str]:
+    return {html.unescape(p) for p in re.findall(r'data-testid="person-link">([^<]*)</a>', page)}
+
+
+@pytest.mark.parametrize(("by", "key"), [("channel", "Email"), ("source", "newsletter"), ("campaign", "spring")])
+def test_each_row_links_to_its_visits(admin: httpx.Client, journeys: Dash, by: str, key: str) -> None:
+    page = _page(admin, journeys, conversion="purchase", by=by)
+    links = _visits_links(page)
+    assert set(links) == {k for k in _table(page) if k}  # every row with a key, none without
+    url = links[key]
+    assert urlsplit(url).path == f"{journeys.report_path()}/sessions"
+    assert _query(url) == {**PERIOD, by: key}  # the page's period, the row's value
+    r = admin.get(url)
+    assert r.status_code == 200, r.text[:500]
+    assert {p for p in _people(r.text) if p.startswith("journey-")} == {f"journey-a{i}" for i in range(4)}
+    assert int(re.search(r'data-testid="sessions-total" data-value="(\d+)"', r.text).group(1)) >= 4  # type: ignore[union-attr]
+
+
+def test_who_converted_lists_exactly_the_counted_conversions(admin: httpx.Client, journeys: Dash) -> None:
+    page = _page(admin, journeys, conversion="purchase", value="amount")
+    total = int(float(re.search(r'data-testid="attribution-total" data-value="([^"]+)"', page).group(1)))  # type: ignore[union-attr]
+    url = _link(page, "total-link")
+    assert url == _link(page, "converted-paths") == _link(page, "converted-time") == _link(page, "ttc-conversions-link")
+    assert _query(url) == {**PERIOD, "event": "purchase"}
+    r = admin.get(url)
+    assert r.status_code == 200, r.text[:500]
+    assert 0 < total < 50 and r.text.count('data-testid="event"') == total  # one page holds them all
+    assert {f"journey-a{i}" for i in range(4)} | {"journey-b0", "journey-b1"} <= _people(r.text)
+
+
+def test_the_reports_conversions_link_to_who_converted(admin: httpx.Client, journeys: Dash) -> None:
+    r = admin.get(journeys.report_path(), params={**PERIOD, "goal": "purchase"})
+    kpi = re.search(r'data-testid="kpi-conversions" data-value="([\d.]+)"', r.text)
+    assert r.status_code == 200 and kpi
+    url = _link(r.text, "to-goal-events")
+    assert _query(url)["event"] == "purchase" and _query(url)["goal"] == "purchase"
+    listed = admin.get(url)
+    assert listed.status_code == 200
+    assert len(_people(listed.text)) == float(kpi.group(1)) == 6  # Conversions counts the people listed
+
+
+def test_a_hostile_source_is_escaped_in_its_link(admin: httpx.Client, journeys: Dash) -> None:
+    hostile = '"><img src=x onerror=alert(1)>&period=1d'
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = "https://shop.example/?" + urlencode({"utm_source": hostile, "utm_medium": "email"})
+    events = [
+        {"event": "$pageview", "anonymous_id": "hostile-1", "timestamp": (now - timedelta(hours=1)).isoformat(),
+         "url": url, "event_id": "hostile-visit"},
+        {"event": "purchase", "anonymous_id": "hostile-1", "timestamp": (now - timedelta(minutes=50)).isoformat(),
+         "event_id": "hostile-buy"},
+    ]  # fmt: skip
+    with journeys.server.client(journeys.server.keys["sk_test"]) as c:  # test data: live counts stay
+        assert c.post("/v1/batch", json={"events": events}).status_code == 202
+    r = admin.get(f"{journeys.report_path(env='test')}/attribution", params={**PERIOD, "conversion": "purchase", "by": "source"})
+    assert r.status_code == 200
+    assert "<img src=x" not in r.text
+    link = _visits_links(r.text)[hostile]
+    assert _query(link) == {**PERIOD, "source": hostile}  # the value whole, not a second period
+    followed = admin.get(link)
+    assert followed.status_code == 200 and "<img src=x" not in followed.text
+    assert _people(followed.text) == {"hostile-1"}
+
+
+def test_a_share_link_lists_no_people(admin: httpx.Client, journeys: Dash) -> None:
+    from tests.dashboard.test_sharing import _share
+
+    token_path, _id = _share(admin, journeys, label="Attribution check")
+    with httpx.Client(base_url=journeys.server.url, timeout=30) as anon:
+        assert anon.get(token_path + "/attribution", params={"conversion": "purchase"}).status_code == 404
+        shared = anon.get(token_path, params={**PERIOD, "conversion": "purchase", "goal": "purchase"})
+    assert shared.status_code == 200 and 'data-testid="kpi-conversions"' in shared.text
+    assert "/sessions" not in shared.text and "/events?" not in shared.text and "/people/" not in shared.text
+
+
 def test_needs_a_session_and_the_project(journeys: Dash) -> None:
     r = httpx.get(f"{journeys.server.url}{journeys.report_path()}/attribution", follow_redirects=False)
     assert r.status_code in (302, 303) and "/dashboard/login" in r.headers["location"]
@@ -239,5 +329,8 @@ def test_works_without_javascript(pw_browser: Browser, journeys: Dash) -> None:
         p.click('[data-testid="periods"] a:has-text("Last 7 days")')
         p.wait_for_url("**period=7d**")
         assert "conversion=purchase" in p.url and p.is_visible('[data-testid="attribution-table"]')
+        p.click('tr[data-key="Email"] [data-testid="visits-link"]')  # a plain link to the people
+        p.wait_for_selector('[data-testid="sessions"]')
+        assert "channel=Email" in p.url and p.locator('a[data-testid="person-link"]:has-text("journey-a0")').count() == 1
     finally:
         ctx.close()

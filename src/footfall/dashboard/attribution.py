@@ -84,6 +84,22 @@ class AttributionState(msgspec.Struct, frozen=True, kw_only=True):
     def preset(self, period: str) -> str:
         return self.url(period=ReportState(period=period, interval=default_interval(period)))
 
+    def visits_url(self, base: str, key: str) -> str:
+        """The sessions list of the period filtered to one row's channel, source or campaign:
+        the visits the models credit, and who made them. No list holds exactly one row's
+        credited conversions (a conversion's credit is shared among its touchpoints), and the
+        lookback reaches before the period, so the page's link says what it shows.
+
+        >>> AttributionState(period=ReportState(period="7d"), by="source").visits_url("/b", "a&b")
+        '/b/sessions?period=7d&source=a%26b'
+        """
+        return f"{base}/sessions?" + urlencode({**self.period.params(), self.by: key})
+
+    def conversions_url(self, base: str) -> str:
+        """The event log of every conversion the page counts: the conversion events of the period."""
+        assert self.conversion
+        return f"{base}/events?" + urlencode({**self.period.params(), "event": self.conversion})
+
 
 def _text(raw: str | None) -> str | None:
     raw = (raw or "").strip()
