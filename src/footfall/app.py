@@ -256,9 +256,15 @@ def create_app(settings: Settings) -> ASGIApp:
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
     app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in every})
+
+    async def room_for_writes() -> None:
+        svc = holder.get("svc")
+        if svc is not None:  # none before start-up: nothing to wait for
+            await svc.room_for_writes()
+
     return MetricsMiddleware(
         BrowserCors(
-            DirectRoutes(app, http_error, lambda: holder["svc"].room_for_writes()),
+            DirectRoutes(app, http_error, room_for_writes),
             origin_known=lambda scope, o: holder["svc"].origin_known(o),
             prefixes=("/v1/", segment.PREFIX + "/"),
             allow_headers=segment.cors_allow_headers,
