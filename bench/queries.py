@@ -92,7 +92,8 @@ def build(path: Path, n: int, project: str) -> DuckDBStore:
     con = store._con
     t0 = time.perf_counter()
     con.execute(GENERATE, {"n": n, "visitors": max(1000, n // 20), "project": project})
-    con.execute(REBUILD_SESSIONS.format(where="TRUE"))
+    for sql in REBUILD_SESSIONS:
+        con.execute(sql.format(where="TRUE"))
     con.execute(
         "CREATE TEMP TABLE touched_days AS SELECT DISTINCT project_id, env, CAST(ts AS DATE) FROM events"
     )

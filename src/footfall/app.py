@@ -161,10 +161,14 @@ class DirectRoutes:
     """
 
     def __init__(
-        self, app: Starlette, on_http_error: Callable[[Request, Exception], Awaitable[Response]]
+        self,
+        app: Starlette,
+        on_http_error: Callable[[Request, Exception], Awaitable[Response]],
+        before_write: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.on_http_error = on_http_error
+        self.before_write = before_write
         self.table: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {}
         for route in app.routes:
             if (
@@ -184,6 +188,8 @@ class DirectRoutes:
             await self.app(scope, receive, send)
             return
         scope["app"] = self.app
+        if self.before_write is not None and scope["method"] == "POST":
+            await self.before_write()  # every write is a POST: wait for room first (#23)
         request = Request(scope, receive, send)
         try:
             response = await endpoint(request)
@@ -250,9 +256,15 @@ def create_app(settings: Settings) -> ASGIApp:
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
     app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in every})
+
+    async def room_for_writes() -> None:
+        svc = holder.get("svc")
+        if svc is not None:  # none before start-up: nothing to wait for
+            await svc.room_for_writes()
+
     return MetricsMiddleware(
         BrowserCors(
-            DirectRoutes(app, http_error),
+            DirectRoutes(app, http_error, room_for_writes),
             origin_known=lambda scope, o: holder["svc"].origin_known(o),
             prefixes=("/v1/", segment.PREFIX + "/"),
             allow_headers=segment.cors_allow_headers,

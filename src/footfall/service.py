@@ -324,6 +324,12 @@ class Footfall:
 
         return self._limits.get(project_id, load)
 
+    async def room_for_writes(self) -> None:
+        """Under overload, hold a write up to the time a 503 would tell its client to wait
+        (the loader may catch up meanwhile) instead of refusing it at once."""
+        if self.committer is not None:
+            await self.committer.room(self.committer.retry_after)
+
     def admit(self, principal: Principal, route: str) -> None:
         """Raise Overloaded while the write queue is full (before the body is even decoded:
         refusing must cost less than storing), else take a token from the project's bucket

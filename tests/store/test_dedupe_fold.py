@@ -200,3 +200,32 @@ def test_the_migration_fills_the_keys_of_events_stored_before_it(tmp_path: Path)
     assert_consistent(store)
     assert store.append(ndjson([event(9, ("id3", "live", "v1", 9, "signup", 0))]), b"", 2) == 0
     store.close()
+
+
+def test_the_unindexed_sessions_migration_keeps_every_session(tmp_path: Path) -> None:
+    """Migration 15 moves sessions off their primary-key index (#23): a store made before it
+    keeps its rows, loses the index, and folds later batches exactly."""
+    store = DuckDBStore(tmp_path / "e.duckdb")
+    store.migrate()
+    store.append(ndjson([event(i, (None, "live", f"v{i % 3}", i, "$pageview", 0)) for i in range(9)]), b"", 1)
+    con = store._con
+    # As a store made before the migration: the same rows under a primary key.
+    con.execute("CREATE TABLE indexed AS SELECT * FROM sessions")
+    con.execute("DROP TABLE sessions")
+    con.execute("ALTER TABLE indexed RENAME TO sessions")
+    con.execute("ALTER TABLE sessions ADD PRIMARY KEY (project_id, env, session_id)")
+    con.execute("DELETE FROM schema_migrations WHERE version = 15")
+    primary_keys = (
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'sessions'"
+        " AND constraint_type = 'PRIMARY KEY'"
+    )
+    assert con.execute(primary_keys).fetchone() == (1,)
+    before = con.execute("SELECT * FROM sessions ORDER BY session_id").fetchall()
+    store.migrate()
+    assert con.execute("SELECT * FROM sessions ORDER BY session_id").fetchall() == before
+    assert con.execute(primary_keys).fetchone() == (0,)
+    not_null = "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'sessions' AND constraint_type = 'NOT NULL'"
+    assert con.execute(not_null).fetchone() == (8,)
+    store.append(ndjson([event(20 + i, (None, "live", f"v{i % 3}", 10 + i, "$pageview", 0)) for i in range(6)]), b"", 2)
+    assert_consistent(store)
+    store.close()

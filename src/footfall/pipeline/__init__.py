@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import operator
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -187,18 +188,20 @@ def _attribution_values(
     if not custom_rules:
         return _builtin_values(url, referrer, own_hosts)
     a = apply_custom(custom_rules, url, referrer, classify(url, referrer, own_hosts), own_hosts)
-    return tuple(getattr(a, name) for name in ATTRIBUTION_COLUMNS.values())
+    return _attribution_of(a)
 
 
 @functools.lru_cache(maxsize=16384)
 def _builtin_values(
     url: str | None, referrer: str | None, own_hosts: frozenset[str]
 ) -> tuple[object, ...]:
-    a = classify(url, referrer, own_hosts)
-    return tuple(getattr(a, name) for name in ATTRIBUTION_COLUMNS.values())
+    return _attribution_of(classify(url, referrer, own_hosts))
 
 
 _ATTRIBUTION_FIELDS = tuple(ATTRIBUTION_COLUMNS)
+# One C call per event instead of a generator of getattr calls (the pipeline's hot loop, #23).
+_attribution_of = operator.attrgetter(*ATTRIBUTION_COLUMNS.values())
+_inherited_of = operator.attrgetter(*INHERITED_FIELDS)
 
 
 def put_attribution(event: Event, ctx: StepContext) -> Event | Drop:
@@ -221,9 +224,7 @@ def maybe_inherit_session_attribution(event: Event, ctx: StepContext) -> Event |
                 setattr(event, name, value)
             event.source_rule_id = SESSION_INHERITED
     else:
-        ctx.sessions.remember_attribution(
-            key, tuple(getattr(event, name) for name in INHERITED_FIELDS)
-        )
+        ctx.sessions.remember_attribution(key, _inherited_of(event))
     return event
 
 

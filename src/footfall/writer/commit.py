@@ -61,6 +61,8 @@ class Committer:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.failed: BaseException | None = None
+        self._applied = asyncio.Event()  # set after each store transaction (loader thread)
+        loader.on_applied.append(self._applied.set)
 
     @property
     def depth(self) -> int:
@@ -76,11 +78,33 @@ class Committer:
             raise Overloaded("shutting_down", "server is shutting down", retry_after=self.retry_after)
         # An empty queue always takes the request, so a large batch is never starved.
         too_many = self._pending and len(self._pending) + count > self.max_pending
-        behind = self.loader.lag > self.max_lag or self.loader.lag_bytes > self.max_lag_bytes
-        if too_many or behind:
+        if too_many or self._behind():
             raise Overloaded(
                 "overloaded", "write queue is full, retry shortly", retry_after=self.retry_after
             )
+
+    def _behind(self) -> bool:
+        return self.loader.lag > self.max_lag or self.loader.lag_bytes > self.max_lag_bytes
+
+    async def room(self, wait: float) -> None:
+        """Wait up to `wait` seconds while the loader's backlog is over its bound (a write
+        then admitted or refused as usual). Refusing at once made clients that retry at once
+        (wrk, impatient SDKs) send the same batch again and again: the event loop spent most
+        of its CPU answering 503s, which the loader, the step that sets the pace, then lacked
+        (#23). A held request costs neither side anything until the store takes it."""
+        if not self._behind():
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while self._behind() and not self._closing:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._applied.clear()
+            try:
+                await asyncio.wait_for(self._applied.wait(), remaining)
+            except TimeoutError:
+                return
 
     async def commit(self, records: list[tuple[int, bytes]]) -> int:
         """Durably append (kind, payload) records; returns the seq of the last one."""

@@ -59,6 +59,8 @@ class Loader:
         self._stopping = False
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._waiters_lock = threading.Lock()
+        # Called on the event loop after each store transaction (the committer's admission).
+        self.on_applied: list[Callable[[], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="footfall-loader", daemon=True)
         self._last_trim = time.monotonic()
@@ -204,6 +206,8 @@ class Loader:
         for f in ready:
             if not f.done():
                 f.set_result(None)
+        for callback in self.on_applied:
+            callback()
 
     def _maybe_trim(self) -> None:
         now = time.monotonic()

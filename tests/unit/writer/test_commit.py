@@ -152,3 +152,29 @@ def test_the_loader_backlog_is_bounded_in_bytes(tmp_path: Path) -> None:
     committer.admit(1)  # applied: admitted again
     loader.stop()
     store.close()
+
+
+def test_a_write_waits_for_room_instead_of_a_503_while_the_loader_catches_up(tmp_path: Path) -> None:
+    """Under overload a write is held until the loader's next transaction frees room (#23);
+    it is refused only if none comes within the wait."""
+    _wal, loader, committer, store = make(tmp_path, max_lag=1_000_000, max_lag_bytes=10_000)
+    loader.submit(2, [(9, b"x" * 6_000), (9, b"y" * 5_000)])  # a backlog over the byte bound
+
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await committer.room(0.2)  # the loader is not running: nothing frees room
+        held = loop.time() - t0
+        with pytest.raises(Overloaded):
+            committer.admit(1)
+        waiting = asyncio.create_task(committer.room(60))
+        loader.start(loop)  # applies the backlog, then wakes the waiting write
+        await asyncio.wait_for(waiting, 30)
+        committer.admit(1)  # admitted now
+        return held
+
+    held = asyncio.run(scenario())
+    assert 0.2 <= held < 5
+    assert loader.lag_bytes == 0
+    loader.stop()
+    store.close()

@@ -19,7 +19,7 @@ import duckdb
 
 from footfall.model import ENGAGEMENT_EVENT
 
-__all__ = ["FIRST_FIELDS", "REBUILD_SESSIONS", "UPSERT_SESSIONS", "backfill_humans"]
+__all__ = ["FIRST_FIELDS", "FOLD_SESSIONS", "REBUILD_SESSIONS", "backfill_humans"]
 
 # Fields taken from the session's first event.
 FIRST_FIELDS = (
@@ -53,41 +53,64 @@ _COLUMNS = (
 )
 
 
-def _earlier(field: str) -> str:
+# Recompute whole sessions from their events (after reclassify): `{where}` selects them, the
+# rows recomputed replace the stored ones of their keys.
+REBUILD_SESSIONS = (
+    "CREATE OR REPLACE TEMP TABLE session_fold AS"
+    f" SELECT {_COLUMNS} FROM ({_AGGREGATE.format(source='events', where='AND {where}')})",
+    "DELETE FROM sessions WHERE (project_id, env, session_id) IN"
+    " (SELECT project_id, env, session_id FROM session_fold)",
+    f"INSERT INTO sessions ({_COLUMNS}) SELECT {_COLUMNS} FROM session_fold",
+    "DROP TABLE session_fold",
+)
+
+
+def _first(field: str) -> str:
     return (
-        f"{field} = CASE WHEN excluded.start_ts < s.start_ts THEN coalesce(excluded.{field}, s.{field})"
-        f" ELSE coalesce(s.{field}, excluded.{field}) END"
+        f"CASE WHEN b.start_ts < s.start_ts THEN coalesce(b.{field}, s.{field})"
+        f" ELSE coalesce(s.{field}, b.{field}) END AS {field}"
     )
 
 
-UPSERT_SESSIONS = f"""
-INSERT INTO sessions AS s ({_COLUMNS})
-SELECT {_COLUMNS} FROM ({_AGGREGATE.format(source="staged", where="")})
-ON CONFLICT (project_id, env, session_id) DO UPDATE SET
-    {", ".join(_earlier(f) for f in FIRST_FIELDS)},
+# The batch's sessions merged with their stored rows beside the table; then the stored rows it
+# merged are deleted and the merged rows appended (#23). An `ON CONFLICT DO UPDATE` upsert
+# into a primary key did the same merge, but DuckDB updates a row column by column (an undo
+# entry per column and row) and keeps the key's ART index in memory, rewriting it at every
+# checkpoint: it was the loader's biggest step and grew with the sessions. A delete marks a
+# row and an insert appends. A session not stored yet (`s` NULL) keeps the batch's values.
+_MERGED = f"""
+CREATE OR REPLACE TEMP TABLE session_fold AS
+SELECT b.project_id, b.env, b.session_id,
+    {", ".join(_first(f) for f in FIRST_FIELDS)},
     -- NULL times (no page view, no user id in a side) never win: the comparison is NULL.
-    user_id = CASE WHEN s.user_ts IS NULL OR excluded.user_ts >= s.user_ts
-                   THEN coalesce(excluded.user_id, s.user_id) ELSE s.user_id END,
-    user_ts = greatest(s.user_ts, excluded.user_ts),
-    entry_path = CASE WHEN s.entry_ts IS NULL OR excluded.entry_ts < s.entry_ts
-                      THEN coalesce(excluded.entry_path, s.entry_path) ELSE s.entry_path END,
-    entry_ts = least(s.entry_ts, excluded.entry_ts),
-    exit_path = CASE WHEN s.exit_ts IS NULL OR excluded.exit_ts >= s.exit_ts
-                     THEN coalesce(excluded.exit_path, s.exit_path) ELSE s.exit_path END,
-    exit_ts = greatest(s.exit_ts, excluded.exit_ts),
-    start_ts = least(s.start_ts, excluded.start_ts),
-    end_ts = greatest(s.end_ts, excluded.end_ts),
-    events = s.events + excluded.events,
-    pageviews = s.pageviews + excluded.pageviews,
-    is_bot = s.is_bot OR excluded.is_bot,
-    humans = s.humans + excluded.humans
+    CASE WHEN s.user_ts IS NULL OR b.user_ts >= s.user_ts
+         THEN coalesce(b.user_id, s.user_id) ELSE s.user_id END AS user_id,
+    least(s.start_ts, b.start_ts) AS start_ts,
+    greatest(s.end_ts, b.end_ts) AS end_ts,
+    coalesce(s.events, 0) + b.events AS events,
+    coalesce(s.pageviews, 0) + b.pageviews AS pageviews,
+    CASE WHEN s.entry_ts IS NULL OR b.entry_ts < s.entry_ts
+         THEN coalesce(b.entry_path, s.entry_path) ELSE s.entry_path END AS entry_path,
+    CASE WHEN s.exit_ts IS NULL OR b.exit_ts >= s.exit_ts
+         THEN coalesce(b.exit_path, s.exit_path) ELSE s.exit_path END AS exit_path,
+    coalesce(s.is_bot, false) OR b.is_bot AS is_bot,
+    least(s.entry_ts, b.entry_ts) AS entry_ts,
+    greatest(s.exit_ts, b.exit_ts) AS exit_ts,
+    greatest(s.user_ts, b.user_ts) AS user_ts,
+    -- A stored row whose `humans` is not known yet (migration 13 unfinished) stays unknown.
+    CASE WHEN s.session_id IS NULL THEN b.humans ELSE s.humans + b.humans END AS humans,
+    s.session_id IS NOT NULL AS stored
+FROM ({_AGGREGATE.format(source="staged", where="")}) b
+LEFT JOIN sessions s
+  ON s.project_id = b.project_id AND s.env = b.env AND s.session_id = b.session_id
 """
-
-# Recompute whole sessions from their events (after reclassify): `{where}` selects them.
-REBUILD_SESSIONS = f"""
-INSERT OR REPLACE INTO sessions ({_COLUMNS})
-SELECT {_COLUMNS} FROM ({_AGGREGATE.format(source="events", where="AND {where}")})
-"""
+FOLD_SESSIONS = (
+    _MERGED,
+    "DELETE FROM sessions WHERE (project_id, env, session_id) IN"
+    " (SELECT project_id, env, session_id FROM session_fold WHERE stored)",
+    f"INSERT INTO sessions ({_COLUMNS}) SELECT {_COLUMNS} FROM session_fold",
+    "DROP TABLE session_fold",
+)
 
 
 _ADD_HUMANS = """

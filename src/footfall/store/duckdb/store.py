@@ -47,7 +47,7 @@ from footfall.store.duckdb.reclassify import (
     has_signal,
     update_sql,
 )
-from footfall.store.duckdb.sessions import REBUILD_SESSIONS, UPSERT_SESSIONS, backfill_humans
+from footfall.store.duckdb.sessions import FOLD_SESSIONS, REBUILD_SESSIONS, backfill_humans
 from footfall.store.migrations import apply_all
 
 __all__ = ["DuckDBStore"]
@@ -252,7 +252,8 @@ class DuckDBStore:
             ).fetchone()
             inserted = int(row[0]) if row else 0
             con.execute(dedupe.REMEMBER_KEYS)
-            con.execute(UPSERT_SESSIONS)
+            for sql in FOLD_SESSIONS:
+                con.execute(sql)
             con.execute(rollups.APPEND)
             visitors.fold_events(con)  # the visitor-hours read model (#17)
             con.execute(f"DROP {kind} staged")
@@ -436,13 +437,12 @@ class DuckDBStore:
             span = con.execute(SESSION_SPAN).fetchone()
             first, last = (span if span and span[0] is not None else (datetime.min, datetime.max))
             # Sessions and rollups carry attribution too: rebuild what this slice changed.
-            con.execute(
-                REBUILD_SESSIONS.format(
-                    where="ts >= $first AND ts <= $last AND (project_id, env, session_id)"
-                    " IN (SELECT * FROM touched_sessions)"
-                ),
-                {"first": first, "last": last},
+            where = (
+                "ts >= $first AND ts <= $last AND (project_id, env, session_id)"
+                " IN (SELECT * FROM touched_sessions)"
             )
+            for i, sql in enumerate(REBUILD_SESSIONS):
+                con.execute(sql.format(where=where), {"first": first, "last": last} if i == 0 else None)
             day_lo = datetime.combine(lo.date(), time.min)
             day_hi = (
                 datetime.max

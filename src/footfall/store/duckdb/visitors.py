@@ -137,16 +137,25 @@ LEFT JOIN batch_keys k ON k.project_id = p.project_id AND k.env = p.env AND k.id
 """
 
 
-def _append(t: _Table) -> str:
+def _append(t: _Table) -> tuple[str, str, str]:
     """Rows already stored for the batch's hours ($lo to $hi) are not appended again (set
     difference: NULL equals NULL), so a visit spread over many batches stays one row. The hours
-    travel as values, not subqueries, so the scan skips other row groups by their min/max."""
-    return f"""
+    travel as values, not subqueries, so the scan skips other row groups by their min/max.
+    Only the stored rows of the batch's people can equal one of its rows: a semi-join on the
+    person's key keeps the difference from hashing every row of those hours (an hour at 60k
+    events/s holds millions), which made each batch slower as its hour filled (#23)."""
+    return (
+        f"CREATE OR REPLACE TEMP TABLE fresh AS {_keyed(t)}",
+        f"""
 INSERT INTO {t.name}
-SELECT * FROM ({_keyed(t)})
+SELECT * FROM fresh
 EXCEPT
-SELECT {t.row} FROM {t.name} WHERE hour >= $lo AND hour <= $hi
-"""
+SELECT {t.row} FROM {t.name}
+WHERE hour >= $lo AND hour <= $hi
+  AND (person_key IN (SELECT person_key FROM fresh) OR person_key IS NULL)
+""",
+        "DROP TABLE fresh",
+    )
 
 
 def _steps(source: str, where: str, tables: tuple[_Table, ...] = TABLES) -> list[str]:
@@ -169,7 +178,10 @@ def fold_events(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute("SELECT min(hour), max(hour) FROM resolved").fetchone()
     if row is not None and row[0] is not None:
         for t in TABLES:
-            con.execute(_append(t), {"lo": row[0], "hi": row[1]})
+            keyed, insert, drop = _append(t)
+            con.execute(keyed)
+            con.execute(insert, {"lo": row[0], "hi": row[1]})
+            con.execute(drop)
     for sql in _done():
         con.execute(sql)
 
