@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
@@ -378,6 +378,7 @@ LIST_VALUES = st.one_of(
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(section=st.sampled_from(["sessions", "events", "people"]), person=st.text(min_size=1, max_size=30),
        params=st.dictionaries(LIST_KEYS, LIST_VALUES, max_size=5), hx=st.booleans())
+@example(section="people", person="\n", params={}, hx=False)  # a line break in the id: was a 404
 def test_list_urls_never_fail(admin: httpx.Client, dash: Dash, section: str, person: str,
                               params: dict[str, str], hx: bool) -> None:
     path = f"{dash.report_path()}/{section}" + (f"/{quote(person + MARK, safe='')}" if section == "people" else "")

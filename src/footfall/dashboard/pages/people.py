@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -158,8 +159,23 @@ async def forget(request: Request) -> Response:
     })
 
 
+class _PersonId(Convertor[str]):
+    """A person id as stored: any text, slashes and line breaks included (an SDK sends what it
+    likes; Starlette's `path` convertor stops at a line break, and the page answered 404)."""
+
+    regex = "(?s:.+)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("person_id", _PersonId())
+
 routes = [
-    Route("/dashboard/p/{project_id}/{env}/people/{person:path}", person_page, methods=["GET"]),
-    Route("/dashboard/p/{project_id}/{env}/forget/{person:path}", forget_confirm, methods=["GET"]),
-    Route("/dashboard/p/{project_id}/{env}/forget/{person:path}", forget, methods=["POST"]),
+    Route("/dashboard/p/{project_id}/{env}/people/{person:person_id}", person_page, methods=["GET"]),
+    Route("/dashboard/p/{project_id}/{env}/forget/{person:person_id}", forget_confirm, methods=["GET"]),
+    Route("/dashboard/p/{project_id}/{env}/forget/{person:person_id}", forget, methods=["POST"]),
 ]
