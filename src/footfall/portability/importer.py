@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gzip
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -319,6 +321,25 @@ class HttpSink:
         self.client.close()
 
 
+# DuckDB's memory limit while an offline import runs (unless FOOTFALL_STORE_MEMORY is higher):
+# the indexes it grows (sessions, visitor keys) live in that memory, and past ~3M imported
+# events they outgrow the server's 96 MB default ("could not allocate block"). The import is a
+# process of its own, so its memory is not the server's.
+IMPORT_STORE_MEMORY = 1 << 30
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(I?)B?\s*", re.IGNORECASE)
+
+
+def _with_import_memory(settings: Any) -> Any:
+    match = _SIZE.fullmatch(str(settings.store_memory))
+    if match is None:  # a form this does not read: leave it to DuckDB
+        return settings
+    number, unit, binary = match.groups()
+    size = float(number) * (1024 if binary else 1000) ** "BKMGT".index(unit.upper() or "B")
+    if size >= IMPORT_STORE_MEMORY:
+        return settings
+    return dataclasses.replace(settings, store_memory=f"{IMPORT_STORE_MEMORY >> 20}MiB")
+
+
 class LocalSink:
     """The data directory of a stopped server, through the same pipeline, WAL and loader.
 
@@ -332,7 +353,7 @@ class LocalSink:
         from footfall.service import Footfall
 
         self.loop = asyncio.new_event_loop()
-        self.service = Footfall(settings)
+        self.service = Footfall(_with_import_memory(settings))
         try:
             self.service.project(scope.project_id)  # NotFound before anything is written
             self.loop.run_until_complete(self.service.start())

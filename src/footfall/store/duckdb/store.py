@@ -232,10 +232,13 @@ class DuckDBStore:
                 for sql in rollups.COMPACT:
                     con.execute(sql)
         finally:
-            if events:
-                con.unregister("batch")
-            if len(imported):
-                con.unregister("imported")
+            # After a failed step the transaction is aborted and these fail too: the step's
+            # error is the one to see (the caller rolls back; a later register replaces them).
+            with contextlib.suppress(duckdb.Error):
+                if events:
+                    con.unregister("batch")
+                if len(imported):
+                    con.unregister("imported")
         return inserted
 
     def _stage(self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes | pa.Table) -> None:
