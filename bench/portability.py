@@ -8,17 +8,26 @@ target: unchanged within ±50 MB); `footfall export --data` writes Parquet offli
 `footfall import --data` loads the NDJSON export into an empty data directory through the
 pipeline, WAL and loader. Peak RSS of each command is its `ru_maxrss`; the server's is `VmHWM`.
 The server is cold (started on the store, no request yet) when the export starts, so its
-growth includes the first request's work. Results go to `bench/results/portability-*.json`.
+growth includes the first request's work and DuckDB's buffer cache filling up to the store's
+memory limit; with `--warm` it first answers the whole-range reads of `bench/queries.py` (as a
+server in use has), and the growth is also given over that warm RSS. The imports go through
+the bulk path (Footfall's own rows, offline), from the NDJSON and from the Parquet export.
+CPU is each command's user + system time (the machine is shared: prefer it to rows/s). Results
+go to `bench/results/portability-*.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 from _results import save  # noqa: E402
-from queries import build, peak_rss_mb, server  # noqa: E402
+from queries import build, http_queries, server  # noqa: E402
 
 from footfall.config import Settings  # noqa: E402
 from footfall.service import bootstrap_default_project, create_project_with_keys, open_meta  # noqa: E402
@@ -44,14 +53,42 @@ main()
 """
 
 
-def command(*args: str) -> tuple[float, float]:
-    """Run `footfall ARGS`; (seconds, its peak RSS in MB)."""
+def command(n: int, *args: str) -> dict[str, float]:
+    """Run `footfall ARGS` over `n` rows: seconds, rows/s, CPU seconds and µs a row, peak RSS."""
     t0 = time.perf_counter()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, "-c", _WRAP, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         raise SystemExit(f"footfall {' '.join(args)} failed: {done.stderr[-2000:]}")
     hwm = done.stderr.strip().splitlines()[-1].split()
-    return time.perf_counter() - t0, int(hwm[1]) / 1024
+    seconds = time.perf_counter() - t0
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    return {
+        "seconds": seconds, "rows_per_s": n / seconds, "cpu_s": cpu, "cpu_us_per_row": cpu / n * 1e6,
+        "command_peak_rss_mb": int(hwm[1]) / 1024,
+    }  # fmt: skip
+
+
+@contextmanager
+def rss_peak(pid: int) -> Iterator[list[float]]:
+    """The highest VmRSS of `pid` while the block runs, sampled every 20 ms (its VmHWM would
+    also count what came before, such as the warm-up reads)."""
+    peak = [current_rss_mb(pid)]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], current_rss_mb(pid))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        thread.join()
+        peak[0] = max(peak[0], current_rss_mb(pid))
 
 
 def current_rss_mb(pid: int) -> float:
@@ -61,7 +98,7 @@ def current_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run(n: int) -> dict[str, Any]:
+def run(n: int, warm: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data, target, out = Path(tmp) / "data", Path(tmp) / "target", Path(tmp) / "out"
         data.mkdir()
@@ -73,49 +110,53 @@ def run(n: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         with server(data) as srv:
             assert srv.proc is not None
-            rss_before, hwm_before = current_rss_mb(srv.proc.pid), peak_rss_mb(srv.proc.pid)
-            seconds, peak = command(
-                "export", "--server", srv.url, "--key", keys["rk_live"], "--what", "events",
-                "--format", "ndjson", "--out", str(out / "ndjson"),
-            )  # fmt: skip
-            result["export_http_ndjson"] = {
-                "seconds": seconds, "rows_per_s": n / seconds, "command_peak_rss_mb": peak,
-                "server_rss_before_mb": rss_before, "server_rss_after_mb": current_rss_mb(srv.proc.pid),
-                "server_peak_before_mb": hwm_before, "server_peak_after_mb": peak_rss_mb(srv.proc.pid),
-            }  # fmt: skip
-            # The ±50 MB target: the cold server's peak during the export over its RSS before.
-            e = result["export_http_ndjson"]
-            e["server_growth_mb"] = e["server_peak_after_mb"] - rss_before
-        seconds, peak = command(
-            "export", "--data", str(data), "--project", keys["project_id"], "--what", "events",
+            cold = current_rss_mb(srv.proc.pid)
+            if warm:
+                http_queries(srv, keys["rk_live"], 1)
+            before = current_rss_mb(srv.proc.pid)
+            with rss_peak(srv.proc.pid) as peak:
+                e = command(
+                    n, "export", "--server", srv.url, "--key", keys["rk_live"], "--what", "events",
+                    "--format", "ndjson", "--out", str(out / "ndjson"),
+                )  # fmt: skip
+            # The ±50 MB target: the server's peak during the export over its RSS before.
+            e.update({
+                "server_warmed": warm, "server_rss_cold_mb": cold, "server_rss_before_mb": before,
+                "server_peak_mb": peak[0], "server_rss_after_mb": current_rss_mb(srv.proc.pid),
+                "server_growth_mb": peak[0] - before, "server_growth_over_cold_mb": peak[0] - cold,
+            })  # fmt: skip
+            result["export_http_ndjson"] = e
+        result["export_offline_parquet"] = command(
+            n, "export", "--data", str(data), "--project", keys["project_id"], "--what", "events",
             "--format", "parquet", "--out", str(out / "parquet"),
         )  # fmt: skip
-        result["export_offline_parquet"] = {"seconds": seconds, "rows_per_s": n / seconds, "command_peak_rss_mb": peak}
         meta = open_meta(Settings.from_env(data=str(target)))
-        project, _ = create_project_with_keys(meta, "import", [])
+        projects = {fmt: create_project_with_keys(meta, f"import-{fmt}", [])[0].id for fmt in ("ndjson", "parquet")}
         meta.close()
-        seconds, peak = command(
-            "import", str(out / "ndjson" / "events.ndjson"), "--data", str(target),
-            "--project", project.id, "--format", "footfall",
-        )  # fmt: skip
-        result["import_offline_footfall"] = {"seconds": seconds, "rows_per_s": n / seconds, "command_peak_rss_mb": peak}
+        for fmt in ("ndjson", "parquet"):
+            result[f"import_offline_{fmt}"] = command(
+                n, "import", str(out / fmt / f"events.{fmt}"), "--data", str(target),
+                "--project", projects[fmt], "--format", "footfall",
+            )  # fmt: skip
         return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--warm", action="store_true", help="serve whole-range reads before the export")
     args = ap.parse_args()
-    results = {str(n): run(n) for n in args.events}
+    results = {str(n): run(n, args.warm) for n in args.events}
     for n, res in results.items():
         print(f"\n{int(n):,} events")
         for name, r in res.items():
-            print(f"  {name:26} {r['rows_per_s']:>10,.0f} rows/s  {r['seconds']:7.1f} s  peak {r['command_peak_rss_mb']:6.0f} MB")
+            print(f"  {name:26} {r['rows_per_s']:>10,.0f} rows/s  {r['seconds']:7.1f} s"
+                  f"  CPU {r['cpu_us_per_row']:5.1f} µs/row  peak {r['command_peak_rss_mb']:6.0f} MB")  # fmt: skip
         e = res["export_http_ndjson"]
-        print(f"  server RSS during the HTTP export: {e['server_rss_before_mb']:.0f} -> {e['server_rss_after_mb']:.0f} MB"
-              f" (peak {e['server_peak_before_mb']:.0f} -> {e['server_peak_after_mb']:.0f} MB,"
-              f" +{e['server_growth_mb']:.0f} MB over the cold server's RSS)")  # fmt: skip
-    print("wrote", save("portability", {"events": results}))
+        print(f"  server RSS: cold {e['server_rss_cold_mb']:.0f} MB, {e['server_rss_before_mb']:.0f} MB before the"
+              f" HTTP export, peak {e['server_peak_mb']:.0f} MB during it (+{e['server_growth_mb']:.0f} MB;"
+              f" +{e['server_growth_over_cold_mb']:.0f} MB over the cold server)")  # fmt: skip
+    print("wrote", save("portability", {"events": results, "warm": args.warm}))
     print(json.dumps(results, indent=2))
 
 

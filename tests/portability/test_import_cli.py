@@ -38,6 +38,20 @@ def exported(srv: Server, key: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in body.split(b"\n") if line]
 
 
+def kill_9_midway(args: list[str], state: Path, n: int) -> int:
+    """Run the import command `args` and kill -9 it once its progress file says it has stored
+    some of its `n` rows but under half; returns the line it had recorded."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (state.exists() and 0 < next(iter(json.loads(state.read_text())["files"].values()), 0) < n // 2):
+        assert proc.poll() is None and time.monotonic() < deadline, "import finished before it could be killed"
+        time.sleep(0.01)  # polling the progress file for the moment to kill, not synchronising
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done: int = next(iter(json.loads(state.read_text())["files"].values()))
+    return done
+
+
 def run(d: Path, *args: str) -> dict[str, Any]:
     out = cli(d, "import", *args, "--json")
     doc: dict[str, Any] = json.loads(out.stdout)
@@ -152,14 +166,7 @@ def test_kill_9_during_import_then_resume_stores_every_row_once(tmp_path: Path, 
     state = tmp_path / "big.ndjson.import-state.json"
     args = [sys.executable, "-m", "footfall", "import", str(src), "--format", "millimetric",
             "--project", keys["project_id"], "--data", str(d)]  # fmt: skip
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (state.exists() and 0 < next(iter(json.loads(state.read_text())["files"].values()), 0) < n // 2):
-        assert proc.poll() is None and time.monotonic() < deadline, "import finished before it could be killed"
-        time.sleep(0.01)  # polling the progress file for the moment to kill, not synchronising
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = next(iter(json.loads(state.read_text())["files"].values()))
+    done = kill_9_midway(args, state, n)
     report = run(d, str(src), "--format", "millimetric", "--project", keys["project_id"], "--resume")
     assert report["skipped"] == done and report["rows"] == n - done
     srv = Server(d).start()

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from footfall.cli._common import DataOpt, JsonOpt, emit, settings_for
+from footfall.portability import BULK_ROWS
 
 __all__ = ["backup", "export", "import_", "restore"]
 
@@ -164,6 +165,7 @@ def import_(
     resume: Annotated[bool, typer.Option("--resume", help="Skip what an interrupted run of the same import stored.")] = False,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejected rows go here [default: <first path>.rejects.ndjson].")] = None,
     state: Annotated[Path | None, typer.Option("--state", help="Progress file for --resume [default: <first path>.import-state.json].")] = None,
+    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per store transaction when --data takes Footfall's own events whole (more: faster; fewer: less memory).")] = BULK_ROWS,
     data: DataOpt = None,
     server: ServerOpt = None,
     key: KeyOpt = None,
@@ -203,7 +205,7 @@ def import_(
                 try:
                     report = run_import(
                         paths, fmt, scope, sink,
-                        reenrich=reenrich, resume=resume, progress=progress,
+                        reenrich=reenrich, resume=resume, progress=progress, bulk_rows=batch_rows,
                         state_path=state or first.with_name(first.name + ".import-state.json"),
                         rejects_path=rejects or first.with_name(first.name + ".rejects.ndjson"),
                     )  # fmt: skip

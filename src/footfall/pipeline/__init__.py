@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from footfall.attribution.custom import CustomRule, apply_custom
 from footfall.attribution.rules import classify
@@ -40,6 +42,7 @@ __all__ = [
     "Pipeline",
     "StepContext",
     "attribute",
+    "invalid_rows",
 ]
 
 
@@ -97,6 +100,22 @@ def _key_count(properties: str) -> int:
         return 0
 
     return count(msgspec.json.decode(properties))
+
+
+def invalid_rows(table: pa.Table) -> pa.BooleanArray:
+    """`drop_invalid` over a whole Arrow table of events (an import of Footfall's own rows):
+    true where the row would be dropped. A NULL name or properties counts as empty."""
+    name = pc.fill_null(table.column("name").combine_chunks(), "")
+    props = pc.fill_null(table.column("properties").combine_chunks(), "{}")
+    bad = pc.or_(pc.equal(pc.utf8_length(name), 0), pc.greater(pc.utf8_length(name), MAX_NAME))
+    bad = pc.or_(bad, pc.greater(pc.binary_length(props), MAX_PROPERTIES_BYTES))
+    # Counting keys means parsing: only for the rows that could hold that many.
+    many = pc.greater(pc.count_substring(props, ":"), MAX_PROPERTY_KEYS)
+    if many.true_count:
+        texts = props.to_pylist()
+        over = [bool(m) and _key_count(texts[i]) > MAX_PROPERTY_KEYS for i, m in enumerate(many.to_pylist())]
+        bad = pc.or_(bad, pa.array(over))
+    return pc.fill_null(bad, True)
 
 
 def maybe_put_stated_visitor(event: Event, ctx: StepContext) -> Event | Drop:

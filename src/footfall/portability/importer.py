@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gzip
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,8 +24,10 @@ from typing import IO, Any, Protocol
 
 import httpx
 import msgspec
+import pyarrow as pa
 
 from footfall.model import Scope
+from footfall.portability.bulk import BULK_ROWS, ndjson_chunks, parquet_chunks
 from footfall.portability.sources import BadLine, Decoder, Records, Row, SourceFormat, decoder_for
 
 __all__ = ["HttpSink", "ImportReport", "LocalSink", "Sink", "input_files", "run_import"]
@@ -36,13 +40,19 @@ BATCH_RECORDS = 10_000
 BATCH_BYTES = 4 * 1024 * 1024  # a `/v1/import` body stays well under the server's 16 MB
 _TABLE_ORDER = ("links", "events", "profiles")
 _encode = msgspec.json.Encoder().encode
+_DROPPED = "dropped as invalid (name, size or time out of range)"
 
 
 class Sink(Protocol):
     batch_bytes: int  # the most input bytes gathered into one `send`
+    bulk: bool  # takes Footfall's own events as Arrow tables (`send_table`)
 
     def send(self, records: Records, reenrich: bool) -> list[int]:
         """Store the records durably; returns the indexes of events dropped as invalid."""
+
+    def send_table(self, table: pa.Table) -> list[int]:
+        """Store exported events (`bulk.Chunk.table`) durably, as they are; returns the
+        indexes of rows dropped as invalid."""
 
     def close(self) -> None: ...
 
@@ -73,6 +83,11 @@ def input_files(paths: list[Path]) -> list[Path]:
 def _table(path: Path) -> str | None:
     stem = path.name.split(".")[0]
     return stem if stem in _TABLE_ORDER else None
+
+
+def _bulk_readable(path: Path) -> bool:
+    """NDJSON (gzip or not) and Parquet; CSV goes row by row (a record may span lines)."""
+    return not (path.suffix == ".csv" or path.name.endswith(".csv.gz"))
 
 
 def _rows(path: Path) -> Iterator[tuple[int, Row]]:
@@ -153,6 +168,7 @@ def run_import(
     rejects_path: Path,
     resume: bool = False,
     progress: Callable[[int, int, int], None] | None = None,
+    bulk_rows: int = BULK_ROWS,
 ) -> ImportReport:
     """Import every row of `paths`; `progress(rows, bytes_done, bytes_total)` after batches."""
     files = input_files(paths)
@@ -162,9 +178,12 @@ def run_import(
     run.total = sum(f.stat().st_size for f in files)
     try:
         for file in files:
+            table = _table(file) or "events"
+            if fmt == "footfall" and table == "events" and not reenrich and sink.bulk and _bulk_readable(file):
+                run.bulk_file(file, resume, bulk_rows)
+                continue
             # Footfall's own rows are already enriched; anything else goes through the pipeline.
-            run.file(file, decoder_for(fmt, _table(file) or "events"), scope,
-                     reenrich or fmt != "footfall", resume)  # fmt: skip
+            run.file(file, decoder_for(fmt, table), scope, reenrich or fmt != "footfall", resume)
     finally:
         run.close()
     return run.report
@@ -206,12 +225,40 @@ class _Run:
                 self.flush(file, enrich, last)
         self.flush(file, enrich, last)
 
+    def bulk_file(self, file: Path, resume: bool, size: int) -> None:
+        """Footfall's own events, `size` rows per store transaction (`bulk`)."""
+        skip = self.state.done_upto(file) if resume else 0
+        if file.suffix == ".parquet":
+            chunks = parquet_chunks(file, skip, size)
+            self.report.skipped += skip
+        else:
+            chunks = ndjson_chunks(self._past(_rows(file), skip), size)
+        for chunk, last, size in chunks:
+            self.report.rows += len(chunk.lines) + len(chunk.rejects)
+            self.done_bytes += size
+            for line, error, row in chunk.rejects:
+                self.reject(file, line, error, row)
+            if chunk.table.num_rows:
+                for index in self.sink.send_table(chunk.table):
+                    self.reject(file, chunk.lines[index], _DROPPED, None)
+            self.report.events += chunk.table.num_rows
+            self.state.save(file, last)
+            if self.progress:
+                self.progress(self.report.rows, self.done_bytes, self.total)
+
+    def _past(self, rows: Iterator[tuple[int, Row]], skip: int) -> Iterator[tuple[int, Row]]:
+        for line, row in rows:
+            if line <= skip:
+                self.report.skipped += 1
+                continue
+            yield line, row
+
     def flush(self, file: Path, enrich: bool, last: int) -> None:
         """Send the batch; once acknowledged (durable), record the file's line."""
         batch = self._batch
         if len(batch):
             for index in self.sink.send(batch, enrich):
-                self.reject(file, self._lines[index], "dropped as invalid (name, size or time out of range)", None)
+                self.reject(file, self._lines[index], _DROPPED, None)
         self.report.events += len(batch.events)
         self.report.links += len(batch.links)
         self.report.profiles += len(batch.profiles)
@@ -237,6 +284,7 @@ class HttpSink:
     """A running server's `POST /v1/import` (its WAL: a 202 means durable); retries 503/429."""
 
     batch_bytes = BATCH_BYTES
+    bulk = False  # the server's WAL takes canonical records: events go row by row
 
     def __init__(self, server: str, key: str, attempts: int = 30) -> None:
         self.client = httpx.Client(
@@ -266,8 +314,30 @@ class HttpSink:
             return dropped
         raise RuntimeError("/v1/import kept answering 503: the server is overloaded")
 
+    def send_table(self, table: pa.Table) -> list[int]:
+        raise NotImplementedError("a server takes rows (send)")
+
     def close(self) -> None:
         self.client.close()
+
+
+# DuckDB's memory limit while an offline import runs (unless FOOTFALL_STORE_MEMORY is higher):
+# the indexes it grows (sessions, visitor keys) live in that memory, and past ~3M imported
+# events they outgrow the server's 96 MB default ("could not allocate block"). The import is a
+# process of its own, so its memory is not the server's.
+IMPORT_STORE_MEMORY = 1 << 30
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(I?)B?\s*", re.IGNORECASE)
+
+
+def _with_import_memory(settings: Any) -> Any:
+    match = _SIZE.fullmatch(str(settings.store_memory))
+    if match is None:  # a form this does not read: leave it to DuckDB
+        return settings
+    number, unit, binary = match.groups()
+    size = float(number) * (1024 if binary else 1000) ** "BKMGT".index(unit.upper() or "B")
+    if size >= IMPORT_STORE_MEMORY:
+        return settings
+    return dataclasses.replace(settings, store_memory=f"{IMPORT_STORE_MEMORY >> 20}MiB")
 
 
 class LocalSink:
@@ -283,7 +353,7 @@ class LocalSink:
         from footfall.service import Footfall
 
         self.loop = asyncio.new_event_loop()
-        self.service = Footfall(settings)
+        self.service = Footfall(_with_import_memory(settings))
         try:
             self.service.project(scope.project_id)  # NotFound before anything is written
             self.loop.run_until_complete(self.service.start())
@@ -293,6 +363,12 @@ class LocalSink:
             self.loop.close()
             raise
         self.principal = Principal(scope.project_id, Env(scope.env), KeyKind.SECRET, "import")
+        from footfall.store.duckdb.store import DuckDBStore
+
+        # Straight into the store, past the WAL (`Footfall.import_table`): on DuckDB, where a
+        # commit is durable and the loader's thread orders it. ClickHouse's inserts are
+        # deduplicated by WAL range, which such a write does not advance: row by row there.
+        self.bulk = isinstance(self.service.store, DuckDBStore)
 
     def send(self, records: Records, reenrich: bool) -> list[int]:
         svc = self.service
@@ -304,6 +380,9 @@ class LocalSink:
         if svc.loader.lag > svc.settings.max_lag // 2:
             self.loop.run_until_complete(svc.loader.wait_applied(svc.wal.last_seq - BATCH_RECORDS))
         return dropped
+
+    def send_table(self, table: pa.Table) -> list[int]:
+        return self.loop.run_until_complete(self.service.import_table(self.principal, table))
 
     def close(self) -> None:
         try:

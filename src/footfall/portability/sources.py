@@ -21,7 +21,9 @@ import msgspec
 
 from footfall.model import Env, Event, IdentityLink, KeyKind, Principal, ProfileUpdate, Scope
 
-__all__ = ["FORMATS", "BadLine", "Decoder", "Records", "SourceFormat", "decoder_for", "profile_updates"]
+__all__ = [
+    "FORMATS", "BadLine", "Decoder", "Records", "SourceFormat", "decoder_for", "event_struct", "profile_updates",
+]  # fmt: skip
 
 SourceFormat = Literal["footfall", "segment", "posthog", "millimetric"]
 FORMATS: tuple[SourceFormat, ...] = ("footfall", "segment", "posthog", "millimetric")
@@ -103,8 +105,14 @@ def _properties(props: Any) -> str:
 
 
 # -- Footfall's own export --------------------------------------------------------------------
-def footfall_event(row: Row, scope: Scope) -> Records:
+def event_struct(row: Row) -> Event:
+    """A row of Footfall's events export as the canonical `Event` (its project as exported)."""
     event: Event = _decode(row, Event)
+    return event
+
+
+def footfall_event(row: Row, scope: Scope) -> Records:
+    event = event_struct(row)
     event.project_id, event.env = scope.project_id, scope.env
     return Records(events=[event])
 

@@ -106,13 +106,14 @@ class Store(Protocol):
         upto_seq: int,
         profiles: list[bytes] | None = None,
         *,
-        imported: bytes = b"",
+        imported: bytes | pa.Table = b"",
     ) -> int:
         """Store NDJSON events, identity links and profile updates (JSON of `ProfileUpdate`,
         applied in order) atomically with the WAL position.
 
         Events whose (project_id, env, event_id) is already stored are skipped (idempotency).
-        `imported` holds NDJSON events from an import (`footfall import`), stored like
+        `imported` holds events from an import (`footfall import`: NDJSON, or an Arrow table
+        of `EVENT_SCHEMA` with naive UTC times from an offline bulk import), stored like
         `events` but also skipped when their (project_id, env, uid) is already stored, so
         importing a file twice stores it once (the loader passes it only when non-empty).
         Sessions and rollups fold both kinds alike. Returns the number of event rows inserted.

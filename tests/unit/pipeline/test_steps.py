@@ -175,3 +175,27 @@ def test_a_stated_ip_that_is_no_ip_address_is_ignored() -> None:
     bad, mapped = p.run([event(0, ip="'; drop table events --"), event(1, ip="::ffff:81.2.69.160")], ctx(p, raw_ip=True, server=True))
     assert (bad.ip, bad.country) == ("8.8.8.8", "US")  # the request's, as if none was stated
     assert (mapped.ip, mapped.country) == ("81.2.69.160", "GB")
+
+
+def test_invalid_rows_is_drop_invalid_over_a_whole_table() -> None:
+    """The bulk import checks whole columns: the same verdict as the per-event step."""
+    import json
+
+    import msgspec
+
+    from footfall.pipeline import Drop, drop_invalid, invalid_rows
+    from footfall.store.batch import EVENT_SCHEMA, ndjson_table
+
+    many = json.dumps({f"k{i}": i for i in range(1001)})
+    nested = json.dumps({"a": [{"b": i} for i in range(1200)]})  # 1,201 keys: dropped
+    colons = json.dumps({"k": ":" * 2000})  # many colons, one key: kept
+    events = [
+        event(0), event(1, name=""), event(2, name="n" * 256), event(3, name="n" * 257),
+        event(4, name="é" * 256), event(5, properties=json.dumps({"x": "y" * (64 * 1024 - 16)})),
+        event(6, properties=json.dumps({"x": "y" * (64 * 1024)})), event(7, properties=many),
+        event(8, properties=nested), event(9, properties=colons),
+    ]  # fmt: skip
+    p = pipeline()
+    expected = [isinstance(drop_invalid(e, ctx(p)), Drop) for e in events]
+    table = ndjson_table(b"".join(msgspec.json.encode(e) + b"\n" for e in events), EVENT_SCHEMA)
+    assert invalid_rows(table).to_pylist() == expected == [False, True, False, True, False, False, True, True, True, False]

@@ -35,3 +35,14 @@ def test_csv_header_once_and_parquet_round_trips() -> None:
     data = p.write(BATCH) + p.write(BATCH) + p.finish()
     table = pq.read_table(io.BytesIO(data))
     assert table.num_rows == 4 and table.column("ts")[0].as_py() == datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+
+
+def test_parquet_gathers_batches_into_large_row_groups() -> None:
+    """One row group per 1k-row batch kept every group's statistics until the footer (~1 GB
+    at 10M events); batches are gathered into groups of ROW_GROUP_ROWS rows."""
+    w = writer_for("parquet")
+    big = pa.RecordBatch.from_pydict({"i": list(range(1000)), "ts": pa.array([datetime(2026, 1, 1)] * 1000, pa.timestamp("us"))})
+    data = b"".join(w.write(big) for _ in range(120)) + w.finish()
+    f = pq.ParquetFile(io.BytesIO(data))
+    assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [50_000, 50_000, 20_000]
+    assert f.read().column("i").to_pylist() == list(range(1000)) * 120

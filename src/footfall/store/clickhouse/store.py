@@ -181,7 +181,7 @@ class ClickHouseStore:
         upto_seq: int,
         profiles: list[bytes] | None = None,
         *,
-        imported: bytes = b"",
+        imported: bytes | pa.Table = b"",
     ) -> int:
         with self._write_lock:
             if self._applied is None:
@@ -190,7 +190,7 @@ class ClickHouseStore:
             # so ClickHouse drops the repeated blocks.
             token = f"{self.writer}:{(self._applied or 0) + 1}-{upto_seq}"
             inserted = self._append_events(events, token) if events else 0
-            if imported:  # a second import of the same rows: their uids are stored already
+            if len(imported):  # a second import of the same rows: their uids are stored already
                 inserted += self._append_events(imported, token + ":imported", by_uid=True)
             if links:
                 self._append_links(links, upto_seq, token)
@@ -205,8 +205,8 @@ class ClickHouseStore:
             self._check_replay = False
             return inserted
 
-    def _append_events(self, data: bytes, token: str, by_uid: bool = False) -> int:
-        table = ndjson_table(data, EVENT_SCHEMA)
+    def _append_events(self, data: bytes | pa.Table, token: str, by_uid: bool = False) -> int:
+        table = data if isinstance(data, pa.Table) else ndjson_table(data, EVENT_SCHEMA)
         for name, default in _DEFAULTS.items():
             i = table.schema.get_field_index(name)
             table = table.set_column(i, name, pc.fill_null(table.column(i), default))

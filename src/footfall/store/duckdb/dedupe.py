@@ -42,16 +42,35 @@ WHERE {ROW} IN (SELECT unnest($rows)) AND EXISTS (
     WHERE e.project_id = b.project_id AND e.env = b.env AND e.event_id = b.event_id)
 """
 
+# Imported rows are also unique by uid: a file imported twice, or an import resumed after a
+# kill, carries the same uids. A copy has the same ts too, so the lookup reads only the row
+# groups of the batch's time range (and its uid column).
+_REPEATED_UID = f"""
+SELECT {ROW} FROM {{source}}
+QUALIFY row_number() OVER (PARTITION BY project_id, env, uid ORDER BY received_at, {ROW}) > 1
+"""
+_STORED_UID = f"""
+SELECT {ROW} FROM {{source}} b SEMI JOIN (
+    SELECT project_id, env, uid FROM events
+    WHERE ts >= (SELECT min(ts) FROM {{source}}) AND ts <= (SELECT max(ts) FROM {{source}})
+) e USING (project_id, env, uid)
+"""
+
 # After the insert: the keys of the new rows that carry an id.
 REMEMBER_KEYS = f"INSERT INTO event_keys SELECT {KEY} FROM staged WHERE event_id IS NOT NULL"
 
 
-def without_stored(con: duckdb.DuckDBPyConnection, batch: pa.Table, name: str) -> pa.Table:
-    """`batch` without its repeated ids and without the ids already stored; registers the
-    result as `name` (the caller unregisters it)."""
+def without_stored(
+    con: duckdb.DuckDBPyConnection, batch: pa.Table, name: str, by_uid: bool = False
+) -> pa.Table:
+    """`batch` without its repeated ids and without the ids already stored (with `by_uid`,
+    the same for uids); registers the result as `name` (the caller unregisters it)."""
     batch = batch.append_column(ROW, pa.array(range(batch.num_rows), pa.int32()))
     con.register(name, batch)
     drop = [r for (r,) in con.execute(_REPEATED.format(source=name)).fetchall()]
+    if by_uid:
+        for sql in (_REPEATED_UID, _STORED_UID):
+            drop += [r for (r,) in con.execute(sql.format(source=name)).fetchall()]
     maybe = [r for (r,) in con.execute(_MAYBE_STORED.format(source=name)).fetchall()]
     if maybe:
         drop += [r for (r,) in con.execute(_STORED.format(source=name), {"rows": maybe}).fetchall()]

@@ -74,29 +74,7 @@ _EVENT_COLUMNS = ", ".join(f.name for f in EVENT_SCHEMA)
 # The batch's rows, once dedupe.without_stored has dropped its repeated and stored event ids
 # (rows without an id are unique by their server-made uid: all of them are new).
 _STAGE_ROWS = f"SELECT {_EVENT_SELECT} FROM batch b"
-# Imported events are also skipped when their uid is stored (a file imported twice, or an
-# import resumed after a kill): a copy has the same uid and ts, so the lookup reads only the
-# row groups of the batch's time range.
-_STAGE_IMPORTED = f"""
-SELECT {_EVENT_SELECT} FROM (
-    WITH fresh AS (
-        SELECT * FROM imported
-        QUALIFY row_number() OVER (PARTITION BY project_id, env, uid ORDER BY received_at) = 1
-            AND row_number() OVER (
-                PARTITION BY project_id, env, coalesce(event_id, uid) ORDER BY received_at) = 1
-    ), stored AS (
-        SELECT project_id, env, uid FROM events
-        WHERE ts >= (SELECT min(ts) FROM imported) AND ts <= (SELECT max(ts) FROM imported)
-    ), kept AS (
-        SELECT * FROM fresh ANTI JOIN stored USING (project_id, env, uid)
-    )
-    SELECT * FROM kept WHERE event_id IS NULL
-    UNION ALL
-    SELECT k.* FROM kept k ANTI JOIN events e
-        ON e.project_id = k.project_id AND e.env = k.env AND e.event_id = k.event_id
-    WHERE k.event_id IS NOT NULL
-) b
-"""
+_STAGE_IMPORTED = f"SELECT {_EVENT_SELECT} FROM imported b"
 # First link of an anonymous id wins; a link back into its own chain (a cycle) is ignored.
 _INSERT_LINKS = """
 INSERT INTO identities (project_id, env, anonymous_id, user_id, ts)
@@ -211,14 +189,14 @@ class DuckDBStore:
         upto_seq: int,
         profiles: list[bytes] | None = None,
         *,
-        imported: bytes = b"",
+        imported: bytes | pa.Table = b"",
     ) -> int:
         with self._write_lock:
             con = self._con
             inserted = 0
             con.execute("BEGIN")
             try:
-                if events or imported:
+                if events or len(imported):
                     inserted = self._insert_events(con, events, imported)
                 if links:
                     con.register("links", ndjson_table(links, LINK_SCHEMA))
@@ -240,13 +218,14 @@ class DuckDBStore:
                 raise
             return inserted
 
-    def _insert_events(self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes) -> int:
+    def _insert_events(
+        self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes | pa.Table
+    ) -> int:
         """One batch's steps, in order: stage the new rows (deduplicated), insert them, remember
         their ids, fold them into sessions and into the daily rollup. Each later step reads
         `staged`, so a new per-batch aggregate slots in beside the rollup's."""
-        kind = "VIEW"
         try:
-            kind = self._stage(con, events, imported)
+            self._stage(con, events, imported)
             row = con.execute(
                 f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM staged"
             ).fetchone()
@@ -256,22 +235,24 @@ class DuckDBStore:
                 con.execute(sql)
             con.execute(rollups.APPEND)
             visitors.fold_events(con)  # the visitor-hours read model (#17)
-            con.execute(f"DROP {kind} staged")
+            con.execute("DROP VIEW staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
                 for sql in rollups.COMPACT:
                     con.execute(sql)
         finally:
-            if events:
-                con.unregister("batch")
-            if imported:
-                con.unregister("imported")
+            # After a failed step the transaction is aborted and these fail too: the step's
+            # error is the one to see (the caller rolls back; a later register replaces them).
+            with contextlib.suppress(duckdb.Error):
+                if events:
+                    con.unregister("batch")
+                if len(imported):
+                    con.unregister("imported")
         return inserted
 
-    def _stage(self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes) -> str:
-        """`staged`: the batch's rows not stored yet (first copy of each event id, none stored
-        before). A view of the Arrow batch unless imported rows need their own lookup; returns
-        which ("VIEW" or "TABLE")."""
+    def _stage(self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes | pa.Table) -> None:
+        """`staged`: a view of the batch's rows not stored yet (first copy of each event id,
+        none stored before; imported rows also by uid)."""
         staged: list[str] = []
         if events:
             batch = ndjson_table(events, EVENT_SCHEMA)
@@ -280,12 +261,11 @@ class DuckDBStore:
             else:
                 con.register("batch", batch)
             staged.append(_STAGE_ROWS)
-        if imported:
-            con.register("imported", ndjson_table(imported, EVENT_SCHEMA))
+        if len(imported):
+            rows = imported if isinstance(imported, pa.Table) else ndjson_table(imported, EVENT_SCHEMA)
+            dedupe.without_stored(con, rows, "imported", by_uid=True)
             staged.append(_STAGE_IMPORTED)
-        kind = "TABLE" if imported else "VIEW"
-        con.execute(f"CREATE OR REPLACE TEMP {kind} staged AS " + " UNION ALL ".join(staged))
-        return kind
+        con.execute("CREATE OR REPLACE TEMP VIEW staged AS " + " UNION ALL ".join(staged))
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         person = """
