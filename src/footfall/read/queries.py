@@ -18,6 +18,7 @@ __all__ = [
     "METRICS",
     "SESSION_GROUPS",
     "AttributionQuery",
+    "ConversionsQuery",
     "EventLogQuery",
     "FunnelPeopleQuery",
     "FunnelQuery",
@@ -164,3 +165,20 @@ class AttributionQuery(msgspec.Struct, frozen=True, kw_only=True):
     group_by: tuple[str, ...] = ("source", "medium")
     include_bots: bool = False
     limit: int = 100
+
+
+class ConversionsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """The conversions behind one number of the attribution reads, each with its person:
+    `behind="path"`: the conversions whose path (`attribution.group_by[0]` over their
+    touchpoints, as `conversion_paths` groups them) is `path`; `"bucket"`: those whose time to
+    convert falls in the time-to-convert bucket starting at `bucket` seconds; `"credit"`: those
+    that give some of `attribution.model`'s credit to the row whose `group_by[0]` is `key`
+    (None: the row without a value), each with its share."""
+
+    attribution: AttributionQuery
+    behind: str  # path | bucket | credit
+    path: tuple[str | None, ...] = ()
+    bucket: int = 0  # a lower bound of TIME_BUCKETS (store/answers.py)
+    key: str | None = None
+    limit: int = 100
+    offset: int = 0

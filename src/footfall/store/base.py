@@ -17,6 +17,7 @@ import msgspec
 from footfall.model import Event, Scope
 from footfall.read.queries import (
     AttributionQuery,
+    ConversionsQuery,
     EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
@@ -201,6 +202,17 @@ class Store(Protocol):
         SQL quantile_disc), mean, min, max} (null when none), median_touchpoints, buckets:
         [{from_seconds, to_seconds (null: open), conversions}] over bounds 0, 1 h, 1 d, 3 d,
         7 d, 14 d, 30 d."""
+
+    def conversions_behind(self, query: ConversionsQuery) -> dict[str, Any]:
+        """One page of the conversions behind one number of `conversion_paths` (a path),
+        `time_to_convert` (a bucket) or `attribution`/`attribution_compared` (a row's credit
+        under `query.attribution.model`), each with its person, newest first (ts, then uid,
+        descending). Answer: conversion, value_property, lookback_seconds, behind, (model,
+        dimension, key | dimension, path | bucket {from_seconds, to_seconds}), totals
+        {conversions, people, value, and for credit: credit (the row's number: the sum of
+        the shares), credited_value}, limit, offset, rows: [{uid, ts
+        (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), person, session_id, value, and for a bucket seconds
+        and touchpoints, for credit its share `credit` and `credited_value`}]."""
 
     def session_tails(self, since: datetime) -> list[SessionTail]:
         """Each visitor's latest session that had an event at or after `since`."""

@@ -16,7 +16,7 @@ from footfall.store.clickhouse.reads import (
 )
 from footfall.store.clickhouse.sql import statement
 
-__all__ = ["DIRECT", "attribution", "compared", "touchpoints"]
+__all__ = ["DIRECT", "attribution", "compared", "credited", "touchpoints"]
 
 _HALF_LIFE_SECONDS = 7 * 86400
 DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
@@ -68,6 +68,13 @@ def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...] = 
             f"if(t.uid IS NULL, {DIRECT[d]}, t.{d}) AS {d}" for d in ATTRIBUTION_DIMENSIONS
         ),
     )  # fmt: skip
+
+
+def credited(q: AttributionQuery, params: dict[str, Any]) -> str:
+    """`touchpoints`, then `credited`: per conversion (uid) its value and `q.model`'s nonzero
+    weights `w` with their source/medium/campaign/channel (direct for a conversion without
+    touchpoints), as `attribution` weighs them."""
+    return _sql(q, params)
 
 
 def _totals(run: Runner, ctes: str, params: dict[str, Any]) -> tuple[Any, Any]:

@@ -11,7 +11,7 @@ from footfall.store.answers import PERCENTILES, TIME_BUCKETS, paths_answer, time
 from footfall.store.clickhouse import credit
 from footfall.store.clickhouse.reads import Runner, round_half_up
 
-__all__ = ["path_text", "paths", "time_to_convert"]
+__all__ = ["path_per_conversion", "path_text", "paths", "seconds_per_conversion", "time_to_convert"]
 
 # DuckDB's text of a list of strings (`path::VARCHAR`), the paths' last tie-break: elements
 # joined by ", " in brackets, NULL as NULL, and quoted ('…', with \ and ' escaped) when they
@@ -35,23 +35,30 @@ def nearest_rank(sorted_values: str, n: str, level: float) -> str:
     return f"arrayElement({sorted_values}, toUInt64(greatest(ceil({n} * {level!r}), 1)))"
 
 
-def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
+def path_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
+    """`touchpoints`, then `per_conversion`: each conversion's uid, path and value, as on
+    DuckDB (store/duckdb/journeys.py `path_per_conversion`)."""
     dim = q.group_by[0]
     assert dim in ATTRIBUTION_DIMENSIONS
-    params: dict[str, Any] = {"limit": q.limit}
-    ctes = credit.touchpoints(q, params)
-    _names, rows = run(
-        ctes
-        + f""",
+    return credit.touchpoints(q, params) + f""",
         touch_paths AS (
             SELECT uid, arrayMap(t -> t.3, arraySort(groupArray((start_ts, session_id, {dim}))))
                        AS path
             FROM touch GROUP BY uid
         ),
         per_conversion AS (
-            SELECT if(t.uid IS NULL, [{credit.DIRECT[dim]}], t.path) AS path, c.value AS value
+            SELECT c.uid AS uid, if(t.uid IS NULL, [{credit.DIRECT[dim]}], t.path) AS path,
+                   c.value AS value
             FROM conv AS c LEFT JOIN touch_paths AS t ON t.uid = c.uid
-        ),
+        )"""
+
+
+def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": q.limit}
+    ctes = path_per_conversion(q, params)
+    _names, rows = run(
+        ctes
+        + f""",
         grouped AS (
             SELECT path, count() AS conversions, sum(value) AS credited
             FROM per_conversion GROUP BY path
@@ -68,6 +75,19 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     return paths_answer(q, conversions, value, rows)
 
 
+def seconds_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
+    """`touchpoints`, then `per_conversion`: each conversion with touchpoints (uid), its
+    seconds from the first touchpoint's start and its touchpoints, as on DuckDB."""
+    return credit.touchpoints(q, params) + """,
+        per_conversion AS (
+            SELECT uid,
+                   (toUnixTimestamp64Micro(any(ts)) - toUnixTimestamp64Micro(min(start_ts))) / 1e6
+                       AS seconds,
+                   count() AS touchpoints
+            FROM touch GROUP BY uid
+        )"""
+
+
 def time_to_convert(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     params: dict[str, Any] = {}
     edges = [*TIME_BUCKETS[1:], None]
@@ -77,14 +97,8 @@ def time_to_convert(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     )
     quantiles = ", ".join(nearest_rank("sorted_seconds", "n", p) for p in PERCENTILES)
     _names, rows = run(
-        credit.touchpoints(q, params)
-        + f""",
-        per_conversion AS (
-            SELECT (toUnixTimestamp64Micro(any(ts)) - toUnixTimestamp64Micro(min(start_ts))) / 1e6
-                       AS seconds,
-                   count() AS touchpoints
-            FROM touch GROUP BY uid
-        )
+        seconds_per_conversion(q, params)
+        + f"""
         SELECT (SELECT count() FROM conv), count() AS n,
                arraySort(groupArray(seconds)) AS sorted_seconds, [{quantiles}],
                avg(seconds), min(seconds), max(seconds),

@@ -24,6 +24,7 @@ from footfall.errors import NotSupported, StoreUnavailable
 from footfall.model import ProfileUpdate
 from footfall.read.queries import (
     AttributionQuery,
+    ConversionsQuery,
     EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
@@ -43,7 +44,7 @@ from footfall.store.base import (
     SessionTail,
 )
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.clickhouse import credit, funnels, journeys, reads, reclassify
+from footfall.store.clickhouse import conversions, credit, funnels, journeys, reads, reclassify
 from footfall.store.clickhouse.reads import ch_time
 from footfall.store.clickhouse.sql import statement, statements
 from footfall.store.factory import ClickHouseTarget, StoreConfigError
@@ -589,6 +590,9 @@ class ClickHouseStore:
 
     def time_to_convert(self, query: AttributionQuery) -> dict[str, Any]:
         return journeys.time_to_convert(self.read, query)
+
+    def conversions_behind(self, query: ConversionsQuery) -> dict[str, Any]:
+        return conversions.conversions_behind(self.read, query)
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)

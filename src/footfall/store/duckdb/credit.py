@@ -17,7 +17,7 @@ from footfall.store.answers import attribution_answer, compared_answer
 from footfall.store.duckdb.funnels import property_path
 from footfall.store.duckdb.reads import Runner, scope_where
 
-__all__ = ["DIRECT", "attribution", "compared", "touchpoints"]
+__all__ = ["DIRECT", "attribution", "compared", "credited", "touchpoints"]
 
 _HALF_LIFE_SECONDS = 7 * 86400
 DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
@@ -116,7 +116,7 @@ def _window(models: tuple[str, ...]) -> list[str]:
 
 def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -> str:
     """`touchpoints`, then `credited`: one row per touchpoint with its weight `w_<model>` for
-    each of `models`, its conversion's value and `q.group_by`; a conversion without any
+    each of `models`, its conversion's cid and value and `q.group_by`; a conversion without any
     touchpoint is one row credited whole to direct.
 
     The weights come from window functions over each conversion's touchpoints, all six from
@@ -141,15 +141,21 @@ def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -
         SELECT cid, value, NULL, NULL, {direct}, NULL FROM conv
     ),
     placed AS (
-        SELECT {", ".join(dims)}, session_id, start_ts, decay, max(value) OVER p AS value,
+        SELECT cid, {", ".join(dims)}, session_id, start_ts, decay, max(value) OVER p AS value,
                {", ".join(["count(start_ts) OVER p AS n", *_window(models)])}
         FROM windowed WINDOW p AS (PARTITION BY cid)
     ),
     credited AS (
-        SELECT {", ".join(q.group_by)}, value, {weights}
+        SELECT cid, {", ".join(q.group_by)}, value, {weights}
         FROM placed WHERE start_ts IS NOT NULL OR n = 0
     )
     """
+
+
+def credited(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -> str:
+    """`touchpoints`, then `credited`: each touchpoint's conversion (cid), `q.group_by`, value
+    and weight `w_<model>` for each of `models`, as `attribution` and `compared` weigh them."""
+    return _sql(q, params, models)
 
 
 def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:

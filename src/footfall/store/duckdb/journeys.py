@@ -16,19 +16,17 @@ from footfall.store.answers import PERCENTILES, TIME_BUCKETS, paths_answer, time
 from footfall.store.duckdb import credit
 from footfall.store.duckdb.reads import Runner
 
-__all__ = ["paths", "time_to_convert"]
+__all__ = ["path_per_conversion", "paths", "seconds_per_conversion", "time_to_convert"]
 
 
-def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
-    """The most common sequences of `q.group_by[0]` (channel, source…) over a conversion's
-    touchpoints, with their conversions, value and share of all conversions."""
+def path_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
+    """`touchpoints`, then `per_conversion`: each conversion's cid, value and path (the
+    `q.group_by[0]` of its touchpoints by (session start, session id), `[direct]` without
+    any): what `paths` counts, and what the list behind one path picks from."""
     dim = q.group_by[0]
     assert dim in ATTRIBUTION_DIMENSIONS
-    params: dict[str, Any] = {"limit": q.limit}
     direct = credit.DIRECT[dim]
-    _names, rows = run(
-        credit.touchpoints(q, params)
-        + f""",
+    return credit.touchpoints(q, params) + f""",
         -- Each touchpoint's place in its conversion from a window (whose sort spills), then
         -- each conversion's list of (place, value): lists of the (start, session id, value)
         -- structs ran out of memory at 10M events under 96 MB. The conversion itself comes
@@ -45,15 +43,28 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
                        PARTITION BY cid ORDER BY start_ts NULLS LAST, session_id) END AS pos
             FROM windowed
         ),
-        per_conversion AS (
-            SELECT max(value) AS value,
+        listed AS (
+            SELECT cid, max(value) AS value,
                    list_transform(list_sort(list((pos, {dim})) FILTER (WHERE pos IS NOT NULL)),
                                   lambda t: t[2]) AS path
             FROM placed GROUP BY cid
         ),
+        per_conversion AS (
+            SELECT cid, value,
+                   CASE WHEN coalesce(len(path), 0) = 0 THEN [{direct}] ELSE path END AS path
+            FROM listed
+        )"""
+
+
+def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
+    """The most common sequences of `q.group_by[0]` (channel, source…) over a conversion's
+    touchpoints, with their conversions, value and share of all conversions."""
+    params: dict[str, Any] = {"limit": q.limit}
+    _names, rows = run(
+        path_per_conversion(q, params)
+        + """,
         grouped AS MATERIALIZED (
-            SELECT CASE WHEN coalesce(len(path), 0) = 0 THEN [{direct}] ELSE path END AS path,
-                   count(*) AS conversions, sum(value) AS value
+            SELECT path, count(*) AS conversions, sum(value) AS value
             FROM per_conversion GROUP BY 1
         )
         SELECT * FROM grouped
@@ -71,6 +82,18 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     return paths_answer(q, conversions, value, rows)
 
 
+def seconds_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
+    """`touchpoints`, then `per_conversion`: each conversion with touchpoints (cid), the
+    seconds from its first touchpoint's start to it, and its number of touchpoints: what
+    `time_to_convert` counts, and what the list behind one of its buckets picks from."""
+    return credit.touchpoints(q, params) + """,
+        per_conversion AS MATERIALIZED (
+            SELECT cid, (epoch_us(any_value(ts)) - epoch_us(min(start_ts))) / 1e6 AS seconds,
+                   count(*) AS touchpoints
+            FROM touch GROUP BY cid
+        )"""
+
+
 def time_to_convert(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     """Seconds from each conversion's first touchpoint's start to the conversion: exact
     percentiles (the nearest-rank value, `quantile_disc`), mean, min, max, a histogram over
@@ -82,13 +105,8 @@ def time_to_convert(run: Runner, q: AttributionQuery) -> dict[str, Any]:
         for lo, hi in zip(TIME_BUCKETS, edges, strict=True)
     )
     _names, rows = run(
-        credit.touchpoints(q, params)
-        + f""",
-        per_conversion AS MATERIALIZED (
-            SELECT (epoch_us(any_value(ts)) - epoch_us(min(start_ts))) / 1e6 AS seconds,
-                   count(*) AS touchpoints
-            FROM touch GROUP BY cid
-        )
+        seconds_per_conversion(q, params)
+        + f"""
         SELECT (SELECT count(*) FROM conv), count(*),
                quantile_disc(seconds, {list(PERCENTILES)}), avg(seconds), min(seconds),
                max(seconds), quantile_disc(touchpoints, 0.5), {buckets}

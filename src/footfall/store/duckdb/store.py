@@ -17,6 +17,7 @@ import pyarrow as pa
 from footfall.errors import StoreUnavailable
 from footfall.read.queries import (
     AttributionQuery,
+    ConversionsQuery,
     EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
@@ -37,6 +38,7 @@ from footfall.store.base import (
 )
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
 from footfall.store.duckdb import credit, dedupe, funnels, journeys, reads, rollups, visitors
+from footfall.store.duckdb.conversions import conversions_behind
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
     SESSION_SPAN,
@@ -631,6 +633,9 @@ class DuckDBStore:
 
     def time_to_convert(self, query: AttributionQuery) -> dict[str, Any]:
         return journeys.time_to_convert(self.read, query)
+
+    def conversions_behind(self, query: ConversionsQuery) -> dict[str, Any]:
+        return conversions_behind(self.read, query)
 
     def page_events(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
         return reads.page_events(self.read, query)

@@ -1,0 +1,87 @@
+"""The conversions behind one number of the attribution reads, in DuckDB SQL: one conversion
+path, one time-to-convert bucket, or one row's credit under one model (`Store.conversions_behind`).
+
+Each list picks from the CTEs its number is counted from (`journeys.path_per_conversion`,
+`journeys.seconds_per_conversion`, `credit.credited`), so the list's count, or the sum of its
+credit shares, is the number it sits behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from footfall.read.queries import ATTRIBUTION_MODELS, ConversionsQuery
+from footfall.store.conversion_list import BEHIND, bucket_where, conversions_answer
+from footfall.store.duckdb import credit, journeys
+from footfall.store.duckdb.reads import Runner, scope_where
+
+__all__ = ["conversions_behind"]
+
+_ISO = "'%Y-%m-%dT%H:%M:%S.%fZ'"
+
+
+def _chosen(q: ConversionsQuery, params: dict[str, Any]) -> str:
+    """The builder's CTEs, then `chosen`: (cid, seconds, touchpoints, credit, credited) of
+    each conversion behind the number."""
+    a = q.attribution
+    if q.behind == "path":
+        params["path"] = list(q.path)
+        return journeys.path_per_conversion(a, params) + """,
+        chosen AS (
+            SELECT cid, NULL::DOUBLE AS seconds, NULL::BIGINT AS touchpoints,
+                   NULL::DOUBLE AS credit, NULL::DOUBLE AS credited
+            FROM per_conversion WHERE path IS NOT DISTINCT FROM $path::VARCHAR[]
+        )"""
+    if q.behind == "bucket":
+        return journeys.seconds_per_conversion(a, params) + f""",
+        chosen AS (
+            SELECT cid, seconds, touchpoints, NULL::DOUBLE AS credit, NULL::DOUBLE AS credited
+            FROM per_conversion WHERE {bucket_where(q.bucket)}
+        )"""
+    assert a.model in ATTRIBUTION_MODELS
+    params["key"] = q.key
+    w = f"w_{a.model}"
+    # A conversion is behind the row when the model gives the row some of it; its share is
+    # the sum of its touchpoints' weights there (several of its visits may share the key).
+    return credit.credited(a, params, (a.model,)) + f""",
+        chosen AS (
+            SELECT cid, NULL::DOUBLE AS seconds, NULL::BIGINT AS touchpoints,
+                   sum({w}) AS credit, sum({w} * value) AS credited
+            FROM credited WHERE {a.group_by[0]} IS NOT DISTINCT FROM $key
+            GROUP BY cid HAVING sum({w}) > 0
+        )"""
+
+
+def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
+    """One page of the conversions behind the number, newest first (time, then uid), each
+    with its person, and the totals of the whole list."""
+    assert q.behind in BEHIND
+    params: dict[str, Any] = {}
+    ctes = _chosen(q, params)
+    where = " AND ".join(scope_where(q.attribution, params, "e"))
+    # The event's uid names the conversion in the answer (conv's cid is a row id): the page
+    # joins back to the conversion events alone.
+    ctes += f""",
+        picked AS MATERIALIZED (
+            SELECT u.uid, c.ts, c.person, c.session_id, c.value, k.seconds, k.touchpoints,
+                   k.credit, k.credited
+            FROM chosen k JOIN conv c USING (cid)
+            JOIN (SELECT e.rowid AS cid, e.uid FROM events e
+                  WHERE {where} AND e.name = $conversion) u USING (cid)
+        )"""
+    totals = ("count(*)", "count(DISTINCT person)", "sum(value)", "sum(credit)", "sum(credited)")
+    _names, rows = run(
+        ctes
+        + f"""
+        SELECT uid, strftime(ts, {_ISO}), person, session_id, value, seconds, touchpoints,
+               credit, credited, {", ".join(f"{t} OVER ()" for t in totals)}
+        FROM picked ORDER BY ts DESC, uid DESC LIMIT $limit OFFSET $offset
+        """,
+        {**params, "limit": q.limit, "offset": q.offset},
+    )
+    if rows:
+        total = rows[0][9:]
+    else:  # past the last page, or none: the totals alone
+        _names, got = run(ctes + f" SELECT {', '.join(totals)} FROM picked", params)
+        total = got[0]
+    return conversions_answer(q, total, [r[:9] for r in rows])
