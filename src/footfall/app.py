@@ -111,6 +111,15 @@ OPERATIONS: list[Operation] = [
         query=_CONVERSION, error=mm.ErrorBody,
     ),
     Operation(
+        "/v1/attribution/conversions", "GET", "The conversions behind one path, one time-to-convert bucket, or one row's credit under one model, each with its person and share (paged)", "millimetric", 200, None,
+        query=(*_CONVERSION, ("dimension", "channel (default) | source | medium | campaign", False),
+               ("path", 'one of path, bucket, model: a JSON array as /v1/attribution/paths gives it, e.g. ["Organic Search","Direct"]', False),
+               ("bucket", "a time-to-convert bucket's from_seconds: 0, 3600, 86400, 259200, 604800, 1209600, 2592000", False),
+               ("model", ", ".join(ATTRIBUTION_MODELS) + ": with key or key_null", False), ("key", "the row's value", False),
+               ("key_null", "true: the row without a value", False), ("limit", "1-1000 (100)", False), ("offset", "0-1000000 (0)", False)),
+        error=mm.ErrorBody,
+    ),
+    Operation(
         "/v1/export", "GET", "Every stored row of one table, streamed (gzip with Accept-Encoding)", "millimetric", 200, None,
         query=(("from", "ISO 8601, inclusive (default: the beginning)", False), ("to", "ISO 8601, exclusive (default: now and later)", False),
                ("what", "events | links | profiles (events)", False), ("format", "ndjson | csv | parquet (ndjson)", False)),

@@ -38,6 +38,8 @@ def reads(name: str) -> list[tuple[str, dict[str, str]]]:
         ("/v1/attribution/paths", {"conversion": f"{name}_buy"}),
         ("/v1/attribution/time_to_convert", {"conversion": f"{name}_buy"}),
         ("/v1/funnel/people", {"steps": f"{name},{name}_buy", "step": "1", "outcome": "converted"}),
+        ("/v1/attribution/conversions", {"conversion": f"{name}_buy", "bucket": "0"}),
+        ("/v1/attribution/conversions", {"conversion": f"{name}_buy", "model": "linear", "dimension": "source", "key": "iso"}),
     ]
 
 
@@ -57,7 +59,7 @@ def answered(body: dict[str, Any]) -> int:
     return len(rows)
 
 
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(12))
 def test_reads_see_only_their_own_project_and_environment(server: Server, other_project: dict[str, Any], marker: str, index: int) -> None:
     path, params = reads(marker)[index]
     with server.client(server.keys["rk_live"]) as c:

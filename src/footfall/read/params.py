@@ -22,6 +22,7 @@ from footfall.read.queries import (
     INTERVALS,
     METRICS,
     AttributionQuery,
+    ConversionsQuery,
     EventLogQuery,
     FunnelPeopleQuery,
     FunnelQuery,
@@ -30,10 +31,12 @@ from footfall.read.queries import (
     SourcesQuery,
     StatsQuery,
 )
+from footfall.store.answers import TIME_BUCKETS
 from footfall.store.base import EventQuery, ExportQuery, Scope
 
 __all__ = [
     "attribution_query",
+    "conversions_query",
     "event_log_query",
     "event_query",
     "export_query",
@@ -363,6 +366,64 @@ def journey_query(scope: Scope, p: Params) -> AttributionQuery:
     errs.raise_if_any()
     assert q is not None
     return msgspec.structs.replace(q, group_by=(dimension,), model="all")
+
+
+_MAX_PATH_TEXT = 65536
+
+
+def _path(raw: str, errs: _Errors) -> tuple[str | None, ...]:
+    """A path as the paths answer gives it: a JSON array of strings (null for no value)."""
+    try:
+        path = msgspec.json.decode(raw.encode(), type=list[str | None]) if len(raw) <= _MAX_PATH_TEXT else None
+    except msgspec.DecodeError:
+        path = None
+    if not path:
+        errs.add("path", 'must be a non-empty JSON array of strings (null for none), e.g. ["Organic Search","Direct"]')
+        return ()
+    return tuple(path)
+
+
+def conversions_query(scope: Scope, p: Params) -> ConversionsQuery:
+    """`/v1/attribution/conversions`: the conversions behind one number of the attribution
+    reads. The attribution parameters and `dimension` (default channel), and one of: `path`
+    (a JSON array, as `/v1/attribution/paths` answers it), `bucket` (a bucket's from_seconds
+    as `/v1/attribution/time_to_convert` answers it), or `model` with `key` (the row's value)
+    or `key_null=true` (the row without one); then limit, offset."""
+    errs = _Errors()
+    chosen = [name for name in ("path", "bucket", "model") if p.get(name)]
+    if len(chosen) != 1:
+        errs.add("behind", "give exactly one of path, bucket or model (with key or key_null=true)")
+    behind = {"path": "path", "bucket": "bucket", "model": "credit"}[chosen[0]] if len(chosen) == 1 else "path"
+    if "group_by" in p:
+        errs.add("group_by", "not a parameter of this route: the row's column is dimension")
+    dimension = _choice(p, "dimension", "channel", ATTRIBUTION_DIMENSIONS, errs)
+    try:
+        q = attribution_query(scope, {k: v for k, v in p.items() if k != "group_by"})
+    except Invalid as exc:
+        errs.errors.update(exc.details.get("errors", {}))
+        q = None
+    path = _path(p["path"], errs) if behind == "path" and p.get("path") else ()
+    bucket = 0
+    if behind == "bucket":
+        raw = p.get("bucket", "").strip()
+        if not raw.isdigit() or int(raw) not in TIME_BUCKETS:
+            errs.add("bucket", f"must be a bucket's from_seconds: one of {', '.join(map(str, TIME_BUCKETS))}")
+        else:
+            bucket = int(raw)
+    key_null = _bool(p, "key_null", errs)
+    key = p.get("key")
+    if behind == "credit" and (key is None) == (not key_null):
+        errs.add("key", "give the row's value as key, or key_null=true for the row without one")
+    if behind != "credit" and (key is not None or key_null):
+        errs.add("key", "only with model: the row whose credit to list")
+    limit = _int(p, "limit", 100, 1, 1000, errs)
+    offset = _int(p, "offset", 0, 0, 1_000_000, errs)
+    errs.raise_if_any()
+    assert q is not None
+    return ConversionsQuery(
+        attribution=msgspec.structs.replace(q, group_by=(dimension,)), behind=behind,
+        path=path, bucket=bucket, key=None if key_null else key, limit=limit, offset=offset,
+    )
 
 
 EXPORT_TABLES = ("events", "links", "profiles")

@@ -7,6 +7,7 @@ shows up in its answers.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,9 +43,9 @@ def identify(server: Server, anon: str, user: str) -> None:
     assert r.status_code == 200, r.text
 
 
-def get(server: Server, path: str, key: str = "rk_live", **params: Any) -> Any:
+def get(server: Server, route: str, key: str = "rk_live", **params: Any) -> Any:
     with server.client(server.keys[key]) as c:
-        return c.get(path, params={**RANGE, **params})
+        return c.get(route, params={**RANGE, **params})
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +226,8 @@ def test_paths_and_time_to_convert(server: Server, conversion: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/funnel", "/v1/funnel/people", "/v1/attribution", "/v1/attribution/paths", "/v1/attribution/time_to_convert"]
+    "path", ["/v1/funnel", "/v1/funnel/people", "/v1/attribution", "/v1/attribution/paths", "/v1/attribution/time_to_convert",
+             "/v1/attribution/conversions"]
 )
 def test_publishable_keys_cannot_read(server: Server, path: str) -> None:
     r = get(server, path, key="pk_live", steps="a,b", conversion="x", step="1")
@@ -257,10 +259,28 @@ def test_publishable_keys_cannot_read(server: Server, path: str) -> None:
         ("/v1/attribution/paths", {}, "conversion"),
         ("/v1/attribution/time_to_convert", {"conversion": "x", "lookback": "0d"}, "lookback"),
         ("/v1/attribution/time_to_convert", {"conversion": "x", "group_by": "source"}, "group_by"),
+        ("/v1/attribution/conversions", {"conversion": "x"}, "behind"),
+        ("/v1/attribution/conversions", {"conversion": "x", "bucket": "0", "path": '["Direct"]'}, "behind"),
+        ("/v1/attribution/conversions", {"conversion": "x", "model": "u_shaped", "key": "Direct"}, "model"),
+        ("/v1/attribution/conversions", {"conversion": "x", "model": "linear"}, "key"),
+        ("/v1/attribution/conversions", {"conversion": "x", "model": "linear", "key": "a", "key_null": "true"}, "key"),
+        ("/v1/attribution/conversions", {"conversion": "x", "bucket": "0", "key": "Direct"}, "key"),
+        ("/v1/attribution/conversions", {"conversion": "x", "bucket": "60"}, "bucket"),
+        ("/v1/attribution/conversions", {"conversion": "x", "bucket": "-1"}, "bucket"),
+        ("/v1/attribution/conversions", {"conversion": "x", "path": "Organic Search > Direct"}, "path"),
+        ("/v1/attribution/conversions", {"conversion": "x", "path": "[]"}, "path"),
+        ("/v1/attribution/conversions", {"conversion": "x", "path": "[1, 2]"}, "path"),
+        ("/v1/attribution/conversions", {"conversion": "x", "path": '{"a": 1}'}, "path"),
+        ("/v1/attribution/conversions", {"conversion": "x", "path": '["Direct"]', "dimension": "country"}, "dimension"),
+        ("/v1/attribution/conversions", {"conversion": "x", "path": '["Direct"]', "group_by": "source"}, "group_by"),
+        ("/v1/attribution/conversions", {"path": '["Direct"]'}, "conversion"),
+        ("/v1/attribution/conversions", {"conversion": "x", "bucket": "0", "limit": "1001"}, "limit"),
+        ("/v1/attribution/conversions", {"conversion": "x", "bucket": "0", "offset": "x"}, "offset"),
     ],
 )
 def test_bad_params_are_invalid_params(server: Server, path: str, params: dict[str, str], field: str) -> None:
-    r = get(server, path, **params)
+    with server.client(server.keys["rk_live"]) as c:  # params may name key and path
+        r = c.get(path, params={**RANGE, **params})
     assert r.status_code == 400, r.text
     body = r.json()
     assert body["error"] == "invalid_params"
@@ -273,3 +293,53 @@ def test_bad_group_by_is_invalid_group_by(server: Server) -> None:
     body = r.json()
     assert body["error"] == "invalid_group_by"
     assert body["details"] == {"allowed": ["source", "medium", "campaign", "channel"], "invalid": ["country"]}
+
+
+def behind(server: Server, conversion: str, **params: Any) -> dict[str, Any]:
+    with server.client(server.keys["rk_live"]) as c:  # params may name key
+        r = c.get("/v1/attribution/conversions",
+                  params={**RANGE, "conversion": conversion, "value_property": "amount_cents", **params})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_conversions_behind_a_path_a_bucket_and_a_credit(server: Server, conversion: str) -> None:
+    """Each list holds the conversions its number counts, each with its person (#19)."""
+    first = behind(server, conversion, path='["Paid Search","Direct","Direct"]')
+    assert first["behind"] == "path" and first["path"] == ["Paid Search", "Direct", "Direct"]
+    assert first["totals"] == {"conversions": 1, "value": 4000.0, "people": 1}
+    [row] = first["rows"]
+    assert row["value"] == 4000.0 and row["ts"] == at() and row["person"].startswith("auser_")
+    assert behind(server, conversion, path='["Direct"]')["totals"]["conversions"] == 0
+    by_source = behind(server, conversion, path='["google"]', dimension="source", lookback="2d")
+    assert [r["value"] for r in by_source["rows"]] == [1000.0]
+    # buckets: the Google buyer at once (under an hour), the paid visit's buyer 3 days after.
+    quick = behind(server, conversion, bucket="0")
+    assert quick["bucket"] == {"from_seconds": 0, "to_seconds": 3600}
+    assert [(r["value"], r["seconds"], r["touchpoints"]) for r in quick["rows"]] == [(1000.0, 0.0, 1)]
+    assert [r["seconds"] for r in behind(server, conversion, bucket="259200")["rows"]] == [3 * 86400.0]
+    # credit: under linear, Direct has 2 of the first buyer's 3 touchpoints.
+    compared = get(server, "/v1/attribution", conversion=conversion, value_property="amount_cents",
+                   model="all", group_by="channel").json()
+    for row in compared["rows"]:
+        for model in ATTRIBUTION_MODELS:
+            got = behind(server, conversion, model=model, dimension="channel", key=row["channel"])
+            assert got["totals"]["credit"] == pytest.approx(row["conversions"][model])
+            assert got["totals"]["credited_value"] == pytest.approx(row["value"][model])
+    linear = behind(server, conversion, model="linear", dimension="channel", key="Direct")
+    assert linear["model"] == "linear" and linear["key"] == "Direct"
+    assert [(r["credit"], r["credited_value"]) for r in linear["rows"]] == [(0.666667, 2666.666667)]
+    # paged: a page past the end still says the totals.
+    past = behind(server, conversion, bucket="0", offset="5")
+    assert past["rows"] == [] and past["totals"]["conversions"] == 1
+    none = behind(server, conversion, model="linear", dimension="campaign", key_null="true")
+    assert none["key"] is None and none["totals"]["credit"] == pytest.approx(1 + 2 / 3)
+
+
+def test_conversions_behind_hostile_values_are_data(server: Server, conversion: str) -> None:
+    hostile = '<script>alert(1)</script>\'"; DROP TABLE events; --'
+    got = behind(server, conversion, model="first_touch", dimension="source", key=hostile)
+    assert got["key"] == hostile and got["rows"] == []
+    got = behind(server, conversion, path=json.dumps([hostile, None]))
+    assert got["path"] == [hostile, None] and got["rows"] == []

@@ -213,6 +213,11 @@ async def time_to_convert(request: Request) -> Response:
     return await _ask(request, params.journey_query, lambda store, q: store.time_to_convert(q))
 
 
+@dialect_endpoint(render, "/v1/attribution/conversions")
+async def conversions_behind(request: Request) -> Response:
+    return await _ask(request, params.conversions_query, lambda store, q: store.conversions_behind(q))
+
+
 routes = [
     Route("/v1/track", track, methods=["POST"]),
     Route("/v1/batch", batch, methods=["POST"]),
@@ -228,4 +233,5 @@ routes = [
     Route("/v1/attribution", attribution, methods=["GET"]),
     Route("/v1/attribution/paths", conversion_paths, methods=["GET"]),
     Route("/v1/attribution/time_to_convert", time_to_convert, methods=["GET"]),
+    Route("/v1/attribution/conversions", conversions_behind, methods=["GET"]),
 ]
