@@ -241,18 +241,24 @@ def test_the_reports_conversions_link_to_who_converted(admin: httpx.Client, jour
     assert len(_people(listed.text)) == float(kpi.group(1)) == 6  # Conversions counts the people listed
 
 
+def hostile_buyer(dash: Dash, who: str, utm: dict[str, str]) -> None:
+    """`who` visits with the `utm` tags and buys 10 minutes later, as test data (the live
+    counts other tests check stay)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = "https://shop.example/?" + urlencode(utm)
+    events = [
+        {"event": "$pageview", "anonymous_id": who, "timestamp": (now - timedelta(hours=1)).isoformat(),
+         "url": url, "event_id": f"{who}-visit"},
+        {"event": "purchase", "anonymous_id": who, "timestamp": (now - timedelta(minutes=50)).isoformat(),
+         "event_id": f"{who}-buy"},
+    ]  # fmt: skip
+    with dash.server.client(dash.server.keys["sk_test"]) as c:
+        assert c.post("/v1/batch", json={"events": events}).status_code == 202
+
+
 def test_a_hostile_source_is_escaped_in_its_link(admin: httpx.Client, journeys: Dash) -> None:
     hostile = '"><img src=x onerror=alert(1)>&period=1d'
-    now = datetime.now(UTC).replace(microsecond=0)
-    url = "https://shop.example/?" + urlencode({"utm_source": hostile, "utm_medium": "email"})
-    events = [
-        {"event": "$pageview", "anonymous_id": "hostile-1", "timestamp": (now - timedelta(hours=1)).isoformat(),
-         "url": url, "event_id": "hostile-visit"},
-        {"event": "purchase", "anonymous_id": "hostile-1", "timestamp": (now - timedelta(minutes=50)).isoformat(),
-         "event_id": "hostile-buy"},
-    ]  # fmt: skip
-    with journeys.server.client(journeys.server.keys["sk_test"]) as c:  # test data: live counts stay
-        assert c.post("/v1/batch", json={"events": events}).status_code == 202
+    hostile_buyer(journeys, "hostile-1", {"utm_source": hostile, "utm_medium": "email"})
     r = admin.get(f"{journeys.report_path(env='test')}/attribution", params={**PERIOD, "conversion": "purchase", "by": "source"})
     assert r.status_code == 200
     assert "<img src=x" not in r.text

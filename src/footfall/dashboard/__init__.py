@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from footfall.dashboard.pages import (
     account,
     attribution,
+    conversions,
     events,
     funnels,
     home,
@@ -37,6 +38,7 @@ def routes() -> list[BaseRoute]:
         *share_page.routes,
         *segments.routes,
         *attribution.routes,
+        *conversions.routes,
         *account.routes,
         *sessions.routes,
         *events.routes,

@@ -95,6 +95,30 @@ class AttributionState(msgspec.Struct, frozen=True, kw_only=True):
         """
         return f"{base}/sessions?" + urlencode({**self.period.params(), self.by: key})
 
+    def behind_url(self, base: str, **choice: Any) -> str:
+        """The list of the conversions behind one number of the page: `path=[…]` (a path as
+        the paths answer gives it), `bucket=<from_seconds>`, or `model=…, key=<the row's value,
+        None for the row without one>` (pages/conversions.py).
+
+        >>> s = AttributionState(period=ReportState(period="7d"), conversion="buy")
+        >>> s.behind_url("/b", path=["Organic Search", "Direct"])
+        '/b/attribution/conversions?period=7d&conversion=buy&path=%5B%22Organic+Search%22%2C%22Direct%22%5D'
+        >>> s.behind_url("/b", model="linear", key=None)
+        '/b/attribution/conversions?period=7d&conversion=buy&model=linear&key_null=true'
+        """
+        out = self.params()
+        if "path" in choice:
+            out["path"] = msgspec.json.encode(list(choice["path"])).decode()
+        elif "bucket" in choice:
+            out["bucket"] = str(choice["bucket"])
+        else:
+            out["model"] = str(choice["model"])
+            if choice["key"] is None:
+                out["key_null"] = "true"
+            else:
+                out["key"] = str(choice["key"])
+        return f"{base}/attribution/conversions?" + urlencode(out)
+
     def conversions_url(self, base: str) -> str:
         """The event log of every conversion the page counts: the conversion events of the period."""
         assert self.conversion
