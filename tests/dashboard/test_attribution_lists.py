@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.dashboard.conftest import ADMIN, Dash
 from tests.dashboard.test_attribution import (
@@ -143,6 +145,26 @@ def test_share_links_reach_no_list(admin: httpx.Client, journeys: Dash) -> None:
         r = anon.get(f"{journeys.report_path()}/attribution/conversions", params={"conversion": "purchase", "bucket": "0"},
                      follow_redirects=False)
     assert r.status_code in (302, 303) and "/dashboard/login" in r.headers["location"]
+
+
+MARK = "<x-fuzz>"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(
+    st.sampled_from(["period", "conversion", "value", "by", "path", "bucket", "model", "key", "key_null", "page", "x"]),
+    st.one_of(
+        st.sampled_from(["purchase", "7d", "amount", "campaign", "0", "3600", "linear", "true", '["Email"]', "[null]", "2"]),
+        st.text(max_size=30).map(lambda t: t + MARK),
+    ),
+    max_size=6,
+), csv_=st.booleans())
+def test_generated_list_urls(admin: httpx.Client, journeys: Dash, params: dict[str, str], csv_: bool) -> None:
+    """Never a 5xx; a readable list is a 200, anything else a 400; hostile text never raw."""
+    r = admin.get(f"{journeys.report_path()}/attribution/conversions{'.csv' if csv_ else ''}", params=params)
+    assert r.status_code in (200, 400), r.text[:500]
+    if r.headers["content-type"].startswith("text/html"):
+        assert MARK not in r.text
 
 
 @pytest.fixture

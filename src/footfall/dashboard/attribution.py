@@ -86,9 +86,9 @@ class AttributionState(msgspec.Struct, frozen=True, kw_only=True):
 
     def visits_url(self, base: str, key: str) -> str:
         """The sessions list of the period filtered to one row's channel, source or campaign:
-        the visits the models credit, and who made them. No list holds exactly one row's
-        credited conversions (a conversion's credit is shared among its touchpoints), and the
-        lookback reaches before the period, so the page's link says what it shows.
+        the visits the models credit, and who made them, also those that led to no conversion
+        (the lookback reaches before the period too), so the page's link says what it shows.
+        The conversions behind a row's credit are `behind_url(model=…, key=…)`.
 
         >>> AttributionState(period=ReportState(period="7d"), by="source").visits_url("/b", "a&b")
         '/b/sessions?period=7d&source=a%26b'
