@@ -11,6 +11,7 @@ import html
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -145,6 +146,32 @@ def test_share_links_reach_no_list(admin: httpx.Client, journeys: Dash) -> None:
         r = anon.get(f"{journeys.report_path()}/attribution/conversions", params={"conversion": "purchase", "bucket": "0"},
                      follow_redirects=False)
     assert r.status_code in (302, 303) and "/dashboard/login" in r.headers["location"]
+
+
+def test_a_long_list_pages_and_its_csv_has_every_row(admin: httpx.Client, journeys: Dash) -> None:
+    """55 buyers in one visit each (test data): 50 on the first page, 5 on the second, all 55 in
+    the CSV, the count above both pages."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    events = [
+        {"event": "bulk_buy", "anonymous_id": f"bulk-{i}", "timestamp": (now - timedelta(hours=2, minutes=i)).isoformat(),
+         "url": "https://shop.example/", "event_id": f"bulk-{i}"}
+        for i in range(55)
+    ]  # fmt: skip
+    with journeys.server.client(journeys.server.keys["sk_test"]) as c:
+        assert c.post("/v1/batch", json={"events": events}).status_code == 202
+    url = f"{journeys.report_path(env='test')}/attribution/conversions"
+    first = _list(admin, url + "?" + urlencode({**PERIOD, "conversion": "bulk_buy", "bucket": "0"}))
+    assert _number(first, "behind-count") == 55 and first.count('data-testid="behind-row"') == 50
+    assert "page 1 of 2" in first and 'data-testid="prev"' not in first
+    older = re.search(r'href="([^"]+)" rel="next" data-testid="next"', first)
+    assert older
+    second = _list(admin, url + html.unescape(older.group(1)))
+    assert _number(second, "behind-count") == 55 and second.count('data-testid="behind-row"') == 5
+    people = re.findall(r'data-testid="person-link">([^<]*)</a>', first + second)
+    assert sorted(people) == sorted(f"bulk-{i}" for i in range(55))  # each once, newest first
+    assert people[0] == "bulk-0" and people[-1] == "bulk-54"
+    r = admin.get(url + ".csv", params={**PERIOD, "conversion": "bulk_buy", "bucket": "0"})
+    assert r.status_code == 200 and len(list(csv.DictReader(io.StringIO(r.text)))) == 55
 
 
 MARK = "<x-fuzz>"
