@@ -1,12 +1,14 @@
 """The loader's store transaction, step by step, in-process on a real DuckDB file.
 
-    .venv/bin/python bench/loader_steps.py [--transactions 30] [--rows 10000]
+    .venv/bin/python bench/loader_steps.py [--transactions 30] [--rows 10000] [--links 0.05]
     PYTHONPATH=/tmp/base/src .venv/bin/python bench/loader_steps.py   # another source tree
 
 Appends `--transactions` batches of `--rows` enriched events the way the loader does under load
 (NDJSON of the canonical structs, one `DuckDBStore.append` each): every event carries an event
 id (as SDKs send them), 200,000 visitors, unique URLs and click ids, so the table, its sessions
-and the id lookups grow as in a real run. Prints the process CPU time per event (all threads,
+and the id lookups grow as in a real run; with `--links`, that share of events carries a user id
+and its identity link (as `/v1/batch` stores an identified event), so the relink of the
+people-per-hour tables is measured too. Prints the process CPU time per event (all threads,
 DuckDB's included: steadier than wall time on a shared machine) as the table grows, and the
 share of wall time each SQL statement took. Writes `bench/results/loader-steps-*.json`.
 """
