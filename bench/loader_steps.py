@@ -1,12 +1,14 @@
 """The loader's store transaction, step by step, in-process on a real DuckDB file.
 
-    .venv/bin/python bench/loader_steps.py [--transactions 30] [--rows 10000]
+    .venv/bin/python bench/loader_steps.py [--transactions 30] [--rows 10000] [--links 0.05]
     PYTHONPATH=/tmp/base/src .venv/bin/python bench/loader_steps.py   # another source tree
 
 Appends `--transactions` batches of `--rows` enriched events the way the loader does under load
 (NDJSON of the canonical structs, one `DuckDBStore.append` each): every event carries an event
 id (as SDKs send them), 200,000 visitors, unique URLs and click ids, so the table, its sessions
-and the id lookups grow as in a real run. Prints the process CPU time per event (all threads,
+and the id lookups grow as in a real run; with `--links`, that share of events carries a user id
+and its identity link (as `/v1/batch` stores an identified event), so the relink of the
+people-per-hour tables is measured too. Prints the process CPU time per event (all threads,
 DuckDB's included: steadier than wall time on a shared machine) as the table grows, and the
 share of wall time each SQL statement took. Writes `bench/results/loader-steps-*.json`.
 """
@@ -52,36 +54,43 @@ class Timed:
         return getattr(self._con, name)
 
 
-def batch(rng: random.Random, k: int, rows: int, start: datetime) -> bytes:
-    lines = []
+def batch(rng: random.Random, k: int, rows: int, start: datetime, links: float = 0.0) -> tuple[bytes, bytes]:
+    """The events' NDJSON and, with `links`, that share of them identified (a user id on the
+    event and its identity link, as `/v1/batch` stores an event with a user id)."""
+    lines, linked = [], []
     for i in range(rows):
         ts = start + timedelta(milliseconds=3 * (k * rows + i))
         v = rng.randrange(200_000)
+        user = f"u{v}" if rng.random() < links else None
+        if user:
+            linked.append(_encode({"project_id": "prj_bench", "env": "live", "anonymous_id": f"v{v}",
+                                   "user_id": user, "ts": ts}))
         page = f"/p/{k}x{i}"
         lines.append(_encode(Event(
             project_id="prj_bench", env="live", uid=str(uuid.uuid4()), event_id=f"e{k}x{i}",
             name=rng.choice(["$pageview"] * 6 + ["signup", "purchase"]), ts=ts, received_at=ts,
-            anonymous_id=f"v{v}", session_id=f"v{v}-{int(ts.timestamp()) // 1800}",
+            anonymous_id=f"v{v}", user_id=user, session_id=f"v{v}-{int(ts.timestamp()) // 1800}",
             url=f"https://shop.example{page}?utm_source=google&gclid=k{k}x{i}", path=page,
             referrer="https://www.google.com/", properties='{"plan":"pro"}', source="google",
             medium="cpc", campaign=f"c{rng.randrange(60)}", click_id_type="gclid", click_id=f"k{k}x{i}",
             channel="Paid Search", referrer_host="www.google.com", country=rng.choice(["DE", "FR", "US"]),
             device_type="mobile", browser="Safari", os="iOS", ip_hash=f"{rng.getrandbits(64):x}",
         )))
-    return b"\n".join(lines) + b"\n"
+    return b"\n".join(lines) + b"\n", (b"\n".join(linked) + b"\n") if linked else b""
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--transactions", type=int, default=30)
     ap.add_argument("--rows", type=int, default=10_000)
+    ap.add_argument("--links", type=float, default=0.0, help="share of events identified (with a link)")
     args = ap.parse_args()
     times: collections.Counter[str] = collections.Counter()
     connect = duckdb_store._connect
     duckdb_store._connect = lambda *a: Timed(connect(*a), times)  # type: ignore[assignment]
     rng = random.Random(1)
     start = datetime(2026, 12, 3, 10, tzinfo=UTC)
-    batches = [batch(rng, k, args.rows, start) for k in range(args.transactions)]
+    batches = [batch(rng, k, args.rows, start, args.links) for k in range(args.transactions)]
     progress = []
     with tempfile.TemporaryDirectory() as tmp:
         store = duckdb_store.DuckDBStore(Path(tmp) / "e.duckdb", threads=2, memory="96MB")
@@ -89,8 +98,8 @@ def main() -> None:
         times.clear()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         window_cpu = cpu0
-        for k, data in enumerate(batches, 1):
-            store.append(data, b"", k)
+        for k, (data, links) in enumerate(batches, 1):
+            store.append(data, links, k)
             if k % 10 == 0:
                 now = time.process_time()
                 us = (now - window_cpu) / (10 * args.rows) * 1e6
@@ -105,7 +114,8 @@ def main() -> None:
     steps = {name: seconds / total for name, seconds in times.most_common()}
     for name, share in list(steps.items())[:10]:
         print(f"{share:6.1%}  {name}")
-    save("loader-steps", {"transactions": args.transactions, "rows": args.rows, "progress": progress,
+    save("loader-steps", {"transactions": args.transactions, "rows": args.rows, "links": args.links,
+                          "progress": progress,
                           "cpu_us_per_event": cpu / events * 1e6, "events_per_s_wall": events / wall,
                           "wall_share_by_statement": steps})
 

@@ -114,7 +114,7 @@ def test_a_visitor_with_its_session_attribution_stays_small() -> None:
     second entry per session, as before #23; tracemalloc, the attribution values excluded)."""
     import tracemalloc
 
-    values = [("google", "cpc", f"c{i}", None, None, None, "gclid", f"k{i}", "high", "Paid Search") for i in range(20_000)]
+    values = [("google", "cpc", "spring", None, None, None, "gclid", f"k{i}", "high", "Paid Search") for i in range(20_000)]
     tracemalloc.start()
     try:
         s = Sessionizer()
@@ -126,3 +126,30 @@ def test_a_visitor_with_its_session_attribution_stays_small() -> None:
     finally:
         tracemalloc.stop()
     assert size / len(values) < 450, f"{size / len(values):.0f} B per visitor"
+
+
+def test_visitors_share_their_attribution_strings() -> None:
+    """Each request decodes its own copies of "google", "cpc", …: a session keeps shared ones,
+    so a visitor with an attributed session, its values included, stays under 650 bytes
+    (tracemalloc; ~850 when each kept its own copies, #23)."""
+    import tracemalloc
+
+    def fresh(text: str) -> str:  # a new string object, as decoding a request gives
+        return "".join(list(text))
+
+    tracemalloc.start()
+    try:
+        s = Sessionizer()
+        for i in range(20_000):
+            sid = s.assign("prj", "live", f"visitor-{i}", at(i / 1000))
+            assert sid is not None
+            values = (fresh("google"), fresh("cpc"), fresh("google-spring-sale"), None, None, None,
+                      fresh("gclid"), f"k{i}", fresh("high"), fresh("Paid Search"))
+            s.remember_attribution(("prj", "live", sid), values)
+            del values
+        size, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size / 20_000 < 650, f"{size / 20_000:.0f} B per visitor"
+    kept = s.attribution(("prj", "live", sid))
+    assert kept is not None and kept[0] == "google" and kept[7] == "k19999"
