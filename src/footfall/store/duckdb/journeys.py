@@ -26,9 +26,11 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     assert dim in ATTRIBUTION_DIMENSIONS
     params: dict[str, Any] = {"limit": q.limit}
     direct = credit.DIRECT[dim]
-    _names, rows = run(
-        credit.touchpoints(q, params)
-        + f""",
+    ctes = credit.touchpoints(q, params)
+    (conversions, value), rows = credit.answered(
+        run,
+        ctes,
+        f""",
         -- Each touchpoint's place in its conversion from a window (whose sort spills), then
         -- each conversion's list of (place, value): lists of the (start, session id, value)
         -- structs ran out of memory at 10M events under 96 MB. The conversion itself comes
@@ -56,18 +58,12 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
                    count(*) AS conversions, sum(value) AS value
             FROM per_conversion GROUP BY 1
         )
-        SELECT * FROM grouped
+        SELECT *, {credit.TOTALS} FROM grouped
         ORDER BY conversions DESC, round(value, 6) DESC, len(path), path::VARCHAR
         LIMIT $limit
         """,
         params,
     )
-    totals: dict[str, Any] = {}
-    _names, total = run(
-        credit.touchpoints(q, totals) + " SELECT count(*), coalesce(sum(value), 0.0) FROM conv",
-        totals,
-    )
-    conversions, value = total[0]
     return paths_answer(q, conversions, value, rows)
 
 

@@ -38,8 +38,10 @@ from footfall.read.queries import StatsQuery
 
 __all__ = [
     "DIMENSIONS",
+    "DROP_KEYS",
     "EVENTS",
     "FORGET_KEYS",
+    "KEY_IDS",
     "PAGES",
     "REBUILD_DAYS",
     "REBUILD_DAYS_BETWEEN",
@@ -120,6 +122,7 @@ _KEYS = (
     " WHERE key > (SELECT coalesce(max(key), 0) FROM visitor_keys)",
 )
 _DROP = ("DROP TABLE batch_ids", "DROP TABLE batch_keys")
+KEY_IDS, DROP_KEYS = _KEYS, _DROP  # sessions' keys are made the same way (session_people.py)
 _PEOPLE_IDS = (
     "SELECT project_id, env, device AS id FROM resolved"
     " UNION ALL SELECT project_id, env, person FROM resolved"
@@ -214,7 +217,8 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT project_id, env, anonymous_id AS id FROM moved"
         " UNION ALL SELECT project_id, env, id FROM moved"
     )
-    relinks = [_RELINK.format(table=t.name) for t in TABLES]
+    # Sessions keep their person's key too (session_people.py, #19).
+    relinks = [_RELINK.format(table=name) for name in (*(t.name for t in TABLES), "sessions")]
     for sql in (_MOVED, *(k.format(ids=ids) for k in _KEYS), *relinks, "DROP TABLE moved", *_DROP):
         con.execute(sql)
 
