@@ -69,7 +69,9 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     # conversions by integers, without resolving each session's person through the links or
     # hashing its id string (10M events: ~55% of the read's operator time went there).
     # The conversion's own session is a touchpoint even when it is not its person's (or is
-    # older than the lookback); the second branch adds exactly those, so no UNION has to
+    # older than the lookback); it holds the conversion, so it ended at or after $start (a
+    # filter the scan answers from its row groups' bounds, where the session ids of every
+    # session ever stored were hashed). The second branch adds exactly those, so no UNION has to
     # dedupe every touchpoint (a hash of all of them, which ran out of memory at 10M events).
     # Conversions are few beside sessions, but DuckDB estimates an equality filter at a third
     # of the events: `coalesce(x IN (…), false)` keeps a mark join, whose hash table is built
@@ -90,7 +92,9 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
         "s.start_ts >= $start - to_seconds($lookback)"
         " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
     )}),
-    own AS ({sessions("coalesce(s.session_id IN (SELECT session_id FROM conv), false)")}),
+    own AS ({sessions(
+        "s.end_ts >= $start AND coalesce(s.session_id IN (SELECT session_id FROM conv), false)"
+    )}),
     touch AS (
         SELECT {touch} FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {in_lookback}
         UNION ALL
