@@ -8,9 +8,10 @@ neither: no person, which no conversion has). `sessions.device_key` is its anony
 when it has no user id, the only sessions whose person an identify can change later; it is what
 `visitors.relink` rewrites, as it does for `visitor_hours`.
 
-A session row written by the fold (or rebuilt by reclassify) has no keys yet: `fill(con)`,
-run in the same transaction after `visitors.fold_events` has keyed the batch's ids, gives every
-row without one its keys. Forget deletes the person's sessions with their keys; the keys a
+A session row written by the fold (or rebuilt by reclassify) has no keys yet. In the same
+transaction, `fill_known` keys the rows whose ids the batch's events have keyed already (inside
+`visitors.fold_events`), then `fill` gives every row still without keys its keys (reclassify and
+migration 16 use `fill` alone). Forget deletes the person's sessions with their keys; the keys a
 remaining session holds stay, since each names an id some remaining event's person or device
 has (`visitors.FORGET_KEYS` keeps those).
 """
@@ -23,7 +24,7 @@ import duckdb
 
 from footfall.store.duckdb import visitors
 
-__all__ = ["backfill", "fill"]
+__all__ = ["backfill", "fill", "fill_known"]
 
 # The sessions without keys (and `{where}`), with the ids their keys are for. `rid` is the row's
 # id: the rows are updated by it, not by joining the table on the session id string.
@@ -41,27 +42,42 @@ _IDS = (
     "SELECT project_id, env, device AS id FROM unkeyed"
     " UNION ALL SELECT project_id, env, person FROM unkeyed"
 )
+# Rows whose ids have no key in `batch_keys` yet are left for a later `fill`.
 _SET = """
 UPDATE sessions SET device_key = n.device_key, person_key = n.person_key
 FROM (
     SELECT u.rid, d.key AS device_key, coalesce(k.key, 0) AS person_key FROM unkeyed u
     LEFT JOIN batch_keys d ON d.project_id = u.project_id AND d.env = u.env AND d.id = u.device
     LEFT JOIN batch_keys k ON k.project_id = u.project_id AND k.env = u.env AND k.id = u.person
+    WHERE (u.device IS NULL OR d.key IS NOT NULL) AND (u.person IS NULL OR k.key IS NOT NULL)
 ) n
 WHERE sessions.rowid = n.rid
 """
 
 
-def fill(con: duckdb.DuckDBPyConnection, where: str = "", params: dict[str, object] | None = None) -> None:
+def fill_known(con: duckdb.DuckDBPyConnection) -> None:
+    """In the loader, while the batch's ids have their keys in temp `batch_keys`
+    (`visitors.fold_events`): key the sessions whose ids are among them (nearly all the batch
+    folded), without looking ids up among every stored key a second time."""
+    for sql in (_UNKEYED.format(where=""), _SET, "DROP TABLE unkeyed"):
+        con.execute(sql)
+
+
+def fill(
+    con: duckdb.DuckDBPyConnection, where: str = "", params: dict[str, object] | None = None
+) -> None:
     """Give every session row without keys (narrowed by `where`, an `AND …` on `s`) its keys.
     An id without a key gets one (the loader has keyed every id of its batch already; a
     migration's backfill may find ids before `visitor_keys` has them)."""
     con.execute(_UNKEYED.format(where=where), params)
-    for sql in visitors.KEY_IDS:
-        con.execute(sql.format(ids=_IDS))
-    con.execute(_SET)
-    for sql in (*visitors.DROP_KEYS, "DROP TABLE unkeyed"):
-        con.execute(sql)
+    row = con.execute("SELECT count(*) FROM unkeyed").fetchone()
+    if row and row[0]:
+        for sql in visitors.KEY_IDS:
+            con.execute(sql.format(ids=_IDS))
+        con.execute(_SET)
+        for sql in visitors.DROP_KEYS:
+            con.execute(sql)
+    con.execute("DROP TABLE unkeyed")
 
 
 def backfill(con: duckdb.DuckDBPyConnection) -> None:

@@ -244,8 +244,9 @@ class DuckDBStore:
             for sql in FOLD_SESSIONS:
                 con.execute(sql)
             con.execute(rollups.APPEND)
-            visitors.fold_events(con)  # the visitor-hours read model (#17)
-            session_people.fill(con)  # the folded sessions' person keys (#19)
+            # The visitor-hours read model (#17), and the folded sessions' person keys (#19).
+            visitors.fold_events(con, session_people.fill_known)
+            session_people.fill(con)  # the sessions whose ids were not the batch's
             con.execute("DROP VIEW staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:

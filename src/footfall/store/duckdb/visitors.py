@@ -28,6 +28,7 @@ whole transaction or none of it):
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -174,8 +175,12 @@ def _done(tables: tuple[_Table, ...] = TABLES) -> tuple[str, ...]:
     return ("DROP TABLE resolved", *(f"DROP TABLE {t.temp}" for t in tables), *_DROP)
 
 
-def fold_events(con: duckdb.DuckDBPyConnection) -> None:
-    """Fold the batch in temp `staged` (already inserted into `events`) into the tables."""
+def fold_events(
+    con: duckdb.DuckDBPyConnection,
+    then: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> None:
+    """Fold the batch in temp `staged` (already inserted into `events`) into the tables, then
+    run `then` while the keys of the batch's ids are in temp `batch_keys`."""
     for sql in _steps("staged", ""):
         con.execute(sql)
     row = con.execute("SELECT min(hour), max(hour) FROM resolved").fetchone()
@@ -185,6 +190,8 @@ def fold_events(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(keyed)
             con.execute(insert, {"lo": row[0], "hi": row[1]})
             con.execute(drop)
+    if then is not None:
+        then(con)
     for sql in _done():
         con.execute(sql)
 
