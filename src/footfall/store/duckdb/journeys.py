@@ -60,25 +60,20 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     """The most common sequences of `q.group_by[0]` (channel, source…) over a conversion's
     touchpoints, with their conversions, value and share of all conversions."""
     params: dict[str, Any] = {"limit": q.limit}
-    _names, rows = run(
-        path_per_conversion(q, params)
-        + """,
+    (conversions, value), rows = credit.answered(
+        run,
+        path_per_conversion(q, params),
+        f""",
         grouped AS MATERIALIZED (
             SELECT path, count(*) AS conversions, sum(value) AS value
             FROM per_conversion GROUP BY 1
         )
-        SELECT * FROM grouped
+        SELECT *, {credit.TOTALS} FROM grouped
         ORDER BY conversions DESC, round(value, 6) DESC, len(path), path::VARCHAR
         LIMIT $limit
         """,
         params,
     )
-    totals: dict[str, Any] = {}
-    _names, total = run(
-        credit.touchpoints(q, totals) + " SELECT count(*), coalesce(sum(value), 0.0) FROM conv",
-        totals,
-    )
-    conversions, value = total[0]
     return paths_answer(q, conversions, value, rows)
 
 

@@ -37,7 +37,16 @@ from footfall.store.base import (
     SessionTail,
 )
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.duckdb import credit, dedupe, funnels, journeys, reads, rollups, visitors
+from footfall.store.duckdb import (
+    credit,
+    dedupe,
+    funnels,
+    journeys,
+    reads,
+    rollups,
+    session_people,
+    visitors,
+)
 from footfall.store.duckdb.conversions import conversions_behind
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
@@ -110,6 +119,7 @@ def _backfill_13(con: duckdb.DuckDBPyConnection) -> None:
 _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     6: visitors.backfill_visits,
     13: _backfill_13,
+    16: session_people.backfill,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -236,7 +246,9 @@ class DuckDBStore:
             for sql in FOLD_SESSIONS:
                 con.execute(sql)
             con.execute(rollups.APPEND)
-            visitors.fold_events(con)  # the visitor-hours read model (#17)
+            # The visitor-hours read model (#17), and the folded sessions' person keys (#19).
+            visitors.fold_events(con, session_people.fill_known)
+            session_people.fill(con)  # the sessions whose ids were not the batch's
             con.execute("DROP VIEW staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
@@ -425,6 +437,7 @@ class DuckDBStore:
             )
             for i, sql in enumerate(REBUILD_SESSIONS):
                 con.execute(sql.format(where=where), {"first": first, "last": last} if i == 0 else None)
+            session_people.fill(con)
             day_lo = datetime.combine(lo.date(), time.min)
             day_hi = (
                 datetime.max

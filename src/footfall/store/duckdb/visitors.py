@@ -28,6 +28,7 @@ whole transaction or none of it):
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -38,8 +39,10 @@ from footfall.read.queries import StatsQuery
 
 __all__ = [
     "DIMENSIONS",
+    "DROP_KEYS",
     "EVENTS",
     "FORGET_KEYS",
+    "KEY_IDS",
     "PAGES",
     "REBUILD_DAYS",
     "REBUILD_DAYS_BETWEEN",
@@ -120,6 +123,7 @@ _KEYS = (
     " WHERE key > (SELECT coalesce(max(key), 0) FROM visitor_keys)",
 )
 _DROP = ("DROP TABLE batch_ids", "DROP TABLE batch_keys")
+KEY_IDS, DROP_KEYS = _KEYS, _DROP  # sessions' keys are made the same way (session_people.py)
 _PEOPLE_IDS = (
     "SELECT project_id, env, device AS id FROM resolved"
     " UNION ALL SELECT project_id, env, person FROM resolved"
@@ -171,8 +175,12 @@ def _done(tables: tuple[_Table, ...] = TABLES) -> tuple[str, ...]:
     return ("DROP TABLE resolved", *(f"DROP TABLE {t.temp}" for t in tables), *_DROP)
 
 
-def fold_events(con: duckdb.DuckDBPyConnection) -> None:
-    """Fold the batch in temp `staged` (already inserted into `events`) into the tables."""
+def fold_events(
+    con: duckdb.DuckDBPyConnection,
+    then: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> None:
+    """Fold the batch in temp `staged` (already inserted into `events`) into the tables, then
+    run `then` while the keys of the batch's ids are in temp `batch_keys`."""
     for sql in _steps("staged", ""):
         con.execute(sql)
     row = con.execute("SELECT min(hour), max(hour) FROM resolved").fetchone()
@@ -182,6 +190,8 @@ def fold_events(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(keyed)
             con.execute(insert, {"lo": row[0], "hi": row[1]})
             con.execute(drop)
+    if then is not None:
+        then(con)
     for sql in _done():
         con.execute(sql)
 
@@ -224,7 +234,8 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT project_id, env, anonymous_id AS id FROM moved"
         " UNION ALL SELECT project_id, env, id FROM moved"
     )
-    relinks = [_RELINK.format(table=t.name) for t in TABLES]
+    # Sessions keep their person's key too (session_people.py, #19).
+    relinks = [_RELINK.format(table=name) for name in (*(t.name for t in TABLES), "sessions")]
     steps = (_MOVED, *(k.format(ids=ids) for k in _KEYS), _RELINKED, *relinks)
     for sql in (*steps, "DROP TABLE relinked", "DROP TABLE moved", *_DROP):
         con.execute(sql)
