@@ -127,6 +127,8 @@ def test_server_imports_of_ndjson_csv_and_parquet_exports_answer_every_read_the_
             assert r.status_code == 202 and r.json() == {"ok": True, "events": 0, "rejected": [], "dropped": []}
             r = c.post("/v1/import/events", content=b"\xff\xfe\n[1]\n", headers={"Content-Type": "application/x-ndjson"})
             assert r.status_code == 202 and [x["index"] for x in r.json()["rejected"]] == [0, 1]
+            body = c.get("/openapi.json").json()["paths"]["/v1/import/events"]["post"]["requestBody"]
+            assert set(body["content"]) == {"application/x-ndjson", "text/csv"}  # fuzzed with both
         with srv.client(dst["bad"]["rk_live"]) as c:
             r = c.post("/v1/import/events", content=lines[0].encode(), headers={"Content-Type": "application/x-ndjson"})
             assert r.status_code == 403 and r.json()["error"] == "import_requires_secret_key"
