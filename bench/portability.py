@@ -10,8 +10,14 @@ pipeline, WAL and loader. Peak RSS of each command is its `ru_maxrss`; the serve
 The server is cold (started on the store, no request yet) when the export starts, so its
 growth includes the first request's work and DuckDB's buffer cache filling up to the store's
 memory limit; with `--warm` it first answers the whole-range reads of `bench/queries.py` (as a
-server in use has), and the growth is also given over that warm RSS. The imports go through
-the bulk path (Footfall's own rows, offline), from the NDJSON and from the Parquet export.
+server in use has), and the growth is also given over that warm RSS. The export then runs a
+second time: its growth over the RSS the first one left is the export's own cost on a server
+whose store cache already holds what a whole-table read leaves there. The imports go through
+the bulk path (Footfall's own rows, offline), from the NDJSON, Parquet and CSV exports. While
+the server runs, `footfall import --server` loads the NDJSON export into a new project of it
+through `POST /v1/import/events` (the bulk path through its WAL); its CPU is the command's plus
+the server's (`/proc/PID/stat`). `--before-src DIR` (a checkout's `src/` of an older commit)
+runs that import's client from there too, for a before/after in the same minutes.
 CPU is each command's user + system time (the machine is shared: prefer it to rows/s). Results
 go to `bench/results/portability-*.json`.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -53,21 +60,34 @@ main()
 """
 
 
-def command(n: int, *args: str) -> dict[str, float]:
-    """Run `footfall ARGS` over `n` rows: seconds, rows/s, CPU seconds and µs a row, peak RSS."""
+def command(n: int, *args: str, src: Path | None = None, server_pid: int | None = None) -> dict[str, float]:
+    """Run `footfall ARGS` over `n` rows (from `src` if given): seconds, rows/s, CPU seconds
+    and µs a row (with the server's CPU meanwhile, given its pid), peak RSS."""
     t0 = time.perf_counter()
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run([sys.executable, "-c", _WRAP, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server0 = process_cpu_s(server_pid) if server_pid else 0.0
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    done = subprocess.run([sys.executable, "-c", _WRAP, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server = process_cpu_s(server_pid) - server0 if server_pid else 0.0
     if done.returncode:
         raise SystemExit(f"footfall {' '.join(args)} failed: {done.stderr[-2000:]}")
     hwm = done.stderr.strip().splitlines()[-1].split()
     seconds = time.perf_counter() - t0
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    return {
+    out = {
         "seconds": seconds, "rows_per_s": n / seconds, "cpu_s": cpu, "cpu_us_per_row": cpu / n * 1e6,
         "command_peak_rss_mb": int(hwm[1]) / 1024,
     }  # fmt: skip
+    if server_pid:
+        out |= {"server_cpu_s": server, "cpu_with_server_us_per_row": (cpu + server) / n * 1e6}
+    return out
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -98,7 +118,7 @@ def current_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run(n: int, warm: bool) -> dict[str, Any]:
+def run(n: int, warm: bool, before_src: Path | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data, target, out = Path(tmp) / "data", Path(tmp) / "target", Path(tmp) / "out"
         data.mkdir()
@@ -125,15 +145,38 @@ def run(n: int, warm: bool) -> dict[str, Any]:
                 "server_peak_mb": peak[0], "server_rss_after_mb": current_rss_mb(srv.proc.pid),
                 "server_growth_mb": peak[0] - before, "server_growth_over_cold_mb": peak[0] - cold,
             })  # fmt: skip
+            # The same export again: the server now holds what any whole-table read leaves in
+            # DuckDB's buffer cache (up to FOOTFALL_STORE_MEMORY); what it grows by now is what
+            # an export itself costs on a server in use.
+            steady = current_rss_mb(srv.proc.pid)
+            with rss_peak(srv.proc.pid) as again:
+                command(n, "export", "--server", srv.url, "--key", keys["rk_live"], "--what", "events", "--out", "-")
+            e.update({
+                "server_rss_steady_mb": steady, "server_peak_again_mb": again[0],
+                "server_growth_steady_mb": again[0] - steady,
+            })  # fmt: skip
             result["export_http_ndjson"] = e
-        result["export_offline_parquet"] = command(
-            n, "export", "--data", str(data), "--project", keys["project_id"], "--what", "events",
-            "--format", "parquet", "--out", str(out / "parquet"),
-        )  # fmt: skip
+            meta = open_meta(Settings.from_env(data=str(data)))
+            sk = {name: create_project_with_keys(meta, name, [])[1]["sk_live"] for name in ("bulk", "before")}
+            meta.close()
+            ndjson = str(out / "ndjson" / "events.ndjson")
+            result["import_server_ndjson"] = command(
+                n, "import", ndjson, "--server", srv.url, "--key", sk["bulk"], "--format", "footfall", server_pid=srv.proc.pid
+            )  # fmt: skip
+            if before_src is not None:  # the same import by an older client (row by row)
+                result["import_server_ndjson_before"] = command(
+                    n, "import", ndjson, "--server", srv.url, "--key", sk["before"], "--format", "footfall",
+                    src=before_src, server_pid=srv.proc.pid,
+                )  # fmt: skip
+        for fmt in ("parquet", "csv"):
+            result[f"export_offline_{fmt}"] = command(
+                n, "export", "--data", str(data), "--project", keys["project_id"], "--what", "events",
+                "--format", fmt, "--out", str(out / fmt),
+            )  # fmt: skip
         meta = open_meta(Settings.from_env(data=str(target)))
-        projects = {fmt: create_project_with_keys(meta, f"import-{fmt}", [])[0].id for fmt in ("ndjson", "parquet")}
+        projects = {fmt: create_project_with_keys(meta, f"import-{fmt}", [])[0].id for fmt in ("ndjson", "parquet", "csv")}
         meta.close()
-        for fmt in ("ndjson", "parquet"):
+        for fmt in ("ndjson", "parquet", "csv"):
             result[f"import_offline_{fmt}"] = command(
                 n, "import", str(out / fmt / f"events.{fmt}"), "--data", str(target),
                 "--project", projects[fmt], "--format", "footfall",
@@ -145,17 +188,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--warm", action="store_true", help="serve whole-range reads before the export")
+    ap.add_argument("--before-src", type=Path, help="an older checkout's src/ for the --server import's client")
     args = ap.parse_args()
-    results = {str(n): run(n, args.warm) for n in args.events}
+    results = {str(n): run(n, args.warm, args.before_src) for n in args.events}
     for n, res in results.items():
         print(f"\n{int(n):,} events")
         for name, r in res.items():
             print(f"  {name:26} {r['rows_per_s']:>10,.0f} rows/s  {r['seconds']:7.1f} s"
-                  f"  CPU {r['cpu_us_per_row']:5.1f} µs/row  peak {r['command_peak_rss_mb']:6.0f} MB")  # fmt: skip
+                  f"  CPU {r['cpu_us_per_row']:5.1f} µs/row  peak {r['command_peak_rss_mb']:6.0f} MB"
+                  + (f"  with the server's CPU {r['cpu_with_server_us_per_row']:5.1f} µs/row" if "server_cpu_s" in r else ""))  # fmt: skip
         e = res["export_http_ndjson"]
         print(f"  server RSS: cold {e['server_rss_cold_mb']:.0f} MB, {e['server_rss_before_mb']:.0f} MB before the"
               f" HTTP export, peak {e['server_peak_mb']:.0f} MB during it (+{e['server_growth_mb']:.0f} MB;"
-              f" +{e['server_growth_over_cold_mb']:.0f} MB over the cold server)")  # fmt: skip
+              f" +{e['server_growth_over_cold_mb']:.0f} MB over the cold server); a second export:"
+              f" {e['server_rss_steady_mb']:.0f} → {e['server_peak_again_mb']:.0f} MB (+{e['server_growth_steady_mb']:.0f} MB)")  # fmt: skip
     print("wrote", save("portability", {"events": results, "warm": args.warm}))
     print(json.dumps(results, indent=2))
 

@@ -126,6 +126,8 @@ OPERATIONS: list[Operation] = [
         error=mm.ErrorBody, media_type="application/x-ndjson",
     ),
     Operation("/v1/import", "POST", "Import canonical records (sk_ only; idempotent by uid and event_id)", "millimetric", 202, mm.ImportAccepted, mm.ImportBody, error=mm.ErrorBody),
+    Operation("/v1/import/events", "POST", "Import rows of a Footfall events export as they are (NDJSON or CSV body; sk_ only; idempotent)", "millimetric", 202, mm.ImportRowsAccepted, error=mm.ErrorBody,
+              request_media=("application/x-ndjson", "text/csv")),
     Operation("/v1/a.js", "GET", "The browser snippet (ETag, cacheable)", "millimetric", 200, None, security=None, media_type="application/javascript"),
     Operation("/mcp", "POST", "MCP (JSON-RPC 2.0, streamable HTTP) for sk_/rk_ keys", "millimetric", 200, None),
     Operation("/mcp/account", "POST", "MCP for account keys (ak_): every project", "millimetric", 200, None),

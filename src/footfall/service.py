@@ -43,7 +43,15 @@ from footfall.store.base import ExportQuery, ForgetResult, Scope
 from footfall.store.factory import open_store
 from footfall.store.meta import MetaStore, MetaUnavailable, Project
 from footfall.writer.commit import Committer
-from footfall.writer.loader import KIND_EVENT, KIND_IMPORTED, KIND_LINK, KIND_PROFILE, Loader
+from footfall.writer.loader import (
+    KIND_EVENT,
+    KIND_IMPORTED,
+    KIND_IMPORTED_TABLE,
+    KIND_LINK,
+    KIND_PROFILE,
+    Loader,
+    table_record,
+)  # fmt: skip
 from footfall.writer.wal import WriteAheadLog
 
 __all__ = [
@@ -515,6 +523,30 @@ class Footfall:
         the WAL position already applied). Offline imports only: durable once the store
         commits, which is when this returns. Returns the indexes of the rows dropped as
         invalid, as `import_records` does (no raw IP unless the project stores them)."""
+        kept, dropped = self._importable(principal, table)
+        if kept.num_rows:
+            loader = self.loader  # in its thread, its position is the store's
+            await asyncio.wrap_future(loader.call(
+                lambda: self.store.append(b"", b"", loader.applied_seq, imported=kept)
+            ))  # fmt: skip
+        self.accepted["import"] += kept.num_rows
+        return dropped
+
+    async def import_rows(self, principal: Principal, table: pa.Table) -> list[int]:
+        """`import_table` through the WAL (a running server's `POST /v1/import/events`): the
+        checked table is one WAL record (Arrow IPC) that the loader stores like imported rows;
+        returns once the WAL is synced."""
+        assert self.committer is not None
+        self.committer.admit(table.num_rows)
+        kept, dropped = self._importable(principal, table)
+        if kept.num_rows:
+            await self.committer.commit([(KIND_IMPORTED_TABLE, table_record(kept))])
+        self.accepted["import"] += kept.num_rows
+        return dropped
+
+    def _importable(self, principal: Principal, table: pa.Table) -> tuple[pa.Table, list[int]]:
+        """The rows to store, in the key's project and environment, without raw IPs unless
+        the project stores them; and the indexes of those dropped as invalid."""
         if principal.project_id is None or principal.kind is not KeyKind.SECRET:
             raise Forbidden("insufficient_scope", "only sk_ keys may import")
         project = self.project(principal.project_id)
@@ -528,14 +560,7 @@ class Footfall:
             pc.greater_equal(ts, _naive_utc(_IMPORT_FROM)), pc.less(ts, _naive_utc(_IMPORT_TO)))))  # fmt: skip
         bad = pc.fill_null(bad, True)
         dropped: list[int] = pc.indices_nonzero(bad).to_pylist()
-        kept = table.filter(pc.invert(bad)) if dropped else table
-        if kept.num_rows:
-            loader = self.loader  # in its thread, its position is the store's
-            await asyncio.wrap_future(loader.call(
-                lambda: self.store.append(b"", b"", loader.applied_seq, imported=kept)
-            ))  # fmt: skip
-        self.accepted["import"] += kept.num_rows
-        return dropped
+        return (table.filter(pc.invert(bad)) if dropped else table), dropped
 
     def _implied_links(self, events: list[Event]) -> list[IdentityLink]:
         """An event that carries both ids links them, as identify would (first link wins)."""

@@ -109,12 +109,7 @@ def test_kill_9_during_a_bulk_import_then_resume_stores_every_row_once(tmp_path:
     d = tmp_path / "data"
     keys = json.loads(cli(d, "project", "create", "imp", "--json").stdout)
     n = 40_000
-    src = write(tmp_path / "events.ndjson", [
-        {"project_id": "prj_elsewhere", "env": "live", "uid": f"u{i}", "name": "e", "anonymous_id": f"v{i % 500}",
-         "session_id": f"v{i % 500}-{i // 5000}", "ts": f"2026-01-{1 + i // 1500:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
-         "received_at": "2026-02-01T00:00:00Z", "properties": json.dumps({"i": i})}
-        for i in range(n)
-    ])  # fmt: skip
+    src = exported_events(tmp_path / "events.ndjson", n)
     state = tmp_path / "events.ndjson.import-state.json"
     args = [sys.executable, "-m", "footfall", "import", str(src), "--project", keys["project_id"],
             "--data", str(d), "--batch-rows", "500"]  # fmt: skip
@@ -123,11 +118,26 @@ def test_kill_9_during_a_bulk_import_then_resume_stores_every_row_once(tmp_path:
     assert report["skipped"] == done and report["rows"] == n - done
     srv = Server(d).start()
     try:
-        with srv.client(keys["keys"]["rk_live"]) as c:
-            stats = c.get("/v1/stats", params={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}).json()
-            sessions = c.get("/v1/stats", params={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "metric": "sessions"}).json()
-        assert stats["rows"][0]["value"] == n and sessions["rows"][0]["value"] == 500 * 8
-        seen = [json.loads(row["properties"])["i"] for row in exported(srv, keys["keys"]["rk_live"])]
-        assert sorted(seen) == list(range(n))  # no loss, no duplicates
+        assert_stored_once(srv, keys["keys"]["rk_live"], n)
     finally:
         srv.stop()
+
+
+def exported_events(path: Path, n: int) -> Path:
+    """`n` rows of an events export (of another project): 500 visitors, 8 sessions each."""
+    return write(path, [
+        {"project_id": "prj_elsewhere", "env": "live", "uid": f"u{i}", "name": "e", "anonymous_id": f"v{i % 500}",
+         "session_id": f"v{i % 500}-{i // 5000}", "ts": f"2026-01-{1 + i // 1500:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+         "received_at": "2026-02-01T00:00:00Z", "properties": json.dumps({"i": i})}
+        for i in range(n)
+    ])  # fmt: skip
+
+
+def assert_stored_once(srv: Server, key: str, n: int) -> None:
+    """Every row of `exported_events(…, n)` is stored once, sessions included."""
+    with srv.client(key) as c:
+        stats = c.get("/v1/stats", params={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}).json()
+        sessions = c.get("/v1/stats", params={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "metric": "sessions"}).json()
+    assert stats["rows"][0]["value"] == n and sessions["rows"][0]["value"] == 500 * 8
+    seen = [json.loads(row["properties"])["i"] for row in exported(srv, key)]
+    assert sorted(seen) == list(range(n))  # no loss, no duplicates

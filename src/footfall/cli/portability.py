@@ -165,7 +165,7 @@ def import_(
     resume: Annotated[bool, typer.Option("--resume", help="Skip what an interrupted run of the same import stored.")] = False,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejected rows go here [default: <first path>.rejects.ndjson].")] = None,
     state: Annotated[Path | None, typer.Option("--state", help="Progress file for --resume [default: <first path>.import-state.json].")] = None,
-    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per store transaction when --data takes Footfall's own events whole (more: faster; fewer: less memory).")] = BULK_ROWS,
+    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per store transaction (--data) or request (--server, ≤ 8 MB each) when Footfall's own events go in bulk (more: faster; fewer: less memory).")] = BULK_ROWS,
     data: DataOpt = None,
     server: ServerOpt = None,
     key: KeyOpt = None,
@@ -178,8 +178,8 @@ def import_(
     (/v1/batch items, one per line). Other tools' events go through the same enrichment as
     live ones; historical timestamps are kept. Idempotent: importing a file again stores
     nothing new. A bad row is written to the rejects file with its line number; it never stops
-    the import. With --server (an sk_ key) the rows go through its /v1/import; with --data the
-    server must be stopped.
+    the import. With --server (an sk_ key) the rows go through its /v1/import (Footfall's own
+    events through /v1/import/events, in bulk); with --data the server must be stopped.
     """
     from footfall.model import Scope
     from footfall.portability.importer import HttpSink, LocalSink, Sink, run_import

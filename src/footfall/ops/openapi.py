@@ -25,6 +25,7 @@ class Operation(msgspec.Struct, frozen=True):
     error: type[Any] | None = None
     security: str | None = "bearer"
     media_type: str = "application/json"
+    request_media: tuple[str, ...] = ()  # a text body of these types, when `request` is None
 
 
 def openapi(operations: list[Operation]) -> dict[str, Any]:
@@ -46,6 +47,11 @@ def openapi(operations: list[Operation]) -> dict[str, Any]:
             entry["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": by_type[op.request]}},
+            }
+        elif op.request_media:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {m: {"schema": {"type": "string"}} for m in op.request_media},
             }
         described = dict(op.path_params)
         parameters = [

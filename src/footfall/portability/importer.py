@@ -24,10 +24,17 @@ from typing import IO, Any, Protocol
 
 import httpx
 import msgspec
-import pyarrow as pa
 
 from footfall.model import Scope
-from footfall.portability.bulk import BULK_ROWS, ndjson_chunks, parquet_chunks
+from footfall.portability.bulk import (
+    BULK_ROWS,
+    Chunk,
+    batches,
+    csv_records,
+    parquet_chunks,
+    parquet_records,
+    parse,
+)
 from footfall.portability.sources import BadLine, Decoder, Records, Row, SourceFormat, decoder_for
 
 __all__ = ["HttpSink", "ImportReport", "LocalSink", "Sink", "input_files", "run_import"]
@@ -43,16 +50,20 @@ _encode = msgspec.json.Encoder().encode
 _DROPPED = "dropped as invalid (name, size or time out of range)"
 
 
+Reject = tuple[int, str, Row | None]  # (line, why, row)
+
+
 class Sink(Protocol):
     batch_bytes: int  # the most input bytes gathered into one `send`
-    bulk: bool  # takes Footfall's own events as Arrow tables (`send_table`)
+    bulk: bool  # takes Footfall's own events in bulk (`send_rows`)
+    bulk_bytes: int  # the most input bytes gathered into one `send_rows`
 
     def send(self, records: Records, reenrich: bool) -> list[int]:
         """Store the records durably; returns the indexes of events dropped as invalid."""
 
-    def send_table(self, table: pa.Table) -> list[int]:
-        """Store exported events (`bulk.Chunk.table`) durably, as they are; returns the
-        indexes of rows dropped as invalid."""
+    def send_rows(self, header: bytes | None, lines: list[int], texts: list[bytes]) -> tuple[int, list[Reject]]:
+        """Store rows of Footfall's events export durably, as they are (NDJSON lines, or CSV
+        records under `header`); returns how many were stored and the rejected ones."""
 
     def close(self) -> None: ...
 
@@ -85,9 +96,18 @@ def _table(path: Path) -> str | None:
     return stem if stem in _TABLE_ORDER else None
 
 
-def _bulk_readable(path: Path) -> bool:
-    """NDJSON (gzip or not) and Parquet; CSV goes row by row (a record may span lines)."""
-    return not (path.suffix == ".csv" or path.name.endswith(".csv.gz"))
+def _is_csv(path: Path) -> bool:
+    return path.suffix == ".csv" or path.name.endswith(".csv.gz")
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[IO[bytes]]:
+    """The file's bytes, gunzipped by suffix."""
+    with contextlib.ExitStack() as stack:
+        raw: IO[bytes] = stack.enter_context(path.open("rb"))
+        if path.suffix == ".gz":
+            raw = stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+        yield raw
 
 
 def _rows(path: Path) -> Iterator[tuple[int, Row]]:
@@ -105,10 +125,7 @@ def _rows(path: Path) -> Iterator[tuple[int, Row]]:
                 n += 1
                 yield n, row
         return
-    with contextlib.ExitStack() as stack:
-        raw: IO[bytes] = stack.enter_context(path.open("rb"))
-        if path.suffix == ".gz":
-            raw = stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+    with _opened(path) as raw:
         for n, line in enumerate(raw, 1):
             if line.strip():
                 yield n, line
@@ -179,7 +196,7 @@ def run_import(
     try:
         for file in files:
             table = _table(file) or "events"
-            if fmt == "footfall" and table == "events" and not reenrich and sink.bulk and _bulk_readable(file):
+            if fmt == "footfall" and table == "events" and not reenrich and sink.bulk:
                 run.bulk_file(file, resume, bulk_rows)
                 continue
             # Footfall's own rows are already enriched; anything else goes through the pipeline.
@@ -226,27 +243,41 @@ class _Run:
         self.flush(file, enrich, last)
 
     def bulk_file(self, file: Path, resume: bool, size: int) -> None:
-        """Footfall's own events, `size` rows per store transaction (`bulk`)."""
+        """Footfall's own events, up to `size` rows per store transaction or request (`bulk`)."""
         skip = self.state.done_upto(file) if resume else 0
         if file.suffix == ".parquet":
-            chunks = parquet_chunks(file, skip, size)
             self.report.skipped += skip
-        else:
-            chunks = ndjson_chunks(self._past(_rows(file), skip), size)
-        for chunk, last, size in chunks:
-            self.report.rows += len(chunk.lines) + len(chunk.rejects)
-            self.done_bytes += size
-            for line, error, row in chunk.rejects:
-                self.reject(file, line, error, row)
-            if chunk.table.num_rows:
-                for index in self.sink.send_table(chunk.table):
-                    self.reject(file, chunk.lines[index], _DROPPED, None)
-            self.report.events += chunk.table.num_rows
-            self.state.save(file, last)
-            if self.progress:
-                self.progress(self.report.rows, self.done_bytes, self.total)
+            if isinstance(self.sink, LocalSink):  # Arrow's batches straight to the store
+                for chunk, last, read in parquet_chunks(file, skip, size):
+                    self.bulk_done(file, *self.sink.send_chunk(chunk), last, read)
+                return
+            for head, lines, texts in parquet_records(file, skip, size):  # as CSV to a server
+                self.bulk_send(file, head, lines, texts, sum(map(len, texts)))
+            return
+        with _opened(file) as raw:
+            records: Iterator[tuple[int, bytes]] = csv_records(raw) if _is_csv(file) else (
+                (n, line) for n, line in enumerate(raw, 1) if line.strip()
+            )  # fmt: skip
+            header: bytes | None = next(records, (0, b""))[1] if _is_csv(file) else None
+            for lines, texts, read in batches(self._past(records, skip), size, self.sink.bulk_bytes):
+                self.bulk_send(file, header, lines, texts, read)
 
-    def _past(self, rows: Iterator[tuple[int, Row]], skip: int) -> Iterator[tuple[int, Row]]:
+    def bulk_send(self, file: Path, header: bytes | None, lines: list[int], texts: list[bytes], read: int) -> None:
+        events, rejects = self.sink.send_rows(header, lines, texts)
+        self.bulk_done(file, events, rejects, lines[-1], read)
+
+    def bulk_done(self, file: Path, events: int, rejects: list[Reject], last: int, read: int) -> None:
+        """Rows up to line `last` are durable: report them and move the progress file on."""
+        self.report.rows += events + len(rejects)
+        self.report.events += events
+        self.done_bytes += read
+        for line, error, row in sorted(rejects, key=lambda r: r[0]):
+            self.reject(file, line, error, row)
+        self.state.save(file, last)
+        if self.progress:
+            self.progress(self.report.rows, self.done_bytes, self.total)
+
+    def _past(self, rows: Iterator[tuple[int, bytes]], skip: int) -> Iterator[tuple[int, bytes]]:
         for line, row in rows:
             if line <= skip:
                 self.report.skipped += 1
@@ -281,10 +312,12 @@ class _Run:
 
 
 class HttpSink:
-    """A running server's `POST /v1/import` (its WAL: a 202 means durable); retries 503/429."""
+    """A running server's `POST /v1/import` (its WAL: a 202 means durable); retries 503/429.
+    Footfall's own events go as they are to `POST /v1/import/events`, parsed there in bulk."""
 
     batch_bytes = BATCH_BYTES
-    bulk = False  # the server's WAL takes canonical records: events go row by row
+    bulk = True
+    bulk_bytes = 2 * BATCH_BYTES  # a body well under the server's 16 MB
 
     def __init__(self, server: str, key: str, attempts: int = 30) -> None:
         self.client = httpx.Client(
@@ -297,9 +330,20 @@ class HttpSink:
             "events": records.events, "links": records.links, "profiles": records.profiles,
             "reenrich": reenrich,
         })  # fmt: skip
+        dropped: list[int] = self._post("/v1/import", body, "application/json")["dropped"]
+        return dropped
+
+    def send_rows(self, header: bytes | None, lines: list[int], texts: list[bytes]) -> tuple[int, list[Reject]]:
+        media = "application/x-ndjson" if header is None else "text/csv"
+        answer = self._post("/v1/import/events", (header or b"") + b"".join(texts), media)
+        rejects: list[Reject] = [(lines[r["index"]], r["error"], texts[r["index"]]) for r in answer["rejected"]]
+        rejects.extend((lines[i], _DROPPED, None) for i in answer["dropped"])
+        return int(answer["events"]), rejects
+
+    def _post(self, path: str, body: bytes, media: str) -> dict[str, Any]:
         for attempt in range(self.attempts):
             try:
-                r = self.client.post("/v1/import", content=body, headers={"Content-Type": "application/json"})
+                r = self.client.post(path, content=body, headers={"Content-Type": media})
             except httpx.TransportError:
                 if attempt == self.attempts - 1:
                     raise
@@ -309,13 +353,10 @@ class HttpSink:
                 time.sleep(float(r.headers.get("retry-after", "1")))  # the server asked to wait
                 continue
             if r.status_code != 202:
-                raise RuntimeError(f"/v1/import answered {r.status_code}: {r.text[:500]}")
-            dropped: list[int] = r.json()["dropped"]
-            return dropped
-        raise RuntimeError("/v1/import kept answering 503: the server is overloaded")
-
-    def send_table(self, table: pa.Table) -> list[int]:
-        raise NotImplementedError("a server takes rows (send)")
+                raise RuntimeError(f"{path} answered {r.status_code}: {r.text[:500]}")
+            answer: dict[str, Any] = r.json()
+            return answer
+        raise RuntimeError(f"{path} kept answering 503: the server is overloaded")
 
     def close(self) -> None:
         self.client.close()
@@ -347,6 +388,7 @@ class LocalSink:
     """
 
     batch_bytes = 4 * BATCH_BYTES  # no request body here: only the batch's memory bounds it
+    bulk_bytes = 1 << 40  # `--batch-rows` bounds a chunk
 
     def __init__(self, settings: Any, scope: Scope) -> None:
         from footfall.model import Env, KeyKind, Principal
@@ -381,8 +423,15 @@ class LocalSink:
             self.loop.run_until_complete(svc.loader.wait_applied(svc.wal.last_seq - BATCH_RECORDS))
         return dropped
 
-    def send_table(self, table: pa.Table) -> list[int]:
-        return self.loop.run_until_complete(self.service.import_table(self.principal, table))
+    def send_rows(self, header: bytes | None, lines: list[int], texts: list[bytes]) -> tuple[int, list[Reject]]:
+        return self.send_chunk(parse(header, lines, texts))
+
+    def send_chunk(self, chunk: Chunk) -> tuple[int, list[Reject]]:
+        """Parsed exported events (`bulk.Chunk`) stored as they are, in one transaction."""
+        table = chunk.table
+        stored = self.loop.run_until_complete(self.service.import_table(self.principal, table)) if table.num_rows else []
+        dropped: list[Reject] = [(chunk.lines[i], _DROPPED, None) for i in stored]
+        return table.num_rows - len(stored), [*chunk.rejects, *dropped]
 
     def close(self) -> None:
         try:

@@ -17,15 +17,19 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+import pyarrow as pa
+
 from footfall.store.base import Store
+from footfall.store.batch import EVENT_SCHEMA, ndjson_table
 from footfall.writer.wal import WriteAheadLog
 
-__all__ = ["KIND_EVENT", "KIND_IMPORTED", "KIND_LINK", "KIND_PROFILE", "Loader"]
+__all__ = ["KIND_EVENT", "KIND_IMPORTED", "KIND_IMPORTED_TABLE", "KIND_LINK", "KIND_PROFILE", "Loader", "table_record"]
 
 KIND_EVENT = 1
 KIND_LINK = 2
 KIND_PROFILE = 3
 KIND_IMPORTED = 4  # an event from `footfall import`: also deduplicated by its uid
+KIND_IMPORTED_TABLE = 5  # many such events, checked, as one Arrow IPC stream (`table_record`)
 _RETRY_SECONDS = 0.5
 _TRIM_EVERY = 5.0
 # Under load, gather at least this long between store transactions: each costs milliseconds
@@ -180,14 +184,17 @@ class Loader:
         events = [p for k, p in records if k == KIND_EVENT]
         links = [p for k, p in records if k == KIND_LINK]
         profiles = [p for k, p in records if k == KIND_PROFILE]
-        imported = [p for k, p in records if k == KIND_IMPORTED]
+        imported: bytes | pa.Table = _ndjson([p for k, p in records if k == KIND_IMPORTED])
+        tables = [_table(p) for k, p in records if k == KIND_IMPORTED_TABLE]
+        if tables:
+            imported = pa.concat_tables([*tables, *([ndjson_table(imported, EVENT_SCHEMA)] if imported else [])])
         inserted = self.store.append(
             _ndjson(events),
             _ndjson(links),
             upto,
             profiles,
             # Only when there is any: a store need not know imports until one happens.
-            **({"imported": _ndjson(imported)} if imported else {}),
+            **({"imported": imported} if len(imported) else {}),
         )
         self.batches += 1
         self.rows += inserted
@@ -217,6 +224,19 @@ class Loader:
                 self.wal.trim(self.applied_seq)
             except OSError:
                 log.exception("WAL trim failed")
+
+
+def table_record(table: pa.Table) -> bytes:
+    """A table of imported events (`EVENT_SCHEMA`, naive UTC times) as one WAL payload."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
+
+
+def _table(payload: bytes) -> pa.Table:
+    return pa.ipc.open_stream(payload).read_all()
 
 
 def _ndjson(payloads: list[bytes]) -> bytes:

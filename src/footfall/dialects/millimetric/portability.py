@@ -3,6 +3,7 @@ store reads and the same WAL as every other route."""
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ from footfall.dialects.millimetric.routes import _decode, _principal, _read_prin
 from footfall.errors import Forbidden, Invalid
 from footfall.http import dialect_endpoint, json_response, read_body
 from footfall.model import KeyKind
+from footfall.portability.bulk import parse_body
 from footfall.portability.formats import media_type, writer_for
 from footfall.read import params
 
@@ -94,7 +96,46 @@ async def import_(request: Request) -> Response:
     )
 
 
+# Bodies of Footfall's own event rows, by Content-Type: one CSV header per body.
+_ROWS_MEDIA = {"application/x-ndjson": False, "text/csv": True}
+
+
+@dialect_endpoint(render, "/v1/import/events")
+async def import_events(request: Request) -> Response:
+    """Footfall's own exported event rows, parsed by Arrow a body at a time (no per-row decode)
+    and written to the WAL as one record; bad rows are named by their index in the body."""
+    principal = _principal(request)
+    if principal.kind is not KeyKind.SECRET or principal.project_id is None:
+        raise Forbidden("import_requires_secret_key", "only sk_ keys may import")
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in _ROWS_MEDIA:
+        raise Invalid(
+            "unsupported_media_type", "send application/x-ndjson or text/csv rows of a Footfall export",
+            details={"content_type": media},
+        )  # fmt: skip
+    service = _service(request)
+    service.admit(principal, "batch")
+    body = await read_body(request, IMPORT_MAX_BYTES)
+    chunk = await asyncio.to_thread(parse_body, body, _ROWS_MEDIA[media])
+    if chunk.table.num_rows > schema.IMPORT_MAX_ROWS:
+        raise Invalid(
+            "too_many_rows", f"at most {schema.IMPORT_MAX_ROWS} rows per request",
+            details={"rows": chunk.table.num_rows},
+        )  # fmt: skip
+    dropped = await service.import_rows(principal, chunk.table) if chunk.table.num_rows else []
+    return json_response(
+        schema.ImportRowsAccepted(
+            ok=True,
+            events=chunk.table.num_rows - len(dropped),
+            rejected=[schema.RejectedRow(i, why) for i, why, _row in chunk.rejects],
+            dropped=[chunk.lines[i] for i in dropped],
+        ),
+        202,
+    )
+
+
 routes = [
     Route("/v1/export", export, methods=["GET"]),
     Route("/v1/import", import_, methods=["POST"]),
+    Route("/v1/import/events", import_events, methods=["POST"]),
 ]

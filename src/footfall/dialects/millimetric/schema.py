@@ -77,6 +77,21 @@ class ImportAccepted(msgspec.Struct):
     dropped: list[int]  # indexes in `events` dropped as invalid
 
 
+IMPORT_MAX_ROWS = 50_000  # `/v1/import/events`: rows per body (16 MB of them at most anyway)
+
+
+class RejectedRow(msgspec.Struct):
+    index: int  # the record's position in the body, from 0 (a CSV header is not counted)
+    error: str
+
+
+class ImportRowsAccepted(msgspec.Struct):
+    ok: bool
+    events: int  # rows written to the WAL (a copy of a stored one is skipped by the loader)
+    rejected: list[RejectedRow]  # rows that are not a Footfall event row
+    dropped: list[int]  # indexes of rows dropped as invalid (name, size or time out of range)
+
+
 class TrackAccepted(msgspec.Struct):
     ok: bool
     event_id: str | None
