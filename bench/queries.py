@@ -52,7 +52,7 @@ from footfall.read.queries import (  # noqa: E402
     StatsQuery,
 )
 from footfall.service import bootstrap_default_project, open_meta  # noqa: E402
-from footfall.store.duckdb import reads, rollups, visitors  # noqa: E402
+from footfall.store.duckdb import event_times, reads, rollups, visitors  # noqa: E402
 from footfall.store.duckdb.sessions import REBUILD_SESSIONS  # noqa: E402
 from footfall.store.duckdb.store import DuckDBStore  # noqa: E402
 
@@ -105,6 +105,7 @@ def build(path: Path, n: int, project: str) -> DuckDBStore:
         {"v": max(1000, n // 20), "project": project},
     )
     visitors.backfill(con)  # people per hour, with the links above (what the loader keeps)
+    event_times.backfill(con)  # funnels' times per person and hour, with those keys
     con.execute("CHECKPOINT")
     print(f"built {n:,} events in {time.perf_counter() - t0:.1f} s", flush=True)
     return store

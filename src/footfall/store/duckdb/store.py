@@ -36,7 +36,16 @@ from footfall.store.base import (
     SessionTail,
 )
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
-from footfall.store.duckdb import credit, dedupe, funnels, journeys, reads, rollups, visitors
+from footfall.store.duckdb import (
+    credit,
+    dedupe,
+    event_times,
+    funnels,
+    journeys,
+    reads,
+    rollups,
+    visitors,
+)
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
     SESSION_SPAN,
@@ -108,6 +117,7 @@ def _backfill_13(con: duckdb.DuckDBPyConnection) -> None:
 _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     6: visitors.backfill_visits,
     13: _backfill_13,
+    14: event_times.backfill,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -207,6 +217,7 @@ class DuckDBStore:
                             if not row or not row[0]:
                                 break
                         visitors.relink(con)  # the visitor-hours read model (#17)
+                        event_times.relink(con)  # funnels' read model (#19)
                     finally:
                         con.unregister("links")
                 if profiles:
@@ -235,6 +246,7 @@ class DuckDBStore:
                 con.execute(sql)
             con.execute(rollups.APPEND)
             visitors.fold_events(con)  # the visitor-hours read model (#17)
+            event_times.fold(con)  # funnels' read model (#19)
             con.execute("DROP VIEW staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
@@ -313,7 +325,7 @@ class DuckDBStore:
                 )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
-                for sql in (*rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS):
+                for sql in (*rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS, *event_times.REBUILD_DAYS):
                     con.execute(sql)
                 con.execute("DROP TABLE touched_days")
                 row = con.execute(
