@@ -74,6 +74,9 @@ def same(s: DuckDBStore, q: FunnelQuery) -> dict[str, Any]:
         for outcome in ("converted", "dropped") if step < len(q.steps) else ("converted",):
             p = FunnelPeopleQuery(funnel=q, step=step, outcome=outcome, limit=1000)
             assert funnels.people(s.read, p) == funnels.people(s.read, p, use_times=False), (q, p)
+    for limit, offset in ((2, 1), (1, 4)):  # pages cut inside runs of people entering at once
+        p = FunnelPeopleQuery(funnel=q, step=1, outcome="converted", limit=limit, offset=offset)
+        assert funnels.people(s.read, p) == funnels.people(s.read, p, use_times=False), (q, p)
     return fast
 
 

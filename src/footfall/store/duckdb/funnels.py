@@ -232,19 +232,32 @@ def people(run: Runner, q: FunnelPeopleQuery, use_times: bool = True) -> dict[st
     params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
     if q.group is not None:
         params["group"] = q.group
-    if use_times and uses_times(q.funnel):  # people as keys: their ids are looked up for the chosen ones
-        ctes = _times_ctes(q.funnel, params)
-        person = "(SELECT v.id FROM visitor_keys v WHERE v.key = k.person)"
+    page = "FROM chosen"
+    if use_times and uses_times(q.funnel):
+        # People are keys: look up the ids of the page's rows only (and of those tied with its
+        # last entry time, which the order by id needs), not of every chosen person (which took
+        # over 96 MB at 10M events for the 138k who dropped at step 1).
+        ctes = _times_ctes(q.funnel, params) + """, keyed AS MATERIALIZED (
+            SELECT k.person, k.anchor, k.t, k.grp FROM s{step} k {chosen}
+        ), edge AS (SELECT anchor FROM keyed ORDER BY anchor DESC LIMIT 1 OFFSET $edge)"""
+        params["edge"] = q.offset + q.limit - 1
+        source = """(
+            SELECT v.id AS person, k.anchor, k.t, k.grp FROM keyed k
+            JOIN visitor_keys v ON v.key = k.person
+            WHERE k.anchor >= coalesce((SELECT anchor FROM edge), '-infinity'::TIMESTAMP))"""
+        ctes = ctes.format(step=q.step, chosen=chosen)
+        page, counted = f"FROM {source}", "keyed"
     else:
-        ctes, person = _ctes(q.funnel, params), "k.person"
+        ctes = _ctes(q.funnel, params) + f""", chosen AS MATERIALIZED (
+            SELECT k.person, k.anchor, k.t, k.grp FROM s{q.step} k {chosen}
+        )"""
+        counted = "chosen"
     _names, rows = run(
         ctes
-        + f""", chosen AS MATERIALIZED (
-            SELECT {person} AS person, k.anchor, k.t, k.grp FROM s{q.step} k {chosen}
-        )
+        + f"""
         SELECT person, strftime(anchor, '%Y-%m-%dT%H:%M:%S.%fZ'),
-               strftime(t, '%Y-%m-%dT%H:%M:%S.%fZ'), grp, (SELECT count(*) FROM chosen)
-        FROM chosen ORDER BY anchor DESC, person LIMIT $limit OFFSET $offset
+               strftime(t, '%Y-%m-%dT%H:%M:%S.%fZ'), grp, (SELECT count(*) FROM {counted})
+        {page} ORDER BY anchor DESC, person LIMIT $limit OFFSET $offset
         """,
         params,
     )
@@ -252,6 +265,6 @@ def people(run: Runner, q: FunnelPeopleQuery, use_times: bool = True) -> dict[st
         total = int(rows[0][-1])
     else:  # past the last page (or nobody): the total alone
         del params["limit"], params["offset"]
-        _names, count = run(ctes + f" SELECT count(*) FROM s{q.step} k {chosen}", params)
+        _names, count = run(ctes + f" SELECT count(*) FROM {counted}", params)
         total = int(count[0][0])
     return funnel_people_answer(q, total, rows)
