@@ -40,6 +40,7 @@ from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
 from footfall.store.duckdb import (
     credit,
     dedupe,
+    event_times,
     funnels,
     journeys,
     reads,
@@ -119,6 +120,7 @@ def _backfill_13(con: duckdb.DuckDBPyConnection) -> None:
 _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     6: visitors.backfill_visits,
     13: _backfill_13,
+    14: event_times.backfill,
     16: session_people.backfill,
 }
 
@@ -249,6 +251,7 @@ class DuckDBStore:
             # The visitor-hours read model (#17), and the folded sessions' person keys (#19).
             visitors.fold_events(con, session_people.fill_known)
             session_people.fill(con)  # the sessions whose ids were not the batch's
+            event_times.fold(con)  # funnels' read model (#19)
             con.execute("DROP VIEW staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
@@ -327,7 +330,7 @@ class DuckDBStore:
                 )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
-                for sql in (*rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS):
+                for sql in (*rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS, *event_times.REBUILD_DAYS):
                     con.execute(sql)
                 con.execute("DROP TABLE touched_days")
                 row = con.execute(

@@ -1,0 +1,142 @@
+"""Event times: each person's times of each event name per UTC hour, with integer person keys,
+so a funnel's steps read about one row per visit and event name, joined on integers, instead
+of every event resolved to its person's id string (#19).
+
+`event_times` holds, per (project, env, hour, device key, person key, name, is_bot), the first
+and last time of those events and, when they differ, every distinct time (ascending). Keys are
+`visitor_hours`' (`store/duckdb/visitors.py`): `person_key` is exactly the person
+`events_people` names, `device_key` the anonymous id's on rows of events without a user id
+(the only rows an identify can move to another person). Events without a person are left out:
+no funnel counts them.
+
+A funnel step needs, per person, the earliest event at or after the previous step's time `t`
+and at most the window after the anchor. A row whose first time is at or after `t` gives its
+first time; a row whose last time is before `t` gives nothing; only a row with `t` inside
+(first < t <= last) needs its list of times. So rows of the same key split over several
+batches still answer exactly (the read takes the minimum over rows); the loader merges them
+anyway, to keep the table at about one row per visit and event name.
+
+Kept by the loader in the same transaction as the events, after `visitors` made the keys:
+
+* `fold(con)` after the batch's rows are in `events` (temp view `staged`);
+* `visitors.relink` moves the rows of the devices whose person changed to the new person key
+  (as it does its own tables');
+* forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`). Reclassify
+  changes attribution columns only, none of which this table holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, time, timedelta
+
+import duckdb
+
+__all__ = ["REBUILD_DAYS", "backfill", "fold"]
+
+# Events of `{source}` (`staged` or `events`, narrowed by `{where}`) grouped per table row,
+# with their ids as strings (device, person resolved as `events_people` does).
+_GROUPED = """
+SELECT project_id, env, hour, device, person, name, is_bot, min(ts) AS first_ts,
+       max(ts) AS last_ts,
+       CASE WHEN min(ts) < max(ts) THEN list_sort(list_distinct(list(ts))) END AS times
+FROM (
+    SELECT e.project_id, e.env, date_trunc('hour', e.ts) AS hour,
+           CASE WHEN e.user_id IS NULL THEN e.anonymous_id END AS device,
+           coalesce(e.user_id, i.user_id, e.anonymous_id) AS person, e.name, e.is_bot, e.ts
+    FROM {source} e
+    LEFT JOIN identities i
+      ON i.project_id = e.project_id AND i.env = e.env AND i.anonymous_id = e.anonymous_id
+    {where}
+)
+WHERE person IS NOT NULL
+GROUP BY project_id, env, hour, device, person, name, is_bot
+"""
+# The grouped rows (temp `grouped_times`) with their ids turned into keys: every stored id has
+# one (visitors gave it when the events were loaded), and only the batch's ids are looked up.
+_KEYED = """
+WITH keys AS (
+    SELECT project_id, env, id, key FROM visitor_keys
+    WHERE (project_id, env, id) IN (
+        SELECT project_id, env, device FROM grouped_times
+        UNION ALL SELECT project_id, env, person FROM grouped_times)
+)
+SELECT g.project_id, g.env, g.hour, d.key AS device_key, k.key AS person_key, g.name, g.is_bot,
+       g.first_ts, g.last_ts, g.times
+FROM grouped_times g
+LEFT JOIN keys d ON d.project_id = g.project_id AND d.env = g.env AND d.id = g.device
+JOIN keys k ON k.project_id = g.project_id AND k.env = g.env AND k.id = g.person
+"""
+_ROW_KEY = "project_id, env, hour, coalesce(device_key, 0), person_key, name, is_bot"
+# Stored rows of the same key as a fresh one (keys start at 1, so 0 stands for no device), in
+# the batch's hours ($lo to $hi, as values so the scan skips other row groups).
+_SAME_KEY = f"""
+hour >= $lo AND hour <= $hi AND ({_ROW_KEY}) IN (SELECT {_ROW_KEY} FROM fresh_times)
+"""
+_MERGE = (
+    f"""
+CREATE OR REPLACE TEMP TABLE merged_times AS
+SELECT project_id, env, hour, device_key, person_key, name, is_bot, min(first_ts) AS first_ts,
+       max(last_ts) AS last_ts,
+       CASE WHEN min(first_ts) < max(last_ts)
+            THEN list_sort(list_distinct(flatten(list(coalesce(times, [first_ts]))))) END AS times
+FROM (SELECT * FROM fresh_times UNION ALL SELECT * FROM event_times WHERE {_SAME_KEY})
+GROUP BY project_id, env, hour, device_key, person_key, name, is_bot
+""",
+    f"DELETE FROM event_times WHERE {_SAME_KEY}",
+    "INSERT INTO event_times SELECT * FROM merged_times",
+)
+
+
+def _grouped(source: str, where: str = "") -> str:
+    return "CREATE OR REPLACE TEMP TABLE grouped_times AS " + _GROUPED.format(
+        source=source, where=where
+    )
+
+
+def fold(con: duckdb.DuckDBPyConnection) -> None:
+    """Fold the batch in temp `staged` (already in `events`, its ids keyed) into the table."""
+    con.execute(_grouped("staged"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE fresh_times AS {_KEYED}")
+    row = con.execute("SELECT min(hour), max(hour) FROM fresh_times").fetchone()
+    if row is not None and row[0] is not None:
+        for sql in _MERGE:
+            con.execute(sql, {"lo": row[0], "hi": row[1]} if "$lo" in sql else None)
+        con.execute("DROP TABLE merged_times")
+    con.execute("DROP TABLE fresh_times")
+    con.execute("DROP TABLE grouped_times")
+
+
+# Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days` (forget).
+REBUILD_DAYS = (
+    "DELETE FROM event_times"
+    " WHERE (project_id, env, CAST(hour AS DATE)) IN (SELECT * FROM touched_days)",
+    _grouped(
+        "events", "WHERE (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)"
+    ),
+    f"INSERT INTO event_times {_KEYED}",
+    "DROP TABLE grouped_times",
+)
+
+
+def backfill(con: duckdb.DuckDBPyConnection) -> None:
+    """Every row from the stored events, with the keys `visitor_keys` holds (migration 14;
+    stores built outside the loader, as bench/queries.py's), a UTC day per transaction so 10M
+    events fit the store's memory limit. Interrupted, it starts over."""
+    con.execute("DELETE FROM event_times")
+    days = con.execute("SELECT DISTINCT CAST(ts AS DATE) AS d FROM events ORDER BY d").fetchall()
+    for (day,) in days:
+        lo = datetime.combine(day, time.min)
+        con.execute("BEGIN")
+        try:
+            con.execute(
+                _grouped("events", "WHERE e.ts >= $lo AND e.ts < $hi"),
+                {"lo": lo, "hi": lo + timedelta(days=1)},
+            )
+            con.execute(f"INSERT INTO event_times {_KEYED}")
+            con.execute("DROP TABLE grouped_times")
+            con.execute("COMMIT")
+        except Exception:
+            with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
+                con.execute("ROLLBACK")
+            raise

@@ -1,0 +1,173 @@
+"""`event_times` answers funnels exactly as the event scan does: random events loaded in several
+batches with partial hours at the range's edges, devices identified and aliased after the fact,
+forget and reclassify, bots, environments, projects; the loader keeps the same rows a backfill
+makes (one per key: merged across batches), and the migration fills an existing store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from footfall.model import Event, IdentityLink
+from footfall.read.queries import FunnelPeopleQuery, FunnelQuery, FunnelStep
+from footfall.store.duckdb import event_times, funnels
+from footfall.store.duckdb.store import DuckDBStore
+from tests.store.test_visitor_hours import SCOPE, fresh, load
+
+T0 = datetime(2026, 3, 28, tzinfo=UTC)  # funnels are in UTC: no time zone to vary
+NAMES = ["$pageview", "$pageview", "signup", "buy"]
+
+# Dense in time (a few devices over 3 hours, many events of a name in one hour, ties
+# to the minute), so rows whose times straddle a previous step's time are common.
+event = st.builds(
+    lambda n, minutes, anon, user, env, project, bot, name: Event(
+        project_id=project, env=env, uid=f"u{n}", name=name, ts=T0 + timedelta(minutes=minutes),
+        received_at=T0, anonymous_id=None if anon is None else f"a{anon}",
+        user_id=None if user is None else f"{'a' if user % 3 == 0 else 'p'}{user}", is_bot=bot,
+    ),
+    st.integers(0, 10**9), st.integers(0, 3 * 60), st.one_of(st.none(), st.integers(0, 2)),
+    st.one_of(st.none(), st.none(), st.integers(0, 4)), st.sampled_from(["live"] * 5 + ["test"]),
+    st.sampled_from(["prj_a"] * 5 + ["prj_b"]), st.sampled_from([False] * 5 + [True]),
+    st.sampled_from(NAMES),
+)  # fmt: skip
+link = st.builds(
+    lambda anon, user: IdentityLink(
+        project_id="prj_a", env="live", anonymous_id=f"a{anon}", user_id=f"{'a' if user % 3 == 0 else 'p'}{user}", ts=T0
+    ),
+    st.integers(0, 3), st.integers(0, 4),
+)  # fmt: skip
+batches = st.lists(
+    st.tuples(st.lists(event, min_size=5, max_size=30), st.lists(link, max_size=3)), min_size=2, max_size=4
+)
+
+
+def _steps(names: list[str]) -> tuple[FunnelStep, ...]:
+    kept = [n for i, n in enumerate(names) if i == 0 or n != names[i - 1]]
+    return tuple(FunnelStep(n) for n in kept)
+
+
+# Minutes, so the edges fall inside hours; a range from 1 minute to 4 hours.
+funnel = st.builds(
+    lambda start, length, names, window, bots: FunnelQuery(
+        scope=SCOPE, start=T0 + timedelta(minutes=start), end=T0 + timedelta(minutes=start + length),
+        steps=_steps(names), window_seconds=window, include_bots=bots,
+    ),
+    st.sampled_from([0, 0, 7, 60, 95]), st.sampled_from([1, 30, 60, 125, 240]),
+    st.lists(st.sampled_from(["$pageview", "signup", "buy"]), min_size=3, max_size=5).filter(
+        lambda n: len(_steps(n)) >= 2
+    ),
+    st.sampled_from([60, 600, 1800, 86400]), st.booleans(),
+)  # fmt: skip
+
+
+def same(s: DuckDBStore, q: FunnelQuery) -> dict[str, Any]:
+    """The funnel and the people behind every bar, from `event_times`, checked against the scan."""
+    assert funnels.uses_times(q)
+    fast = funnels.funnel(s.read, q)
+    assert fast == funnels.funnel(s.read, q, use_times=False), q
+    for step in range(1, len(q.steps) + 1):
+        for outcome in ("converted", "dropped") if step < len(q.steps) else ("converted",):
+            p = FunnelPeopleQuery(funnel=q, step=step, outcome=outcome, limit=1000)
+            assert funnels.people(s.read, p) == funnels.people(s.read, p, use_times=False), (q, p)
+    for limit, offset in ((2, 1), (1, 4)):  # pages cut inside runs of people entering at once
+        p = FunnelPeopleQuery(funnel=q, step=1, outcome="converted", limit=limit, offset=offset)
+        assert funnels.people(s.read, p) == funnels.people(s.read, p, use_times=False), (q, p)
+    return fast
+
+
+def rows(s: DuckDBStore) -> list[tuple[Any, ...]]:
+    return sorted(s.read("SELECT * FROM event_times", None)[1], key=repr)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(loaded=batches, queries=st.lists(funnel, min_size=2, max_size=5), forget=st.sampled_from(["p1", "a3", "p4"]))
+def test_event_times_answer_funnels_as_the_events_do(
+    tmp_path_factory: pytest.TempPathFactory,
+    loaded: list[tuple[list[Event], list[IdentityLink]]],
+    queries: list[FunnelQuery],
+    forget: str,
+) -> None:
+    s = fresh(tmp_path_factory.mktemp("times") / "e.duckdb")
+    try:
+        load(s, loaded)
+        for q in queries:
+            same(s, q)
+        kept = rows(s)
+        event_times.backfill(s._con)  # what the loader kept, merged, is what a backfill makes
+        assert rows(s) == kept
+        s.forget(SCOPE, forget)
+        assert forget not in {r[0] for r in s.read("SELECT id FROM visitor_keys WHERE project_id = 'prj_a' AND env = 'live'", None)[1]}
+        for q in queries:
+            same(s, q)
+        kept = rows(s)
+        event_times.backfill(s._con)
+        assert rows(s) == kept
+    finally:
+        s.close()
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def ev(uid: str, name: str, when: datetime, anon: str, user: str | None = None) -> Event:
+    return Event(project_id="prj_a", env="live", uid=uid, name=name, ts=when, received_at=T0, anonymous_id=anon, user_id=user)
+
+
+def test_late_identify_alias_chain_and_a_row_split_over_batches(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    # d1's signup at 10:05 comes before its page view at 10:10, a second signup at 10:20 after:
+    # step 2 is 10:20, from the hour's list of times (its first time is before the anchor).
+    load(s, [([ev("1", "signup", at(10 + 5 / 60), "d1"), ev("2", "$pageview", at(10 + 10 / 60), "d1")], [])])
+    load(s, [([ev("3", "signup", at(10 + 20 / 60), "d1"), ev("4", "buy", at(11), "d2")], [])])
+    assert s.read("SELECT count(*) FROM event_times WHERE name = 'signup'", None)[1] == [(1,)]  # merged
+    steps = (FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy"))
+    q = FunnelQuery(scope=SCOPE, start=at(0), end=at(24), steps=steps)
+
+    def reached(q: FunnelQuery) -> list[int]:
+        return [b["people"] for b in same(s, q)["steps"]]
+
+    assert reached(q) == [1, 1, 0]
+    p = funnels.people(s.read, FunnelPeopleQuery(funnel=q, step=2, outcome="converted", limit=10))
+    assert p["people"] == [{"person": "d1", "entered_at": "2026-03-28T10:10:00.000000Z", "reached_at": "2026-03-28T10:20:00.000000Z"}]
+    assert reached(FunnelQuery(scope=SCOPE, start=at(0), end=at(24), steps=steps, window_seconds=5 * 60)) == [1, 0, 0]
+    # d2 (the buyer) is d1 after the fact, through the alias chain d2 → d1 → carol.
+    load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="d2", user_id="d1", ts=T0)])])
+    assert reached(q) == [1, 1, 1]
+    load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="carol", ts=T0)])])
+    load(s, [([ev("5", "buy", at(10.5), "d3", "carol")], [])])
+    p = funnels.people(s.read, FunnelPeopleQuery(funnel=q, step=3, outcome="converted", limit=10))
+    assert p["people"] == [{"person": "carol", "entered_at": "2026-03-28T10:10:00.000000Z", "reached_at": "2026-03-28T10:30:00.000000Z"}]
+    # A range starting inside the hour of the page view: read from the events at that edge.
+    assert reached(FunnelQuery(scope=SCOPE, start=at(10.1), end=at(24), steps=steps)) == [1, 1, 1]
+    assert reached(FunnelQuery(scope=SCOPE, start=at(10.2), end=at(24), steps=steps)) == [0, 0, 0]
+    s.reclassify(T0, lambda p, u, r: {"source": "again", "source_rule_id": "referral"}, ("source",))
+    assert reached(q) == [1, 1, 1]
+    assert s.forget(SCOPE, "carol").events == 5
+    assert reached(q) == [0, 0, 0]
+    assert rows(s) == []
+    s.close()
+
+
+def test_the_migration_backfills_an_existing_store(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    evs = [ev(f"u{i}", NAMES[i % 4], at(i * 0.4), f"d{i % 5}", "carol" if i == 7 else None) for i in range(60)]
+    load(s, [(evs, [IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="carol", ts=T0)])])
+    q = FunnelQuery(scope=SCOPE, start=at(1), end=at(20), steps=(FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy")))
+    before, kept = same(s, q), rows(s)
+    assert before["steps"][0]["people"] == 5
+    # The store as the previous release left it: no event_times, migration 14 not applied.
+    for sql in ("DROP TABLE event_times", "DELETE FROM schema_migrations WHERE version = 14"):
+        s._con.execute(sql)
+    s.close()
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    assert s.read("SELECT count(*) FROM schema_migrations WHERE version = 14", None)[1] == [(1,)]
+    assert rows(s) == kept
+    assert same(s, q) == before
+    s.close()
