@@ -94,19 +94,56 @@ def session_id_for(anonymous_id: str, first_ts: datetime) -> str:
     return f"{anonymous_id}-{int(first_ts.timestamp()) // _BUCKET_SECONDS}"
 
 
+_clock = [0]
+_bucket = [0]
+
+
+def _touch() -> int:
+    """`time.monotonic()` in whole seconds, as one int object for every visit touched in the
+    same second: a float of its own took 24 bytes per visitor (#23; the sweep's horizon has a
+    minute's slack, so seconds are fine)."""
+    now = int(time.monotonic())
+    if now != _clock[0]:
+        _clock[0] = now
+    return _clock[0]
+
+
+def _bucket_of(ts: datetime) -> int:
+    """The session bucket of `ts`, one int object for the visits opened in the same bucket."""
+    bucket = int(ts.timestamp()) // _BUCKET_SECONDS
+    if bucket != _bucket[0]:
+        _bucket[0] = bucket
+    return _bucket[0]
+
+
 class _Open:
     """A visitor's open session, with that session's attribution once an event had a signal:
     one record per visitor instead of a second entry keyed by session (#23: ~180 of the ~570
-    bytes each visitor took, most of the server's memory under varied traffic)."""
+    bytes each visitor took, most of the server's memory under varied traffic).
 
-    __slots__ = ("attribution", "first", "last", "session_id", "touched")
+    `session` is the id's bucket when the id is `anonymous_id-bucket` (as this class makes
+    them: the id string, ~70 bytes a visitor, is built when asked for), else the id itself."""
 
-    def __init__(self, session_id: str, first: datetime, last: datetime) -> None:
-        self.session_id = session_id
+    __slots__ = ("attribution", "first", "last", "session", "touched")
+
+    def __init__(self, session: str | int, first: datetime, last: datetime) -> None:
+        self.session = session
         self.first = first
         self.last = last
-        self.touched = time.monotonic()
+        self.touched = _touch()
         self.attribution: tuple[object, ...] | None = None
+
+    def session_id(self, anonymous_id: str) -> str:
+        session = self.session
+        return session if type(session) is str else f"{anonymous_id}-{session}"
+
+
+def _compact(anonymous_id: str, session_id: str) -> str | int:
+    """A stored session id as `_Open.session`: its bucket when it is the one this class makes."""
+    head, _, bucket = session_id.rpartition("-")
+    if head == anonymous_id and bucket.isascii() and bucket.isdigit() and str(int(bucket)) == bucket:
+        return int(bucket)
+    return session_id
 
 
 class Sessionizer:
@@ -120,18 +157,19 @@ class Sessionizer:
 
     def _visit_of(self, key: SessionKey) -> _Open | None:
         """The open visit whose session is `key`: ids this class makes are `anonymous_id-bucket`."""
-        visit = self._open.get((key[0], key[1], key[2].rpartition("-")[0]))
-        return visit if visit is not None and visit.session_id == key[2] else None
+        anonymous_id = key[2].rpartition("-")[0]
+        visit = self._open.get((key[0], key[1], anonymous_id))
+        return visit if visit is not None and visit.session_id(anonymous_id) == key[2] else None
 
     def attribution(self, key: SessionKey) -> tuple[object, ...] | None:
         visit = self._visit_of(key)
         if visit is not None and visit.attribution is not None:
-            visit.touched = time.monotonic()
+            visit.touched = _touch()
             return visit.attribution
         hit = self._attribution.get(key)
         if hit is None:
             return None
-        self._attribution[key] = (time.monotonic(), hit[1])
+        self._attribution[key] = (_touch(), hit[1])
         return hit[1]
 
     def remember_attribution(self, key: SessionKey, values: tuple[object, ...]) -> None:
@@ -141,11 +179,11 @@ class Sessionizer:
             if visit.attribution is None and key not in self._attribution:
                 visit.attribution = _shared(values)
         elif key not in self._attribution:
-            self._attribution[key] = (time.monotonic(), _shared(values))
+            self._attribution[key] = (_touch(), _shared(values))
             self._maybe_sweep()
 
     def restore_attributions(self, rows: list[tuple[SessionKey, tuple[object, ...]]]) -> None:
-        now = time.monotonic()
+        now = _touch()
         for key, stored in rows:
             values = _shared(stored)
             visit = self._visit_of(key)
@@ -160,7 +198,7 @@ class Sessionizer:
     def restore(self, tails: list[SessionTail]) -> None:
         for t in tails:
             self._open[(t.project_id, t.env, t.anonymous_id)] = _Open(
-                t.session_id, _utc(t.first_ts), _utc(t.last_ts)
+                _compact(t.anonymous_id, t.session_id), _utc(t.first_ts), _utc(t.last_ts)
             )
 
     def assign(
@@ -172,8 +210,8 @@ class Sessionizer:
             if state.first - SESSION_TIMEOUT <= ts <= state.last + SESSION_TIMEOUT:
                 state.first = min(state.first, ts)
                 state.last = max(state.last, ts)
-                state.touched = time.monotonic()
-                return state.session_id
+                state.touched = _touch()
+                return state.session_id(anonymous_id)
             if not may_open:
                 return None
             if ts < state.first:
@@ -184,12 +222,12 @@ class Sessionizer:
         if state is not None and state.attribution is not None:
             # A late event may still land in the replaced session (its bucket's id): keep its
             # attribution, as long as any session's.
-            replaced = (project_id, env, state.session_id)
+            replaced = (project_id, env, state.session_id(anonymous_id))
             self._attribution[replaced] = (state.touched, state.attribution)
-        sid = session_id_for(anonymous_id, ts)
-        self._open[key] = _Open(sid, ts, ts)
+        bucket = _bucket_of(ts)
+        self._open[key] = _Open(bucket, ts, ts)
         self._maybe_sweep()
-        return sid
+        return f"{anonymous_id}-{bucket}"
 
     def _maybe_sweep(self) -> None:
         now = time.monotonic()
@@ -228,7 +266,7 @@ class ImportSessionizer(Sessionizer):
         horizon = self._frontier - SESSION_TIMEOUT
         for key in [k for k, v in self._open.items() if v.last < horizon]:
             del self._open[key]
-        open_sessions = {(k[0], k[1], v.session_id) for k, v in self._open.items()}
+        open_sessions = {(k[0], k[1], v.session_id(k[2])) for k, v in self._open.items()}
         for session in [s for s in self._attribution if s not in open_sessions]:
             del self._attribution[session]
         # Sweep again only once the state has doubled (dense history keeps many visits open).
