@@ -148,7 +148,8 @@ def _compact(anonymous_id: str, session_id: str) -> str | int:
 
 class Sessionizer:
     def __init__(self) -> None:
-        self._open: dict[tuple[str, str, str], _Open] = {}
+        # (project, env) → anonymous_id → open visit: a key tuple per visitor took 64 bytes (#23).
+        self._open: dict[tuple[str, str], dict[str, _Open]] = {}
         # The attribution of sessions that are not their visitor's open one (a late event's, an
         # id the client chose, one replaced by a newer visit): (project, env, session_id) →
         # (touched, values in INHERITED_FIELDS order).
@@ -158,7 +159,8 @@ class Sessionizer:
     def _visit_of(self, key: SessionKey) -> _Open | None:
         """The open visit whose session is `key`: ids this class makes are `anonymous_id-bucket`."""
         anonymous_id = key[2].rpartition("-")[0]
-        visit = self._open.get((key[0], key[1], anonymous_id))
+        visits = self._open.get((key[0], key[1]))
+        visit = visits.get(anonymous_id) if visits is not None else None
         return visit if visit is not None and visit.session_id(anonymous_id) == key[2] else None
 
     def attribution(self, key: SessionKey) -> tuple[object, ...] | None:
@@ -193,19 +195,29 @@ class Sessionizer:
                 self._attribution[key] = (now, values)
 
     def __len__(self) -> int:
-        return len(self._open)
+        return sum(len(visits) for visits in self._open.values())
+
+    def _visits(self) -> list[tuple[SessionKey, _Open]]:
+        return [((p, e, a), v) for (p, e), visits in self._open.items() for a, v in visits.items()]
+
+    def _drop(self, keys: list[SessionKey]) -> None:
+        for project_id, env, anonymous_id in keys:
+            visits = self._open[(project_id, env)]
+            del visits[anonymous_id]
+            if not visits:
+                del self._open[(project_id, env)]
 
     def restore(self, tails: list[SessionTail]) -> None:
         for t in tails:
-            self._open[(t.project_id, t.env, t.anonymous_id)] = _Open(
+            self._open.setdefault((t.project_id, t.env), {})[t.anonymous_id] = _Open(
                 _compact(t.anonymous_id, t.session_id), _utc(t.first_ts), _utc(t.last_ts)
             )
 
     def assign(
         self, project_id: str, env: str, anonymous_id: str, ts: datetime, may_open: bool = True
     ) -> str | None:
-        key = (project_id, env, anonymous_id)
-        state = self._open.get(key)
+        visits = self._open.get((project_id, env))
+        state = visits.get(anonymous_id) if visits is not None else None
         if state is not None:
             if state.first - SESSION_TIMEOUT <= ts <= state.last + SESSION_TIMEOUT:
                 state.first = min(state.first, ts)
@@ -225,7 +237,9 @@ class Sessionizer:
             replaced = (project_id, env, state.session_id(anonymous_id))
             self._attribution[replaced] = (state.touched, state.attribution)
         bucket = _bucket_of(ts)
-        self._open[key] = _Open(bucket, ts, ts)
+        if visits is None:
+            visits = self._open[(project_id, env)] = {}
+        visits[anonymous_id] = _Open(bucket, ts, ts)
         self._maybe_sweep()
         return f"{anonymous_id}-{bucket}"
 
@@ -235,9 +249,7 @@ class Sessionizer:
             return
         self._last_sweep = now
         horizon = now - SESSION_TIMEOUT.total_seconds() - 60
-        stale = [k for k, v in self._open.items() if v.touched < horizon]
-        for k in stale:
-            del self._open[k]
+        self._drop([k for k, v in self._visits() if v.touched < horizon])
         old = [k for k, (touched, _v) in self._attribution.items() if touched < horizon]
         for key in old:
             del self._attribution[key]
@@ -261,16 +273,15 @@ class ImportSessionizer(Sessionizer):
         return super().assign(project_id, env, anonymous_id, ts, may_open)
 
     def _maybe_sweep(self) -> None:
-        if self._frontier is None or len(self._open) + len(self._attribution) <= self._keep:
+        if self._frontier is None or len(self) + len(self._attribution) <= self._keep:
             return
         horizon = self._frontier - SESSION_TIMEOUT
-        for key in [k for k, v in self._open.items() if v.last < horizon]:
-            del self._open[key]
-        open_sessions = {(k[0], k[1], v.session_id(k[2])) for k, v in self._open.items()}
+        self._drop([k for k, v in self._visits() if v.last < horizon])
+        open_sessions = {(k[0], k[1], v.session_id(k[2])) for k, v in self._visits()}
         for session in [s for s in self._attribution if s not in open_sessions]:
             del self._attribution[session]
         # Sweep again only once the state has doubled (dense history keeps many visits open).
-        self._keep = max(self._keep, 2 * (len(self._open) + len(self._attribution)))
+        self._keep = max(self._keep, 2 * (len(self) + len(self._attribution)))
 
 
 def _utc(value: datetime) -> datetime:
