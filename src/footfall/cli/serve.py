@@ -127,6 +127,7 @@ def serve(
         http="httptools",
         proxy_headers=False,  # client IPs come from FOOTFALL_TRUSTED_PROXIES only
         server_header=False,
+        ws="none",  # no route speaks WebSocket; saves importing the websockets library
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=30,

@@ -94,24 +94,62 @@ def session_id_for(anonymous_id: str, first_ts: datetime) -> str:
     return f"{anonymous_id}-{int(first_ts.timestamp()) // _BUCKET_SECONDS}"
 
 
+_clock = [0]
+_bucket = [0]
+
+
+def _touch() -> int:
+    """`time.monotonic()` in whole seconds, as one int object for every visit touched in the
+    same second: a float of its own took 24 bytes per visitor (#23; the sweep's horizon has a
+    minute's slack, so seconds are fine)."""
+    now = int(time.monotonic())
+    if now != _clock[0]:
+        _clock[0] = now
+    return _clock[0]
+
+
+def _bucket_of(ts: datetime) -> int:
+    """The session bucket of `ts`, one int object for the visits opened in the same bucket."""
+    bucket = int(ts.timestamp()) // _BUCKET_SECONDS
+    if bucket != _bucket[0]:
+        _bucket[0] = bucket
+    return _bucket[0]
+
+
 class _Open:
     """A visitor's open session, with that session's attribution once an event had a signal:
     one record per visitor instead of a second entry keyed by session (#23: ~180 of the ~570
-    bytes each visitor took, most of the server's memory under varied traffic)."""
+    bytes each visitor took, most of the server's memory under varied traffic).
 
-    __slots__ = ("attribution", "first", "last", "session_id", "touched")
+    `session` is the id's bucket when the id is `anonymous_id-bucket` (as this class makes
+    them: the id string, ~70 bytes a visitor, is built when asked for), else the id itself."""
 
-    def __init__(self, session_id: str, first: datetime, last: datetime) -> None:
-        self.session_id = session_id
+    __slots__ = ("attribution", "first", "last", "session", "touched")
+
+    def __init__(self, session: str | int, first: datetime, last: datetime) -> None:
+        self.session = session
         self.first = first
         self.last = last
-        self.touched = time.monotonic()
+        self.touched = _touch()
         self.attribution: tuple[object, ...] | None = None
+
+    def session_id(self, anonymous_id: str) -> str:
+        session = self.session
+        return session if type(session) is str else f"{anonymous_id}-{session}"
+
+
+def _compact(anonymous_id: str, session_id: str) -> str | int:
+    """A stored session id as `_Open.session`: its bucket when it is the one this class makes."""
+    head, _, bucket = session_id.rpartition("-")
+    if head == anonymous_id and bucket.isascii() and bucket.isdigit() and str(int(bucket)) == bucket:
+        return int(bucket)
+    return session_id
 
 
 class Sessionizer:
     def __init__(self) -> None:
-        self._open: dict[tuple[str, str, str], _Open] = {}
+        # (project, env) → anonymous_id → open visit: a key tuple per visitor took 64 bytes (#23).
+        self._open: dict[tuple[str, str], dict[str, _Open]] = {}
         # The attribution of sessions that are not their visitor's open one (a late event's, an
         # id the client chose, one replaced by a newer visit): (project, env, session_id) →
         # (touched, values in INHERITED_FIELDS order).
@@ -120,18 +158,20 @@ class Sessionizer:
 
     def _visit_of(self, key: SessionKey) -> _Open | None:
         """The open visit whose session is `key`: ids this class makes are `anonymous_id-bucket`."""
-        visit = self._open.get((key[0], key[1], key[2].rpartition("-")[0]))
-        return visit if visit is not None and visit.session_id == key[2] else None
+        anonymous_id = key[2].rpartition("-")[0]
+        visits = self._open.get((key[0], key[1]))
+        visit = visits.get(anonymous_id) if visits is not None else None
+        return visit if visit is not None and visit.session_id(anonymous_id) == key[2] else None
 
     def attribution(self, key: SessionKey) -> tuple[object, ...] | None:
         visit = self._visit_of(key)
         if visit is not None and visit.attribution is not None:
-            visit.touched = time.monotonic()
+            visit.touched = _touch()
             return visit.attribution
         hit = self._attribution.get(key)
         if hit is None:
             return None
-        self._attribution[key] = (time.monotonic(), hit[1])
+        self._attribution[key] = (_touch(), hit[1])
         return hit[1]
 
     def remember_attribution(self, key: SessionKey, values: tuple[object, ...]) -> None:
@@ -141,11 +181,11 @@ class Sessionizer:
             if visit.attribution is None and key not in self._attribution:
                 visit.attribution = _shared(values)
         elif key not in self._attribution:
-            self._attribution[key] = (time.monotonic(), _shared(values))
+            self._attribution[key] = (_touch(), _shared(values))
             self._maybe_sweep()
 
     def restore_attributions(self, rows: list[tuple[SessionKey, tuple[object, ...]]]) -> None:
-        now = time.monotonic()
+        now = _touch()
         for key, stored in rows:
             values = _shared(stored)
             visit = self._visit_of(key)
@@ -155,25 +195,35 @@ class Sessionizer:
                 self._attribution[key] = (now, values)
 
     def __len__(self) -> int:
-        return len(self._open)
+        return sum(len(visits) for visits in self._open.values())
+
+    def _visits(self) -> list[tuple[SessionKey, _Open]]:
+        return [((p, e, a), v) for (p, e), visits in self._open.items() for a, v in visits.items()]
+
+    def _drop(self, keys: list[SessionKey]) -> None:
+        for project_id, env, anonymous_id in keys:
+            visits = self._open[(project_id, env)]
+            del visits[anonymous_id]
+            if not visits:
+                del self._open[(project_id, env)]
 
     def restore(self, tails: list[SessionTail]) -> None:
         for t in tails:
-            self._open[(t.project_id, t.env, t.anonymous_id)] = _Open(
-                t.session_id, _utc(t.first_ts), _utc(t.last_ts)
+            self._open.setdefault((t.project_id, t.env), {})[t.anonymous_id] = _Open(
+                _compact(t.anonymous_id, t.session_id), _utc(t.first_ts), _utc(t.last_ts)
             )
 
     def assign(
         self, project_id: str, env: str, anonymous_id: str, ts: datetime, may_open: bool = True
     ) -> str | None:
-        key = (project_id, env, anonymous_id)
-        state = self._open.get(key)
+        visits = self._open.get((project_id, env))
+        state = visits.get(anonymous_id) if visits is not None else None
         if state is not None:
             if state.first - SESSION_TIMEOUT <= ts <= state.last + SESSION_TIMEOUT:
                 state.first = min(state.first, ts)
                 state.last = max(state.last, ts)
-                state.touched = time.monotonic()
-                return state.session_id
+                state.touched = _touch()
+                return state.session_id(anonymous_id)
             if not may_open:
                 return None
             if ts < state.first:
@@ -184,12 +234,14 @@ class Sessionizer:
         if state is not None and state.attribution is not None:
             # A late event may still land in the replaced session (its bucket's id): keep its
             # attribution, as long as any session's.
-            replaced = (project_id, env, state.session_id)
+            replaced = (project_id, env, state.session_id(anonymous_id))
             self._attribution[replaced] = (state.touched, state.attribution)
-        sid = session_id_for(anonymous_id, ts)
-        self._open[key] = _Open(sid, ts, ts)
+        bucket = _bucket_of(ts)
+        if visits is None:
+            visits = self._open[(project_id, env)] = {}
+        visits[anonymous_id] = _Open(bucket, ts, ts)
         self._maybe_sweep()
-        return sid
+        return f"{anonymous_id}-{bucket}"
 
     def _maybe_sweep(self) -> None:
         now = time.monotonic()
@@ -197,9 +249,7 @@ class Sessionizer:
             return
         self._last_sweep = now
         horizon = now - SESSION_TIMEOUT.total_seconds() - 60
-        stale = [k for k, v in self._open.items() if v.touched < horizon]
-        for k in stale:
-            del self._open[k]
+        self._drop([k for k, v in self._visits() if v.touched < horizon])
         old = [k for k, (touched, _v) in self._attribution.items() if touched < horizon]
         for key in old:
             del self._attribution[key]
@@ -223,16 +273,15 @@ class ImportSessionizer(Sessionizer):
         return super().assign(project_id, env, anonymous_id, ts, may_open)
 
     def _maybe_sweep(self) -> None:
-        if self._frontier is None or len(self._open) + len(self._attribution) <= self._keep:
+        if self._frontier is None or len(self) + len(self._attribution) <= self._keep:
             return
         horizon = self._frontier - SESSION_TIMEOUT
-        for key in [k for k, v in self._open.items() if v.last < horizon]:
-            del self._open[key]
-        open_sessions = {(k[0], k[1], v.session_id) for k, v in self._open.items()}
+        self._drop([k for k, v in self._visits() if v.last < horizon])
+        open_sessions = {(k[0], k[1], v.session_id(k[2])) for k, v in self._visits()}
         for session in [s for s in self._attribution if s not in open_sessions]:
             del self._attribution[session]
         # Sweep again only once the state has doubled (dense history keeps many visits open).
-        self._keep = max(self._keep, 2 * (len(self._open) + len(self._attribution)))
+        self._keep = max(self._keep, 2 * (len(self) + len(self._attribution)))
 
 
 def _utc(value: datetime) -> datetime:

@@ -9,13 +9,14 @@ Timestamps are ISO 8601 UTC with microseconds and `Z`.
 from __future__ import annotations
 
 import io
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 __all__ = ["FORMATS", "Format", "Writer", "media_type", "writer_for"]
 
@@ -78,6 +79,9 @@ class _Csv:
         self._header = True
 
     def write(self, batch: pa.RecordBatch) -> bytes:
+        # Imported on first use, as Parquet's below: the server starts without them (~9 MB).
+        import pyarrow.csv as pa_csv
+
         out = io.BytesIO()
         pa_csv.write_csv(
             _utc(batch), out, pa_csv.WriteOptions(include_header=self._header)
@@ -105,6 +109,8 @@ class _Parquet:
     def write(self, batch: pa.RecordBatch) -> bytes:
         batch = _utc(batch)
         if self._writer is None:
+            import pyarrow.parquet as pq
+
             self._writer = pq.ParquetWriter(self._buffer, batch.schema, compression="zstd")
         self._pending.append(batch)
         self._rows += batch.num_rows
