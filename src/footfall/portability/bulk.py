@@ -23,8 +23,6 @@ from typing import IO
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from footfall.model import Event
 from footfall.portability import BULK_ROWS
@@ -119,6 +117,8 @@ _CSV_TYPES = {f.name: (pa.timestamp("us", tz="UTC") if f.type == _NAIVE else f.t
 def _csv_table(header: bytes, texts: list[bytes]) -> pa.Table:
     """Footfall's CSV export (`formats._Csv`): a bare empty field is NULL, a quoted one the
     empty string; columns the header lacks are NULL, others it has are ignored."""
+    import pyarrow.csv as pa_csv  # only for CSV bodies: a server that never sees one never loads it
+
     data = header + b"".join(texts)
     table = pa_csv.read_csv(
         io.BytesIO(data),
@@ -179,6 +179,8 @@ def parquet_chunks(path: Path, skip: int, size: int = BULK_ROWS) -> Iterator[tup
 def parquet_records(path: Path, skip: int, size: int = BULK_ROWS) -> Iterator[tuple[bytes, list[int], list[bytes]]]:
     """(CSV header, row numbers, CSV records) for the rows of a Parquet export past `skip`:
     written by Arrow as Footfall's CSV export is, for a server to parse (`parse_body`)."""
+    import pyarrow.csv as pa_csv
+
     for lines, part in _parquet_parts(path, skip, size):
         columns = [
             c.cast(pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(c.type) and c.type.tz is None else c
@@ -192,6 +194,8 @@ def parquet_records(path: Path, skip: int, size: int = BULK_ROWS) -> Iterator[tu
 
 
 def _parquet_parts(path: Path, skip: int, size: int) -> Iterator[tuple[list[int], pa.RecordBatch]]:
+    import pyarrow.parquet as pq  # the command's, never the server's
+
     first = 1
     for batch in pq.ParquetFile(path).iter_batches(batch_size=size):
         n = batch.num_rows
