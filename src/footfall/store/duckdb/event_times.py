@@ -27,10 +27,11 @@ Kept by the loader in the same transaction as the events, after `visitors` made 
 
 from __future__ import annotations
 
-import contextlib
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 import duckdb
+
+from footfall.store.duckdb.daily import each_event_day
 
 __all__ = ["REBUILD_DAYS", "backfill", "fold"]
 
@@ -124,19 +125,10 @@ def backfill(con: duckdb.DuckDBPyConnection) -> None:
     stores built outside the loader, as bench/queries.py's), a UTC day per transaction so 10M
     events fit the store's memory limit. Interrupted, it starts over."""
     con.execute("DELETE FROM event_times")
-    days = con.execute("SELECT DISTINCT CAST(ts AS DATE) AS d FROM events ORDER BY d").fetchall()
-    for (day,) in days:
-        lo = datetime.combine(day, time.min)
-        con.execute("BEGIN")
-        try:
-            con.execute(
-                _grouped("events", "WHERE e.ts >= $lo AND e.ts < $hi"),
-                {"lo": lo, "hi": lo + timedelta(days=1)},
-            )
-            con.execute(f"INSERT INTO event_times {_KEYED}")
-            con.execute("DROP TABLE grouped_times")
-            con.execute("COMMIT")
-        except Exception:
-            with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
-                con.execute("ROLLBACK")
-            raise
+
+    def day(span: dict[str, datetime]) -> None:
+        con.execute(_grouped("events", "WHERE e.ts >= $lo AND e.ts < $hi"), span)
+        con.execute(f"INSERT INTO event_times {_KEYED}")
+        con.execute("DROP TABLE grouped_times")
+
+    each_event_day(con, day)

@@ -12,12 +12,12 @@ one-page visit stays a bounce.
 
 from __future__ import annotations
 
-import contextlib
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 import duckdb
 
 from footfall.model import ENGAGEMENT_EVENT
+from footfall.store.duckdb.daily import each_event_day
 
 __all__ = ["FIRST_FIELDS", "FOLD_SESSIONS", "REBUILD_SESSIONS", "backfill_humans"]
 
@@ -128,14 +128,8 @@ def backfill_humans(con: duckdb.DuckDBPyConnection) -> None:
     """Migration 13: every session's `humans` from its stored events, a UTC day of events per
     transaction (a session's days add up). Interrupted, it starts over from zero."""
     con.execute("UPDATE sessions SET humans = 0")
-    days = con.execute("SELECT DISTINCT CAST(ts AS DATE) AS d FROM events ORDER BY d").fetchall()
-    for (day,) in days:
-        lo = datetime.combine(day, time.min)
-        con.execute("BEGIN")
-        try:
-            con.execute(_ADD_HUMANS, {"lo": lo, "hi": lo + timedelta(days=1)})
-            con.execute("COMMIT")
-        except Exception:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            raise
+
+    def day(span: dict[str, datetime]) -> None:
+        con.execute(_ADD_HUMANS, span)
+
+    each_event_day(con, day)

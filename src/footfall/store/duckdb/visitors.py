@@ -27,15 +27,15 @@ whole transaction or none of it):
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import duckdb
 
 from footfall.read.queries import StatsQuery
+from footfall.store.duckdb.daily import each_event_day
 
 __all__ = [
     "DIMENSIONS",
@@ -273,21 +273,14 @@ def backfill(con: duckdb.DuckDBPyConnection, tables: tuple[_Table, ...] = TABLES
         con.execute(f"DELETE FROM {t.name}")
     if VISITS in tables:
         con.execute("DELETE FROM visitor_keys")  # a key that moved would break the others
-    days = con.execute("SELECT DISTINCT CAST(ts AS DATE) AS d FROM events ORDER BY d").fetchall()
-    for (day,) in days:
-        lo = datetime.combine(day, time.min)
-        span = {"lo": lo, "hi": lo + timedelta(days=1)}
-        con.execute("BEGIN")
-        try:
-            steps = _steps("events", "WHERE e.ts >= $lo AND e.ts < $hi", tables)
-            inserts = [f"INSERT INTO {t.name} {_keyed(t)}" for t in tables]
-            for sql in (*steps, *inserts, *_done(tables)):
-                con.execute(sql, span if "$lo" in sql else None)
-            con.execute("COMMIT")
-        except Exception:
-            with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
-                con.execute("ROLLBACK")
-            raise
+    steps = _steps("events", "WHERE e.ts >= $lo AND e.ts < $hi", tables)
+    inserts = [f"INSERT INTO {t.name} {_keyed(t)}" for t in tables]
+
+    def day(span: dict[str, datetime]) -> None:
+        for sql in (*steps, *inserts, *_done(tables)):
+            con.execute(sql, span if "$lo" in sql else None)
+
+    each_event_day(con, day)
 
 
 def backfill_visits(con: duckdb.DuckDBPyConnection) -> None:
