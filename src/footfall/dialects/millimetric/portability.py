@@ -16,7 +16,7 @@ from footfall.dialects.millimetric.errors import render
 from footfall.dialects.millimetric.routes import _decode, _principal, _read_principal, _service
 from footfall.errors import Forbidden, Invalid
 from footfall.http import dialect_endpoint, json_response, read_body
-from footfall.model import KeyKind
+from footfall.model import KeyKind, Principal
 from footfall.portability.bulk import parse_body
 from footfall.portability.formats import media_type, writer_for
 from footfall.read import params
@@ -64,11 +64,17 @@ async def _finished(
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-@dialect_endpoint(render, "/v1/import")
-async def import_(request: Request) -> Response:
+def _importer(request: Request) -> Principal:
+    """The caller, when its key may import: an `sk_` key of one project."""
     principal = _principal(request)
     if principal.kind is not KeyKind.SECRET or principal.project_id is None:
         raise Forbidden("import_requires_secret_key", "only sk_ keys may import")
+    return principal
+
+
+@dialect_endpoint(render, "/v1/import")
+async def import_(request: Request) -> Response:
+    principal = _importer(request)
     service = _service(request)
     service.admit(principal, "batch")
     body: schema.ImportBody = _decode(
@@ -104,9 +110,7 @@ _ROWS_MEDIA = {"application/x-ndjson": False, "text/csv": True}
 async def import_events(request: Request) -> Response:
     """Footfall's own exported event rows, parsed by Arrow a body at a time (no per-row decode)
     and written to the WAL as one record; bad rows are named by their index in the body."""
-    principal = _principal(request)
-    if principal.kind is not KeyKind.SECRET or principal.project_id is None:
-        raise Forbidden("import_requires_secret_key", "only sk_ keys may import")
+    principal = _importer(request)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in _ROWS_MEDIA:
         raise Invalid(
