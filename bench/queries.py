@@ -52,7 +52,14 @@ from footfall.read.queries import (  # noqa: E402
     StatsQuery,
 )
 from footfall.service import bootstrap_default_project, open_meta  # noqa: E402
-from footfall.store.duckdb import event_times, reads, rollups, session_people, visitors  # noqa: E402
+from footfall.store.duckdb import (  # noqa: E402
+    event_times,
+    event_times_runs,
+    reads,
+    rollups,
+    session_people,
+    visitors,
+)
 from footfall.store.duckdb.sessions import REBUILD_SESSIONS  # noqa: E402
 from footfall.store.duckdb.store import DuckDBStore  # noqa: E402
 
@@ -107,6 +114,7 @@ def build(path: Path, n: int, project: str) -> DuckDBStore:
     visitors.backfill(con)  # people per hour, with the links above (what the loader keeps)
     session_people.backfill(con)  # each session's person key (the loader keeps them too)
     event_times.backfill(con)  # funnels' times per person and hour, with those keys
+    event_times_runs.backfill(con)  # its closed weeks in name order, as the loader keeps them
     con.execute("CHECKPOINT")
     print(f"built {n:,} events in {time.perf_counter() - t0:.1f} s", flush=True)
     return store

@@ -21,7 +21,8 @@ Kept by the loader in the same transaction as the events, after `visitors` made 
 * `fold(con)` after the batch's rows are in `events` (temp view `staged`);
 * `visitors.relink` moves the rows of the devices whose person changed to the new person key
   (as it does its own tables');
-* forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`). Reclassify
+* forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`), in the order
+  `event_times_runs` gives closed days. Reclassify
   changes attribution columns only, none of which this table holds.
 """
 
@@ -32,6 +33,7 @@ from datetime import datetime
 import duckdb
 
 from footfall.store.duckdb.daily import each_event_day
+from footfall.store.duckdb.event_times_runs import ORDER
 
 __all__ = ["REBUILD_DAYS", "backfill", "fold"]
 
@@ -115,7 +117,7 @@ REBUILD_DAYS = (
     _grouped(
         "events", "WHERE (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)"
     ),
-    f"INSERT INTO event_times {_KEYED}",
+    f"INSERT INTO event_times {_KEYED} ORDER BY {ORDER}",  # in the order of a closed day's run
     "DROP TABLE grouped_times",
 )
 

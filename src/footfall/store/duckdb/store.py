@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from footfall.store.duckdb import (
     credit,
     dedupe,
     event_times,
+    event_times_runs,
     funnels,
     journeys,
     reads,
@@ -122,6 +123,7 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     13: _backfill_13,
     14: event_times.backfill,
     16: session_people.backfill,
+    17: event_times_runs.backfill,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -160,6 +162,8 @@ class DuckDBStore:
         self._write_lock = threading.Lock()
         self._gate = _Gate()  # readers share, purge swaps the file exclusively
         self._appends = 0
+        # When the loader next looks for a closed UTC day of event_times to rewrite (#19).
+        self._close_after = datetime.min.replace(tzinfo=UTC)
         self._generation = 0
 
     # -- schema --------------------------------------------------------------------------
@@ -230,7 +234,20 @@ class DuckDBStore:
             except Exception:
                 con.execute("ROLLBACK")
                 raise
+            self._close_days()
             return inserted
+
+    def _close_days(self) -> None:
+        """Rewrite a closed UTC day of event_times in name order (and the week it ends), at
+        most one per batch, after the batch's commit (store/duckdb/event_times_runs.py)."""
+        now = datetime.now(UTC)
+        if now < self._close_after:
+            return
+        try:
+            self._close_after = event_times_runs.close_day(self._con, now)
+        except duckdb.Error as exc:  # the batch is committed; only the order waits
+            log.warning("event_times: closing a day failed, retrying in an hour: %s", exc)
+            self._close_after = now + timedelta(hours=1)
 
     def _insert_events(
         self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes | pa.Table
