@@ -1,7 +1,9 @@
 """`event_times` answers funnels exactly as the event scan does: random events loaded in several
 batches with partial hours at the range's edges, devices identified and aliased after the fact,
 forget and reclassify, bots, environments, projects; the loader keeps the same rows a backfill
-makes (one per key: merged across batches), and the migration fills an existing store."""
+makes (one per key: merged across batches), and the migration fills an existing store. Closed
+days and weeks rewritten in name order (`event_times_runs`) keep every row and every answer,
+also when events and identifies arrive for a day after its rewrite."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 from footfall.model import Event, IdentityLink
 from footfall.read.queries import FunnelPeopleQuery, FunnelQuery, FunnelStep
-from footfall.store.duckdb import event_times, funnels
+from footfall.store.duckdb import event_times, event_times_runs, funnels
 from footfall.store.duckdb.store import DuckDBStore
 from tests.store.test_visitor_hours import SCOPE, fresh, load
 
@@ -94,7 +96,13 @@ def test_event_times_answer_funnels_as_the_events_do(
 ) -> None:
     s = fresh(tmp_path_factory.mktemp("times") / "e.duckdb")
     try:
-        load(s, loaded)
+        load(s, loaded[:1])
+        kept = rows(s)
+        # The events' day closes and is rewritten in name order; later batches bring events
+        # of that day and identifies that move its rows to other people.
+        event_times_runs.backfill(s._con, now=T0 + timedelta(days=1))
+        assert rows(s) == kept
+        load(s, loaded[1:])
         for q in queries:
             same(s, q)
         kept = rows(s)
@@ -169,5 +177,93 @@ def test_the_migration_backfills_an_existing_store(tmp_path: Path) -> None:
     s.migrate()
     assert s.read("SELECT count(*) FROM schema_migrations WHERE version = 14", None)[1] == [(1,)]
     assert rows(s) == kept
+    assert same(s, q) == before
+    s.close()
+
+
+def ordered(s: DuckDBStore, before: datetime, since: datetime = T0 - timedelta(days=30)) -> bool:
+    """Are the rows of the hours in [since, before), in the table's own order, in run order?"""
+    got = s.read(
+        f"SELECT {event_times_runs.ORDER} FROM event_times WHERE hour >= $a AND hour < $b ORDER BY rowid",
+        {"a": since.replace(tzinfo=None), "b": before.replace(tzinfo=None)},
+    )[1]
+    return got == sorted(got)
+
+
+def closed_upto(s: DuckDBStore) -> datetime:
+    return s.read("SELECT upto FROM event_times_closed", None)[1][0][0]  # type: ignore[no-any-return]
+
+
+def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    # Friday 27 March to Tuesday 31 March 2026, names interleaved in time, two people a day.
+    friday = datetime(2026, 3, 27, tzinfo=UTC)
+    evs = [
+        ev(f"u{i}", NAMES[i % 4], friday + timedelta(hours=i * 2.5), f"d{i % 3}", "carol" if i % 7 == 0 else None)
+        for i in range(44)
+    ]
+    load(s, [(evs, [])])
+    kept = rows(s)
+    steps = (FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy"))
+    q = FunnelQuery(scope=SCOPE, start=friday, end=friday + timedelta(days=5), steps=steps)
+    before = same(s, q)
+    assert not ordered(s, friday + timedelta(days=1))  # as appended: in time order
+    s._con.execute("UPDATE event_times_closed SET upto = '2026-03-27'")
+    now = datetime(2026, 3, 31, 10, tzinfo=UTC)
+    # One day per call while closed days wait; Sunday's call rewrites the week it ends too.
+    assert event_times_runs.close_day(s._con, now) == now
+    assert closed_upto(s) == datetime(2026, 3, 28)
+    assert ordered(s, datetime(2026, 3, 28, tzinfo=UTC))
+    assert not ordered(s, datetime(2026, 3, 29, tzinfo=UTC))
+    assert event_times_runs.close_day(s._con, now) == now
+    assert event_times_runs.close_day(s._con, now) == now  # Sunday the 29th, and its week
+    assert closed_upto(s) == datetime(2026, 3, 30)
+    assert ordered(s, datetime(2026, 3, 30, tzinfo=UTC))
+    week = s.read("SELECT rowid FROM event_times WHERE hour < '2026-03-30' ORDER BY rowid", None)[1]
+    assert [r[0] for r in week] == list(range(week[0][0], week[0][0] + len(week)))  # one run
+    midnight = datetime(2026, 4, 1, tzinfo=UTC)
+    assert event_times_runs.close_day(s._con, now) == midnight  # Monday: nothing waits after it
+    assert event_times_runs.close_day(s._con, now) == midnight
+    assert closed_upto(s) == datetime(2026, 3, 31)
+    assert not ordered(s, datetime(2026, 4, 1, tzinfo=UTC))  # today is still open
+    assert rows(s) == kept
+    assert same(s, q) == before
+    # A late identify moves rows inside the runs; a forget rebuilds its days in run order.
+    load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="carol", ts=T0)])])
+    after = same(s, q)
+    assert after["steps"][0]["people"] < before["steps"][0]["people"]
+    s.forget(SCOPE, "carol")
+    same(s, q)
+    s.close()
+
+
+def test_the_loader_rewrites_a_closed_day_after_a_batch(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    old = closed_upto(s) - timedelta(days=3)
+    s._con.execute("UPDATE event_times_closed SET upto = $u", {"u": old})
+    load(s, [([ev("1", "$pageview", at(1), "d1")], [])])
+    assert closed_upto(s) == old + timedelta(days=1)  # one day per batch
+    s.close()
+
+
+def test_the_migration_rewrites_the_closed_weeks_of_an_existing_store(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    evs = [ev(f"u{i}", NAMES[i % 4], at(i * 6), f"d{i % 5}", "carol" if i == 7 else None) for i in range(60)]
+    load(s, [(evs, [])])
+    q = FunnelQuery(scope=SCOPE, start=at(1), end=at(300), steps=(FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy")))
+    before, kept = same(s, q), rows(s)
+    assert not ordered(s, at(400))
+    # The store as the previous release left it: migration 17 not applied.
+    for sql in ("DROP TABLE event_times_closed", "DELETE FROM schema_migrations WHERE version = 17"):
+        s._con.execute(sql)
+    s.close()
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    assert closed_upto(s) in (today, today + timedelta(days=1))  # (a test across midnight)
+    assert rows(s) == kept
+    monday = datetime(2026, 3, 23, tzinfo=UTC)
+    for week in range(3):  # the events' three weeks are closed: each is one run
+        assert ordered(s, monday + timedelta(days=7 * week + 7), monday + timedelta(days=7 * week))
     assert same(s, q) == before
     s.close()
