@@ -240,6 +240,21 @@ def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path)
     s.close()
 
 
+def test_a_week_bigger_than_the_bound_stays_in_day_runs(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    sunday = datetime(2026, 3, 29, tzinfo=UTC)
+    load(s, [([ev(f"u{i}", NAMES[i % 4], sunday - timedelta(hours=i * 5), f"d{i % 3}") for i in range(30)], [])])
+    s._con.execute("UPDATE event_times_closed SET upto = '2026-03-23'")
+    now = datetime(2026, 3, 30, 10, tzinfo=UTC)
+    while event_times_runs.close_day(s._con, now, week_rows=10) == now:
+        pass
+    assert closed_upto(s) == datetime(2026, 3, 30)
+    for day in range(7):
+        assert ordered(s, sunday - timedelta(days=day - 1), sunday - timedelta(days=day))
+    assert not ordered(s, sunday + timedelta(days=1), sunday - timedelta(days=6))  # no week run
+    s.close()
+
+
 def test_the_loader_rewrites_a_closed_day_after_a_batch(tmp_path: Path) -> None:
     s = fresh(tmp_path / "e.duckdb")
     old = closed_upto(s) - timedelta(days=3)

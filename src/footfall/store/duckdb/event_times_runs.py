@@ -4,7 +4,8 @@ its event's row groups, with each person's rows side by side (#19).
 The loader appends `event_times` rows in time order, so every row group held every event name
 and each step of a funnel scanned the whole table. Once a UTC day closes, its rows are
 rewritten sorted by (project, env, name, person key, hour); once an ISO week (Monday to
-Sunday) closes, its seven days are rewritten again as one run. A week's rows of one name then
+Sunday) closes, its seven days are rewritten again as one run (unless it holds more than
+`WEEK_ROWS` rows: the loader's pause stays bounded, the week stays in day runs). A week's rows of one name then
 fill whole row groups (10M events a month: a week is ~7 row groups), so the zone maps of
 `name` and `hour` skip the rest, and a person's rows lie together for the per-person
 aggregate and join. Only the physical order changes, never a row: every read stays exact, and
@@ -26,7 +27,7 @@ import duckdb
 
 from footfall.store.duckdb.reads import naive_utc
 
-__all__ = ["ORDER", "backfill", "close_day", "rewrite"]
+__all__ = ["ORDER", "WEEK_ROWS", "backfill", "close_day", "rewrite"]
 
 # The rows' order inside a run: a funnel step filters project, env and name (zone maps skip
 # other names' row groups), then groups and joins by person.
@@ -39,6 +40,9 @@ _REWRITE = (
     f"INSERT INTO event_times SELECT * FROM run_times ORDER BY {ORDER}",
     "DROP TABLE run_times",
 )
+# A bigger week stays in day runs: rewriting 844k rows (10M events a month) took 2.7 s of CPU,
+# during which the loader applies nothing and reads wait for it (503 after 10 s).
+WEEK_ROWS = 2_000_000
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
 
@@ -55,6 +59,13 @@ def _day(when: datetime) -> datetime:
     return naive_utc(when).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _rows(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> int:
+    row = con.execute(
+        "SELECT count(*) FROM event_times WHERE hour >= $lo AND hour < $hi", {"lo": lo, "hi": hi}
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _in_transaction(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, upto: datetime) -> None:
     con.execute("BEGIN")
     try:
@@ -67,18 +78,21 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, 
         raise
 
 
-def close_day(con: duckdb.DuckDBPyConnection, now: datetime) -> datetime:
+def close_day(
+    con: duckdb.DuckDBPyConnection, now: datetime, week_rows: int = WEEK_ROWS
+) -> datetime:
     """Rewrite the first closed UTC day (before `now`'s) not rewritten yet, and the ISO week
-    it ends when it is a Sunday, each in its own transaction. Returns when to look again:
-    `now` while closed days wait, else the next UTC midnight."""
+    it ends when it is a Sunday (unless it holds more than `week_rows` rows), each in its own
+    transaction. Returns when to look again: `now` while closed days wait, else the next UTC
+    midnight."""
     today = _day(now)
     row = con.execute("SELECT upto FROM event_times_closed").fetchone()
     day = today if row is None else row[0]
     if day < today:
         end = day + _DAY
         _in_transaction(con, day, end, end)
-        if end.weekday() == 0:  # the day was a Sunday: its week is closed too
-            _in_transaction(con, end - _WEEK, end, end)
+        if end.weekday() == 0 and _rows(con, end - _WEEK, end) <= week_rows:
+            _in_transaction(con, end - _WEEK, end, end)  # the day was a Sunday: a closed week
         if end < today:
             return now
     return (today + _DAY).replace(tzinfo=UTC)
@@ -95,7 +109,7 @@ def backfill(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> Non
     lo = week if first is None or first[0] is None else min(_day(first[0]), week)
     lo -= timedelta(days=lo.weekday())
     con.execute("INSERT INTO event_times_closed VALUES ($upto)", {"upto": lo})
-    while lo < week:
+    while lo < week:  # no pause to bound here: a week of any size is one run
         _in_transaction(con, lo, lo + _WEEK, lo + _WEEK)
         lo += _WEEK
     while lo < today:
