@@ -194,8 +194,16 @@ def closed_upto(s: DuckDBStore) -> datetime:
     return s.read("SELECT upto FROM event_times_closed", None)[1][0][0]  # type: ignore[no-any-return]
 
 
+def by_hand(s: DuckDBStore) -> DuckDBStore:
+    """The store, its loader not closing days after a batch (the test calls `close_day` with
+    its own clock)."""
+    s._close_after = datetime.max.replace(tzinfo=UTC)
+    return s
+
+
 def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path) -> None:
-    s = fresh(tmp_path / "e.duckdb")
+    s = by_hand(fresh(tmp_path / "e.duckdb"))
+    s._con.execute("UPDATE event_times_closed SET upto = '2026-03-27'")
     # Friday 27 March to Tuesday 31 March 2026, names interleaved in time, two people a day.
     friday = datetime(2026, 3, 27, tzinfo=UTC)
     evs = [
@@ -208,7 +216,6 @@ def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path)
     q = FunnelQuery(scope=SCOPE, start=friday, end=friday + timedelta(days=5), steps=steps)
     before = same(s, q)
     assert not ordered(s, friday + timedelta(days=1))  # as appended: in time order
-    s._con.execute("UPDATE event_times_closed SET upto = '2026-03-27'")
     now = datetime(2026, 3, 31, 10, tzinfo=UTC)
     # One day per call while closed days wait; Sunday's call rewrites the week it ends too.
     assert event_times_runs.close_day(s._con, now) == now
@@ -228,6 +235,13 @@ def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path)
     assert not ordered(s, datetime(2026, 4, 1, tzinfo=UTC))  # today is still open
     assert rows(s) == kept
     assert same(s, q) == before
+    # A late event for Saturday: appended, then its week is rewritten again before any day.
+    load(s, [([ev("late", "signup", datetime(2026, 3, 28, 5, tzinfo=UTC), "d2")], [])])
+    assert not ordered(s, datetime(2026, 3, 30, tzinfo=UTC))
+    assert event_times_runs.close_day(s._con, now) == now
+    assert s.read("SELECT upto, late_from FROM event_times_closed", None)[1] == [(datetime(2026, 3, 31), None)]
+    assert ordered(s, datetime(2026, 3, 30, tzinfo=UTC))
+    before = same(s, q)
     # A late identify moves rows inside the runs; a forget rebuilds its days in run order.
     load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="carol", ts=T0)])])
     after = same(s, q)
@@ -241,10 +255,10 @@ def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path)
 
 
 def test_a_week_bigger_than_the_bound_stays_in_day_runs(tmp_path: Path) -> None:
-    s = fresh(tmp_path / "e.duckdb")
+    s = by_hand(fresh(tmp_path / "e.duckdb"))
+    s._con.execute("UPDATE event_times_closed SET upto = '2026-03-23'")
     sunday = datetime(2026, 3, 29, tzinfo=UTC)
     load(s, [([ev(f"u{i}", NAMES[i % 4], sunday - timedelta(hours=i * 5), f"d{i % 3}") for i in range(30)], [])])
-    s._con.execute("UPDATE event_times_closed SET upto = '2026-03-23'")
     now = datetime(2026, 3, 30, 10, tzinfo=UTC)
     while event_times_runs.close_day(s._con, now, week_rows=10) == now:
         pass
@@ -259,13 +273,18 @@ def test_the_loader_rewrites_a_closed_day_after_a_batch(tmp_path: Path) -> None:
     s = fresh(tmp_path / "e.duckdb")
     old = closed_upto(s) - timedelta(days=3)
     s._con.execute("UPDATE event_times_closed SET upto = $u", {"u": old})
-    load(s, [([ev("1", "$pageview", at(1), "d1")], [])])
+    load(s, [([ev("1", "$pageview", datetime.now(UTC), "d1")], [])])
     assert closed_upto(s) == old + timedelta(days=1)  # one day per batch
+    # Events of a day already rewritten: the same batch's close rewrites their week again.
+    load(s, [([ev(f"m{i}", NAMES[i % 4], at(i * 0.5), f"d{i % 3}") for i in range(40)], [])])
+    assert s.read("SELECT late_from FROM event_times_closed", None)[1] == [(None,)]
+    assert closed_upto(s) == old + timedelta(days=1)
+    assert ordered(s, datetime(2026, 3, 30, tzinfo=UTC))
     s.close()
 
 
 def test_the_migration_rewrites_the_closed_weeks_of_an_existing_store(tmp_path: Path) -> None:
-    s = fresh(tmp_path / "e.duckdb")
+    s = by_hand(fresh(tmp_path / "e.duckdb"))
     evs = [ev(f"u{i}", NAMES[i % 4], at(i * 6), f"d{i % 5}", "carol" if i == 7 else None) for i in range(60)]
     load(s, [(evs, [])])
     q = FunnelQuery(scope=SCOPE, start=at(1), end=at(300), steps=(FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy")))

@@ -33,7 +33,7 @@ from datetime import datetime
 import duckdb
 
 from footfall.store.duckdb.daily import each_event_day
-from footfall.store.duckdb.event_times_runs import ORDER
+from footfall.store.duckdb.event_times_runs import MARK_LATE, ORDER
 
 __all__ = ["REBUILD_DAYS", "backfill", "fold"]
 
@@ -106,6 +106,7 @@ def fold(con: duckdb.DuckDBPyConnection) -> None:
         for sql in _MERGE:
             con.execute(sql, {"lo": row[0], "hi": row[1]} if "$lo" in sql else None)
         con.execute("DROP TABLE merged_times")
+        con.execute(MARK_LATE)  # rows for days already rewritten in name order, if any
     con.execute("DROP TABLE fresh_times")
     con.execute("DROP TABLE grouped_times")
 

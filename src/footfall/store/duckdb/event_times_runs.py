@@ -13,21 +13,25 @@ relink, forget and the fold's merge work on the table as before.
 
 The loader rewrites at most one closed day (and the week it ends) after committing a batch,
 in its own transaction (`close_day`); `event_times_closed.upto` is the start of the first day
-not rewritten yet. Rows arriving later for a day already rewritten (late events, imports of
-old events) are appended in arrival order and stay there: reads stay exact, only slower for
-those days. Forget rebuilds its days already in this order (`event_times.REBUILD_DAYS`).
+not rewritten yet. Rows folded later for a day already rewritten (late events, imports of old
+events) are appended in arrival order and widen `late_from`..`late_to`, the span of their
+hours: when the next day closes, those weeks are rewritten again, a week per batch, before
+the day (the loader calls `close_day` only once a UTC day once caught up, so an import of old
+events is not slowed by rewrites while it runs). Forget rebuilds its
+days in this order (`event_times.REBUILD_DAYS`), one run per day.
 """
 
 from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import duckdb
 
 from footfall.store.duckdb.reads import naive_utc
 
-__all__ = ["ORDER", "WEEK_ROWS", "backfill", "close_day", "rewrite"]
+__all__ = ["MARK_LATE", "ORDER", "WEEK_ROWS", "backfill", "close_day", "rewrite"]
 
 # The rows' order inside a run: a funnel step filters project, env and name (zone maps skip
 # other names' row groups), then groups and joins by person.
@@ -66,11 +70,14 @@ def _rows(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> int:
     return int(row[0]) if row else 0
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, upto: datetime) -> None:
+def _in_transaction(
+    con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, state: str, params: dict[str, Any]
+) -> None:
+    """Rewrite [lo, hi) and record how far (`state`, an assignment to event_times_closed)."""
     con.execute("BEGIN")
     try:
         rewrite(con, lo, hi)
-        con.execute("UPDATE event_times_closed SET upto = $upto", {"upto": upto})
+        con.execute(f"UPDATE event_times_closed SET {state}", params)
         con.execute("COMMIT")
     except Exception:
         with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
@@ -78,24 +85,55 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, 
         raise
 
 
+def _run(
+    con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, week_rows: int, state: str,
+    params: dict[str, Any],
+) -> None:
+    """[lo, hi) as one run when it is a whole week of at most `week_rows` rows, else a run per
+    day, each in its own transaction."""
+    if hi - lo == _WEEK and _rows(con, lo, hi) <= week_rows:
+        _in_transaction(con, lo, hi, state, params)
+        return
+    while lo < hi:
+        _in_transaction(con, lo, lo + _DAY, state, params)
+        lo += _DAY
+
+
 def close_day(
     con: duckdb.DuckDBPyConnection, now: datetime, week_rows: int = WEEK_ROWS
 ) -> datetime:
     """Rewrite the first closed UTC day (before `now`'s) not rewritten yet, and the ISO week
-    it ends when it is a Sunday (unless it holds more than `week_rows` rows), each in its own
-    transaction. Returns when to look again: `now` while closed days wait, else the next UTC
-    midnight."""
+    it ends when it is a Sunday (unless it holds more than `week_rows` rows); or, first, the
+    first week that rows arrived for after its rewrite (`late_from`). Returns when to look again:
+    `now` while work waits, else the next UTC midnight."""
     today = _day(now)
-    row = con.execute("SELECT upto FROM event_times_closed").fetchone()
-    day = today if row is None else row[0]
-    if day < today:
-        end = day + _DAY
-        _in_transaction(con, day, end, end)
-        if end.weekday() == 0 and _rows(con, end - _WEEK, end) <= week_rows:
-            _in_transaction(con, end - _WEEK, end, end)  # the day was a Sunday: a closed week
+    row = con.execute("SELECT upto, late_from, late_to FROM event_times_closed").fetchone()
+    if row is not None and row[1] is not None:
+        upto, late_from, late_to = row
+        lo = _day(late_from) - timedelta(days=late_from.weekday())
+        hi = min(lo + _WEEK, upto)
+        more = hi < upto and late_to >= hi
+        state = "late_from = $late, late_to = CASE WHEN $late IS NULL THEN NULL ELSE late_to END"
+        _run(con, lo, hi, week_rows, state, {"late": hi if more else None})
+        return now
+    if row is not None and row[0] < today:
+        end = row[0] + _DAY
+        _in_transaction(con, row[0], end, "upto = $upto", {"upto": end})
+        if end.weekday() == 0:  # the day was a Sunday: its week is closed
+            _run(con, end - _WEEK, end, week_rows, "upto = $upto", {"upto": end})
         if end < today:
             return now
     return (today + _DAY).replace(tzinfo=UTC)
+
+
+# The batch's rows (temp `fresh_times`) for hours before `upto` (late events, imports) widen
+# the span of hours due for a rewrite again; one small statement per batch.
+MARK_LATE = """
+UPDATE event_times_closed SET late_from = least(late_from, l.lo), late_to = greatest(late_to, l.hi)
+FROM (SELECT min(hour) AS lo, max(hour) AS hi FROM fresh_times
+      WHERE hour < (SELECT upto FROM event_times_closed)) l
+WHERE l.lo IS NOT NULL
+"""
 
 
 def backfill(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> None:
@@ -108,10 +146,11 @@ def backfill(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> Non
     week = today - timedelta(days=today.weekday())
     lo = week if first is None or first[0] is None else min(_day(first[0]), week)
     lo -= timedelta(days=lo.weekday())
-    con.execute("INSERT INTO event_times_closed VALUES ($upto)", {"upto": lo})
+    con.execute("INSERT INTO event_times_closed VALUES ($upto, NULL, NULL)", {"upto": lo})
+    upto = "upto = $upto"
     while lo < week:  # no pause to bound here: a week of any size is one run
-        _in_transaction(con, lo, lo + _WEEK, lo + _WEEK)
+        _in_transaction(con, lo, lo + _WEEK, upto, {"upto": lo + _WEEK})
         lo += _WEEK
     while lo < today:
-        _in_transaction(con, lo, lo + _DAY, lo + _DAY)
+        _in_transaction(con, lo, lo + _DAY, upto, {"upto": lo + _DAY})
         lo += _DAY
