@@ -241,6 +241,17 @@ def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path)
     assert event_times_runs.close_day(s._con, now) == now
     assert s.read("SELECT upto, late_from FROM event_times_closed", None)[1] == [(datetime(2026, 3, 31), None)]
     assert ordered(s, datetime(2026, 3, 30, tzinfo=UTC))
+    # Late events over two weeks: a week per call, the span's end kept until its week is done.
+    load(s, [([ev("l2", "buy", datetime(2026, 3, 30, 9, tzinfo=UTC), "d1"),
+               ev("l3", "$pageview", datetime(2026, 3, 27, 9, tzinfo=UTC), "d0")], [])])  # fmt: skip
+    assert event_times_runs.close_day(s._con, now) == now
+    assert s.read("SELECT late_from, late_to FROM event_times_closed", None)[1] == [
+        (datetime(2026, 3, 30), datetime(2026, 3, 30, 9))
+    ]
+    assert ordered(s, datetime(2026, 3, 30, tzinfo=UTC))
+    assert event_times_runs.close_day(s._con, now) == now  # Monday the 30th: a day run
+    assert s.read("SELECT upto, late_from, late_to FROM event_times_closed", None)[1] == [(datetime(2026, 3, 31), None, None)]
+    assert ordered(s, datetime(2026, 3, 31, tzinfo=UTC), datetime(2026, 3, 30, tzinfo=UTC))
     before = same(s, q)
     # A late identify moves rows inside the runs; a forget rebuilds its days in run order.
     load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="carol", ts=T0)])])
