@@ -22,18 +22,20 @@ __all__ = ["DIRECT", "TOTALS", "answered", "attribution", "compared", "credited"
 _HALF_LIFE_SECONDS = 7 * 86400
 DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
 
-# Each touchpoint's weight, from its conversion's rows in `per` and `ends` (see `_sql`): `n`
-# touchpoints; the first, last and last non-direct one's start (`t1`, `tn`, `tl`) and, among
-# the touchpoints starting then, the session id that comes first or last (`s1`, `sn`, `sl`).
+# Each touchpoint's weight, from its conversion's row in `per` or `ends` (see `_sql`): `n`
+# touchpoints; the first, last and last non-direct one's start (`t1`, `tn`, `tl`) and, only
+# when several of its touchpoints start then, the row id of the session that comes first or
+# last by session id (`r1`, `rn`, `rl`; NULL when one touchpoint starts then).
 _NON_DIRECT = "coalesce(source, 'direct') <> 'direct'"
-_FIRST = "(start_ts = t1 AND session_id = s1)"
-_LAST = "(start_ts = tn AND session_id = sn)"
+_FIRST = "(start_ts = t1 AND coalesce(rid = r1, true))"
+_LAST = "(start_ts = tn AND coalesce(rid = rn, true))"
+_LND = f"(start_ts = tl AND {_NON_DIRECT} AND coalesce(rid = rl, true))"
 _DECAY = f"pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS})"
 _WEIGHT = {
     "first_touch": f"CASE WHEN {_FIRST} THEN 1.0 ELSE 0.0 END",
     "last_touch": f"CASE WHEN {_LAST} THEN 1.0 ELSE 0.0 END",
     "last_non_direct": (
-        f"CASE WHEN coalesce(start_ts = tl AND session_id = sl, {_LAST}) THEN 1.0 ELSE 0.0 END"
+        f"CASE WHEN CASE WHEN tl IS NULL THEN {_LAST} ELSE {_LND} END THEN 1.0 ELSE 0.0 END"
     ),
     "linear": "1.0 / n",
     "position_based": (
@@ -63,7 +65,8 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
 
     def sessions(where: str) -> str:
         return f"""
-        SELECT s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel, s.person_key
+        SELECT s.rowid AS rid, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
+               s.person_key
         FROM sessions s
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
 
@@ -99,7 +102,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
         " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
     )}),
     near AS MATERIALIZED (
-        SELECT {touch}, s.session_id = c.session_id AS own
+        SELECT {touch}, s.rid, s.session_id = c.session_id AS own
         FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {in_lookback}
     ),
     lost AS (
@@ -107,11 +110,11 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
           AND NOT coalesce(c.cid IN (SELECT cid FROM near WHERE own), false)
     ),
     own AS MATERIALIZED (
-        SELECT {touch} FROM lost c JOIN ({sessions("s.end_ts >= $start")}) s
+        SELECT {touch}, s.rid FROM lost c JOIN ({sessions("s.end_ts >= $start")}) s
           ON s.session_id = c.session_id
     ),
     touch AS NOT MATERIALIZED (
-        SELECT {touch.replace("c.", "").replace("s.", "")} FROM near UNION ALL SELECT * FROM own
+        SELECT {touch.replace("c.", "").replace("s.", "")}, rid FROM near UNION ALL SELECT * FROM own
     )"""
 
 
@@ -119,11 +122,12 @@ _ORDERED = {"first_touch", "last_touch", "last_non_direct", "position_based"}
 
 
 def _per_conversion(models: tuple[str, ...]) -> str:
-    """`per`: what `models` weigh each conversion's touchpoints by, as integers and doubles
-    (aggregate states holding strings do not spill: side by side ran out of memory at 3M
-    events under 96 MB with the first and last (start, session id) as states). Then, for the
-    models that order the touchpoints, `ends`: among the few touchpoints starting at the first,
-    last or last non-direct start, the session ids that break the ties."""
+    """`per`: what `models` weigh each conversion's touchpoints by, all integers and doubles.
+    Then, for the models that order the touchpoints, `ends`: `per` with the sessions that
+    break ties, looked for only where touchpoints of one conversion start at the same instant
+    (`ties`, rare: usually none, and then no session id is read). Aggregate states holding
+    strings do not spill: with the first and last (start, session id) of every conversion as
+    states, side by side ran out of memory at 3M events under 96 MB."""
     columns = ["count(*) AS n"]
     if "time_decay" in models:
         columns.append(f"sum({_DECAY}) AS decay_sum")
@@ -135,17 +139,25 @@ def _per_conversion(models: tuple[str, ...]) -> str:
     if not _ORDERED & set(models):
         return sql
     # One row per conversion carries all of it, so the touchpoints join it once (joined to
-    # `per` and `ends` apart, DuckDB built its hash table from the touchpoints and spilled).
-    return sql + f""",
-    ends AS (
-        SELECT per.*, s1, sn, sl FROM per JOIN (
-            SELECT cid, min(session_id) FILTER (WHERE start_ts = t1) AS s1,
-                   max(session_id) FILTER (WHERE start_ts = tn) AS sn,
-                   max(session_id) FILTER (WHERE start_ts = tl AND {_NON_DIRECT}) AS sl
-            FROM touch JOIN per USING (cid)
-            WHERE start_ts = t1 OR start_ts = tn OR start_ts = tl GROUP BY cid
-        ) USING (cid)
-    )"""
+    # `per` and the ties apart, DuckDB built its hash table from the touchpoints and spilled).
+    return (
+        sql
+        + f""",
+    ties AS (
+        SELECT cid, start_ts FROM touch JOIN per USING (cid)
+        WHERE start_ts = t1 OR start_ts = tn OR start_ts = tl
+        GROUP BY cid, start_ts HAVING count(*) > 1
+    ),
+    tied AS (
+        SELECT cid, arg_min(rid, session_id) FILTER (WHERE start_ts = t1) AS r1,
+               arg_max(rid, session_id) FILTER (WHERE start_ts = tn) AS rn,
+               arg_max(rid, session_id) FILTER (WHERE start_ts = tl AND {_NON_DIRECT}) AS rl
+        FROM (SELECT t.cid, t.start_ts, t.rid, t.source FROM touch t JOIN ties USING (cid, start_ts))
+        JOIN per USING (cid) JOIN (SELECT rowid AS rid, session_id FROM sessions) USING (rid)
+        GROUP BY cid
+    ),
+    ends AS (SELECT per.*, r1, rn, rl FROM per LEFT JOIN tied USING (cid))"""
+    )
 
 
 def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -> str:
