@@ -22,22 +22,27 @@ __all__ = ["DIRECT", "TOTALS", "answered", "attribution", "compared", "credited"
 _HALF_LIFE_SECONDS = 7 * 86400
 DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
 
-# Each touchpoint's weight, from its conversion's window `p` (see `_sql`): `n` touchpoints,
-# `pos` its place in (start_ts, session_id) order, `lnd` the last non-direct one's key.
-_FIRST = "pos = 1"
-_LAST = "pos = n"
+# Each touchpoint's weight, from its conversion's row in `per` or `ends` (see `_sql`): `n`
+# touchpoints; the first, last and last non-direct one's start (`t1`, `tn`, `tl`) and, only
+# when several of its touchpoints start then, the row id of the session that comes first or
+# last by session id (`r1`, `rn`, `rl`; NULL when one touchpoint starts then).
+_NON_DIRECT = "coalesce(source, 'direct') <> 'direct'"
+_FIRST = "(start_ts = t1 AND coalesce(rid = r1, true))"
+_LAST = "(start_ts = tn AND coalesce(rid = rn, true))"
+_LND = f"(start_ts = tl AND {_NON_DIRECT} AND coalesce(rid = rl, true))"
+_DECAY = f"pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS})"
 _WEIGHT = {
     "first_touch": f"CASE WHEN {_FIRST} THEN 1.0 ELSE 0.0 END",
     "last_touch": f"CASE WHEN {_LAST} THEN 1.0 ELSE 0.0 END",
     "last_non_direct": (
-        "CASE WHEN coalesce((start_ts, session_id) = lnd, pos = n) THEN 1.0 ELSE 0.0 END"
+        f"CASE WHEN CASE WHEN tl IS NULL THEN {_LAST} ELSE {_LND} END THEN 1.0 ELSE 0.0 END"
     ),
     "linear": "1.0 / n",
     "position_based": (
         "CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5"
         f" WHEN {_FIRST} OR {_LAST} THEN 0.4 ELSE 0.2 / (n - 2) END"
     ),
-    "time_decay": "decay / decay_sum",
+    "time_decay": f"{_DECAY} / decay_sum",
 }
 
 # The project's identity links, to resolve a conversion's person as `events_people` does.
@@ -45,8 +50,8 @@ _LINKS = "SELECT anonymous_id, user_id FROM identities WHERE project_id = $proje
 
 
 def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
-    """`WITH conv, touch`: one row per conversion (cid: an integer id, person, person_key, ts,
-    session_id, value), and one per touchpoint (its conversion's cid and ts, and the session's
+    """`WITH conv, …, touch`: one row per conversion (cid: an integer id, person, person_key, ts,
+    session_id, value), and one per touchpoint (its conversion's cid, ts and value, and the session's
     id, start and source/medium/campaign/channel)."""
     where = scope_where(q, params, "e")
     params.update(conversion=q.conversion, lookback=q.lookback_seconds)
@@ -60,7 +65,8 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
 
     def sessions(where: str) -> str:
         return f"""
-        SELECT s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel, s.person_key
+        SELECT s.rowid AS rid, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
+               s.person_key
         FROM sessions s
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
 
@@ -69,16 +75,19 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     # conversions by integers, without resolving each session's person through the links or
     # hashing its id string (10M events: ~55% of the read's operator time went there).
     # The conversion's own session is a touchpoint even when it is not its person's (or is
-    # older than the lookback); it holds the conversion, so it ended at or after $start (a
-    # filter the scan answers from its row groups' bounds, where the session ids of every
-    # session ever stored were hashed). The second branch adds exactly those, so no UNION has to
-    # dedupe every touchpoint (a hash of all of them, which ran out of memory at 10M events).
+    # older than the lookback). Nearly always it is among its person's sessions in the lookback
+    # (`near` flags it): only the conversions whose own session is not (`lost`) look theirs up
+    # by session id, so the sessions' id strings are hashed only when some conversion needs it
+    # (none usually: then the lookup's hash table is empty and DuckDB skips its scan; 3M
+    # events: ~25% of side by side's CPU went to that scan and hash). The own session held the
+    # conversion, so it ended at or after $start. `own` adds exactly the sessions `near` lacks,
+    # so no UNION has to dedupe every touchpoint (which ran out of memory at 10M events).
     # Conversions are few beside sessions, but DuckDB estimates an equality filter at a third
     # of the events: `coalesce(x IN (…), false)` keeps a mark join, whose hash table is built
     # from the conversions, where a semi join built it from every session (10M events: 2.8
     # -> 0.8 s of operator time for the two). A conversion's id is its row's (an integer, not `uid`).
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
-    touch = "c.cid, c.ts, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel"
+    touch = "c.cid, c.ts, c.value, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel"
     return f"""
     WITH conv AS MATERIALIZED (
         SELECT e.rowid AS cid, coalesce(e.user_id, i.user_id, e.anonymous_id) AS person,
@@ -92,32 +101,63 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
         "s.start_ts >= $start - to_seconds($lookback)"
         " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
     )}),
-    own AS ({sessions(
-        "s.end_ts >= $start AND coalesce(s.session_id IN (SELECT session_id FROM conv), false)"
-    )}),
-    touch AS (
-        SELECT {touch} FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {in_lookback}
-        UNION ALL
-        SELECT {touch} FROM conv c JOIN own s ON s.session_id = c.session_id
-        WHERE NOT coalesce(s.person_key = c.person_key AND {in_lookback}, false)
+    near AS MATERIALIZED (
+        SELECT {touch}, s.rid, s.session_id = c.session_id AS own
+        FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {in_lookback}
+    ),
+    lost AS (
+        SELECT * FROM conv c WHERE c.session_id IS NOT NULL
+          AND NOT coalesce(c.cid IN (SELECT cid FROM near WHERE own), false)
+    ),
+    own AS MATERIALIZED (
+        SELECT {touch}, s.rid FROM lost c JOIN ({sessions("s.end_ts >= $start")}) s
+          ON s.session_id = c.session_id
+    ),
+    touch AS NOT MATERIALIZED (
+        SELECT {touch.replace("c.", "").replace("s.", "")}, rid FROM near UNION ALL SELECT * FROM own
     )"""
 
 
 _ORDERED = {"first_touch", "last_touch", "last_non_direct", "position_based"}
 
 
-def _window(models: tuple[str, ...]) -> list[str]:
-    """The window columns `models` weigh by: the touchpoints are sorted within each conversion
-    only for the models that need their order."""
-    columns = ["sum(decay) OVER p AS decay_sum"] if "time_decay" in models else []
+def _per_conversion(models: tuple[str, ...]) -> str:
+    """`per`: what `models` weigh each conversion's touchpoints by, all integers and doubles.
+    Then, for the models that order the touchpoints, `ends`: `per` with the sessions that
+    break ties, looked for only where touchpoints of one conversion start at the same instant
+    (`ties`, rare: usually none, and then no session id is read). Aggregate states holding
+    strings do not spill: with the first and last (start, session id) of every conversion as
+    states, side by side ran out of memory at 3M events under 96 MB."""
+    columns = ["count(*) AS n"]
+    if "time_decay" in models:
+        columns.append(f"sum({_DECAY}) AS decay_sum")
     if _ORDERED & set(models):
-        columns.append("row_number() OVER (p ORDER BY start_ts NULLS LAST, session_id) AS pos")
-    if "last_non_direct" in models:
-        columns.append(
-            "max(CASE WHEN coalesce(source, 'direct') <> 'direct' THEN (start_ts, session_id) END)"
-            " OVER p AS lnd"
-        )
-    return columns
+        columns += ["min(start_ts) AS t1", "max(start_ts) AS tn"]
+    lnd = "last_non_direct" in models
+    columns.append(f"max(start_ts) FILTER (WHERE {_NON_DIRECT}) AS tl" if lnd else "NULL AS tl")
+    sql = f"per AS (SELECT cid, {', '.join(columns)} FROM touch GROUP BY cid)"
+    if not _ORDERED & set(models):
+        return sql
+    # One row per conversion carries all of it, so the touchpoints join it once (joined to
+    # `per` and the ties apart, DuckDB built its hash table from the touchpoints and spilled).
+    return (
+        sql
+        + f""",
+    ties AS (
+        SELECT cid, start_ts FROM touch JOIN per USING (cid)
+        WHERE start_ts = t1 OR start_ts = tn OR start_ts = tl
+        GROUP BY cid, start_ts HAVING count(*) > 1
+    ),
+    tied AS (
+        SELECT cid, arg_min(rid, session_id) FILTER (WHERE start_ts = t1) AS r1,
+               arg_max(rid, session_id) FILTER (WHERE start_ts = tn) AS rn,
+               arg_max(rid, session_id) FILTER (WHERE start_ts = tl AND {_NON_DIRECT}) AS rl
+        FROM (SELECT t.cid, t.start_ts, t.rid, t.source FROM touch t JOIN ties USING (cid, start_ts))
+        JOIN per USING (cid) JOIN (SELECT rowid AS rid, session_id FROM sessions) USING (rid)
+        GROUP BY cid
+    ),
+    ends AS (SELECT per.*, r1, rn, rl FROM per LEFT JOIN tied USING (cid))"""
+    )
 
 
 def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -> str:
@@ -125,44 +165,24 @@ def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -
     each of `models`, its conversion's cid and value and `q.group_by`; a conversion without any
     touchpoint is one row credited whole to direct.
 
-    The weights come from window functions over each conversion's touchpoints, all six from
-    one pass: a per-conversion aggregate joined back to the touchpoints needed the
-    touchpoints twice, and its first/last states (keyed by session id strings) did not
-    spill, so side by side ran out of memory at 10M events under 96 MB. The window's partitions spill. Each
-    conversion itself joins its window as a row without a session (`start_ts` NULL): it
-    carries the value and, when it is alone, stands for the direct credit.
+    Each conversion's touchpoints are reduced to one row (`per`, `ends`), joined back to the
+    touchpoints by the conversion's integer id: all six models come from those aggregates.
+    A window over each conversion (its partitions sorted by start and session id) gave the same
+    weights for more CPU (3M events: ~600 of ~900 ms for side by side), most of it carrying
+    the grouped strings through its many small partitions.
     """
-    ordered = bool(_ORDERED & set(models))
-    dims = sorted({*q.group_by, *(["source"] if "last_non_direct" in models else [])})
-    direct = ", ".join(f"{DIRECT[d]}" for d in dims)
-    weights = ", ".join(
-        f"CASE WHEN n = 0 THEN 1.0 ELSE {_WEIGHT[m]} END AS w_{m}" for m in models
-    )
-    # Each row carries only what its models weigh by: the session id (a string) only to order
-    # the touchpoints, the decay only for time decay (10M events: 1.18M rows in the window).
-    carried = [*dims, "start_ts", *(["session_id"] if ordered else [])]
-    nulls = [direct, "NULL", *(["NULL"] if ordered else [])]
-    if "time_decay" in models:
-        carried.append(
-            f"pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS}) AS decay"
-        )
-        nulls.append("NULL")
-    kept = [*dims, "start_ts", *(["session_id"] if ordered else [])]
-    kept += ["decay"] if "time_decay" in models else []
+    direct = ", ".join(f"{DIRECT[d]} AS {d}" for d in q.group_by)
+    weights = ", ".join(f"{_WEIGHT[m]} AS w_{m}" for m in models)
+    whole = ", ".join(f"1.0 AS w_{m}" for m in models)
+    per = "ends" if _ORDERED & set(models) else "per"
     return touchpoints(q, params) + f""",
-    windowed AS (
-        SELECT cid, NULL::DOUBLE AS value, {", ".join(carried)} FROM touch
-        UNION ALL
-        SELECT cid, value, {", ".join(nulls)} FROM conv
-    ),
-    placed AS (
-        SELECT cid, {", ".join(kept)}, max(value) OVER p AS value,
-               {", ".join(["count(start_ts) OVER p AS n", *_window(models)])}
-        FROM windowed WINDOW p AS (PARTITION BY cid)
-    ),
+    {_per_conversion(models)},
     credited AS (
         SELECT cid, {", ".join(q.group_by)}, value, {weights}
-        FROM placed WHERE start_ts IS NOT NULL OR n = 0
+        FROM touch JOIN {per} USING (cid)
+        UNION ALL
+        SELECT cid, {direct}, value, {whole} FROM conv
+        WHERE NOT coalesce(cid IN (SELECT cid FROM per), false)
     )
     """
 
