@@ -158,43 +158,50 @@ def load_args() -> argparse.Namespace:
     return args
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time a process (or one of its threads) has used so far."""
+    stat = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def track_runs(args: argparse.Namespace, ceiling: str, servers: dict[str, Server]) -> dict[str, dict[str, float]]:
+def track_runs(
+    args: argparse.Namespace, ceiling: str, servers: dict[str, Server], ceiling_pid: int | None = None
+) -> dict[str, dict[str, float]]:
     """`/v1/track` at full and about half load against the ceiling, alternating (each server
     given, e.g. this tree and a baseline, in turn), medians; with each server's CPU time per
     acknowledged request (all its threads), which a busy machine moves far less than req/s."""
     runs = [("/v1/track", args.connections), ("/v1/track light load", 4)]
     samples: dict[str, list[dict[str, float]]] = {}
     for name, conns in runs:
-        targets: list[tuple[str, str, Path, int | None]] = [("ceiling", ceiling + "/v1/track", lua("/", None, TRACK), None)]
+        targets: list[tuple[str, str, Path, int | None]] = [("ceiling", ceiling + "/v1/track", lua("/", None, TRACK), ceiling_pid)]
         for label, srv in servers.items():
             assert srv.proc is not None
             targets.append((label, srv.url + "/v1/track", lua("/", srv.keys["sk_live"], TRACK), srv.proc.pid))
         for _ in range(args.repeat):  # alternate: drift on the machine hits every side
             for side, url, script, pid in targets:
-                before = cpu_seconds(pid) if pid else 0.0
+                # the process, and its main thread: the event loop (uvicorn and the request path)
+                before = (cpu_seconds(pid), cpu_seconds(pid, pid)) if pid else (0.0, 0.0)
                 result = wrk(url, script, args.seconds, conns)
                 if pid:
-                    ok = result["rps"] * args.seconds
-                    result["server_cpu_us_per_request"] = (cpu_seconds(pid) - before) / ok * 1e6 if ok else float("nan")
+                    ok = result["rps"] * args.seconds or float("nan")
+                    result["server_cpu_us_per_request"] = (cpu_seconds(pid) - before[0]) / ok * 1e6
+                    result["loop_cpu_us_per_request"] = (cpu_seconds(pid, pid) - before[1]) / ok * 1e6
                 samples.setdefault(f"{side} {name}", []).append(result)
     results: dict[str, dict[str, float]] = {}
     for key, runs_of_key in samples.items():
         ordered = sorted(runs_of_key, key=lambda r: r["rps"])
         results[key] = {**ordered[len(ordered) // 2], "rps_all": [r["rps"] for r in runs_of_key]}  # type: ignore[dict-item]
-        cpu = sorted(r.get("server_cpu_us_per_request", float("nan")) for r in runs_of_key)
-        results[key]["server_cpu_us_per_request"] = cpu[len(cpu) // 2]
+        for measure in ("server_cpu_us_per_request", "loop_cpu_us_per_request"):
+            cpu = sorted(r.get(measure, float("nan")) for r in runs_of_key)
+            results[key][measure] = cpu[len(cpu) // 2]
     print(f"/v1/track: medians of {args.repeat} alternating runs of {args.seconds} s each")
-    print(f"{'run':34} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>10}  2xx/s range")
+    print(f"{'run':34} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>10}"
+          f" {'of it loop':>10}  2xx/s range")
     for name, r in results.items():
         spread = f"{min(r['rps_all']):.0f}-{max(r['rps_all']):.0f}"  # type: ignore[type-var]
         print(f"{name:34} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non_2xx']:8.0f}"
-              f" {r['server_cpu_us_per_request']:10.0f}  {spread}")
+              f" {r['server_cpu_us_per_request']:10.0f} {r['loop_cpu_us_per_request']:10.0f}  {spread}")
     for label in servers:
         ratio = results[f"{label} /v1/track"]["rps"] / results["ceiling /v1/track"]["rps"]
         light = results[f"{label} /v1/track light load"]
@@ -250,7 +257,7 @@ def main() -> None:
                 try:
                     for srv in servers.values():
                         srv.start()
-                    track = track_runs(args, ceiling_url, servers)
+                    track = track_runs(args, ceiling_url, servers, bare.pid)
                     for label in servers:
                         out[f"track {label}"] = {k: v for k, v in track.items() if k.startswith(("ceiling ", f"{label} "))}
                 finally:

@@ -186,15 +186,18 @@ def main() -> None:
     scale = BATCH_EVENTS if args.route == "batch" else 1
     print(f"/v1/{args.route}: {args.requests} requests, {args.concurrency} in flight, "
           f"medians of {args.repeat} alternating runs (CPU µs per {per})")
-    print(f"{'side':12} {'event loop':>11} {'process':>9} {'wall req/s':>11}  event loop, every run")
+    print(f"{'side':12} {'event loop':>11} {'best':>7} {'process':>9} {'wall req/s':>11}  event loop, every run")
     summary: dict[str, Any] = {}
     for side, results in runs.items():
         loop = statistics.median(r["loop_us_per_request"] for r in results) / scale
         proc = statistics.median(r["process_us_per_request"] for r in results) / scale
         rate = statistics.median(r["wall_requests_per_s"] for r in results)
+        # the least disturbed run: a neighbour on the machine only ever adds CPU time
+        best = min(r["loop_us_per_request"] for r in results) / scale
         every = " ".join(f"{r['loop_us_per_request'] / scale:.1f}" for r in results)
-        print(f"{side:12} {loop:11.1f} {proc:9.1f} {rate:11.0f}  {every}")
-        summary[side] = {"loop_us": loop, "process_us": proc, "wall_requests_per_s": rate, "runs": results}
+        print(f"{side:12} {loop:11.1f} {best:7.1f} {proc:9.1f} {rate:11.0f}  {every}")
+        summary[side] = {"loop_us": loop, "loop_us_best": best, "process_us": proc,
+                         "wall_requests_per_s": rate, "runs": results}
     from _results import save
 
     save("request-path", {"route": args.route, "requests": args.requests, "concurrency": args.concurrency,
