@@ -3,6 +3,10 @@
     .venv/bin/python bench/ingest.py [--seconds 8] [--connections 64] [--repeat 3]
         [--sustained-seconds 30] [--only track|batch] [--baseline-src /tmp/base/src]
 
+`--baseline-src` also serves the `footfall` package under that directory (e.g. `git archive main
+src | tar -x -C /tmp/base`): for `/v1/track` both servers run at once and their wrk runs
+alternate with the ceiling's, each with the server's CPU time per acknowledged request.
+
 Needs `wrk` (Debian: `apt-get install wrk`). Starts a bare ASGI app (read body, msgspec decode,
 answer 202) and a real Footfall server on a fresh data directory, loads each with wrk on
 127.0.0.1, prints the ratio to the ceiling and writes `bench/results/ingest-*.json`.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import socket
@@ -153,32 +158,55 @@ def load_args() -> argparse.Namespace:
     return args
 
 
-def track_runs(args: argparse.Namespace, ceiling: str, srv: Server) -> dict[str, dict[str, float]]:
-    """`/v1/track` at full and about half load against the ceiling, alternating, medians."""
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time a process (or one of its threads) has used so far."""
+    stat = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def track_runs(
+    args: argparse.Namespace, ceiling: str, servers: dict[str, Server], ceiling_pid: int | None = None
+) -> dict[str, dict[str, float]]:
+    """`/v1/track` at full and about half load against the ceiling, alternating (each server
+    given, e.g. this tree and a baseline, in turn), medians; with each server's CPU time per
+    acknowledged request (all its threads), which a busy machine moves far less than req/s."""
     runs = [("/v1/track", args.connections), ("/v1/track light load", 4)]
     samples: dict[str, list[dict[str, float]]] = {}
     for name, conns in runs:
-        targets = (
-            ("ceiling", ceiling + "/v1/track", lua("/", None, TRACK)),
-            ("footfall", srv.url + "/v1/track", lua("/", srv.keys["sk_live"], TRACK)),
-        )
-        for _ in range(args.repeat):  # alternate: drift on the machine hits both sides
-            for side, url, script in targets:
-                samples.setdefault(f"{side} {name}", []).append(wrk(url, script, args.seconds, conns))
+        targets: list[tuple[str, str, Path, int | None]] = [("ceiling", ceiling + "/v1/track", lua("/", None, TRACK), ceiling_pid)]
+        for label, srv in servers.items():
+            assert srv.proc is not None
+            targets.append((label, srv.url + "/v1/track", lua("/", srv.keys["sk_live"], TRACK), srv.proc.pid))
+        for _ in range(args.repeat):  # alternate: drift on the machine hits every side
+            for side, url, script, pid in targets:
+                # the process, and its main thread: the event loop (uvicorn and the request path)
+                before = (cpu_seconds(pid), cpu_seconds(pid, pid)) if pid else (0.0, 0.0)
+                result = wrk(url, script, args.seconds, conns)
+                if pid:
+                    ok = result["rps"] * args.seconds or float("nan")
+                    result["server_cpu_us_per_request"] = (cpu_seconds(pid) - before[0]) / ok * 1e6
+                    result["loop_cpu_us_per_request"] = (cpu_seconds(pid, pid) - before[1]) / ok * 1e6
+                samples.setdefault(f"{side} {name}", []).append(result)
     results: dict[str, dict[str, float]] = {}
     for key, runs_of_key in samples.items():
         ordered = sorted(runs_of_key, key=lambda r: r["rps"])
         results[key] = {**ordered[len(ordered) // 2], "rps_all": [r["rps"] for r in runs_of_key]}  # type: ignore[dict-item]
+        for measure in ("server_cpu_us_per_request", "loop_cpu_us_per_request"):
+            cpu = sorted(r.get(measure, float("nan")) for r in runs_of_key)
+            results[key][measure] = cpu[len(cpu) // 2]
     print(f"/v1/track: medians of {args.repeat} alternating runs of {args.seconds} s each")
-    print(f"{'run':34} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  2xx/s range")
+    print(f"{'run':34} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>10}"
+          f" {'of it loop':>10}  2xx/s range")
     for name, r in results.items():
         spread = f"{min(r['rps_all']):.0f}-{max(r['rps_all']):.0f}"  # type: ignore[type-var]
-        print(f"{name:34} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non_2xx']:8.0f}  {spread}")
-    ratio = results["footfall /v1/track"]["rps"] / results["ceiling /v1/track"]["rps"]
-    light = results["footfall /v1/track light load"]
-    print(f"/v1/track: {ratio:.2f}x the ceiling (target >= 0.25x)")
-    print(f"/v1/track at light load (4 connections, {light['rps']:.0f} req/s): p99 {light['p99_ms']:.1f} ms"
-          " (target <= 20 ms at half load)")
+        print(f"{name:34} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non_2xx']:8.0f}"
+              f" {r['server_cpu_us_per_request']:10.0f} {r['loop_cpu_us_per_request']:10.0f}  {spread}")
+    for label in servers:
+        ratio = results[f"{label} /v1/track"]["rps"] / results["ceiling /v1/track"]["rps"]
+        light = results[f"{label} /v1/track light load"]
+        print(f"{label} /v1/track: {ratio:.2f}x the ceiling (target >= 0.25x); at light load (4 connections,"
+              f" {light['rps']:.0f} req/s): p99 {light['p99_ms']:.1f} ms (target <= 20 ms at half load)")
     return results
 
 
@@ -220,18 +248,29 @@ def main() -> None:
     # A baseline tree (e.g. `git archive main | tar -x -C /tmp/base`) runs the same load in the
     # same minutes, so a change is measured against what it replaces on an equally busy machine.
     sides = [("footfall", {})] + ([("baseline", {"PYTHONPATH": args.baseline_src})] if args.baseline_src else [])
-    parts = [("track", track_runs), ("batch", batch_runs)]
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for part, measure in parts:
-                if args.only not in (None, part):
-                    continue
+            if args.only in (None, "track"):
+                # Every side's server at once, so their runs alternate in the same minutes.
+                servers = {label: Server(Path(tmp) / f"track-{label}", env={"FOOTFALL_RATE_LIMITS": "off", **env})
+                           for label, env in sides}
+                try:
+                    for srv in servers.values():
+                        srv.start()
+                    track = track_runs(args, ceiling_url, servers, bare.pid)
+                    for label in servers:
+                        out[f"track {label}"] = {k: v for k, v in track.items() if k.startswith(("ceiling ", f"{label} "))}
+                finally:
+                    for srv in servers.values():
+                        if srv.proc is not None:
+                            srv.stop()
+            if args.only in (None, "batch"):
                 for label, env in sides:
                     # A fresh server per part: the track runs leave no backlog to the batch runs.
                     print(f"--- {label}")
-                    srv = Server(Path(tmp) / f"{part}-{label}", env={"FOOTFALL_RATE_LIMITS": "off", **env}).start()
+                    srv = Server(Path(tmp) / f"batch-{label}", env={"FOOTFALL_RATE_LIMITS": "off", **env}).start()
                     try:
-                        out[f"{part} {label}"] = measure(args, ceiling_url, srv)
+                        out[f"batch {label}"] = batch_runs(args, ceiling_url, srv)
                     finally:
                         srv.stop()
         finally:

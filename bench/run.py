@@ -20,6 +20,7 @@ def main() -> None:
         ("store bulk insert", ["store_insert.py"]),
         ("ingestion over HTTP", ["ingest.py", "--seconds", "4" if quick else "8",
                                  "--sustained-seconds", "10" if quick else "30"]),
+        ("the request path's CPU per request, in-process", ["request_path.py", *(["--requests", "5000", "--repeat", "3"] if quick else [])]),
         ("the loader's store transaction", ["loader_steps.py", *(["--transactions", "10"] if quick else [])]),
         ("the Plausible adapter beside /v1/track", ["plausible.py", "--seconds", "4" if quick else "8"]),
         ("what bounds ingestion", ["bounds.py", "--seconds", "4" if quick else "8"]),

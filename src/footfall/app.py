@@ -175,7 +175,7 @@ class DirectRoutes:
         self,
         app: Starlette,
         on_http_error: Callable[[Request, Exception], Awaitable[Response]],
-        before_write: Callable[[], Awaitable[None]] | None = None,
+        before_write: Callable[[], Awaitable[None] | None] | None = None,
     ) -> None:
         self.app = app
         self.on_http_error = on_http_error
@@ -200,7 +200,9 @@ class DirectRoutes:
             return
         scope["app"] = self.app
         if self.before_write is not None and scope["method"] == "POST":
-            await self.before_write()  # every write is a POST: wait for room first (#23)
+            waiting = self.before_write()  # every write is a POST: wait for room first (#23)
+            if waiting is not None:
+                await waiting
         request = Request(scope, receive, send)
         try:
             response = await endpoint(request)
@@ -268,10 +270,12 @@ def create_app(settings: Settings) -> ASGIApp:
     )
     app.state.metrics = Metrics(lambda: holder.get("svc"), {op.path for op in every})
 
-    async def room_for_writes() -> None:
+    def room_for_writes() -> Awaitable[None] | None:
+        """Something to await only while the loader is behind: not a coroutine per request."""
         svc = holder.get("svc")
-        if svc is not None:  # none before start-up: nothing to wait for
-            await svc.room_for_writes()
+        if svc is None or svc.committer is None or not svc.committer.behind():
+            return None  # none before start-up, or room now: nothing to wait for
+        return svc.room_for_writes()
 
     return MetricsMiddleware(
         BrowserCors(

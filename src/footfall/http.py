@@ -17,8 +17,8 @@ from footfall.errors import FootfallError, Invalid, PayloadTooLarge
 from footfall.model import RequestContext
 
 __all__ = [
-    "decoded", "dialect_endpoint", "json_response", "public_cors", "read_body", "read_raw",
-    "request_context",
+    "decoded", "dialect_endpoint", "header", "json_response", "public_cors", "read_body",
+    "read_raw", "request_context",
 ]
 
 log = logging.getLogger("footfall.http")
@@ -28,14 +28,30 @@ Renderer = Callable[[FootfallError], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+_HEADERS = "footfall.headers"
+
+
+def header(request: Request, name: bytes) -> str | None:
+    """The first value of a request header (`name` in lower case, as ASGI gives names), like
+    `request.headers.get`, from one dict per request: Starlette scans the whole list on each
+    look-up, and an ingest request makes six (#23)."""
+    scope = request.scope
+    raw = scope["headers"]
+    cached = scope.get(_HEADERS)
+    if cached is None or cached[0] is not raw:  # built once, again only if replaced
+        cached = scope[_HEADERS] = (raw, dict(reversed(list(raw))))  # reversed: the first wins
+    value: bytes | None = cached[1].get(name)
+    return None if value is None else value.decode("latin-1")
+
+
 def request_context(request: Request) -> RequestContext:
     service = request.app.state.footfall
-    peer = request.client.host if request.client else None
-    ip = client_ip(peer, request.scope["headers"], service.settings.trusted_proxies)
+    client = request.scope.get("client")
+    ip = client_ip(client[0] if client else None, request.scope["headers"], service.settings.trusted_proxies)
     return RequestContext(
         ip=ip,
-        user_agent=request.headers.get("user-agent"),
-        origin=request.headers.get("origin"),
+        user_agent=header(request, b"user-agent"),
+        origin=header(request, b"origin"),
         received_at=datetime.now(UTC),
     )
 
@@ -47,7 +63,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def read_raw(request: Request, limit: int) -> bytes:
     """The request body as sent (still compressed), at most `limit` bytes."""
-    declared = request.headers.get("content-length")
+    declared = header(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(details={"limit_bytes": limit})
     # ASGI messages straight from the server (Starlette's `stream()` costs an async generator
@@ -70,7 +86,7 @@ async def read_raw(request: Request, limit: int) -> bytes:
 
 def decoded(request: Request, body: bytes, limit: int) -> bytes:
     """`body` with its Content-Encoding (gzip or none) undone, at most `limit` bytes."""
-    encoding = request.headers.get("content-encoding", "").strip().lower()
+    encoding = (header(request, b"content-encoding") or "").strip().lower()
     if encoding in ("gzip", "x-gzip"):
         return gunzip(body, limit)
     if encoding not in ("", "identity"):
@@ -101,7 +117,22 @@ def gunzip(data: bytes, limit: int) -> bytes:
     return out
 
 
+class _JsonAnswer(Response):
+    """A JSON answer with its two headers made at once (Starlette's `init_headers` is generic;
+    every ingest request ends here, #23)."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, status: int) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        self.raw_headers = [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if headers is None and status >= 200 and status not in (204, 304):
+        return _JsonAnswer(_encode(body), status)
     return Response(_encode(body), status, headers, media_type="application/json")
 
 

@@ -18,13 +18,17 @@ def uuid7() -> str:
     >>> u = uuid7(); (len(u), u[14], u[19] in "89ab")
     (36, '7', True)
     """
-    ms = time.time_ns() // 1_000_000
     # Row ids need uniqueness, not secrecy: a PRNG seeded from the OS per process is enough
-    # and saves a syscall per event.
+    # and saves a syscall per event. One integer, formatted once (#23: a quarter less CPU).
     r = _random.getrandbits(74)
-    rand_a = r >> 62
-    rand_b = (r & ((1 << 62) - 1)) | (1 << 63)  # variant 10
-    h = f"{ms & 0xFFFFFFFFFFFF:012x}7{rand_a:03x}{rand_b:016x}"
+    value = (
+        ((time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF) << 80)  # unix_ts_ms
+        | (0x7 << 76)  # version 7
+        | ((r >> 62) << 64)  # rand_a, 12 bits
+        | (1 << 63)  # variant 10
+        | (r & 0x3FFFFFFFFFFFFFFF)  # rand_b, 62 bits
+    )
+    h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

@@ -7,6 +7,7 @@ structs, call these methods and shape the answer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections import Counter
@@ -82,6 +83,12 @@ def _naive_utc(value: datetime) -> pa.Scalar[Any]:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=1024)
+def _own_hosts(project: Project) -> frozenset[str]:
+    """`project.own_hosts`, parsed once per version of a project, not once per request (#23)."""
+    return project.own_hosts
 
 
 def open_meta(settings: Settings) -> MetaStore:
@@ -415,7 +422,7 @@ class Footfall:
         project = self.project(principal.project_id)
         ctx = self.pipeline.context(
             request,
-            project.own_hosts,
+            _own_hosts(project),
             project.store_raw_ip,
             self.rules(project.id),
             server_side=principal.kind is KeyKind.SECRET,

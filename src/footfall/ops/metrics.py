@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -97,33 +92,68 @@ class _CoreCollector(Collector):
         yield steps
 
 
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+_LE = (*(repr(float(bound)) for bound in _LATENCY_BUCKETS), "+Inf")  # as prometheus_client writes them
+
+
+class _HttpCollector(Collector):
+    """Requests by route and status, and their latency, counted in plain dicts on the event
+    loop and shaped as a prometheus_client Counter and Histogram would be only at scrape time:
+    its children take a lock per update, three per request (#23)."""
+
+    def __init__(self) -> None:
+        self.created: dict[object, float] = {}
+        self.requests: dict[tuple[str, int], int] = {}
+        self.latency: dict[str, list[float]] = {}  # route -> per-bucket counts (+Inf last), sum
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        key = (route, status)
+        n = self.requests.get(key)
+        if n is None:
+            self.created[key] = time.time()
+            n = 0
+        self.requests[key] = n + 1
+        counts = self.latency.get(route)
+        if counts is None:
+            self.created[route] = time.time()
+            counts = self.latency[route] = [0.0] * (len(_LATENCY_BUCKETS) + 2)
+        counts[bisect.bisect_left(_LATENCY_BUCKETS, seconds)] += 1
+        counts[-1] += seconds
+
+    def collect(self) -> Any:
+        requests = Metric("footfall_http_requests", "HTTP requests", "counter")
+        created = Metric("footfall_http_requests_created", "HTTP requests", "gauge")
+        for (route, status), n in list(self.requests.items()):
+            labels = {"route": route, "status": str(status)}
+            requests.add_sample("footfall_http_requests_total", labels, float(n))
+            created.add_sample("footfall_http_requests_created", labels, self.created[(route, status)])
+        yield requests
+        yield created
+        name = "footfall_http_request_seconds"
+        latency = Metric(name, "HTTP request latency", "histogram")
+        latency_created = Metric(name + "_created", "HTTP request latency", "gauge")
+        for route, counts in list(self.latency.items()):
+            cumulative = 0.0
+            for le, count in zip(_LE, counts, strict=False):  # counts ends with the sum
+                cumulative += count
+                latency.add_sample(name + "_bucket", {"route": route, "le": le}, cumulative)
+            latency.add_sample(name + "_count", {"route": route}, cumulative)
+            latency.add_sample(name + "_sum", {"route": route}, counts[-1])
+            latency_created.add_sample(name + "_created", {"route": route}, self.created[route])
+        yield latency
+        yield latency_created
+
+
 class Metrics:
     def __init__(self, service: Callable[[], Footfall | None], routes: set[str]) -> None:
         self.registry = CollectorRegistry()
         self.routes = routes
-        self.requests = Counter(
-            "footfall_http_requests", "HTTP requests", ["route", "status"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "footfall_http_request_seconds", "HTTP request latency", ["route"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
-            registry=self.registry,
-        )
-        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._http = _HttpCollector()
+        self.observe = self._http.observe
+        self.registry.register(self._http)
         self.up = Gauge("footfall_up", "1 while serving", registry=self.registry)
         self.up.set(1)
         self.registry.register(_CoreCollector(service))
-
-    def observe(self, route: str, status: int, seconds: float) -> None:
-        # Bound children are cached: `labels()` takes a lock and hashes on every call.
-        key = (route, status)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = (
-                self.requests.labels(route, str(status)), self.latency.labels(route)
-            )
-        child[0].inc()
-        child[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

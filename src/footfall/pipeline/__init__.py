@@ -221,6 +221,8 @@ _ATTRIBUTION_FIELDS = tuple(ATTRIBUTION_COLUMNS)
 # One C call per event instead of a generator of getattr calls (the pipeline's hot loop, #23).
 _attribution_of = operator.attrgetter(*ATTRIBUTION_COLUMNS.values())
 _inherited_of = operator.attrgetter(*INHERITED_FIELDS)
+_name_of = operator.attrgetter("name")
+_ts_of = operator.attrgetter("ts")
 
 
 def put_attribution(event: Event, ctx: StepContext) -> Event | Drop:
@@ -349,7 +351,10 @@ class Pipeline:
             return self._run_one(events[0], ctx)
         # Sessions are assigned in time order, whatever order a batch arrived in (time on a
         # page after the page view it stayed on, at the same instant).
-        kept = sorted(events, key=lambda e: (e.ts, e.name == ENGAGEMENT_EVENT))
+        if ENGAGEMENT_EVENT in map(_name_of, events):
+            kept = sorted(events, key=lambda e: (e.ts, e.name == ENGAGEMENT_EVENT))
+        else:  # the same order (a stable sort), without a tuple per event (#23)
+            kept = sorted(events, key=_ts_of)
         for name, step in self.steps:
             t0 = time.perf_counter()
             survivors: list[Event] = []

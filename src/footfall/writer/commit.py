@@ -86,6 +86,10 @@ class Committer:
     def _behind(self) -> bool:
         return self.loader.lag > self.max_lag or self.loader.lag_bytes > self.max_lag_bytes
 
+    def behind(self) -> bool:
+        """Is the loader's backlog over a bound? (Writes then wait in `room`, or are refused.)"""
+        return self._behind()
+
     async def room(self, wait: float) -> None:
         """Wait up to `wait` seconds while the loader's backlog is over its bound (a write
         then admitted or refused as usual). Refusing at once made clients that retry at once

@@ -83,3 +83,14 @@ def test_a_failed_append_leaves_no_garbage_before_later_records(tmp_path: Path) 
     assert wal.append([(1, b"ok-2")]) == 2
     wal.close()
     assert [p for _s, _k, p in WriteAheadLog(tmp_path).read_from(0)] == [b"ok-1", b"ok-2"]
+
+
+def test_a_group_is_its_records_framed_one_by_one(tmp_path: Path) -> None:
+    from footfall.writer.wal import encode_record
+
+    wal = WriteAheadLog(tmp_path)
+    wal.append([(1, b"x")])
+    records = [(1, b'{"a":1}'), (2, b""), (3, bytes(range(256)) * 40)]
+    data, last = wal.encode(records)
+    assert last == 4
+    assert data == b"".join(encode_record(seq, k, p) for seq, (k, p) in enumerate(records, start=2))

@@ -14,7 +14,7 @@ from footfall.auth.origins import origin_allowed
 from footfall.dialects.millimetric import mapping, schema
 from footfall.dialects.millimetric.errors import invalid_from_msgspec, render
 from footfall.errors import Forbidden, Unauthorized
-from footfall.http import dialect_endpoint, json_response, read_body, request_context
+from footfall.http import dialect_endpoint, header, json_response, read_body, request_context
 from footfall.model import KeyKind, Principal
 from footfall.read import params
 from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery
@@ -35,32 +35,36 @@ def _service(request: Request) -> Footfall:
     return service
 
 
-def _principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header and request.query_params.get("key", "").startswith("pk_"):
+def _principal(request: Request, service: Footfall | None = None) -> Principal:
+    service = service or _service(request)
+    authorization = header(request, b"authorization") or ""
+    scheme, _, token = authorization.partition(" ")
+    if not authorization and request.query_params.get("key", "").startswith("pk_"):
         # navigator.sendBeacon cannot set headers: a browser key may travel in `?key=`
         # (it is public anyway, and still origin-checked). Secret keys never may.
-        return _service(request).authenticate(request.query_params["key"])
+        return service.authenticate(request.query_params["key"])
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing_bearer_token", "send Authorization: Bearer <key>")
-    return _service(request).authenticate(token.strip())
+    return service.authenticate(token.strip())
 
 
-def _ingest_principal(request: Request, route: str = "track") -> Principal:
-    principal = _principal(request)
+def _ingest_principal(
+    request: Request, route: str = "track", service: Footfall | None = None
+) -> Principal:
+    service = service or _service(request)
+    principal = _principal(request, service)
     if not principal.can_ingest:
         raise Forbidden("insufficient_scope", f"{principal.kind.value}_ keys cannot ingest")
     if principal.kind is KeyKind.PUBLISHABLE:
-        origin = request.headers.get("origin")
+        origin = header(request, b"origin")
         assert principal.project_id is not None
-        project = _service(request).project(principal.project_id)
+        project = service.project(principal.project_id)
         if not origin_allowed(origin, project.origins):
             raise Forbidden(
                 "origin_not_allowed", "origin is not on the project's allowlist",
                 details={"origin": origin},
             )
-    _service(request).admit(principal, route)
+    service.admit(principal, route)
     return principal
 
 
@@ -80,24 +84,26 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
 
 @dialect_endpoint(render, "/v1/track")
 async def track(request: Request) -> Response:
-    principal = _ingest_principal(request)
+    service = _service(request)
+    principal = _ingest_principal(request, "track", service)
     body: schema.TrackBody = _decode(await read_body(request, TRACK_MAX_BYTES), schema.TrackBody)
     ctx = request_context(request)
     event = mapping.event_from_track(body, principal, ctx.received_at)
-    await _service(request).ingest(principal, ctx, [event])
+    await service.ingest(principal, ctx, [event])
     return json_response(schema.TrackAccepted(ok=True, event_id=body.event_id), 202)
 
 
 @dialect_endpoint(render, "/v1/batch")
 async def batch(request: Request) -> Response:
-    principal = _ingest_principal(request, "batch")
+    service = _service(request)
+    principal = _ingest_principal(request, "batch", service)
     body: schema.BatchBody = _decode(await read_body(request, BATCH_MAX_BYTES), schema.BatchBody)
     ctx = request_context(request)
     events = [
         mapping.event_from_track(item, principal, ctx.received_at, index)
         for index, item in enumerate(body.events)
     ]
-    await _service(request).ingest(principal, ctx, events)
+    await service.ingest(principal, ctx, events)
     return json_response(schema.BatchAccepted(ok=True, count=len(events)), 202)
 
 

@@ -29,7 +29,7 @@ from starlette.types import Message
 from footfall.dialects.segment import schema
 from footfall.dialects.segment.errors import render
 from footfall.errors import FootfallError, PayloadTooLarge, Unauthorized
-from footfall.http import Endpoint, decoded, read_raw
+from footfall.http import Endpoint, decoded, header, read_raw
 
 __all__ = ["shared"]
 
@@ -82,10 +82,10 @@ def shared(millimetric: Endpoint, segment: Endpoint, peek_limit: int) -> Endpoin
     ones, matter). Nothing larger is read, nor gunzipped, before a key is known."""
 
     async def endpoint(request: Request) -> Response:
-        header = request.headers.get("authorization")
+        authorization = header(request, b"authorization")
         bearer = False
-        if header is not None:
-            scheme, _, token = header.strip().partition(" ")
+        if authorization is not None:
+            scheme, _, token = authorization.strip().partition(" ")
             scheme = scheme.lower()
             if scheme == "basic" and _FOOTFALL_KEY.match(_basic_user(token)):
                 return await segment(request)
