@@ -38,7 +38,7 @@ __all__ = ["CACHE_BUDGET", "CHUNK_ROWS", "SLICE_ROWS", "BlockCache", "chunks", "
 
 SLICE_ROWS = 2_000  # rows sorted at once
 CHUNK_ROWS = 1_000_000  # rows whose minutes are counted at once
-CACHE_BUDGET = 8 * 2**20  # bytes of table blocks an export may add to the cache
+CACHE_BUDGET = 4 * 2**20  # bytes of table blocks an export may add to the cache
 
 _DAY, _HOUR, _MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 # Only one export at a time moves the limit (two would each set it back under the other).
