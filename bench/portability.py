@@ -16,7 +16,8 @@ whose store cache already holds what a whole-table read leaves there. The import
 the bulk path (Footfall's own rows, offline), from the NDJSON, Parquet and CSV exports. While
 the server runs, `footfall import --server` loads the NDJSON export into a new project of it
 through `POST /v1/import/events` (the bulk path through its WAL); its CPU is the command's plus
-the server's (`/proc/PID/stat`). `--before-src DIR` (a checkout's `src/` of an older commit)
+the server's (`/proc/PID/stat`), and the server's peak RSS during it is sampled like the
+export's. `--before-src DIR` (a checkout's `src/` of an older commit)
 runs that import's client from there too, for a before/after in the same minutes.
 CPU is each command's user + system time (the machine is shared: prefer it to rows/s). Results
 go to `bench/results/portability-*.json`.
@@ -160,9 +161,19 @@ def run(n: int, warm: bool, before_src: Path | None = None) -> dict[str, Any]:
             sk = {name: create_project_with_keys(meta, name, [])[1]["sk_live"] for name in ("bulk", "before")}
             meta.close()
             ndjson = str(out / "ndjson" / "events.ndjson")
-            result["import_server_ndjson"] = command(
-                n, "import", ndjson, "--server", srv.url, "--key", sk["bulk"], "--format", "footfall", server_pid=srv.proc.pid
-            )  # fmt: skip
+            # The server's bulk import (`POST /v1/import/events`): rows/s, CPU, and the server's
+            # own peak RSS while it takes the rows (the command's peak is the client's).
+            server_before = current_rss_mb(srv.proc.pid)
+            with rss_peak(srv.proc.pid) as taking:
+                imported = command(
+                    n, "import", ndjson, "--server", srv.url, "--key", sk["bulk"], "--format", "footfall",
+                    server_pid=srv.proc.pid,
+                )  # fmt: skip
+            imported |= {
+                "server_rss_before_mb": server_before, "server_peak_mb": taking[0],
+                "server_growth_mb": taking[0] - server_before,
+            }  # fmt: skip
+            result["import_server_ndjson"] = imported
             if before_src is not None:  # the same import by an older client (row by row)
                 result["import_server_ndjson_before"] = command(
                     n, "import", ndjson, "--server", srv.url, "--key", sk["before"], "--format", "footfall",
@@ -197,6 +208,9 @@ def main() -> None:
             print(f"  {name:26} {r['rows_per_s']:>10,.0f} rows/s  {r['seconds']:7.1f} s"
                   f"  CPU {r['cpu_us_per_row']:5.1f} µs/row  peak {r['command_peak_rss_mb']:6.0f} MB"
                   + (f"  with the server's CPU {r['cpu_with_server_us_per_row']:5.1f} µs/row" if "server_cpu_s" in r else ""))  # fmt: skip
+        i = res["import_server_ndjson"]
+        print(f"  server RSS during the --server import: {i['server_rss_before_mb']:.0f} → peak"
+              f" {i['server_peak_mb']:.0f} MB (+{i['server_growth_mb']:.0f} MB)")
         e = res["export_http_ndjson"]
         print(f"  server RSS: cold {e['server_rss_cold_mb']:.0f} MB, {e['server_rss_before_mb']:.0f} MB before the"
               f" HTTP export, peak {e['server_peak_mb']:.0f} MB during it (+{e['server_growth_mb']:.0f} MB;"

@@ -73,7 +73,7 @@ class ExportQuery(msgspec.Struct, frozen=True, kw_only=True):
     table: ExportTable
     start: datetime | None = None  # inclusive, UTC; on events.ts, links.ts, profiles.updated_at
     end: datetime | None = None  # exclusive, UTC
-    batch_rows: int = 1024
+    batch_rows: int = 256
 
 
 class ForgetResult(msgspec.Struct, frozen=True):

@@ -42,6 +42,7 @@ from footfall.store.duckdb import (
     dedupe,
     event_times,
     event_times_runs,
+    export,
     funnels,
     journeys,
     reads,
@@ -72,7 +73,6 @@ log = logging.getLogger("footfall.store")
 pa.set_memory_pool(pa.system_memory_pool())
 
 _COMPACT_EVERY = 200  # store transactions between rollup compactions
-_EXPORT_SLICE_ROWS = 5_000  # rows sorted at once by an export
 _STR = pa.string()
 
 _DEFAULTS = {"properties": "'{}'", "dialect": "'millimetric'", "is_bot": "false"}
@@ -552,30 +552,29 @@ class DuckDBStore:
         if query.end is not None:
             where.append(f"{time_column} < $end")
             params["end"] = _naive(query.end)
-        columns = ", ".join(EXPORT_COLUMNS[query.table])
-        order = ", ".join(EXPORT_ORDER[query.table])
         with self._gate.shared():
             # Its own cursor (the thread's shared one would be reused, and this result dropped,
             # by the next read on the same worker thread) in one transaction: every slice
             # reads the same snapshot while the loader commits beside it.
             cursor = self._con.cursor()
+            cache = export.BlockCache(self._con, self.memory)
             try:
                 cursor.execute("BEGIN TRANSACTION")
-                minutes = cursor.execute(
-                    f"SELECT date_trunc('minute', {time_column}) AS m, count(*) FROM {table}"
-                    f" WHERE {' AND '.join(where)} GROUP BY m ORDER BY m",
-                    params,
-                ).fetchall()
-                # Sorting every row at once needs memory in proportion to the table (and fails
-                # under the store's limit); slices of whole minutes sort a bounded share each.
-                for lo, hi in _slices(minutes, _EXPORT_SLICE_ROWS):
-                    yield from cursor.sql(
-                        f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)}"
-                        f" AND {time_column} >= $lo AND {time_column} < $hi ORDER BY {order}",
-                        params={**params, "lo": lo, "hi": hi},
-                    ).to_arrow_reader(query.batch_rows)
+                days: list[tuple[datetime, int]] = []
+                if query.table == "events":  # the others are small: counted in one chunk
+                    days = cursor.execute(
+                        "SELECT CAST(day AS TIMESTAMP), sum(events) FROM daily_rollup"
+                        " WHERE project_id = $project AND env = $env GROUP BY day ORDER BY day",
+                        {"project": params["project"], "env": params["env"]},
+                    ).fetchall()
+                ranges = export.chunks(days, params.get("start"), params.get("end"), export.CHUNK_ROWS)
+                yield from export.read_sorted(
+                    cursor, cache, table, ", ".join(EXPORT_COLUMNS[query.table]), where, params,
+                    EXPORT_ORDER[query.table], ranges, query.batch_rows,
+                )  # fmt: skip
                 cursor.execute("COMMIT")
             finally:
+                cache.close()
                 cursor.close()
 
     def backup(self, path: Path) -> int:
@@ -699,7 +698,7 @@ class DuckDBStore:
         self, sql: str, params: dict[str, Any], minutes: str, time_column: str, batch_rows: int
     ) -> Iterator[list[dict[str, Any]]]:
         """Rows of `sql` (newest first, a `{slice}` mark in its WHERE) as `export` reads: one
-        transaction on a cursor of its own, time slices of about _EXPORT_SLICE_ROWS rows
+        transaction on a cursor of its own, time slices of about export.SLICE_ROWS rows
         (`minutes` counts them) sorted one at a time, newest slice first."""
         sliced = sql.replace("{slice}", f" AND {time_column} >= $lo AND {time_column} < $hi")
         with self._gate.shared():
@@ -707,7 +706,7 @@ class DuckDBStore:
             try:
                 cursor.execute("BEGIN TRANSACTION")
                 counts = cursor.execute(minutes + " GROUP BY m ORDER BY m", params).fetchall()
-                for lo, hi in reversed(list(_slices(counts, _EXPORT_SLICE_ROWS))):
+                for lo, hi in reversed(list(export.slices(counts, export.SLICE_ROWS))):
                     result = cursor.execute(sliced, {**params, "lo": lo, "hi": hi})
                     names = [d[0] for d in result.description]
                     while rows := result.fetchmany(batch_rows):
@@ -774,28 +773,6 @@ class _Gate:
             with self._cv:
                 self._exclusive = False
                 self._cv.notify_all()
-
-
-def _slices(
-    minutes: list[tuple[datetime, int]], rows: int
-) -> Iterator[tuple[datetime, datetime]]:
-    """[lo, hi) ranges of consecutive minutes holding about `rows` rows each (a busier minute
-    is a slice of its own).
-
-    >>> m = [(datetime(2026, 1, 1, 0, i), n) for i, n in enumerate([3, 3, 9, 1])]
-    >>> [(lo.minute, hi.minute) for lo, hi in _slices(m, 6)]
-    [(0, 2), (2, 3), (3, 4)]
-    """
-    lo: datetime | None = None
-    count = 0
-    for i, (minute, n) in enumerate(minutes):
-        if lo is None:
-            lo = minute
-        count += n
-        following = minutes[i + 1][0] if i + 1 < len(minutes) else None
-        if following is None or count + minutes[i + 1][1] > rows:
-            yield lo, following or minute + timedelta(minutes=1)
-            lo, count = None, 0
 
 
 def _naive(value: datetime) -> datetime:
