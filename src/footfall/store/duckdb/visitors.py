@@ -64,13 +64,13 @@ DIMENSIONS = (
 )  # fmt: skip
 PAGEVIEW = "$pageview"
 
-# Events → (hour, anonymous id, user id, person, columns) with the person resolved as
-# `events_people` does. `{source}` is `staged` or `events`; `{where}` narrows it.
+# Events → (hour, anonymous id, user id, person, columns, time) with the person resolved as
+# `events_people` does (funnels' `event_times` folds the batch from these rows too). `{source}` is `staged` or `events`; `{where}` narrows it.
 _RESOLVED = f"""
 SELECT e.project_id, e.env, date_trunc('hour', e.ts) AS hour,
        CASE WHEN e.user_id IS NULL THEN e.anonymous_id END AS device,
        coalesce(e.user_id, i.user_id, e.anonymous_id) AS person,
-       {", ".join(f"e.{c}" for c in DIMENSIONS)}, e.name, e.path, e.is_bot
+       {", ".join(f"e.{c}" for c in DIMENSIONS)}, e.name, e.path, e.is_bot, e.ts
 FROM {{source}} e
 LEFT JOIN identities i
   ON i.project_id = e.project_id AND i.env = e.env AND i.anonymous_id = e.anonymous_id
