@@ -42,6 +42,11 @@ _MIN_INTERVAL = 0.2
 # transaction is barely faster (bench/store_insert.py) but holds the whole batch several times
 # over in memory (joined NDJSON, Arrow table, staging).
 _MAX_TRANSACTION = 10_000
+# ... and at most about this many payload bytes (#23, fifth pass): a record's size varies 10x
+# (a page view, an event with properties, an imported table), and a transaction holds its
+# payloads several times over at once (the records, the joined NDJSON, the Arrow table,
+# DuckDB's transaction-local rows and temp tables), which set the server's peak under overload.
+_MAX_TRANSACTION_BYTES = 4_000_000
 
 log = logging.getLogger("footfall.loader")
 T = TypeVar("T")
@@ -142,17 +147,18 @@ class Loader:
                 items = list(self._queue)
                 self._queue.clear()
             records: list[tuple[int, bytes]] = []
-            upto = 0
+            upto = size = 0
             for tag, first, second in items:
                 if tag == 0:
                     upto = first
                     records.extend(second)
-                    if len(records) >= _MAX_TRANSACTION:
+                    size += sum(len(p) for _k, p in second)
+                    if len(records) >= _MAX_TRANSACTION or size >= _MAX_TRANSACTION_BYTES:
                         self._apply_until_done(upto, records)
-                        records = []
+                        records, size = [], 0
                     continue
                 self._apply_until_done(upto, records)
-                records = []
+                records, size = [], 0
                 fn, fut = first, second
                 try:
                     fut.set_result(fn())

@@ -117,22 +117,41 @@ def test_admit_refuses_before_the_work_of_enriching(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_a_backlog_is_stored_in_bounded_transactions(tmp_path: Path) -> None:
+def _load_backlog(tmp_path: Path, groups: list[list[tuple[int, bytes]]]) -> tuple[Loader, DuckDBStore]:
+    """Queue `groups` (as group commits) before the loader's thread runs, so they are one
+    backlog, then let it store them all."""
     store = DuckDBStore(tmp_path / "e.duckdb")
     store.migrate()
     loader = Loader(store, WriteAheadLog(tmp_path / "wal"))
-    groups = [[(9, b"x")] * 6_000 for _ in range(3)]
-    for n, group in enumerate(groups, 1):  # queued before the thread runs: one backlog
-        loader.submit(n * 6_000, group)
+    seq = 0
+    for group in groups:
+        seq += len(group)
+        loader.submit(seq, group)
 
     async def scenario() -> None:
         loader.start(asyncio.get_running_loop())
-        await loader.wait_applied(18_000)
+        await loader.wait_applied(seq)
 
     asyncio.run(scenario())
     loader.stop()
+    return loader, store
+
+
+def test_a_backlog_is_stored_in_bounded_transactions(tmp_path: Path) -> None:
+    loader, store = _load_backlog(tmp_path, [[(9, b"x")] * 6_000 for _ in range(3)])
     # 12k records (two whole groups, past the 10k cap), then the last 6k: never all 18k at once.
     assert (loader.batches, loader.applied_seq, store.applied_seq()) == (2, 18_000, 18_000)
+    store.close()
+
+
+def test_a_backlog_of_large_records_is_stored_in_transactions_bounded_in_bytes(tmp_path: Path) -> None:
+    """Few records but many bytes (events with big properties): a transaction holds its
+    payloads several times over, so it is cut by bytes too, not only at 10k records (#23)."""
+    # 3 MB a group, 9 records in all.
+    loader, store = _load_backlog(tmp_path, [[(9, b"x" * 1_000_000)] * 3 for _ in range(3)])
+    # 6 MB (two groups: past the 4 MB bound after the second), then the last 3 MB.
+    assert (loader.batches, loader.applied_seq, store.applied_seq()) == (2, 9, 9)
+    assert loader.lag_bytes == 0
     store.close()
 
 

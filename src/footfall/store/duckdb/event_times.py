@@ -18,7 +18,8 @@ anyway, to keep the table at about one row per visit and event name.
 
 Kept by the loader in the same transaction as the events, after `visitors` made the keys:
 
-* `fold(con)` after the batch's rows are in `events` (temp view `staged`);
+* `fold(con)` after the batch's rows are in `events`, from `visitors.fold_events`' resolved
+  rows and keys;
 * `visitors.relink` moves the rows of the devices whose person changed to the new person key
   (as it does its own tables');
 * forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`), in the order
@@ -37,13 +38,18 @@ from footfall.store.duckdb.event_times_runs import MARK_LATE, ORDER
 
 __all__ = ["REBUILD_DAYS", "backfill", "fold"]
 
-# Events of `{source}` (`staged` or `events`, narrowed by `{where}`) grouped per table row,
-# with their ids as strings (device, person resolved as `events_people` does).
-_GROUPED = """
+# Rows of `{rows}` (hour, device, person, name, is_bot, ts) grouped per table row, with their
+# ids as strings; `_GROUPED`: those of the events of `{source}` (`events`, narrowed by
+# `{where}`), device and person resolved as `events_people` does.
+_ROWS = """
 SELECT project_id, env, hour, device, person, name, is_bot, min(ts) AS first_ts,
        max(ts) AS last_ts,
        CASE WHEN min(ts) < max(ts) THEN list_sort(list_distinct(list(ts))) END AS times
-FROM (
+FROM ({rows})
+WHERE person IS NOT NULL
+GROUP BY project_id, env, hour, device, person, name, is_bot
+"""
+_GROUPED = _ROWS.format(rows="""
     SELECT e.project_id, e.env, date_trunc('hour', e.ts) AS hour,
            CASE WHEN e.user_id IS NULL THEN e.anonymous_id END AS device,
            coalesce(e.user_id, i.user_id, e.anonymous_id) AS person, e.name, e.is_bot, e.ts
@@ -51,10 +57,7 @@ FROM (
     LEFT JOIN identities i
       ON i.project_id = e.project_id AND i.env = e.env AND i.anonymous_id = e.anonymous_id
     {where}
-)
-WHERE person IS NOT NULL
-GROUP BY project_id, env, hour, device, person, name, is_bot
-"""
+""")
 # The grouped rows (temp `grouped_times`) with their ids turned into keys: every stored id has
 # one (visitors gave it when the events were loaded), and only the batch's ids are looked up.
 _KEYED = """
@@ -97,10 +100,23 @@ def _grouped(source: str, where: str = "") -> str:
     )
 
 
+# The batch's rows from `visitors.fold_events`' temp `resolved` (its people resolved already)
+# with the keys it made in temp `batch_keys`: neither the identity links nor `visitor_keys` is
+# read a second time for the batch (#23, fifth pass).
+_FRESH = f"""
+CREATE OR REPLACE TEMP TABLE fresh_times AS
+SELECT g.project_id, g.env, g.hour, d.key AS device_key, k.key AS person_key, g.name, g.is_bot,
+       g.first_ts, g.last_ts, g.times
+FROM ({_ROWS.format(rows="SELECT * FROM resolved")}) g
+LEFT JOIN batch_keys d ON d.project_id = g.project_id AND d.env = g.env AND d.id = g.device
+JOIN batch_keys k ON k.project_id = g.project_id AND k.env = g.env AND k.id = g.person
+"""
+
+
 def fold(con: duckdb.DuckDBPyConnection) -> None:
-    """Fold the batch in temp `staged` (already in `events`, its ids keyed) into the table."""
-    con.execute(_grouped("staged"))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE fresh_times AS {_KEYED}")
+    """Fold the batch into the table: called by `visitors.fold_events` while its temp
+    `resolved` (the batch's rows in `events`, people resolved) and `batch_keys` exist."""
+    con.execute(_FRESH)
     row = con.execute("SELECT min(hour), max(hour) FROM fresh_times").fetchone()
     if row is not None and row[0] is not None:
         for sql in _MERGE:
@@ -108,7 +124,6 @@ def fold(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DROP TABLE merged_times")
         con.execute(MARK_LATE)  # rows for days already rewritten in name order, if any
     con.execute("DROP TABLE fresh_times")
-    con.execute("DROP TABLE grouped_times")
 
 
 # Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days` (forget).

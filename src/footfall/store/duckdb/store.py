@@ -266,9 +266,8 @@ class DuckDBStore:
                 con.execute(sql)
             con.execute(rollups.APPEND)
             # The visitor-hours read model (#17), and the folded sessions' person keys (#19).
-            visitors.fold_events(con, session_people.fill_known)
+            visitors.fold_events(con, _keyed_folds)
             session_people.fill(con)  # the sessions whose ids were not the batch's
-            event_times.fold(con)  # funnels' read model (#19)
             con.execute("DROP VIEW staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
@@ -721,6 +720,13 @@ class DuckDBStore:
     def close(self) -> None:
         with self._write_lock:
             self._con.close()
+
+
+def _keyed_folds(con: duckdb.DuckDBPyConnection) -> None:
+    """The folds that need the batch's ids as keys, run while `visitors.fold_events` has them:
+    the folded sessions' person keys (#19) and funnels' `event_times` (#19)."""
+    session_people.fill_known(con)
+    event_times.fold(con)
 
 
 def _connect(path: Path, threads: int, memory: str) -> duckdb.DuckDBPyConnection:
