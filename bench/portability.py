@@ -19,6 +19,7 @@ through `POST /v1/import/events` (the bulk path through its WAL); its CPU is the
 the server's (`/proc/PID/stat`), and the server's peak RSS during it is sampled like the
 export's. `--before-src DIR` (a checkout's `src/` of an older commit)
 runs that import's client from there too, for a before/after in the same minutes.
+`--server-only` runs only the first HTTP export and the `--server` import (10M in ~half an hour).
 CPU is each command's user + system time (the machine is shared: prefer it to rows/s). Results
 go to `bench/results/portability-*.json`.
 """
@@ -119,7 +120,7 @@ def current_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run(n: int, warm: bool, before_src: Path | None = None) -> dict[str, Any]:
+def run(n: int, warm: bool, before_src: Path | None = None, server_only: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data, target, out = Path(tmp) / "data", Path(tmp) / "target", Path(tmp) / "out"
         data.mkdir()
@@ -149,13 +150,14 @@ def run(n: int, warm: bool, before_src: Path | None = None) -> dict[str, Any]:
             # The same export again: the server now holds what any whole-table read leaves in
             # DuckDB's buffer cache (up to FOOTFALL_STORE_MEMORY); what it grows by now is what
             # an export itself costs on a server in use.
-            steady = current_rss_mb(srv.proc.pid)
-            with rss_peak(srv.proc.pid) as again:
-                command(n, "export", "--server", srv.url, "--key", keys["rk_live"], "--what", "events", "--out", "-")
-            e.update({
-                "server_rss_steady_mb": steady, "server_peak_again_mb": again[0],
-                "server_growth_steady_mb": again[0] - steady,
-            })  # fmt: skip
+            if not server_only:
+                steady = current_rss_mb(srv.proc.pid)
+                with rss_peak(srv.proc.pid) as again:
+                    command(n, "export", "--server", srv.url, "--key", keys["rk_live"], "--what", "events", "--out", "-")
+                e.update({
+                    "server_rss_steady_mb": steady, "server_peak_again_mb": again[0],
+                    "server_growth_steady_mb": again[0] - steady,
+                })  # fmt: skip
             result["export_http_ndjson"] = e
             meta = open_meta(Settings.from_env(data=str(data)))
             sk = {name: create_project_with_keys(meta, name, [])[1]["sk_live"] for name in ("bulk", "before")}
@@ -179,6 +181,8 @@ def run(n: int, warm: bool, before_src: Path | None = None) -> dict[str, Any]:
                     n, "import", ndjson, "--server", srv.url, "--key", sk["before"], "--format", "footfall",
                     src=before_src, server_pid=srv.proc.pid,
                 )  # fmt: skip
+        if server_only:
+            return result
         for fmt in ("parquet", "csv"):
             result[f"export_offline_{fmt}"] = command(
                 n, "export", "--data", str(data), "--project", keys["project_id"], "--what", "events",
@@ -200,8 +204,9 @@ def main() -> None:
     ap.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--warm", action="store_true", help="serve whole-range reads before the export")
     ap.add_argument("--before-src", type=Path, help="an older checkout's src/ for the --server import's client")
+    ap.add_argument("--server-only", action="store_true", help="only the HTTP export and the --server import")
     args = ap.parse_args()
-    results = {str(n): run(n, args.warm, args.before_src) for n in args.events}
+    results = {str(n): run(n, args.warm, args.before_src, args.server_only) for n in args.events}
     for n, res in results.items():
         print(f"\n{int(n):,} events")
         for name, r in res.items():
@@ -214,9 +219,11 @@ def main() -> None:
         e = res["export_http_ndjson"]
         print(f"  server RSS: cold {e['server_rss_cold_mb']:.0f} MB, {e['server_rss_before_mb']:.0f} MB before the"
               f" HTTP export, peak {e['server_peak_mb']:.0f} MB during it (+{e['server_growth_mb']:.0f} MB;"
-              f" +{e['server_growth_over_cold_mb']:.0f} MB over the cold server); a second export:"
-              f" {e['server_rss_steady_mb']:.0f} → {e['server_peak_again_mb']:.0f} MB (+{e['server_growth_steady_mb']:.0f} MB)")  # fmt: skip
-    print("wrote", save("portability", {"events": results, "warm": args.warm}))
+              f" +{e['server_growth_over_cold_mb']:.0f} MB over the cold server)")
+        if "server_rss_steady_mb" in e:
+            print(f"  a second export: {e['server_rss_steady_mb']:.0f} → {e['server_peak_again_mb']:.0f} MB"
+                  f" (+{e['server_growth_steady_mb']:.0f} MB)")
+    print("wrote", save("portability", {"events": results, "warm": args.warm, "server_only": args.server_only}))
     print(json.dumps(results, indent=2))
 
 
