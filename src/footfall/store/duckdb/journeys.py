@@ -55,7 +55,7 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
         ),
         tied AS (
             SELECT cid FROM sorted
-            WHERE len(list_distinct(list_transform(l, lambda t: t[1]))) < len(l)
+            WHERE list_unique(list_transform(l, lambda t: t[1])) < len(l)
         ),
         -- A list window would copy each conversion's list to each of its rows: quadratic for
         -- a person with thousands of sessions, so the tied are numbered, then listed.
@@ -64,7 +64,7 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
             FROM (
                 SELECT cid, code,
                        row_number() OVER (PARTITION BY cid ORDER BY start_ts, session_id) AS pos
-                FROM touch_coded WHERE coalesce(cid IN (SELECT cid FROM tied), false)
+                FROM touch_coded JOIN tied USING (cid)
             )
             GROUP BY cid
         ),
