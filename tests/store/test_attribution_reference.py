@@ -1,7 +1,9 @@
-"""Every attribution model against a plain-Python reference, on random data whose sessions tie.
+"""Every attribution model, and the conversion paths, against a plain-Python reference, on
+random data whose sessions tie.
 
-The SQL weighs touchpoints with window functions over each conversion's touchpoints (#19); this
-checks each model's credits per channel against weights computed here from the definitions:
+The SQL weighs touchpoints from aggregates over each conversion's touchpoints and builds paths
+from lists sorted by start (#19); this checks each model's credits per channel, and each
+path's conversions and value, against what is computed here from the definitions:
 touchpoints in (session start, session id) order, so sessions of one person that start at the
 same instant are ordered by their id; conversions without a session or any earlier one credited
 whole to direct; the conversion's own session counted even when older than the lookback.
@@ -61,14 +63,15 @@ def _weights(touch: list[tuple[datetime, str, str, str]], at_ts: datetime) -> di
     }
 
 
-def reference(events: list[Event], q: AttributionQuery) -> dict[str, dict[str, tuple[float, float]]]:
-    """model -> channel -> (credited conversions, credited value)."""
+def _touchpoints(events: list[Event], q: AttributionQuery) -> list[tuple[Event, float, list[Any]]]:
+    """Each conversion, its value and its touchpoints (start, session id, source, channel), in
+    order."""
     sessions: dict[str, Event] = {}
     for e in sorted(events, key=lambda e: e.ts):  # a session starts at its first event
         if e.session_id is not None:
             sessions.setdefault(e.session_id, e)
     lookback = timedelta(seconds=q.lookback_seconds)
-    out: dict[str, dict[str, list[float]]] = {m: defaultdict(lambda: [0.0, 0.0]) for m in ATTRIBUTION_MODELS}
+    out = []
     for c in events:
         if c.name != "purchase" or not q.start <= c.ts < q.end:
             continue
@@ -79,6 +82,14 @@ def reference(events: list[Event], q: AttributionQuery) -> dict[str, dict[str, t
             if (first.anonymous_id == c.anonymous_id and c.ts - lookback <= first.ts <= c.ts)
             or sid == c.session_id
         )
+        out.append((c, value, touch))
+    return out
+
+
+def reference(events: list[Event], q: AttributionQuery) -> dict[str, dict[str, tuple[float, float]]]:
+    """model -> channel -> (credited conversions, credited value)."""
+    out: dict[str, dict[str, list[float]]] = {m: defaultdict(lambda: [0.0, 0.0]) for m in ATTRIBUTION_MODELS}
+    for c, value, touch in _touchpoints(events, q):
         weights = _weights(touch, c.ts) if touch else {m: [1.0] for m in ATTRIBUTION_MODELS}
         channels = [channel for *_, channel in touch] or ["Direct"]
         for model, ws in weights.items():
@@ -86,6 +97,17 @@ def reference(events: list[Event], q: AttributionQuery) -> dict[str, dict[str, t
                 out[model][channel][0] += w
                 out[model][channel][1] += w * value
     return {m: {ch: (round(a, 6), round(b, 6)) for ch, (a, b) in by.items() if a} for m, by in out.items()}
+
+
+def reference_paths(events: list[Event], q: AttributionQuery) -> dict[tuple[str, ...], tuple[int, float]]:
+    """path of channels -> (conversions, value); `("Direct",)` for a conversion without any
+    touchpoint, as for one whose only touchpoint is direct."""
+    out: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0, 0.0])
+    for _c, value, touch in _touchpoints(events, q):
+        path = tuple(channel for *_, channel in touch) or ("Direct",)
+        out[path][0] += 1
+        out[path][1] += value
+    return {path: (int(n), round(v, 6)) for path, (n, v) in out.items()}
 
 
 def _close(got: dict[str, tuple[float, float]], want: dict[str, tuple[float, float]]) -> bool:
@@ -120,6 +142,9 @@ def test_every_model_matches_the_reference(
             alone = {r["channel"]: (r["conversions"], r["value"]) for r in alone_rows}
             assert _close(side, want[model]), (model, side, want[model])
             assert _close(alone, want[model]), (model, alone, want[model])
+        paths = s.conversion_paths(q)["rows"]
+        got = {tuple(r["path"]): (r["conversions"], r["value"]) for r in paths}
+        assert got == reference_paths(events, q)
     finally:
         s.close()
 
@@ -135,4 +160,27 @@ def test_tied_sessions_are_ordered_by_their_id(tmp_path: Path) -> None:
     q = AttributionQuery(scope=SCOPE, start=at(0), end=at(8), conversion="purchase", group_by=("channel",))
     first = s.attribution(msgspec.structs.replace(q, model="first_touch"))["rows"]
     assert [(r["channel"], r["conversions"]) for r in first] == [("Paid Social", 1.0)]  # s-a
+    s.close()
+
+
+def test_paths_order_tied_sessions_by_id_and_merge_direct(tmp_path: Path) -> None:
+    """A path orders two sessions that start at the same instant by their id, and a
+    conversion without any touchpoint shares the path `[Direct]` with one whose only
+    touchpoint is direct."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s.append(ndjson(
+        visit(at(1), "p", "s-b", CHANNELS[0]), visit(at(1), "p", "s-a", CHANNELS[1]),
+        buy(at(2), "p", "s-c", 100, DIRECT),
+        visit(at(3), "q", "s-d", DIRECT), buy(at(3, 1), "q", "s-d", 10, DIRECT),
+        buy(at(4), "r", None, 1, DIRECT),
+    ), b"", 1)  # fmt: skip
+    q = AttributionQuery(
+        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+        group_by=("channel",),
+    )  # fmt: skip
+    rows = s.conversion_paths(q)["rows"]
+    assert [(r["path"], r["conversions"], r["value"]) for r in rows] == [
+        (["Direct"], 2, 11.0), (["Paid Social", "Organic Search", "Direct"], 1, 100.0),
+    ]
     s.close()

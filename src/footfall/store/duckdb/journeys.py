@@ -16,36 +16,73 @@ from footfall.store.answers import PERCENTILES, TIME_BUCKETS, paths_answer, time
 from footfall.store.duckdb import credit
 from footfall.store.duckdb.reads import Runner
 
-__all__ = ["path_per_conversion", "paths", "seconds_per_conversion", "time_to_convert"]
+__all__ = ["path_codes", "path_per_conversion", "paths", "seconds_per_conversion", "time_to_convert"]
+
+
+def _decoded(codes: str, direct: str) -> str:
+    """The path of `codes` (a list of `coded`'s codes; NULL for a conversion without any
+    touchpoint) in the dimension's values, with the CTE `names` joined."""
+    return f"CASE WHEN {codes} IS NULL THEN [{direct}] ELSE list_transform({codes}, lambda c: names[c]) END"
+
+
+def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
+    """`touchpoints`, then `names` (one row: the list of the `q.group_by[0]` values the
+    touchpoints have, a value's code being its place there) and `coded`: each conversion's
+    cid, value and path as a list of those codes (NULL without any touchpoint; see `_decoded`).
+
+    The paths are built and grouped as lists of integers: numbering 883k touchpoints in a
+    window sorted by (start, session id), then building, sorting and grouping lists of the
+    strings, was most of the paths read at 10M events (~2 s of CPU). Each conversion's list of
+    (start, code) is sorted by start, which is the credited order unless two of its touchpoints
+    start at the same instant; only those conversions (`tied`, rare: usually none, and then
+    the window reads nothing) are put in order by a window over (start, session id)."""
+    dim = q.group_by[0]
+    assert dim in ATTRIBUTION_DIMENSIONS
+    return credit.touchpoints(q, params) + f""",
+        codes AS MATERIALIZED (
+            SELECT value AS name, row_number() OVER (ORDER BY value)::INTEGER AS code
+            FROM (SELECT DISTINCT {dim} AS value FROM touch)
+        ),
+        names AS (SELECT list(name ORDER BY code) AS names FROM codes),
+        touch_coded AS NOT MATERIALIZED (
+            SELECT t.cid, t.start_ts, t.session_id, k.code
+            FROM touch t JOIN codes k ON t.{dim} IS NOT DISTINCT FROM k.name
+        ),
+        -- Lists of (start, code) structs of integers: lists holding strings ran out of memory
+        -- at 10M events under 96 MB, and an ordered aggregate of them did at 3M.
+        sorted AS MATERIALIZED (
+            SELECT cid, list_sort(list((start_ts, code))) AS l FROM touch_coded GROUP BY cid
+        ),
+        tied AS (
+            SELECT cid FROM sorted
+            WHERE list_unique(list_transform(l, lambda t: t[1])) < len(l)
+        ),
+        -- A list window would copy each conversion's list to each of its rows: quadratic for
+        -- a person with thousands of sessions, so the tied are numbered, then listed.
+        retied AS (
+            SELECT cid, list_transform(list_sort(list((pos, code))), lambda t: t[2]) AS path
+            FROM (
+                SELECT cid, code,
+                       row_number() OVER (PARTITION BY cid ORDER BY start_ts, session_id) AS pos
+                FROM touch_coded JOIN tied USING (cid)
+            )
+            GROUP BY cid
+        ),
+        coded AS (
+            SELECT c.cid, c.value,
+                   coalesce(r.path, list_transform(s.l, lambda t: t[2])) AS path
+            FROM conv c LEFT JOIN sorted s USING (cid) LEFT JOIN retied r USING (cid)
+        )"""
 
 
 def path_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
-    """`touchpoints`, then `per_conversion`: each conversion's cid, value and path (the
+    """`path_codes`, then `per_conversion`: each conversion's cid, value and path (the
     `q.group_by[0]` of its touchpoints by (session start, session id), `[direct]` without
     any): what `paths` counts, and what the list behind one path picks from."""
-    dim = q.group_by[0]
-    assert dim in ATTRIBUTION_DIMENSIONS
-    direct = credit.DIRECT[dim]
-    return credit.touchpoints(q, params) + f""",
-        -- Each touchpoint's place in its conversion from a window (whose sort spills), then
-        -- each conversion's list of (place, value): lists of the (start, session id, value)
-        -- structs ran out of memory at 10M events under 96 MB. A list window would copy each
-        -- conversion's list to each of its rows: quadratic for a person with thousands of
-        -- sessions (3,000 sessions and 300 conversions: 78 s, this way 1.3 s). The
-        -- conversions join their lists afterwards (by integer id), so the window sorts the
-        -- touchpoints alone; a conversion without a list has the direct path.
-        placed AS (
-            SELECT cid, {dim},
-                   row_number() OVER (PARTITION BY cid ORDER BY start_ts, session_id) AS pos
-            FROM touch
-        ),
-        listed AS (
-            SELECT cid, list_transform(list_sort(list((pos, {dim}))), lambda t: t[2]) AS path
-            FROM placed GROUP BY cid
-        ),
+    direct = credit.DIRECT[q.group_by[0]]
+    return path_codes(q, params) + f""",
         per_conversion AS (
-            SELECT c.cid, c.value, coalesce(l.path, [{direct}]) AS path
-            FROM conv c LEFT JOIN listed l USING (cid)
+            SELECT cid, value, {_decoded("path", direct)} AS path FROM coded, names
         )"""
 
 
@@ -53,13 +90,17 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     """The most common sequences of `q.group_by[0]` (channel, source…) over a conversion's
     touchpoints, with their conversions, value and share of all conversions."""
     params: dict[str, Any] = {"limit": q.limit}
+    direct = credit.DIRECT[q.group_by[0]]
+    # Grouped by the lists of codes, then by their values: a path with one direct touchpoint
+    # and no touchpoint at all are both `[direct]`.
     (conversions, value), rows = credit.answered(
         run,
-        path_per_conversion(q, params),
+        path_codes(q, params),
         f""",
+        by_code AS (SELECT path, count(*) AS n, sum(value) AS v FROM coded GROUP BY 1),
         grouped AS MATERIALIZED (
-            SELECT path, count(*) AS conversions, sum(value) AS value
-            FROM per_conversion GROUP BY 1
+            SELECT {_decoded("path", direct)} AS path, sum(n) AS conversions, sum(v) AS value
+            FROM by_code, names GROUP BY 1
         )
         SELECT *, {credit.TOTALS} FROM grouped
         ORDER BY conversions DESC, round(value, 6) DESC, len(path), path::VARCHAR
