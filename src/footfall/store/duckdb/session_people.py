@@ -11,7 +11,7 @@ when it has no user id, the only sessions whose person an identify can change la
 A session row written by the fold (or rebuilt by reclassify) has no keys yet. In the same
 transaction, `fill_known` keys the rows whose ids the batch's events have keyed already (inside
 `visitors.fold_events`), then `fill` gives every row still without keys its keys (reclassify and
-migration 16 use `fill` alone). Forget deletes the person's sessions with their keys; the keys a
+migration 16 use `fill` alone; the loader only when `fill_known` left a row). Forget deletes the person's sessions with their keys; the keys a
 remaining session holds stay, since each names an id some remaining event's person or device
 has (`visitors.FORGET_KEYS` keeps those).
 """
@@ -55,12 +55,16 @@ WHERE sessions.rowid = n.rid
 """
 
 
-def fill_known(con: duckdb.DuckDBPyConnection) -> None:
+def fill_known(con: duckdb.DuckDBPyConnection) -> bool:
     """In the loader, while the batch's ids have their keys in temp `batch_keys`
     (`visitors.fold_events`): key the sessions whose ids are among them (nearly all the batch
-    folded), without looking ids up among every stored key a second time."""
-    for sql in (_UNKEYED.format(where=""), _SET, "DROP TABLE unkeyed"):
-        con.execute(sql)
+    folded), without looking ids up among every stored key a second time. True when it keyed
+    every row without keys, so `fill` has nothing to do (#23, sixth pass: the loader skips its
+    three statements and its scan of `sessions`)."""
+    made = con.execute(_UNKEYED.format(where="")).fetchone()
+    keyed = con.execute(_SET).fetchone()
+    con.execute("DROP TABLE unkeyed")
+    return made is not None and keyed is not None and made[0] == keyed[0]
 
 
 def fill(

@@ -266,8 +266,8 @@ class DuckDBStore:
                 con.execute(sql)
             con.execute(rollups.APPEND)
             # The visitor-hours read model (#17), and the folded sessions' person keys (#19).
-            visitors.fold_events(con, _keyed_folds)
-            session_people.fill(con)  # the sessions whose ids were not the batch's
+            if not visitors.fold_events(con, _keyed_folds):
+                session_people.fill(con)  # the sessions whose ids were not the batch's
             con.execute("DROP VIEW staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
@@ -722,11 +722,13 @@ class DuckDBStore:
             self._con.close()
 
 
-def _keyed_folds(con: duckdb.DuckDBPyConnection) -> None:
+def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime] | None) -> bool:
     """The folds that need the batch's ids as keys, run while `visitors.fold_events` has them:
-    the folded sessions' person keys (#19) and funnels' `event_times` (#19)."""
-    session_people.fill_known(con)
-    event_times.fold(con)
+    the folded sessions' person keys (#19) and funnels' `event_times` (#19). True when every
+    session row is keyed."""
+    keyed = session_people.fill_known(con)
+    event_times.fold(con, hours)
+    return keyed
 
 
 def _connect(path: Path, threads: int, memory: str) -> duckdb.DuckDBPyConnection:
