@@ -19,7 +19,7 @@ import duckdb
 from footfall.model import ENGAGEMENT_EVENT
 from footfall.store.duckdb.daily import each_event_day
 
-__all__ = ["FIRST_FIELDS", "FOLD_SESSIONS", "REBUILD_SESSIONS", "backfill_humans"]
+__all__ = ["COLUMNS", "FIRST_FIELDS", "MERGE_SESSIONS", "REBUILD_SESSIONS", "backfill_humans"]
 
 # Fields taken from the session's first event.
 FIRST_FIELDS = (
@@ -104,13 +104,16 @@ FROM ({_AGGREGATE.format(source="staged", where="")}) b
 LEFT JOIN sessions s
   ON s.project_id = b.project_id AND s.env = b.env AND s.session_id = b.session_id
 """
-FOLD_SESSIONS = (
+# The batch's sessions merged (temp `session_fold`) and their stored rows deleted; the loader
+# then appends the merged rows with their person keys (`session_people.INSERT_FOLDED`, once
+# `visitors.fold_events` has keyed the ids) and drops `session_fold` (#23, sixth pass: the rows
+# are written once, not inserted and then updated with their keys).
+MERGE_SESSIONS = (
     _MERGED,
     "DELETE FROM sessions WHERE (project_id, env, session_id) IN"
     " (SELECT project_id, env, session_id FROM session_fold WHERE stored)",
-    f"INSERT INTO sessions ({_COLUMNS}) SELECT {_COLUMNS} FROM session_fold",
-    "DROP TABLE session_fold",
 )
+COLUMNS = _COLUMNS
 
 
 _ADD_HUMANS = """

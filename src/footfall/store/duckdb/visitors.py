@@ -184,12 +184,15 @@ def _done(tables: tuple[_Table, ...] = TABLES) -> tuple[str, ...]:
 def fold_events(
     con: duckdb.DuckDBPyConnection,
     then: Callable[[duckdb.DuckDBPyConnection, tuple[datetime, datetime] | None], T],
+    more_ids: str,
 ) -> T:
     """Fold the batch in temp `staged` (already inserted into `events`) into the tables, then
-    run `then` while the keys of the batch's ids are in temp `batch_keys` and its resolved rows
-    in temp `resolved`, with the batch's first and last hour (None when it has no rows)."""
-    for sql in _steps("staged", "", ()):
-        con.execute(sql)
+    run `then` while the keys of the batch's ids, and of the ids of `more_ids` (a query of
+    project_id, env, id), are in temp `batch_keys` and its resolved rows in temp `resolved`,
+    with the batch's first and last hour (None when it has no rows)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE resolved AS {_RESOLVED.format(source='staged', where='')}")
+    for sql in _KEYS:
+        con.execute(sql.format(ids=f"{_PEOPLE_IDS} UNION ALL {more_ids}"))
     row = con.execute("SELECT min(hour), max(hour) FROM resolved").fetchone()
     hours = (row[0], row[1]) if row is not None and row[0] is not None else None
     if hours is not None:
