@@ -58,25 +58,17 @@ WHERE sessions.rowid = n.rid
 """
 
 
-# The merged sessions of the batch (temp `session_fold`) with the ids their keys are for, as
-# `_UNKEYED` resolves them.
-_FOLDED = """
-SELECT f.*, CASE WHEN f.user_id IS NULL THEN f.anonymous_id END AS device,
-       coalesce(f.user_id, i.user_id, f.anonymous_id) AS person
-FROM session_fold f
-LEFT JOIN identities i
-  ON i.project_id = f.project_id AND i.env = f.env AND i.anonymous_id = f.anonymous_id
-"""
-# Their ids, for `visitors.fold_events` to key with the batch's events' ids.
+# The ids of the batch's merged sessions (temp `session_fold`, which resolves them as
+# `_UNKEYED` does), for `visitors.fold_events` to key with the batch's events' ids.
 FOLDED_IDS = (
-    f"SELECT project_id, env, device AS id FROM ({_FOLDED})"
-    f" UNION ALL SELECT project_id, env, person FROM ({_FOLDED})"
+    "SELECT project_id, env, device AS id FROM session_fold"
+    " UNION ALL SELECT project_id, env, person FROM session_fold"
 )
 # Every id has its key in `batch_keys` then: no person (neither id) is key 0, as in `_SET`.
 INSERT_FOLDED = f"""
 INSERT INTO sessions ({COLUMNS}, device_key, person_key)
 SELECT {", ".join(f"f.{c.strip()}" for c in COLUMNS.split(","))}, d.key, coalesce(k.key, 0)
-FROM ({_FOLDED}) f
+FROM session_fold f
 LEFT JOIN batch_keys d ON d.project_id = f.project_id AND d.env = f.env AND d.id = f.device
 LEFT JOIN batch_keys k ON k.project_id = f.project_id AND k.env = f.env AND k.id = f.person
 """
