@@ -5,7 +5,7 @@
 
 Appends `--transactions` batches of `--rows` enriched events the way the loader does under load
 (NDJSON of the canonical structs, one `DuckDBStore.append` each): every event carries an event
-id (as SDKs send them), 200,000 visitors, unique URLs and click ids, so the table, its sessions
+id (as SDKs send them), 200,000 visitors (`--visitors`), unique URLs and click ids, so the table, its sessions
 and the id lookups grow as in a real run; with `--links`, that share of events carries a user id
 and its identity link (as `/v1/batch` stores an identified event), so the relink of the
 people-per-hour tables is measured too. Prints the process CPU time per event (all threads,
@@ -72,13 +72,15 @@ class Timed:
         return getattr(self._con, name)
 
 
-def batch(rng: random.Random, k: int, rows: int, start: datetime, links: float = 0.0) -> tuple[bytes, bytes]:
+def batch(
+    rng: random.Random, k: int, rows: int, start: datetime, links: float = 0.0, visitors: int = 200_000
+) -> tuple[bytes, bytes]:
     """The events' NDJSON and, with `links`, that share of them identified (a user id on the
     event and its identity link, as `/v1/batch` stores an event with a user id)."""
     lines, linked = [], []
     for i in range(rows):
         ts = start + timedelta(milliseconds=3 * (k * rows + i))
-        v = rng.randrange(200_000)
+        v = rng.randrange(visitors)
         user = f"u{v}" if rng.random() < links else None
         if user:
             linked.append(_encode({"project_id": "prj_bench", "env": "live", "anonymous_id": f"v{v}",
@@ -106,7 +108,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(1)
     start = (datetime.fromisoformat(args.start).replace(tzinfo=UTC) if args.start
              else datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
-    batches = [batch(rng, k, args.rows, start, args.links) for k in range(args.transactions)]
+    batches = [batch(rng, k, args.rows, start, args.links, args.visitors) for k in range(args.transactions)]
     progress = []
     every = max(1, args.transactions // 5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,6 +144,7 @@ def main() -> None:
     ap.add_argument("--transactions", type=int, default=30)
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--links", type=float, default=0.0, help="share of events identified (with a link)")
+    ap.add_argument("--visitors", type=int, default=200_000, help="distinct visitors (1: bench/ingest.py's /v1/track)")
     ap.add_argument("--start", help="the first event's time (ISO, UTC); default: the current hour")
     ap.add_argument("--baseline-src", help="alternate with the footfall package under this directory")
     ap.add_argument("--repeat", type=int, default=1, help="runs per side")
