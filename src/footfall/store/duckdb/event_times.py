@@ -18,7 +18,7 @@ anyway, to keep the table at about one row per visit and event name.
 
 Kept by the loader in the same transaction as the events, after `visitors` made the keys:
 
-* `fold(con)` after the batch's rows are in `events`, from `visitors.fold_events`' resolved
+* `fold(con, hours)` after the batch's rows are in `events`, from `visitors.fold_events`' resolved
   rows and keys;
 * `visitors.relink` moves the rows of the devices whose person changed to the new person key
   (as it does its own tables');
@@ -113,15 +113,22 @@ JOIN batch_keys k ON k.project_id = g.project_id AND k.env = g.env AND k.id = g.
 """
 
 
-def fold(con: duckdb.DuckDBPyConnection) -> None:
+def fold(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime] | None) -> None:
     """Fold the batch into the table: called by `visitors.fold_events` while its temp
-    `resolved` (the batch's rows in `events`, people resolved) and `batch_keys` exist."""
+    `resolved` (the batch's rows in `events`, people resolved) and `batch_keys` exist, with
+    the first and last hour of `resolved`. Those bound the stored rows merged (this table's
+    rows are a subset of them: a wider span only reads more), and a batch with no hour before
+    `event_times_closed.upto` marks nothing late, so neither costs a statement of its own
+    (#23, sixth pass)."""
+    if hours is None:
+        return
     con.execute(_FRESH)
-    row = con.execute("SELECT min(hour), max(hour) FROM fresh_times").fetchone()
-    if row is not None and row[0] is not None:
-        for sql in _MERGE:
-            con.execute(sql, {"lo": row[0], "hi": row[1]} if "$lo" in sql else None)
-        con.execute("DROP TABLE merged_times")
+    lo, hi = hours
+    for sql in _MERGE:
+        con.execute(sql, {"lo": lo, "hi": hi} if "$lo" in sql else None)
+    con.execute("DROP TABLE merged_times")
+    row = con.execute("SELECT upto FROM event_times_closed").fetchone()
+    if row is None or row[0] is None or lo < row[0]:
         con.execute(MARK_LATE)  # rows for days already rewritten in name order, if any
     con.execute("DROP TABLE fresh_times")
 

@@ -8,10 +8,12 @@ neither: no person, which no conversion has). `sessions.device_key` is its anony
 when it has no user id, the only sessions whose person an identify can change later; it is what
 `visitors.relink` rewrites, as it does for `visitor_hours`.
 
-A session row written by the fold (or rebuilt by reclassify) has no keys yet. In the same
-transaction, `fill_known` keys the rows whose ids the batch's events have keyed already (inside
-`visitors.fold_events`), then `fill` gives every row still without keys its keys (reclassify and
-migration 16 use `fill` alone). Forget deletes the person's sessions with their keys; the keys a
+The loader writes a folded session row with its keys: `visitors.fold_events` keys the ids of
+the batch's events and of its merged sessions (`FOLDED_IDS`) at once, then `INSERT_FOLDED`
+appends the merged rows (temp `session_fold`) with them, so every row the loader writes is keyed
+(#23, sixth pass: it used to insert them without keys and update them after). A row rebuilt by
+reclassify has no keys yet: `fill` gives every row without keys its keys (reclassify and
+migration 16). Forget deletes the person's sessions with their keys; the keys a
 remaining session holds stay, since each names an id some remaining event's person or device
 has (`visitors.FORGET_KEYS` keeps those).
 """
@@ -23,8 +25,9 @@ import contextlib
 import duckdb
 
 from footfall.store.duckdb import visitors
+from footfall.store.duckdb.sessions import COLUMNS
 
-__all__ = ["backfill", "fill", "fill_known"]
+__all__ = ["FOLDED_IDS", "INSERT_FOLDED", "backfill", "fill"]
 
 # The sessions without keys (and `{where}`), with the ids their keys are for. `rid` is the row's
 # id: the rows are updated by it, not by joining the table on the session id string.
@@ -55,12 +58,20 @@ WHERE sessions.rowid = n.rid
 """
 
 
-def fill_known(con: duckdb.DuckDBPyConnection) -> None:
-    """In the loader, while the batch's ids have their keys in temp `batch_keys`
-    (`visitors.fold_events`): key the sessions whose ids are among them (nearly all the batch
-    folded), without looking ids up among every stored key a second time."""
-    for sql in (_UNKEYED.format(where=""), _SET, "DROP TABLE unkeyed"):
-        con.execute(sql)
+# The ids of the batch's merged sessions (temp `session_fold`, which resolves them as
+# `_UNKEYED` does), for `visitors.fold_events` to key with the batch's events' ids.
+FOLDED_IDS = (
+    "SELECT project_id, env, device AS id FROM session_fold"
+    " UNION ALL SELECT project_id, env, person FROM session_fold"
+)
+# Every id has its key in `batch_keys` then: no person (neither id) is key 0, as in `_SET`.
+INSERT_FOLDED = f"""
+INSERT INTO sessions ({COLUMNS}, device_key, person_key)
+SELECT {", ".join(f"f.{c.strip()}" for c in COLUMNS.split(","))}, d.key, coalesce(k.key, 0)
+FROM session_fold f
+LEFT JOIN batch_keys d ON d.project_id = f.project_id AND d.env = f.env AND d.id = f.device
+LEFT JOIN batch_keys k ON k.project_id = f.project_id AND k.env = f.env AND k.id = f.person
+"""
 
 
 def fill(

@@ -19,7 +19,7 @@ import duckdb
 from footfall.model import ENGAGEMENT_EVENT
 from footfall.store.duckdb.daily import each_event_day
 
-__all__ = ["FIRST_FIELDS", "FOLD_SESSIONS", "REBUILD_SESSIONS", "backfill_humans"]
+__all__ = ["COLUMNS", "FIRST_FIELDS", "MERGE_SESSIONS", "REBUILD_SESSIONS", "backfill_humans"]
 
 # Fields taken from the session's first event.
 FIRST_FIELDS = (
@@ -79,7 +79,6 @@ def _first(field: str) -> str:
 # checkpoint: it was the loader's biggest step and grew with the sessions. A delete marks a
 # row and an insert appends. A session not stored yet (`s` NULL) keeps the batch's values.
 _MERGED = f"""
-CREATE OR REPLACE TEMP TABLE session_fold AS
 SELECT b.project_id, b.env, b.session_id,
     {", ".join(_first(f) for f in FIRST_FIELDS)},
     -- NULL times (no page view, no user id in a side) never win: the comparison is NULL.
@@ -104,13 +103,25 @@ FROM ({_AGGREGATE.format(source="staged", where="")}) b
 LEFT JOIN sessions s
   ON s.project_id = b.project_id AND s.env = b.env AND s.session_id = b.session_id
 """
-FOLD_SESSIONS = (
-    _MERGED,
+# The batch's sessions merged (temp `session_fold`) and their stored rows deleted; the loader
+# then appends the merged rows with their person keys (`session_people.INSERT_FOLDED`, once
+# `visitors.fold_events` has keyed the ids) and drops `session_fold` (#23, sixth pass: the rows
+# are written once, not inserted and then updated with their keys).
+# `session_fold` also holds the ids the rows' keys are for (`device`, `person`), resolved as
+# session_people.py's `_UNKEYED` does, so keying them reads the identity links once.
+MERGE_SESSIONS = (
+    f"""
+CREATE OR REPLACE TEMP TABLE session_fold AS
+SELECT m.*, CASE WHEN m.user_id IS NULL THEN m.anonymous_id END AS device,
+       coalesce(m.user_id, i.user_id, m.anonymous_id) AS person
+FROM ({_MERGED}) m
+LEFT JOIN identities i
+  ON i.project_id = m.project_id AND i.env = m.env AND i.anonymous_id = m.anonymous_id
+""",
     "DELETE FROM sessions WHERE (project_id, env, session_id) IN"
     " (SELECT project_id, env, session_id FROM session_fold WHERE stored)",
-    f"INSERT INTO sessions ({_COLUMNS}) SELECT {_COLUMNS} FROM session_fold",
-    "DROP TABLE session_fold",
 )
+COLUMNS = _COLUMNS
 
 
 _ADD_HUMANS = """

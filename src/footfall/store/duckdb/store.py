@@ -61,7 +61,7 @@ from footfall.store.duckdb.reclassify import (
     has_signal,
     update_sql,
 )
-from footfall.store.duckdb.sessions import FOLD_SESSIONS, REBUILD_SESSIONS, backfill_humans
+from footfall.store.duckdb.sessions import MERGE_SESSIONS, REBUILD_SESSIONS, backfill_humans
 from footfall.store.migrations import apply_all
 
 __all__ = ["DuckDBStore"]
@@ -262,13 +262,14 @@ class DuckDBStore:
             ).fetchone()
             inserted = int(row[0]) if row else 0
             con.execute(dedupe.REMEMBER_KEYS)
-            for sql in FOLD_SESSIONS:
+            for sql in MERGE_SESSIONS:
                 con.execute(sql)
             con.execute(rollups.APPEND)
-            # The visitor-hours read model (#17), and the folded sessions' person keys (#19).
-            visitors.fold_events(con, _keyed_folds)
-            session_people.fill(con)  # the sessions whose ids were not the batch's
-            con.execute("DROP VIEW staged")
+            # The visitor-hours read model (#17), and the folded sessions with their person
+            # keys (#19), written once the batch's ids and theirs are keyed.
+            visitors.fold_events(con, _keyed_folds, session_people.FOLDED_IDS)
+            con.execute("DROP TABLE session_fold")
+            con.execute("DROP TABLE staged")
             self._appends += 1
             if self._appends % _COMPACT_EVERY == 0:
                 for sql in rollups.COMPACT:
@@ -298,7 +299,7 @@ class DuckDBStore:
             rows = imported if isinstance(imported, pa.Table) else ndjson_table(imported, EVENT_SCHEMA)
             dedupe.without_stored(con, rows, "imported", by_uid=True)
             staged.append(_STAGE_IMPORTED)
-        con.execute("CREATE OR REPLACE TEMP VIEW staged AS " + " UNION ALL ".join(staged))
+        con.execute("CREATE OR REPLACE TEMP TABLE staged AS " + " UNION ALL ".join(staged))
 
     def forget(self, scope: Scope, user_id: str) -> ForgetResult:
         person = """
@@ -722,11 +723,11 @@ class DuckDBStore:
             self._con.close()
 
 
-def _keyed_folds(con: duckdb.DuckDBPyConnection) -> None:
+def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime] | None) -> None:
     """The folds that need the batch's ids as keys, run while `visitors.fold_events` has them:
-    the folded sessions' person keys (#19) and funnels' `event_times` (#19)."""
-    session_people.fill_known(con)
-    event_times.fold(con)
+    the folded sessions with their person keys (#19) and funnels' `event_times` (#19)."""
+    con.execute(session_people.INSERT_FOLDED)
+    event_times.fold(con, hours)
 
 
 def _connect(path: Path, threads: int, memory: str) -> duckdb.DuckDBPyConnection:

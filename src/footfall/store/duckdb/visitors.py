@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -63,6 +63,7 @@ DIMENSIONS = (
     "device_type", "browser", "os", "utm_content", "utm_term",
 )  # fmt: skip
 PAGEVIEW = "$pageview"
+T = TypeVar("T")
 
 # Events → (hour, anonymous id, user id, person, columns, time) with the person resolved as
 # `events_people` does (funnels' `event_times` folds the batch from these rows too). `{source}` is `staged` or `events`; `{where}` narrows it.
@@ -110,19 +111,23 @@ TABLES = (VISITS, PAGES, EVENTS)
 # Temp table `batch_keys` (project_id, env, id, key): the keys of the ids `{ids}` (a query of
 # project_id, env, id), new ones made for ids without one. Only the batch's ids are looked up
 # (a semi-join builds its table from them, not from every key stored), and one writer (the
-# loader, or a migration) adds keys, so max + row number is unique.
+# loader, or a migration) adds keys, so max + row number is unique. One statement makes the
+# table (the ids and their known keys are materialized CTEs, not temp tables of their own:
+# #23, sixth pass), a second stores the new keys.
 _KEYS = (
-    "CREATE OR REPLACE TEMP TABLE batch_ids AS"
-    " SELECT DISTINCT project_id, env, id FROM ({ids}) WHERE id IS NOT NULL",
-    "CREATE OR REPLACE TEMP TABLE batch_keys AS SELECT k.project_id, k.env, k.id, k.key"
-    " FROM visitor_keys k WHERE (k.project_id, k.env, k.id) IN (SELECT * FROM batch_ids)",
-    "INSERT INTO batch_keys SELECT project_id, env, id,"
-    " (SELECT coalesce(max(key), 0) FROM visitor_keys) + row_number() OVER ()"
-    " FROM (SELECT * FROM batch_ids EXCEPT SELECT project_id, env, id FROM batch_keys)",
+    "CREATE OR REPLACE TEMP TABLE batch_keys AS"
+    " WITH ids AS MATERIALIZED ("
+    "   SELECT DISTINCT project_id, env, id FROM ({ids}) WHERE id IS NOT NULL),"
+    " known AS MATERIALIZED ("
+    "   SELECT k.project_id, k.env, k.id, k.key FROM visitor_keys k"
+    "   WHERE (k.project_id, k.env, k.id) IN (SELECT * FROM ids))"
+    " SELECT * FROM known UNION ALL"
+    " SELECT project_id, env, id, (SELECT coalesce(max(key), 0) FROM visitor_keys) + row_number() OVER ()"
+    " FROM (SELECT * FROM ids EXCEPT SELECT project_id, env, id FROM known)",
     "INSERT INTO visitor_keys SELECT * FROM batch_keys"
     " WHERE key > (SELECT coalesce(max(key), 0) FROM visitor_keys)",
 )
-_DROP = ("DROP TABLE batch_ids", "DROP TABLE batch_keys")
+_DROP = ("DROP TABLE batch_keys",)
 KEY_IDS, DROP_KEYS = _KEYS, _DROP  # sessions' keys are made the same way (session_people.py)
 _PEOPLE_IDS = (
     "SELECT project_id, env, device AS id FROM resolved"
@@ -178,20 +183,25 @@ def _done(tables: tuple[_Table, ...] = TABLES) -> tuple[str, ...]:
 
 def fold_events(
     con: duckdb.DuckDBPyConnection,
-    then: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-) -> None:
+    then: Callable[[duckdb.DuckDBPyConnection, tuple[datetime, datetime] | None], T],
+    more_ids: str,
+) -> T:
     """Fold the batch in temp `staged` (already inserted into `events`) into the tables, then
-    run `then` while the keys of the batch's ids are in temp `batch_keys`."""
-    for sql in _steps("staged", "", ()):
-        con.execute(sql)
+    run `then` while the keys of the batch's ids, and of the ids of `more_ids` (a query of
+    project_id, env, id), are in temp `batch_keys` and its resolved rows in temp `resolved`,
+    with the batch's first and last hour (None when it has no rows)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE resolved AS {_RESOLVED.format(source='staged', where='')}")
+    for sql in _KEYS:
+        con.execute(sql.format(ids=f"{_PEOPLE_IDS} UNION ALL {more_ids}"))
     row = con.execute("SELECT min(hour), max(hour) FROM resolved").fetchone()
-    if row is not None and row[0] is not None:
+    hours = (row[0], row[1]) if row is not None and row[0] is not None else None
+    if hours is not None:
         for t in TABLES:
-            con.execute(_append(t), {"lo": row[0], "hi": row[1]})
-    if then is not None:
-        then(con)
+            con.execute(_append(t), {"lo": hours[0], "hi": hours[1]})
+    result = then(con, hours)
     for sql in _done(()):
         con.execute(sql)
+    return result
 
 
 # The links whose person may have changed: every link ending where a link of this batch now
