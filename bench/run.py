@@ -31,6 +31,11 @@ def main() -> None:
         ("queries", ["queries.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
         ("ClickHouse beside DuckDB", ["clickhouse.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
         ("dashboard", ["dashboard.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
+        ("funnels in the dashboard", ["funnels.py", "--events", "1000000" if quick else "10000000"]),
+        ("the conversions behind a count", ["conversion_lists.py", "--events", "1000000" if quick else "10000000"]),
+        ("people and sessions", ["people.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
+        ("export and import", ["portability.py", "--events", "1000000"]),
+        *([] if quick else [("export and import at 10M", ["portability.py", "--events", "10000000", "--server-only"])]),
     ]
     for title, cmd in steps:
         print(f"\n=== {title} ===", flush=True)
