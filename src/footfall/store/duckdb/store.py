@@ -45,6 +45,7 @@ from footfall.store.duckdb import (
     export,
     funnels,
     journeys,
+    keyed_events,
     reads,
     rollups,
     session_people,
@@ -124,6 +125,7 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     14: event_times.backfill,
     16: session_people.backfill,
     17: event_times_runs.backfill,
+    18: keyed_events.backfill,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -346,7 +348,10 @@ class DuckDBStore:
                 )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
-                for sql in (*rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS, *event_times.REBUILD_DAYS):
+                for sql in (
+                    *rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS, *event_times.REBUILD_DAYS,
+                    *keyed_events.REBUILD_DAYS,
+                ):
                     con.execute(sql)
                 con.execute("DROP TABLE touched_days")
                 row = con.execute(
@@ -724,9 +729,11 @@ class DuckDBStore:
 
 def _keyed_folds(con: duckdb.DuckDBPyConnection) -> None:
     """The folds that need the batch's ids as keys, run while `visitors.fold_events` has them:
-    the folded sessions' person keys (#19) and funnels' `event_times` (#19)."""
+    the folded sessions' person keys (#19), funnels' `event_times` (#19) and attribution's
+    `keyed_events` (#19)."""
     session_people.fill_known(con)
     event_times.fold(con)
+    con.execute(keyed_events.FOLD)
 
 
 def _connect(path: Path, threads: int, memory: str) -> duckdb.DuckDBPyConnection:
