@@ -2,7 +2,8 @@
 table of its own, so attribution reads its conversions without scanning the events, the
 identity links and every id's key (#19).
 
-`keyed_events` holds, per stored event, its (project, env, name, ts, is_bot, session id, uid)
+`keyed_events` holds, per stored event but page views (`holds`), its (project, env, name, ts,
+is_bot, session id, uid)
 and the `visitor_keys` keys of its person and device, as `visitor_hours` does
 (`store/duckdb/visitors.py`): `person_key` is the key of exactly the person `events_people`
 names (the user id, else the user the anonymous id is linked to, else the anonymous id; NULL
