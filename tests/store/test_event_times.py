@@ -162,6 +162,42 @@ def test_late_identify_alias_chain_and_a_row_split_over_batches(tmp_path: Path) 
     s.close()
 
 
+def test_a_busy_key_is_split_into_rows_of_bounded_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One person sending many events an hour: the loader stops merging into a full row, so no
+    store transaction rewrites an ever longer list (it ran the loader out of memory), and the
+    split rows answer every funnel as the events do and hold every time a backfill holds."""
+    monkeypatch.setattr(event_times, "_MERGE_MOST", 3)
+    s = fresh(tmp_path / "e.duckdb")
+    for b in range(12):  # 12 transactions, each with two page views and one signup of d1's
+        minute = b * 4
+        load(s, [([
+            ev(f"p{b}", "$pageview", at(10 + minute / 60), "d1"),
+            ev(f"q{b}", "$pageview", at(10 + (minute + 1) / 60), "d1"),
+            ev(f"s{b}", "signup", at(10 + (minute + 2) / 60), "d1"),
+            ev(f"b{b}", "buy", at(10 + (minute + 3) / 60), "d2"),
+        ], [])])
+    sizes = s.read("SELECT coalesce(len(times), 1) FROM event_times WHERE name = '$pageview'", None)[1]
+    assert len(sizes) > 1 and max(n for (n,) in sizes) <= 3 - 1 + 2  # a row not yet full, plus a batch's
+    steps = (FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy"))
+    for start, window in ((at(0), 86400), (at(10.2), 86400), (at(10.5), 120), (at(10 + 1 / 60), 60)):
+        same(s, FunnelQuery(scope=SCOPE, start=start, end=at(24), steps=steps, window_seconds=window))
+    load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="d2", user_id="d1", ts=T0)])])
+    assert same(s, FunnelQuery(scope=SCOPE, start=at(0), end=at(24), steps=steps))["steps"][2]["people"] == 1
+
+    def times(s: DuckDBStore) -> dict[tuple[Any, ...], list[Any]]:
+        got: dict[tuple[Any, ...], list[Any]] = {}
+        for *key, first, last, listed in s.read(
+            "SELECT hour, device_key, person_key, name, is_bot, first_ts, last_ts, times FROM event_times", None
+        )[1]:
+            got.setdefault(tuple(key), []).extend(listed or [first])
+        return {k: sorted(set(v)) for k, v in got.items()}
+
+    split = times(s)
+    event_times.backfill(s._con)  # one row per key, every time in it
+    assert times(s) == split
+    s.close()
+
+
 def test_the_migration_backfills_an_existing_store(tmp_path: Path) -> None:
     s = fresh(tmp_path / "e.duckdb")
     evs = [ev(f"u{i}", NAMES[i % 4], at(i * 0.4), f"d{i % 5}", "carol" if i == 7 else None) for i in range(60)]

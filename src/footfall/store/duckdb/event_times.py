@@ -14,7 +14,8 @@ and at most the window after the anchor. A row whose first time is at or after `
 first time; a row whose last time is before `t` gives nothing; only a row with `t` inside
 (first < t <= last) needs its list of times. So rows of the same key split over several
 batches still answer exactly (the read takes the minimum over rows); the loader merges them
-anyway, to keep the table at about one row per visit and event name.
+anyway, to keep the table at about one row per visit and event name, up to `_MERGE_MOST`
+times a row.
 
 Kept by the loader in the same transaction as the events, after `visitors` made the keys:
 
@@ -74,10 +75,19 @@ LEFT JOIN keys d ON d.project_id = g.project_id AND d.env = g.env AND d.id = g.d
 JOIN keys k ON k.project_id = g.project_id AND k.env = g.env AND k.id = g.person
 """
 _ROW_KEY = "project_id, env, hour, coalesce(device_key, 0), person_key, name, is_bot"
+# A stored row holding this many times is full: the loader no longer merges into it, and the
+# key's next times start a row of their own. Merging rewrites the whole row in every store
+# transaction, so one person sending thousands of events an hour (a backend with one fixed
+# anonymous id, a bot) made each transaction rewrite a growing list and keep the deleted copies
+# until DuckDB's next checkpoint: at ~250k page views of one visitor in an hour the loader ran
+# out of its 96 MB and stopped storing. Reads take the minimum over a key's rows, so a split
+# key answers the same.
+_MERGE_MOST = 4096
 # Stored rows of the same key as a fresh one (keys start at 1, so 0 stands for no device), in
-# the batch's hours ($lo to $hi, as values so the scan skips other row groups).
+# the batch's hours ($lo to $hi, as values so the scan skips other row groups), not full.
 _SAME_KEY = f"""
 hour >= $lo AND hour <= $hi AND ({_ROW_KEY}) IN (SELECT {_ROW_KEY} FROM fresh_times)
+AND coalesce(len(times), 1) < $most
 """
 _MERGE = (
     f"""
@@ -125,7 +135,7 @@ def fold(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime] | None
     con.execute(_FRESH)
     lo, hi = hours
     for sql in _MERGE:
-        con.execute(sql, {"lo": lo, "hi": hi} if "$lo" in sql else None)
+        con.execute(sql, {"lo": lo, "hi": hi, "most": _MERGE_MOST} if "$lo" in sql else None)
     con.execute("DROP TABLE merged_times")
     row = con.execute("SELECT upto FROM event_times_closed").fetchone()
     if row is None or row[0] is None or lo < row[0]:
