@@ -186,8 +186,8 @@ def test_a_busy_key_is_split_into_rows_of_bounded_size(tmp_path: Path, monkeypat
 
     def times(s: DuckDBStore) -> dict[tuple[Any, ...], list[Any]]:
         got: dict[tuple[Any, ...], list[Any]] = {}
-        for *key, first, last, listed in s.read(
-            "SELECT hour, device_key, person_key, name, is_bot, first_ts, last_ts, times FROM event_times", None
+        for *key, first, listed in s.read(
+            "SELECT hour, device_key, person_key, name, is_bot, first_ts, times FROM event_times", None
         )[1]:
             got.setdefault(tuple(key), []).extend(listed or [first])
         return {k: sorted(set(v)) for k, v in got.items()}
