@@ -46,7 +46,7 @@ WHERE session_id IS NOT NULL {{where}}
 GROUP BY project_id, env, session_id
 """
 
-_COLUMNS = (
+COLUMNS = (
     "project_id, env, session_id, " + ", ".join(FIRST_FIELDS)
     + ", user_id, start_ts, end_ts, events, pageviews, entry_path, exit_path, is_bot"
     + ", entry_ts, exit_ts, user_ts, humans"
@@ -57,10 +57,10 @@ _COLUMNS = (
 # rows recomputed replace the stored ones of their keys.
 REBUILD_SESSIONS = (
     "CREATE OR REPLACE TEMP TABLE session_fold AS"
-    f" SELECT {_COLUMNS} FROM ({_AGGREGATE.format(source='events', where='AND {where}')})",
+    f" SELECT {COLUMNS} FROM ({_AGGREGATE.format(source='events', where='AND {where}')})",
     "DELETE FROM sessions WHERE (project_id, env, session_id) IN"
     " (SELECT project_id, env, session_id FROM session_fold)",
-    f"INSERT INTO sessions ({_COLUMNS}) SELECT {_COLUMNS} FROM session_fold",
+    f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM session_fold",
     "DROP TABLE session_fold",
 )
 
@@ -121,7 +121,6 @@ LEFT JOIN identities i
     "DELETE FROM sessions WHERE (project_id, env, session_id) IN"
     " (SELECT project_id, env, session_id FROM session_fold WHERE stored)",
 )
-COLUMNS = _COLUMNS
 
 
 _ADD_HUMANS = """

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -63,7 +63,6 @@ DIMENSIONS = (
     "device_type", "browser", "os", "utm_content", "utm_term",
 )  # fmt: skip
 PAGEVIEW = "$pageview"
-T = TypeVar("T")
 
 # Events → (hour, anonymous id, user id, person, columns, time) with the person resolved as
 # `events_people` does (funnels' `event_times` folds the batch from these rows too). `{source}` is `staged` or `events`; `{where}` narrows it.
@@ -168,12 +167,16 @@ WHERE hour >= $lo AND hour <= $hi
 """
 
 
-def _steps(source: str, where: str, tables: tuple[_Table, ...] = TABLES) -> list[str]:
-    """Temp `resolved`, each table's distinct rows, and `batch_keys` for their ids."""
+def _steps(
+    source: str, where: str, tables: tuple[_Table, ...] = TABLES, more_ids: str | None = None
+) -> list[str]:
+    """Temp `resolved`, each table's distinct rows, and `batch_keys` for their ids (and for
+    those of `more_ids`, a query of project_id, env, id)."""
+    ids = _PEOPLE_IDS if more_ids is None else f"{_PEOPLE_IDS} UNION ALL {more_ids}"
     return [
         f"CREATE OR REPLACE TEMP TABLE resolved AS {_RESOLVED.format(source=source, where=where)}",
         *(t.distinct() for t in tables),
-        *(sql.format(ids=_PEOPLE_IDS) for sql in _KEYS),
+        *(sql.format(ids=ids) for sql in _KEYS),
     ]
 
 
@@ -183,25 +186,23 @@ def _done(tables: tuple[_Table, ...] = TABLES) -> tuple[str, ...]:
 
 def fold_events(
     con: duckdb.DuckDBPyConnection,
-    then: Callable[[duckdb.DuckDBPyConnection, tuple[datetime, datetime] | None], T],
+    then: Callable[[duckdb.DuckDBPyConnection, tuple[datetime, datetime] | None], None],
     more_ids: str,
-) -> T:
+) -> None:
     """Fold the batch in temp `staged` (already inserted into `events`) into the tables, then
     run `then` while the keys of the batch's ids, and of the ids of `more_ids` (a query of
     project_id, env, id), are in temp `batch_keys` and its resolved rows in temp `resolved`,
     with the batch's first and last hour (None when it has no rows)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE resolved AS {_RESOLVED.format(source='staged', where='')}")
-    for sql in _KEYS:
-        con.execute(sql.format(ids=f"{_PEOPLE_IDS} UNION ALL {more_ids}"))
+    for sql in _steps("staged", "", (), more_ids):
+        con.execute(sql)
     row = con.execute("SELECT min(hour), max(hour) FROM resolved").fetchone()
     hours = (row[0], row[1]) if row is not None and row[0] is not None else None
     if hours is not None:
         for t in TABLES:
             con.execute(_append(t), {"lo": hours[0], "hi": hours[1]})
-    result = then(con, hours)
+    then(con, hours)
     for sql in _done(()):
         con.execute(sql)
-    return result
 
 
 # The links whose person may have changed: every link ending where a link of this batch now
