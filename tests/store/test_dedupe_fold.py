@@ -79,7 +79,7 @@ def differences(store: DuckDBStore, a: str, b: str) -> list[Any]:
 
 
 def assert_consistent(store: DuckDBStore) -> None:
-    cols = sessions._COLUMNS
+    cols = sessions.COLUMNS
     rebuilt = f"SELECT {cols} FROM ({sessions._AGGREGATE.format(source='events', where='')})"
     assert differences(store, f"SELECT {cols} FROM sessions", rebuilt) == []
     rollup = ("SELECT project_id, env, day, name, country, is_bot, sum(events)::BIGINT FROM daily_rollup"
