@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
+from footfall.errors import StoreUnavailable
 from footfall.store.base import Store
 from footfall.store.batch import EVENT_SCHEMA, ndjson_table
 from footfall.writer.wal import WriteAheadLog
@@ -146,44 +147,71 @@ class Loader:
                     return
                 items = list(self._queue)
                 self._queue.clear()
-            records: list[tuple[int, bytes]] = []
-            upto = size = 0
-            for tag, first, second in items:
-                if tag == 0:
-                    upto = first
-                    records.extend(second)
-                    size += sum(len(p) for _k, p in second)
-                    if len(records) >= _MAX_TRANSACTION or size >= _MAX_TRANSACTION_BYTES:
-                        self._apply_until_done(upto, records)
-                        records, size = [], 0
-                    continue
-                self._apply_until_done(upto, records)
-                records, size = [], 0
-                fn, fut = first, second
-                try:
-                    fut.set_result(fn())
-                except Exception as exc:
-                    fut.set_exception(exc)
-            self._apply_until_done(upto, records)
+            if not self._apply_items(items):
+                self._abandon(items)
+                return
             self._maybe_trim()
 
-    def _apply_until_done(self, upto: int, records: list[tuple[int, bytes]]) -> None:
-        """Retry until stored: the records are durable in the WAL, readers wait meanwhile."""
+    def _apply_items(self, items: list[tuple[int, Any, Any]]) -> bool:
+        """Apply queued records and run queued commands in order; False when the store failed
+        while stopping, leaving the rest for the next start's recovery."""
+        records: list[tuple[int, bytes]] = []
+        upto = size = 0
+        for tag, first, second in items:
+            if tag == 0:
+                upto = first
+                records.extend(second)
+                size += sum(len(p) for _k, p in second)
+                if len(records) >= _MAX_TRANSACTION or size >= _MAX_TRANSACTION_BYTES:
+                    if not self._apply_until_done(upto, records):
+                        return False
+                    records, size = [], 0
+                continue
+            if not self._apply_until_done(upto, records):
+                return False
+            records, size = [], 0
+            fn, fut = first, second
+            try:
+                fut.set_result(fn())
+            except Exception as exc:
+                fut.set_exception(exc)
+        return self._apply_until_done(upto, records)
+
+    def _abandon(self, items: list[tuple[int, Any, Any]]) -> None:
+        """The store failed while stopping: apply nothing more. Records stay in the WAL, so
+        the next start applies them from the store's position. Applying a later transaction
+        here would move that position past the failed one, losing it for good (as a full disk
+        at shutdown once did); a queued command fails instead of waiting for ever."""
+        with self._cv:
+            items = [*items, *self._queue]
+            self._queue.clear()
+        for tag, _first, fut in items:
+            if tag == 1 and not fut.done():
+                fut.set_exception(StoreUnavailable(message="the store failed while the server stopped"))
+
+    def _apply_until_done(self, upto: int, records: list[tuple[int, bytes]]) -> bool:
+        """Retry until stored: the records are durable in the WAL, readers wait meanwhile.
+        False when the server is stopping and the store still fails."""
         if not records:
-            return
+            return True
         while True:
             try:
                 self._apply(upto, records)
                 if not self.healthy:
                     log.info("store recovered")
                 self.healthy = True
-                return
+                return True
             except Exception:
                 if self.healthy:
                     log.exception("store append failed; retrying (events are safe in the WAL)")
                 self.healthy = False
                 if self._stopping:
-                    return
+                    log.error(
+                        "store append failed while stopping; records from seq %d on stay in the"
+                        " WAL for the next start",
+                        self.applied_seq + 1,
+                    )
+                    return False
                 time.sleep(_RETRY_SECONDS)
 
     def _apply(self, upto: int, records: list[tuple[int, bytes]]) -> None:
