@@ -55,6 +55,7 @@ from footfall.service import bootstrap_default_project, open_meta  # noqa: E402
 from footfall.store.duckdb import (  # noqa: E402
     event_times,
     event_times_runs,
+    keyed_events,
     reads,
     rollups,
     session_people,
@@ -115,6 +116,7 @@ def build(path: Path, n: int, project: str) -> DuckDBStore:
     session_people.backfill(con)  # each session's person key (the loader keeps them too)
     event_times.backfill(con)  # funnels' times per person and hour, with those keys
     event_times_runs.backfill(con)  # its closed weeks in name order, as the loader keeps them
+    keyed_events.backfill(con)  # attribution's conversions, with those keys
     con.execute("CHECKPOINT")
     print(f"built {n:,} events in {time.perf_counter() - t0:.1f} s", flush=True)
     return store

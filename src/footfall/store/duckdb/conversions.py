@@ -59,23 +59,30 @@ def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
     params: dict[str, Any] = {}
     ctes = _chosen(q, params)
     where = " AND ".join(scope_where(q.attribution, params, "e"))
-    # The event's uid names the conversion in the answer (conv's cid is a row id): the page
-    # joins back to the conversion events alone.
+    # The event's uid names the conversion in the answer (conv's cid is a row id of the table
+    # it is read from): the list joins back to the conversion rows alone, and its people's ids
+    # come from their keys (a key names one id, so people are counted by key).
     ctes += f""",
         picked AS MATERIALIZED (
-            SELECT u.uid, c.ts, c.person, c.session_id, c.value, k.seconds, k.touchpoints,
+            SELECT u.uid, c.ts, c.person_key, c.session_id, c.value, k.seconds, k.touchpoints,
                    k.credit, k.credited
             FROM chosen k JOIN conv c USING (cid)
-            JOIN (SELECT e.rowid AS cid, e.uid FROM events e
+            JOIN (SELECT e.rowid AS cid, e.uid FROM {credit.conversions_in(q.attribution)} e
                   WHERE {where} AND e.name = $conversion) u USING (cid)
         )"""
-    totals = ("count(*)", "count(DISTINCT person)", "sum(value)", "sum(credit)", "sum(credited)")
+    totals = ("count(*)", "count(DISTINCT person_key)", "sum(value)", "sum(credit)", "sum(credited)")
     _names, rows = run(
         ctes
         + f"""
-        SELECT uid, strftime(ts, {_ISO}), person, session_id, value, seconds, touchpoints,
-               credit, credited, {", ".join(f"{t} OVER ()" for t in totals)}
-        FROM picked ORDER BY ts DESC, uid DESC LIMIT $limit OFFSET $offset
+        SELECT g.uid, strftime(g.ts, {_ISO}), p.id, g.session_id, g.value, g.seconds,
+               g.touchpoints, g.credit, g.credited, {", ".join(f"g.t{i}" for i in range(len(totals)))}
+        FROM (
+            SELECT *, {", ".join(f"{t} OVER () AS t{i}" for i, t in enumerate(totals))}
+            FROM picked ORDER BY ts DESC, uid DESC LIMIT $limit OFFSET $offset
+        ) g
+        LEFT JOIN (SELECT key, id FROM visitor_keys WHERE project_id = $project AND env = $env) p
+          ON p.key = g.person_key
+        ORDER BY g.ts DESC, g.uid DESC
         """,
         {**params, "limit": q.limit, "offset": q.offset},
     )

@@ -45,6 +45,7 @@ from footfall.store.duckdb import (
     export,
     funnels,
     journeys,
+    keyed_events,
     reads,
     rollups,
     session_people,
@@ -124,6 +125,7 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     14: event_times.backfill,
     16: session_people.backfill,
     17: event_times_runs.backfill,
+    18: keyed_events.backfill,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -347,7 +349,10 @@ class DuckDBStore:
                 )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
-                for sql in (*rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS, *event_times.REBUILD_DAYS):
+                for sql in (
+                    *rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS, *event_times.REBUILD_DAYS,
+                    *keyed_events.REBUILD_DAYS,
+                ):
                     con.execute(sql)
                 con.execute("DROP TABLE touched_days")
                 row = con.execute(
@@ -725,9 +730,11 @@ class DuckDBStore:
 
 def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime] | None) -> None:
     """The folds that need the batch's ids as keys, run while `visitors.fold_events` has them:
-    the folded sessions with their person keys (#19) and funnels' `event_times` (#19)."""
+    the folded sessions with their person keys (#19), funnels' `event_times` (#19) and
+    attribution's `keyed_events` (#19)."""
     con.execute(session_people.INSERT_FOLDED)
     event_times.fold(con, hours)
+    con.execute(keyed_events.FOLD)
 
 
 def _connect(path: Path, threads: int, memory: str) -> duckdb.DuckDBPyConnection:

@@ -243,8 +243,9 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT project_id, env, anonymous_id AS id FROM moved"
         " UNION ALL SELECT project_id, env, id FROM moved"
     )
-    # Sessions (session_people.py) and funnels' event_times keep their person's key too (#19).
-    keyed = (*(t.name for t in TABLES), "sessions", "event_times")
+    # Sessions (session_people.py), funnels' event_times and attribution's keyed_events keep
+    # their person's key too (#19).
+    keyed = (*(t.name for t in TABLES), "sessions", "event_times", "keyed_events")
     relinks = [_RELINK.format(table=name) for name in keyed]
     steps = (_MOVED, *(k.format(ids=ids) for k in _KEYS), _RELINKED, *relinks)
     for sql in (*steps, "DROP TABLE relinked", "DROP TABLE moved", *_DROP):

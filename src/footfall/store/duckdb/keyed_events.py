@@ -1,0 +1,92 @@
+"""Keyed events: each event's name, time, session and person as an integer key, in a narrow
+table of its own, so attribution reads its conversions without scanning the events, the
+identity links and every id's key (#19).
+
+`keyed_events` holds, per stored event but page views (`holds`), its (project, env, name, ts,
+is_bot, session id, uid)
+and the `visitor_keys` keys of its person and device, as `visitor_hours` does
+(`store/duckdb/visitors.py`): `person_key` is the key of exactly the person `events_people`
+names (the user id, else the user the anonymous id is linked to, else the anonymous id; NULL
+without either), `device_key` the anonymous id's on rows of events without a user id, the
+only rows an identify can move to another person. Its `properties` are the event's, so a
+conversion's value is read here too.
+
+Kept by the loader in the same transaction as the events:
+
+* `FOLD` after the batch's rows are in `events` (temp table `staged`), while
+  `visitors.fold_events` has the keys of the batch's ids in temp `batch_keys`;
+* `visitors.relink` moves the rows of the devices whose person changed to the new person key
+  (as it does its own tables');
+* forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`). Reclassify
+  changes attribution columns only, none of which this table holds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from footfall.store.duckdb.daily import each_event_day
+from footfall.store.duckdb.visitors import PAGEVIEW
+
+__all__ = ["FOLD", "REBUILD_DAYS", "backfill", "holds"]
+
+# Page views are most events (80% in bench/queries.py's data) and no conversion worth
+# attributing: left out, a read of them as conversions scans the events as before.
+_LEFT_OUT = PAGEVIEW
+
+
+def holds(name: str) -> bool:
+    """Does the table hold the events named `name`?"""
+    return name != _LEFT_OUT
+
+
+# Rows of the events `{source}` but page views (narrowed by `{where}`, an `AND …` on `e`) with
+# their person resolved as `events_people` does and both ids turned into keys from `{keys}`
+# (project_id, env, id, key).
+_ROWS = f"""
+SELECT e.project_id, e.env, e.name, e.ts, e.is_bot, d.key AS device_key, k.key AS person_key,
+       e.session_id, e.uid, e.properties
+FROM {{source}} e
+LEFT JOIN identities i
+  ON i.project_id = e.project_id AND i.env = e.env AND i.anonymous_id = e.anonymous_id
+LEFT JOIN {{keys}} d ON d.project_id = e.project_id AND d.env = e.env
+  AND d.id = CASE WHEN e.user_id IS NULL THEN e.anonymous_id END
+LEFT JOIN {{keys}} k ON k.project_id = e.project_id AND k.env = e.env
+  AND k.id = coalesce(e.user_id, i.user_id, e.anonymous_id)
+WHERE e.name <> '{PAGEVIEW}' {{where}}
+"""
+# Every stored id has a key (`visitors` gave it when its events were loaded).
+_STORED_KEYS = "(SELECT project_id, env, id, key FROM visitor_keys)"
+
+# The batch's rows, keyed by the keys `visitors.fold_events` made for them: the batch's ids
+# are looked up among its own keys, not among every stored key.
+FOLD = "INSERT INTO keyed_events " + _ROWS.format(source="staged", keys="batch_keys", where="")
+
+# Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days` (forget).
+REBUILD_DAYS = (
+    "DELETE FROM keyed_events"
+    " WHERE (project_id, env, CAST(ts AS DATE)) IN (SELECT * FROM touched_days)",
+    "INSERT INTO keyed_events "
+    + _ROWS.format(
+        source="events",
+        keys=_STORED_KEYS,
+        where="AND (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)",
+    ),
+)
+
+
+def backfill(con: duckdb.DuckDBPyConnection) -> None:
+    """Every row from the stored events, with the keys `visitor_keys` holds (migration 18;
+    stores built outside the loader, as bench/queries.py's), a UTC day per transaction so 10M
+    events fit the store's memory limit. Interrupted, it starts over."""
+    con.execute("DELETE FROM keyed_events")
+    insert = "INSERT INTO keyed_events " + _ROWS.format(
+        source="events", keys=_STORED_KEYS, where="AND e.ts >= $lo AND e.ts < $hi"
+    )
+
+    def day(span: dict[str, datetime]) -> None:
+        con.execute(insert, span)
+
+    each_event_day(con, day)

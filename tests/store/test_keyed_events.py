@@ -1,0 +1,189 @@
+"""`keyed_events` (migration 18) holds every stored event but page views once, with the keys of exactly the
+person and device the events and identity links name at the time of the read: under random
+batches loaded in either order, identifies after the fact, alias chains, forget, reclassify,
+and after the migration fills an existing store. Attribution reads its conversions from it,
+so its answers (each model, side by side, paths, time to convert, the lists behind them) are
+the same from what the loader kept as from a backfill."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from msgspec.structs import replace
+
+from footfall.model import Event, IdentityLink
+from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery, ConversionsQuery
+from footfall.store.duckdb import credit, journeys, keyed_events
+from footfall.store.duckdb.conversions import conversions_behind
+from footfall.store.duckdb.store import DuckDBStore
+from tests.store.test_visitor_hours import SCOPE, T0, batches, fresh, lines, load
+
+# Each stored event as the events and links name it now, and each row of `keyed_events` with
+# its keys turned back into ids: the two must be the same multiset.
+_EXPECTED = """
+SELECT e.project_id, e.env, e.name, e.ts, e.is_bot,
+       CASE WHEN e.user_id IS NULL THEN e.anonymous_id END AS device,
+       coalesce(e.user_id, i.user_id, e.anonymous_id) AS person, e.session_id, e.uid, e.properties
+FROM events e
+LEFT JOIN identities i
+  ON i.project_id = e.project_id AND i.env = e.env AND i.anonymous_id = e.anonymous_id
+WHERE e.name <> '$pageview'
+"""
+_KEPT = """
+SELECT c.project_id, c.env, c.name, c.ts, c.is_bot, d.id, k.id, c.session_id, c.uid, c.properties
+FROM keyed_events c
+LEFT JOIN visitor_keys d ON d.project_id = c.project_id AND d.env = c.env AND d.key = c.device_key
+LEFT JOIN visitor_keys k ON k.project_id = c.project_id AND k.env = c.env AND k.key = c.person_key
+"""
+WRONG = f"""
+(({_EXPECTED}) EXCEPT ALL ({_KEPT})) UNION ALL (({_KEPT}) EXCEPT ALL ({_EXPECTED}))
+UNION ALL  -- no person is NULL, never 0 (sessions without a person have key 0)
+SELECT project_id, env, name, ts, is_bot, NULL, NULL, session_id, uid, properties
+FROM keyed_events WHERE person_key = 0
+"""
+
+
+def wrong(s: DuckDBStore) -> list[tuple[Any, ...]]:
+    return s.read(WRONG, None)[1]
+
+
+def rows(s: DuckDBStore) -> list[tuple[Any, ...]]:
+    return sorted(s.read("SELECT * FROM keyed_events", None)[1], key=repr)
+
+
+def answers(s: DuckDBStore) -> list[dict[str, Any]]:
+    """Every attribution read over the whole span, for one conversion event with a value, and
+    the lists behind its numbers."""
+    q = AttributionQuery(
+        scope=SCOPE, start=T0, end=T0 + timedelta(days=6), conversion="buy",
+        value_property="amount", lookback_seconds=2 * 86400, group_by=("source",),
+    )  # fmt: skip
+    out = [
+        *(credit.attribution(s.read, replace(q, model=m)) for m in ATTRIBUTION_MODELS),
+        credit.compared(s.read, q),
+        journeys.paths(s.read, q),
+        journeys.time_to_convert(s.read, q),
+        journeys.paths(s.read, replace(q, include_bots=True)),
+    ]
+    for path in [r["path"] for r in out[-3]["rows"]][:2]:
+        out.append(conversions_behind(s.read, ConversionsQuery(attribution=q, behind="path", path=tuple(path), limit=1000)))
+    for row in out[0]["rows"][:2]:
+        a = replace(q, model="first_touch")
+        out.append(conversions_behind(s.read, ConversionsQuery(attribution=a, behind="credit", key=row["source"], limit=1000)))
+    return out
+
+
+def _valued(loaded: list[tuple[list[Event], list[IdentityLink]]]) -> list[tuple[list[Event], list[IdentityLink]]]:
+    """The batches, each event with a uid of its own (lists are ordered by time, then uid),
+    each `buy` carrying an amount (some not a number)."""
+
+    def valued(e: Event, uid: str) -> Event:
+        amount = str(len(e.uid) * 7) if len(e.uid) % 4 else '"n/a"'
+        return replace(e, uid=uid, properties=f'{{"amount": {amount}}}' if e.name == "buy" else "{}")
+
+    return [
+        ([valued(e, f"u{b}-{i}") for i, e in enumerate(events)], links)
+        for b, (events, links) in enumerate(loaded)
+    ]
+
+
+def events_read(s: DuckDBStore) -> list[dict[str, Any]]:
+    """`answers`, the conversions read from the events (as page views are) instead."""
+    with patch.object(keyed_events, "holds", lambda name: False):
+        return answers(s)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(loaded=batches, order=st.randoms(use_true_random=False), forget=st.sampled_from(["p1", "a3", "p4", "nobody"]))
+def test_keyed_events_stay_exact(
+    tmp_path_factory: pytest.TempPathFactory,
+    loaded: list[tuple[list[Event], list[IdentityLink]]], order: Any, forget: str,
+) -> None:
+    loaded = _valued(loaded)
+    shuffled = list(loaded)
+    order.shuffle(shuffled)
+    for batches_in_order in (loaded, shuffled):
+        s = fresh(tmp_path_factory.mktemp("keyed") / "e.duckdb")
+        try:
+            load(s, batches_in_order)
+            assert wrong(s) == []
+            before, kept = answers(s), rows(s)
+            assert events_read(s) == before
+            keyed_events.backfill(s._con)  # what migration 18 does: the same rows, answers
+            assert rows(s) == kept and answers(s) == before
+            s.forget(SCOPE, forget)
+            assert wrong(s) == []
+            assert forget not in {r[0] for r in s.read("SELECT id FROM visitor_keys WHERE project_id = 'prj_a' AND env = 'live'", None)[1]}
+            s.reclassify(T0 + timedelta(days=2), lambda p, u, r: {"source": "again", "source_rule_id": "x"}, ("source",))
+            assert wrong(s) == []
+            load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="a5", user_id="p6", ts=T0)])])
+            assert wrong(s) == []
+            before, kept = answers(s), rows(s)
+            assert events_read(s) == before
+            keyed_events.backfill(s._con)
+            assert rows(s) == kept and answers(s) == before
+        finally:
+            s.close()
+
+
+def _ev(n: int, anon: str | None, name: str = "$pageview", user: str | None = None, amount: Any = None) -> Event:
+    at = T0 + timedelta(hours=n)
+    return Event(
+        project_id="prj_a", env="live", uid=f"u{n}", name=name, ts=at, received_at=at,
+        anonymous_id=anon, user_id=user, session_id=None if anon is None else f"{anon}-{n}",
+        source=f"s{n}", properties="{}" if amount is None else f'{{"amount": {amount}}}',
+    )  # fmt: skip
+
+
+def _link(anon: str, user: str) -> IdentityLink:
+    return IdentityLink(project_id="prj_a", env="live", anonymous_id=anon, user_id=user, ts=T0)
+
+
+def test_an_identify_after_the_fact_moves_the_conversion_to_its_person(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    # d1 visits, d2 buys (no visit of its own that counts: its session is the purchase's);
+    # a purchase with neither id is credited to direct.
+    load(s, [([_ev(1, "d1"), _ev(3, "d2", "buy", amount=40), _ev(4, None, "buy", amount=2)], [])])
+    q = AttributionQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=1), conversion="buy",
+                         value_property="amount", model="first_touch", group_by=("source",))  # fmt: skip
+
+    def first() -> dict[str, float]:
+        return {r["source"]: r["value"] for r in credit.attribution(s.read, q)["rows"]}
+
+    assert first() == {"s3": 40.0, "direct": 2.0}
+    load(s, [([], [_link("d2", "d3")])])
+    load(s, [([], [_link("d3", "d1")])])  # the chain d2 -> d3 -> d1: d1's visit comes first
+    assert wrong(s) == []
+    assert first() == {"s1": 40.0, "direct": 2.0}
+    listed = conversions_behind(s.read, ConversionsQuery(attribution=q, behind="credit", key="s1", limit=10))
+    assert [(c["person"], c["value"]) for c in listed["rows"]] == [("d1", 40.0)]
+    assert listed["totals"]["people"] == 1
+    assert s.forget(SCOPE, "d1").events == 2
+    assert wrong(s) == [] and first() == {"direct": 2.0}
+    s.close()
+
+
+def test_the_migration_fills_an_existing_store(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    evs = [_ev(i, f"d{i % 5}", ["$pageview", "buy"][i % 2], "carol" if i == 7 else None, i) for i in range(40)]
+    load(s, [(evs, [_link("d1", "carol")])])
+    loaded, kept = answers(s), rows(s)
+    assert len(kept) == 20  # the buys: page views are not kept
+    # The store as the previous release left it: no keyed_events, migration 18 not applied.
+    for sql in ("DROP TABLE keyed_events", "DELETE FROM schema_migrations WHERE version = 18"):
+        s._con.execute(sql)
+    s.close()
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    assert s.read("SELECT count(*) FROM schema_migrations WHERE version = 18", None)[1] == [(1,)]
+    assert rows(s) == kept and wrong(s) == []
+    assert answers(s) == loaded
+    s.append(lines([_ev(50, "d4", "buy", amount=1)]), b"", s.applied_seq() + 1)
+    assert wrong(s) == [] and len(rows(s)) == 21
+    s.close()
