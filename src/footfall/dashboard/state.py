@@ -169,6 +169,8 @@ def parse_state(p: Mapping[str, str]) -> ReportState:
     ('custom', datetime.date(2026, 5, 1), 'day', 'visitors', (('source', 'google'),))
     >>> parse_state({"period": "custom", "from": "2026-06-01", "to": "2026-05-01"}).period
     '30d'
+    >>> [parse_state({"metric": "revenue", **p}).metric for p in ({"goal": "buy"}, {"goal": "buy", "value": "eur"})]
+    ['visitors', 'revenue']
     """
     period = p.get("period", "30d")
     period = period if period in PERIODS else "30d"
@@ -181,12 +183,15 @@ def parse_state(p: Mapping[str, str]) -> ReportState:
     compare = p.get("compare", "previous")
     metric = p.get("metric", "visitors")
     goal = _text(p.get("goal"))
+    value = _text(p.get("value")) if goal else None
+    # Conversions need a goal, revenue a goal and its value property too.
+    charted = CHART_METRICS[: 5 if value else 4 if goal else 3]
     return ReportState(
         period=period, start=start, end=end,
         compare=compare if compare in COMPARISONS else "previous",
         interval=interval if interval in INTERVALS else default_interval(period, start, end),
-        metric=metric if metric in CHART_METRICS and (goal or metric in CHART_METRICS[:3]) else "visitors",
-        goal=goal, value=_text(p.get("value")) if goal else None,
+        metric=metric if metric in charted else "visitors",
+        goal=goal, value=value,
         filters=tuple((c, v[:_MAX_TEXT]) for c in FILTERS if (v := p.get(c))),
         segment=segment if (segment := p.get("segment", "")) and _SEGMENT_ID.fullmatch(segment) else None,
         view=tuple((k, p[k]) for k, allowed in VIEWS.items() if p.get(k) in allowed),
