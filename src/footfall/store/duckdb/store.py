@@ -234,7 +234,7 @@ class DuckDBStore:
                 con.execute("UPDATE loader_state SET applied_seq = ? WHERE id = 1", [upto_seq])
                 con.execute("COMMIT")
             except Exception:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
             self._close_days()
             return inserted
@@ -363,7 +363,7 @@ class DuckDBStore:
                 con.execute(visitors.FORGET_KEYS, params[:2])
                 con.execute("COMMIT")
             except Exception:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
             return ForgetResult(events=events, identities=links, sessions=sessions)
 
@@ -475,7 +475,7 @@ class DuckDBStore:
                 con.execute(sql, {"day_lo": day_lo, "day_hi": day_hi} if "$day" in sql else None)
             con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
     def checkpoint(self) -> None:
@@ -726,6 +726,14 @@ class DuckDBStore:
     def close(self) -> None:
         with self._write_lock:
             self._con.close()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, unless the failure already ended the transaction: a `COMMIT` that failed
+    (a full disk) did, and the error to raise and log is the commit's, not that there was
+    no transaction left to roll back."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
 
 
 def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime] | None) -> None:
