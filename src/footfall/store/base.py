@@ -100,6 +100,11 @@ class Store(Protocol):
     def applied_seq(self) -> int:
         """The last write-ahead-log sequence number whose records are stored."""
 
+    def checkpointed_seq(self) -> int:
+        """The last write-ahead-log sequence number whose records would outlive the backend
+        losing its own log (DuckDB: folded into the main file by a checkpoint). The loader
+        keeps Footfall's WAL from there, so it can replay what such a loss took."""
+
     def append(
         self,
         events: bytes,

@@ -255,9 +255,14 @@ class Loader:
         if now - self._last_trim >= _TRIM_EVERY:
             self._last_trim = now
             try:
-                self.wal.trim(self.applied_seq)
+                self.trim()
             except OSError:
                 log.exception("WAL trim failed")
+
+    def trim(self) -> int:
+        """Delete the WAL segments the store no longer needs: those it has stored and would
+        keep if it lost its own log (`Store.checkpointed_seq`); returns how many."""
+        return self.wal.trim(min(self.applied_seq, self.store.checkpointed_seq()))
 
 
 def table_record(table: pa.Table) -> bytes:

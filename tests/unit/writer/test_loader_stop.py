@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,9 @@ import pytest
 
 from footfall.errors import StoreUnavailable
 from footfall.store.duckdb.store import DuckDBStore
-from footfall.writer.loader import KIND_EVENT, Loader
+from footfall.writer.loader import Loader
 from footfall.writer.wal import WriteAheadLog
+from tests.unit.writer.records import event_records
 
 
 class FullDiskStore(DuckDBStore):
@@ -30,17 +30,6 @@ class FullDiskStore(DuckDBStore):
             self.loop.call_soon_threadsafe(self.failed.set)
             raise OSError(errno.EFBIG, "File too large")
         return super().append(events, links, upto_seq, *args, **kwargs)
-
-
-def _events(first: int, n: int) -> list[tuple[int, bytes]]:
-    return [(KIND_EVENT, json.dumps(_event(i)).encode()) for i in range(first, first + n)]
-
-
-def _event(i: int) -> dict[str, str]:
-    return {
-        "project_id": "p", "env": "live", "uid": f"u{i}", "event_id": f"e{i}", "name": "e",
-        "ts": f"2026-01-01T00:{i:02d}:00Z", "received_at": "2026-01-01T01:00:00Z", "anonymous_id": "v",
-    }  # fmt: skip
 
 
 def test_a_store_failing_at_shutdown_keeps_the_failed_and_later_records_for_the_next_start(
@@ -59,12 +48,12 @@ def test_a_store_failing_at_shutdown_keeps_the_failed_and_later_records_for_the_
             loader.submit(seq, records)
             return seq
 
-        applied = commit(_events(0, 3))
+        applied = commit(event_records(0, 3))
         await loader.wait_applied(applied)
-        store.failing_seq = commit(_events(3, 3))
+        store.failing_seq = commit(event_records(3, 3))
         await store.failed.wait()  # the loader retries it until the server stops
         forget = loader.call(lambda: "ran")  # queued behind the failing transaction
-        commit(_events(6, 3))
+        commit(event_records(6, 3))
         await asyncio.to_thread(loader.stop)
         assert store.applied_seq() == applied == loader.applied_seq
         with pytest.raises(StoreUnavailable):

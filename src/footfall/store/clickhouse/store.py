@@ -169,6 +169,10 @@ class ClickHouseStore:
         return self._count("SELECT max(version) FROM schema_migrations")
 
     # -- writes (loader thread) ----------------------------------------------------------
+    def checkpointed_seq(self) -> int:
+        """Each insert's parts are ClickHouse's durable files: there is no log of its own."""
+        return self.applied_seq() if self._applied is None else self._applied
+
     def applied_seq(self) -> int:
         self._applied = self._count(
             "SELECT max(applied_seq) FROM loader_state WHERE writer = {w:String}", {"w": self.writer}

@@ -167,6 +167,9 @@ class DuckDBStore:
         # When the loader next looks for a closed UTC day of event_times to rewrite (#19).
         self._close_after = datetime.min.replace(tzinfo=UTC)
         self._generation = 0
+        # Through which WAL position DuckDB's main file holds the rows: nothing is known to
+        # be until a checkpoint is seen (`checkpointed_seq`).
+        self._checkpointed = 0
 
     # -- schema --------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -192,6 +195,7 @@ class DuckDBStore:
                 raise
 
         apply_all("footfall.store.duckdb", done, apply)
+        self._note_checkpoint(self.applied_seq())  # a clean shutdown checkpointed it all
 
     def schema_version(self) -> int:
         row = self._con.execute("SELECT max(version) FROM schema_migrations").fetchone()
@@ -201,6 +205,18 @@ class DuckDBStore:
     def applied_seq(self) -> int:
         row = self._con.execute("SELECT applied_seq FROM loader_state WHERE id = 1").fetchone()
         return int(row[0]) if row else 0
+
+    def checkpointed_seq(self) -> int:
+        """DuckDB deletes its log when a checkpoint folds it into the main file: with no log
+        left after a commit, every row through that commit's position is in the file. DuckDB
+        has lost committed rows when a checkpoint failed on a full disk (duckdb/duckdb#25432,
+        spiceai/spiceai#13985); Footfall's WAL keeps them until a checkpoint is seen."""
+        return self._checkpointed
+
+    def _note_checkpoint(self, seq: int) -> None:
+        log_file = Path(str(self.path) + ".wal")
+        if not log_file.exists() or log_file.stat().st_size == 0:
+            self._checkpointed = seq
 
     def append(
         self,
@@ -236,6 +252,7 @@ class DuckDBStore:
             except Exception:
                 _rollback(con)
                 raise
+            self._note_checkpoint(upto_seq)
             self._close_days()
             return inserted
 
@@ -388,6 +405,7 @@ class DuckDBStore:
             Path(str(self.path) + ".wal").unlink(missing_ok=True)
             self._con = _connect(self.path, self.threads, self.memory)
             self._generation += 1
+            self._note_checkpoint(self.applied_seq())  # the rewritten file holds every row
 
     def reclassify(
         self,
@@ -481,6 +499,7 @@ class DuckDBStore:
     def checkpoint(self) -> None:
         with self._write_lock:
             self._con.execute("CHECKPOINT")
+            self._note_checkpoint(self.applied_seq())
 
     # -- reads (any thread) --------------------------------------------------------------
     def _reader(self) -> duckdb.DuckDBPyConnection:
