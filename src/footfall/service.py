@@ -658,8 +658,8 @@ class Footfall:
 
         def run() -> ForgetResult:
             result = self.store.forget(scope, user_id)
-            self.store.purge()
-            self.wal.trim(self.loader.applied_seq)
+            self.store.purge()  # the rewritten file holds every row: the WAL may go
+            self.loader.trim()
             return result
 
         result = await asyncio.wrap_future(self.loader.call(run))

@@ -170,6 +170,7 @@ class DuckDBStore:
         # Through which WAL position DuckDB's main file holds the rows: nothing is known to
         # be until a checkpoint is seen (`checkpointed_seq`).
         self._checkpointed = 0
+        self._log = path.with_name(path.name + ".wal")  # DuckDB's own log, beside its file
 
     # -- schema --------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -214,8 +215,7 @@ class DuckDBStore:
         return self._checkpointed
 
     def _note_checkpoint(self, seq: int) -> None:
-        log_file = Path(str(self.path) + ".wal")
-        if not log_file.exists() or log_file.stat().st_size == 0:
+        if not self._log.exists() or self._log.stat().st_size == 0:
             self._checkpointed = seq
 
     def append(
@@ -402,7 +402,7 @@ class DuckDBStore:
                 self._con.execute("DETACH purged")
             self._con.close()
             os.replace(fresh, self.path)
-            Path(str(self.path) + ".wal").unlink(missing_ok=True)
+            self._log.unlink(missing_ok=True)
             self._con = _connect(self.path, self.threads, self.memory)
             self._generation += 1
             self._note_checkpoint(self.applied_seq())  # the rewritten file holds every row
