@@ -1,5 +1,6 @@
 """`keyed_events` (migration 18) holds every stored event but page views once, with the keys of exactly the
-person and device the events and identity links name at the time of the read: under random
+person and device the events and identity links name at the time of the read, and of its
+session (migration 19: each session's key, unique and kept through every merge): under random
 batches loaded in either order, identifies after the fact, alias chains, forget, reclassify,
 and after the migration fills an existing store. Attribution reads its conversions from it,
 so its answers (each model, side by side, paths, time to convert, the lists behind them) are
@@ -29,14 +30,17 @@ from tests.store.test_visitor_hours import SCOPE, T0, batches, fresh, lines, loa
 _EXPECTED = """
 SELECT e.project_id, e.env, e.name, e.ts, e.is_bot,
        CASE WHEN e.user_id IS NULL THEN e.anonymous_id END AS device,
-       coalesce(e.user_id, i.user_id, e.anonymous_id) AS person, e.session_id, e.uid, e.properties
+       coalesce(e.user_id, i.user_id, e.anonymous_id) AS person, e.session_id, e.uid, e.properties,
+       s.session_key
 FROM events e
 LEFT JOIN identities i
   ON i.project_id = e.project_id AND i.env = e.env AND i.anonymous_id = e.anonymous_id
+LEFT JOIN sessions s ON s.project_id = e.project_id AND s.env = e.env AND s.session_id = e.session_id
 WHERE e.name <> '$pageview'
 """
 _KEPT = """
-SELECT c.project_id, c.env, c.name, c.ts, c.is_bot, d.id, k.id, c.session_id, c.uid, c.properties
+SELECT c.project_id, c.env, c.name, c.ts, c.is_bot, d.id, k.id, c.session_id, c.uid, c.properties,
+       c.session_key
 FROM keyed_events c
 LEFT JOIN visitor_keys d ON d.project_id = c.project_id AND d.env = c.env AND d.key = c.device_key
 LEFT JOIN visitor_keys k ON k.project_id = c.project_id AND k.env = c.env AND k.key = c.person_key
@@ -44,8 +48,13 @@ LEFT JOIN visitor_keys k ON k.project_id = c.project_id AND k.env = c.env AND k.
 WRONG = f"""
 (({_EXPECTED}) EXCEPT ALL ({_KEPT})) UNION ALL (({_KEPT}) EXCEPT ALL ({_EXPECTED}))
 UNION ALL  -- no person is NULL, never 0 (sessions without a person have key 0)
-SELECT project_id, env, name, ts, is_bot, NULL, NULL, session_id, uid, properties
+SELECT project_id, env, name, ts, is_bot, NULL, NULL, session_id, uid, properties, session_key
 FROM keyed_events WHERE person_key = 0
+UNION ALL  -- every session has a key of its own
+SELECT project_id, env, NULL, NULL, NULL, NULL, NULL, session_id, NULL, NULL, session_key
+FROM sessions
+WHERE session_key IS NULL OR session_key IN (
+    SELECT session_key FROM sessions GROUP BY session_key HAVING count(*) > 1)
 """
 
 
@@ -54,7 +63,8 @@ def wrong(s: DuckDBStore) -> list[tuple[Any, ...]]:
 
 
 def rows(s: DuckDBStore) -> list[tuple[Any, ...]]:
-    return sorted(s.read("SELECT * FROM keyed_events", None)[1], key=repr)
+    """The rows but their session keys (`wrong` checks those), which a migration gives anew."""
+    return sorted(s.read("SELECT * EXCLUDE (session_key) FROM keyed_events", None)[1], key=repr)
 
 
 def answers(s: DuckDBStore) -> list[dict[str, Any]]:
@@ -169,21 +179,46 @@ def test_an_identify_after_the_fact_moves_the_conversion_to_its_person(tmp_path:
     s.close()
 
 
-def test_the_migration_fills_an_existing_store(tmp_path: Path) -> None:
+# The store as a previous release left it: before migration 18 (no keyed_events), or at it
+# (keyed_events without session keys, sessions without keys).
+_BEFORE_19 = (
+    "ALTER TABLE keyed_events DROP COLUMN session_key", "ALTER TABLE sessions DROP COLUMN session_key",
+    "DROP SEQUENCE session_keys", "DELETE FROM schema_migrations WHERE version = 19",
+)
+_BEFORE_18 = (*_BEFORE_19, "DROP TABLE keyed_events", "DELETE FROM schema_migrations WHERE version = 18")
+
+
+@pytest.mark.parametrize("release", [_BEFORE_18, _BEFORE_19], ids=["before-18", "at-18"])
+def test_the_migration_fills_an_existing_store(tmp_path: Path, release: tuple[str, ...]) -> None:
     s = fresh(tmp_path / "e.duckdb")
     evs = [_ev(i, f"d{i % 5}", ["$pageview", "buy"][i % 2], "carol" if i == 7 else None, i) for i in range(40)]
     load(s, [(evs, [_link("d1", "carol")])])
     loaded, kept = answers(s), rows(s)
     assert len(kept) == 20  # the buys: page views are not kept
-    # The store as the previous release left it: no keyed_events, migration 18 not applied.
-    for sql in ("DROP TABLE keyed_events", "DELETE FROM schema_migrations WHERE version = 18"):
+    for sql in release:
         s._con.execute(sql)
     s.close()
     s = DuckDBStore(tmp_path / "e.duckdb")
     s.migrate()
-    assert s.read("SELECT count(*) FROM schema_migrations WHERE version = 18", None)[1] == [(1,)]
+    assert s.read("SELECT count(*) FROM schema_migrations WHERE version IN (18, 19)", None)[1] == [(2,)]
     assert rows(s) == kept and wrong(s) == []
+    assert s.read("SELECT count(session_key) FROM keyed_events", None)[1] == [(20,)]
     assert answers(s) == loaded
-    s.append(lines([_ev(50, "d4", "buy", amount=1)]), b"", s.applied_seq() + 1)
-    assert wrong(s) == [] and len(rows(s)) == 21
+    s.append(lines([_ev(50, "d4", "buy", amount=1), _ev(51, "d4", "buy", amount=2)]), b"", s.applied_seq() + 1)
+    assert wrong(s) == [] and len(rows(s)) == 22
+    s.close()
+
+
+def test_forget_leaves_no_key_of_a_session_it_deletes(tmp_path: Path) -> None:
+    s = fresh(tmp_path / "e.duckdb")
+    # d1's visit and, a day later, d2's purchase in one session (a shared device): forgetting
+    # d1 deletes the session, but not d2's purchase, whose day forget does not rebuild.
+    load(s, [([_ev(1, "d1"), replace(_ev(30, "d2", "buy", amount=5), session_id="d1-1")], [])])
+    assert wrong(s) == [] and s.read("SELECT count(session_key) FROM keyed_events", None)[1] == [(1,)]
+    before = answers(s)
+    assert s.forget(SCOPE, "d1").sessions == 1
+    assert wrong(s) == []  # the purchase holds no key of the deleted session
+    assert s.read("SELECT count(*), count(session_key) FROM keyed_events", None)[1] == [(1, 0)]
+    after = answers(s)
+    assert after != before and after == events_read(s)
     s.close()

@@ -57,9 +57,16 @@ def conversions_in(q: AttributionQuery) -> str:
     return "keyed_events" if keyed_events.holds(q.conversion) else "events"
 
 
+def _own_key(q: AttributionQuery) -> str:
+    """The sessions' column that finds a conversion's own session: its integer key when the
+    conversions come from `keyed_events` (which holds it, migration 19), else its id."""
+    return "session_key" if conversions_in(q) == "keyed_events" else "session_id"
+
+
 def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
     """One row per conversion: cid (an integer id, the row's in `conversions_in(q)`),
-    person_key (NULL without a person), ts, session_id and value."""
+    person_key (NULL without a person), ts, session_id, own_key (its session's `_own_key`
+    column; NULL without a session) and value."""
     where = " AND ".join(scope_where(q, params, "c"))
     params["conversion"] = q.conversion
     if q.value_property is not None:
@@ -70,11 +77,13 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
         value = "0.0"
     if conversions_in(q) == "keyed_events":
         return f"""
-        SELECT c.rowid AS cid, c.person_key, c.ts, c.session_id, {value} AS value
+        SELECT c.rowid AS cid, c.person_key, c.ts, c.session_id, c.session_key AS own_key,
+               {value} AS value
         FROM keyed_events c WHERE {where} AND c.name = $conversion"""
     # Page views are not kept there (most events are): resolved here as `keyed_events` does.
     return f"""
-        SELECT c.rowid AS cid, k.key AS person_key, c.ts, c.session_id, {value} AS value
+        SELECT c.rowid AS cid, k.key AS person_key, c.ts, c.session_id, c.session_id AS own_key,
+               {value} AS value
         FROM events c LEFT JOIN ({_LINKS}) i ON i.anonymous_id = c.anonymous_id
         LEFT JOIN (SELECT id, key FROM visitor_keys WHERE project_id = $project AND env = $env) k
           ON k.id = coalesce(c.user_id, i.user_id, c.anonymous_id)
@@ -83,15 +92,16 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
 
 def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     """`WITH conv, …, touch`: one row per conversion (cid: an integer id, person_key, ts,
-    session_id, value), and one per touchpoint (its conversion's cid, ts and value, and the session's
-    id, start and source/medium/campaign/channel)."""
+    session_id, own_key, value), and one per touchpoint (its conversion's cid, ts and value, and
+    the session's row id `rid`, start and source/medium/campaign/channel)."""
     params.update(lookback=q.lookback_seconds)
     bots = "" if q.include_bots else " AND NOT s.is_bot"
+    own_key = _own_key(q)
 
     def sessions(where: str) -> str:
         return f"""
-        SELECT s.rowid AS rid, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel,
-               s.person_key
+        SELECT s.rowid AS rid, s.{own_key} AS own_key, s.start_ts, s.source, s.medium, s.campaign,
+               s.channel, s.person_key
         FROM sessions s
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
 
@@ -103,18 +113,21 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     # hashing its id string (10M events: ~55% of the read's operator time went there).
     # The conversion's own session is a touchpoint even when it is not its person's (or is
     # older than the lookback). Nearly always it is among its person's sessions in the lookback
-    # (`near` flags it): only the conversions whose own session is not (`lost`) look theirs up
-    # by session id, so the sessions' id strings are hashed only when some conversion needs it
-    # (none usually: then the lookup's hash table is empty and DuckDB skips its scan; 3M
-    # events: ~25% of side by side's CPU went to that scan and hash). The own session held the
-    # conversion, so it ended at or after $start. `own` adds exactly the sessions `near` lacks,
-    # so no UNION has to dedupe every touchpoint (which ran out of memory at 10M events).
+    # (`near` flags it, comparing the session's integer key with the one `keyed_events` holds:
+    # no session id string is read or carried through the join; 10M events: ~30% of linear's
+    # time went to those strings). Only the conversions whose own session is not (`lost`) look
+    # theirs up, by that key. Each conversion has one own session at most (a session's key and
+    # id are unique in its scope), so when `near` holds as many own sessions as there are
+    # conversions with a session, none is lost (`mended`) and `lost` builds no hash table of
+    # every conversion's id to find none. The own session held the conversion, so it ended
+    # at or after $start. `own` adds exactly the sessions `near` lacks, so no UNION has to
+    # dedupe every touchpoint (which ran out of memory at 10M events).
     # Conversions are few beside sessions, but DuckDB estimates an equality filter at a third
     # of the events: `coalesce(x IN (…), false)` keeps a mark join, whose hash table is built
     # from the conversions, where a semi join built it from every session (10M events: 2.8
     # -> 0.8 s of operator time for the two). A conversion's id is its row's (an integer, not `uid`).
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
-    touch = "c.cid, c.ts, c.value, s.session_id, s.start_ts, s.source, s.medium, s.campaign, s.channel"
+    touch = "c.cid, c.ts, c.value, s.start_ts, s.source, s.medium, s.campaign, s.channel, s.rid"
     return f"""
     WITH conv AS MATERIALIZED ({conversions(q, params)}),
     sess AS ({sessions(
@@ -122,19 +135,23 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
         " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
     )}),
     near AS MATERIALIZED (
-        SELECT {touch}, s.rid, s.session_id = c.session_id AS own
+        SELECT {touch}, s.own_key = c.own_key AS own
         FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {in_lookback}
     ),
+    mended AS (
+        SELECT (SELECT count(*) FROM near WHERE own)
+             < (SELECT count(*) FROM conv WHERE own_key IS NOT NULL) AS any_lost
+    ),
     lost AS (
-        SELECT * FROM conv c WHERE c.session_id IS NOT NULL
-          AND NOT coalesce(c.cid IN (SELECT cid FROM near WHERE own), false)
+        SELECT c.* FROM conv c, mended WHERE any_lost AND c.own_key IS NOT NULL
+          AND NOT coalesce(c.cid IN (SELECT cid FROM near, mended WHERE own AND any_lost), false)
     ),
     own AS MATERIALIZED (
-        SELECT {touch}, s.rid FROM lost c JOIN ({sessions("s.end_ts >= $start")}) s
-          ON s.session_id = c.session_id
+        SELECT {touch} FROM lost c JOIN ({sessions("s.end_ts >= $start")}) s
+          ON s.own_key = c.own_key
     ),
     touch AS NOT MATERIALIZED (
-        SELECT {touch.replace("c.", "").replace("s.", "")}, rid FROM near UNION ALL SELECT * FROM own
+        SELECT {touch.replace("c.", "").replace("s.", "")} FROM near UNION ALL SELECT * FROM own
     )"""
 
 

@@ -45,7 +45,7 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
         ),
         names AS (SELECT list(name ORDER BY code) AS names FROM codes),
         touch_coded AS NOT MATERIALIZED (
-            SELECT t.cid, t.start_ts, t.session_id, k.code
+            SELECT t.cid, t.start_ts, t.rid, k.code
             FROM touch t JOIN codes k ON t.{dim} IS NOT DISTINCT FROM k.name
         ),
         -- Lists of (start, code) structs of integers: lists holding strings ran out of memory
@@ -65,6 +65,7 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
                 SELECT cid, code,
                        row_number() OVER (PARTITION BY cid ORDER BY start_ts, session_id) AS pos
                 FROM touch_coded JOIN tied USING (cid)
+                JOIN (SELECT rowid AS rid, session_id FROM sessions) USING (rid)
             )
             GROUP BY cid
         ),

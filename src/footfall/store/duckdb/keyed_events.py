@@ -43,12 +43,14 @@ def holds(name: str) -> bool:
 
 
 # Rows of the events `{source}` but page views (narrowed by `{where}`, an `AND …` on `e`) with
-# their person resolved as `events_people` does and both ids turned into keys from `{keys}`
-# (project_id, env, id, key).
+# their person resolved as `events_people` does, both ids turned into keys from `{keys}`
+# (project_id, env, id, key), and their session's key from `{sessions}` (migration 19).
 _ROWS = f"""
 SELECT e.project_id, e.env, e.name, e.ts, e.is_bot, d.key AS device_key, k.key AS person_key,
-       e.session_id, e.uid, e.properties
+       e.session_id, e.uid, e.properties, s.session_key
 FROM {{source}} e
+LEFT JOIN {{sessions}} s
+  ON s.project_id = e.project_id AND s.env = e.env AND s.session_id = e.session_id
 LEFT JOIN identities i
   ON i.project_id = e.project_id AND i.env = e.env AND i.anonymous_id = e.anonymous_id
 LEFT JOIN {{keys}} d ON d.project_id = e.project_id AND d.env = e.env
@@ -61,8 +63,11 @@ WHERE e.name <> '{PAGEVIEW}' {{where}}
 _STORED_KEYS = "(SELECT project_id, env, id, key FROM visitor_keys)"
 
 # The batch's rows, keyed by the keys `visitors.fold_events` made for them: the batch's ids
-# are looked up among its own keys, not among every stored key.
-FOLD = "INSERT INTO keyed_events " + _ROWS.format(source="staged", keys="batch_keys", where="")
+# are looked up among its own keys, not among every stored key, and its sessions among the
+# batch's merged sessions (temp `session_fold`, which holds every session of its events).
+FOLD = "INSERT INTO keyed_events " + _ROWS.format(
+    source="staged", keys="batch_keys", sessions="session_fold", where=""
+)
 
 # Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days` (forget).
 REBUILD_DAYS = (
@@ -72,18 +77,20 @@ REBUILD_DAYS = (
     + _ROWS.format(
         source="events",
         keys=_STORED_KEYS,
+        sessions="sessions",
         where="AND (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)",
     ),
 )
 
 
 def backfill(con: duckdb.DuckDBPyConnection) -> None:
-    """Every row from the stored events, with the keys `visitor_keys` holds (migration 18;
-    stores built outside the loader, as bench/queries.py's), a UTC day per transaction so 10M
-    events fit the store's memory limit. Interrupted, it starts over."""
+    """Every row from the stored events, with the keys `visitor_keys` and `sessions` hold
+    (migration 19, once the sessions have keys; stores built outside the loader, as
+    bench/queries.py's), a UTC day per transaction so 10M events fit the store's memory
+    limit. Interrupted, it starts over."""
     con.execute("DELETE FROM keyed_events")
     insert = "INSERT INTO keyed_events " + _ROWS.format(
-        source="events", keys=_STORED_KEYS, where="AND e.ts >= $lo AND e.ts < $hi"
+        source="events", keys=_STORED_KEYS, sessions="sessions", where="AND e.ts >= $lo AND e.ts < $hi"
     )
 
     def day(span: dict[str, datetime]) -> None:

@@ -66,8 +66,9 @@ FOLDED_IDS = (
 )
 # Every id has its key in `batch_keys` then: no person (neither id) is key 0, as in `_SET`.
 INSERT_FOLDED = f"""
-INSERT INTO sessions ({COLUMNS}, device_key, person_key)
-SELECT {", ".join(f"f.{c.strip()}" for c in COLUMNS.split(","))}, d.key, coalesce(k.key, 0)
+INSERT INTO sessions ({COLUMNS}, device_key, person_key, session_key)
+SELECT {", ".join(f"f.{c.strip()}" for c in COLUMNS.split(","))}, d.key, coalesce(k.key, 0),
+       f.session_key
 FROM session_fold f
 LEFT JOIN batch_keys d ON d.project_id = f.project_id AND d.env = f.env AND d.id = f.device
 LEFT JOIN batch_keys k ON k.project_id = f.project_id AND k.env = f.env AND k.id = f.person

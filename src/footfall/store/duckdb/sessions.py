@@ -12,6 +12,7 @@ one-page visit stays a bounce.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 import duckdb
@@ -19,7 +20,10 @@ import duckdb
 from footfall.model import ENGAGEMENT_EVENT
 from footfall.store.duckdb.daily import each_event_day
 
-__all__ = ["COLUMNS", "FIRST_FIELDS", "MERGE_SESSIONS", "REBUILD_SESSIONS", "backfill_humans"]
+__all__ = [
+    "COLUMNS", "FIRST_FIELDS", "MERGE_SESSIONS", "NEW_KEY", "REBUILD_SESSIONS", "backfill_humans",
+    "backfill_keys",
+]  # fmt: skip
 
 # Fields taken from the session's first event.
 FIRST_FIELDS = (
@@ -53,14 +57,25 @@ COLUMNS = (
 )
 
 
+# A session's integer key (migration 19): given once, from a sequence, when its row is first
+# written, and kept by every merge and rebuild of the row, so a keyed event's `session_key`
+# names its session for as long as both are stored. A sequence never hands out a key twice,
+# even after the session holding the highest one is forgotten; `COPY FROM DATABASE` (backup,
+# purge) carries it along. `coalesce` asks for a new key only when there is none.
+NEW_KEY = "nextval('session_keys')"
+
 # Recompute whole sessions from their events (after reclassify): `{where}` selects them, the
-# rows recomputed replace the stored ones of their keys.
+# rows recomputed replace the stored ones of their keys, keeping their session keys.
 REBUILD_SESSIONS = (
     "CREATE OR REPLACE TEMP TABLE session_fold AS"
-    f" SELECT {COLUMNS} FROM ({_AGGREGATE.format(source='events', where='AND {where}')})",
+    " SELECT " + ", ".join(f"a.{c.strip()}" for c in COLUMNS.split(",")) + ","
+    f" coalesce(o.session_key, {NEW_KEY}) AS session_key"
+    f" FROM ({_AGGREGATE.format(source='events', where='AND {where}')}) a"
+    " LEFT JOIN sessions o"
+    " ON o.project_id = a.project_id AND o.env = a.env AND o.session_id = a.session_id",
     "DELETE FROM sessions WHERE (project_id, env, session_id) IN"
     " (SELECT project_id, env, session_id FROM session_fold)",
-    f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM session_fold",
+    f"INSERT INTO sessions ({COLUMNS}, session_key) SELECT {COLUMNS}, session_key FROM session_fold",
     "DROP TABLE session_fold",
 )
 
@@ -98,6 +113,7 @@ SELECT b.project_id, b.env, b.session_id,
     greatest(s.user_ts, b.user_ts) AS user_ts,
     -- A stored row whose `humans` is not known yet (migration 13 unfinished) stays unknown.
     CASE WHEN s.session_id IS NULL THEN b.humans ELSE s.humans + b.humans END AS humans,
+    coalesce(s.session_key, {NEW_KEY}) AS session_key,
     s.session_id IS NOT NULL AS stored
 FROM ({_AGGREGATE.format(source="staged", where="")}) b
 LEFT JOIN sessions s
@@ -143,3 +159,25 @@ def backfill_humans(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_ADD_HUMANS, span)
 
     each_event_day(con, day)
+
+
+def backfill_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 19: a key for every stored session, a UTC day of session starts per
+    transaction (as migration 16, so 10M events' 2M sessions fit the store's memory).
+    Interrupted, it goes on where it stopped: a row keyed already is skipped."""
+    days = con.execute(
+        "SELECT DISTINCT CAST(start_ts AS DATE) AS d FROM sessions WHERE session_key IS NULL ORDER BY d"
+    ).fetchall()
+    for (day,) in days:
+        con.execute("BEGIN")
+        try:
+            con.execute(
+                f"UPDATE sessions SET session_key = {NEW_KEY}"
+                " WHERE session_key IS NULL AND CAST(start_ts AS DATE) = $day",
+                {"day": day},
+            )
+            con.execute("COMMIT")
+        except Exception:
+            with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
+                con.execute("ROLLBACK")
+            raise

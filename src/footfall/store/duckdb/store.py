@@ -62,7 +62,12 @@ from footfall.store.duckdb.reclassify import (
     has_signal,
     update_sql,
 )
-from footfall.store.duckdb.sessions import MERGE_SESSIONS, REBUILD_SESSIONS, backfill_humans
+from footfall.store.duckdb.sessions import (
+    MERGE_SESSIONS,
+    REBUILD_SESSIONS,
+    backfill_humans,
+    backfill_keys,
+)
 from footfall.store.migrations import apply_all
 
 __all__ = ["DuckDBStore"]
@@ -116,6 +121,11 @@ def _backfill_13(con: duckdb.DuckDBPyConnection) -> None:
     backfill_humans(con)
 
 
+def _backfill_19(con: duckdb.DuckDBPyConnection) -> None:
+    backfill_keys(con)
+    keyed_events.backfill(con)
+
+
 # Migrations whose new tables are filled from the stored rows by code after their SQL, in
 # transactions of a size the store's memory limit allows, before the version is recorded (the
 # SQL and the backfill start over if interrupted).
@@ -125,7 +135,8 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     14: event_times.backfill,
     16: session_people.backfill,
     17: event_times_runs.backfill,
-    18: keyed_events.backfill,
+    # Migration 18's table is filled once 19 has given it its session keys' column.
+    19: _backfill_19,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -332,17 +343,26 @@ class DuckDBStore:
             con = self._con
             con.execute("BEGIN")
             try:
-                row = con.execute(
+                gone = con.execute(
                     f"""
                     DELETE FROM sessions WHERE project_id = $1 AND env = $2 AND (
                         session_id IN (SELECT session_id FROM events WHERE {person})
                         OR user_id = $3 OR anonymous_id = $3 OR anonymous_id IN (
                             SELECT anonymous_id FROM identities
                             WHERE project_id = $1 AND env = $2 AND user_id = $3))
+                    RETURNING session_key
                     """,
                     params,
-                ).fetchone()
-                sessions = int(row[0]) if row else 0
+                ).fetchall()
+                sessions = len(gone)
+                # Another person's events in a session deleted here lose its key with its row,
+                # as a rebuilt row would (keys are never given twice, so none could name
+                # another session; but attribution would look for it as a lost own session).
+                con.execute(
+                    "UPDATE keyed_events SET session_key = NULL WHERE project_id = $1 AND env = $2"
+                    " AND list_contains($3, session_key)",
+                    [*params[:2], [k for (k,) in gone]],
+                )
                 con.execute(
                     f"""
                     DELETE FROM profiles WHERE project_id = $1 AND env = $2 AND (

@@ -13,5 +13,6 @@ CREATE TABLE IF NOT EXISTS keyed_events (
     uid        VARCHAR NOT NULL,
     properties VARCHAR NOT NULL
 );
--- Filled from the stored events by keyed_events.backfill, a day per transaction, before the
--- version is recorded (store.py: _BACKFILLS); interrupted, it starts again.
+-- Filled from the stored events by keyed_events.backfill once migration 19 has added its
+-- session keys, a day per transaction, before 19's version is recorded (store.py: _BACKFILLS);
+-- interrupted, it starts again.
