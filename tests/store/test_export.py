@@ -72,8 +72,8 @@ def test_imported_events_are_stored_once_and_fold_like_live_ones(tmp_path: Path)
     assert imported.append(b"", b"", 1, imported=ndjson(*events[5:], events[7])) == 5
     assert imported.append(b"", b"", 2, imported=ndjson(*events[:5])) == 5
     assert imported.append(b"", b"", 3, imported=ndjson(*events)) == 0
-    # A session's key numbers the sessions in the order the store first saw them.
-    for table, internal in (("sessions", ", session_key"), ("daily_rollup", "")):
+    # A session's keys number the sessions (and their values) in the order the store saw them.
+    for table, internal in (("sessions", ", session_key, dims_key"), ("daily_rollup", "")):
         sql = f"SELECT * EXCLUDE (events{internal}), sum(events) FROM {table} GROUP BY ALL ORDER BY ALL"
         assert live.read(sql)[1] == imported.read(sql)[1], table
     # A new uid with an event_id already stored is a copy too (the source's own id).

@@ -55,6 +55,17 @@ SELECT project_id, env, NULL, NULL, NULL, NULL, NULL, session_id, NULL, NULL, se
 FROM sessions
 WHERE session_key IS NULL OR session_key IN (
     SELECT session_key FROM sessions GROUP BY session_key HAVING count(*) > 1)
+UNION ALL  -- and the key of exactly its source, medium, campaign and channel (migration 20)
+SELECT s.project_id, s.env, NULL, NULL, NULL, NULL, NULL, s.session_id, NULL, NULL, s.dims_key
+FROM sessions s LEFT JOIN session_dims d USING (project_id, env, dims_key)
+WHERE d.dims_key IS NULL OR (s.source, s.medium, s.campaign, s.channel)
+    IS DISTINCT FROM (d.source, d.medium, d.campaign, d.channel)
+UNION ALL  -- one key per values: no key on two rows, no values on two keys
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dims_key
+FROM session_dims GROUP BY dims_key HAVING count(*) > 1
+UNION ALL
+SELECT project_id, env, source, NULL, NULL, NULL, NULL, medium, NULL, campaign, NULL
+FROM session_dims GROUP BY project_id, env, source, medium, campaign, channel HAVING count(*) > 1
 """
 
 
@@ -182,6 +193,8 @@ def test_an_identify_after_the_fact_moves_the_conversion_to_its_person(tmp_path:
 # The store as a previous release left it: before migration 18 (no keyed_events), or at it
 # (keyed_events without session keys, sessions without keys).
 _BEFORE_19 = (
+    "ALTER TABLE sessions DROP COLUMN dims_key", "DROP TABLE session_dims",
+    "DROP SEQUENCE session_dims_keys", "DELETE FROM schema_migrations WHERE version = 20",
     "ALTER TABLE keyed_events DROP COLUMN session_key", "ALTER TABLE sessions DROP COLUMN session_key",
     "DROP SEQUENCE session_keys", "DELETE FROM schema_migrations WHERE version = 19",
 )
@@ -200,7 +213,7 @@ def test_the_migration_fills_an_existing_store(tmp_path: Path, release: tuple[st
     s.close()
     s = DuckDBStore(tmp_path / "e.duckdb")
     s.migrate()
-    assert s.read("SELECT count(*) FROM schema_migrations WHERE version IN (18, 19)", None)[1] == [(2,)]
+    assert s.read("SELECT count(*) FROM schema_migrations WHERE version IN (18, 19, 20)", None)[1] == [(3,)]
     assert rows(s) == kept and wrong(s) == []
     assert s.read("SELECT count(session_key) FROM keyed_events", None)[1] == [(20,)]
     assert answers(s) == loaded
@@ -219,6 +232,7 @@ def test_forget_leaves_no_key_of_a_session_it_deletes(tmp_path: Path) -> None:
     assert s.forget(SCOPE, "d1").sessions == 1
     assert wrong(s) == []  # the purchase holds no key of the deleted session
     assert s.read("SELECT count(*), count(session_key) FROM keyed_events", None)[1] == [(1, 0)]
+    assert s.read("SELECT count(*) FROM session_dims", None)[1] == [(0,)]  # its values went too
     after = answers(s)
     assert after != before and after == events_read(s)
     s.close()

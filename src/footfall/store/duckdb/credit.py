@@ -17,6 +17,7 @@ from footfall.store.answers import attribution_answer, compared_answer
 from footfall.store.duckdb import keyed_events
 from footfall.store.duckdb.funnels import property_path
 from footfall.store.duckdb.reads import Runner, scope_where
+from footfall.store.duckdb.sessions import DIMS
 
 __all__ = [
     "DIRECT", "TOTALS", "answered", "attribution", "compared", "conversions", "conversions_in",
@@ -93,18 +94,21 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
 def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     """`WITH conv, …, touch`: one row per conversion (cid: an integer id, person_key, ts,
     session_id, own_key, value), and one per touchpoint (its conversion's cid, ts and value, and
-    the session's row id `rid`, start and source/medium/campaign/channel)."""
+    the session's row id `rid`, start, `dims_key` and source/medium/campaign/channel)."""
     params.update(lookback=q.lookback_seconds)
     bots = "" if q.include_bots else " AND NOT s.is_bot"
     own_key = _own_key(q)
 
     def sessions(where: str) -> str:
         return f"""
-        SELECT s.rowid AS rid, s.{own_key} AS own_key, s.start_ts, s.source, s.medium, s.campaign,
-               s.channel, s.person_key
+        SELECT s.rowid AS rid, s.{own_key} AS own_key, s.start_ts, s.dims_key, s.person_key
         FROM sessions s
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
 
+    # The touchpoints carry their session's source/medium/campaign/channel as one integer
+    # (`dims_key`, migration 20) through the join and `near`, and get the strings back from the
+    # few rows of `session_dims` where they are read (10M events: with four strings a session,
+    # the join and `near` spilled out of the store's memory; linear ~420 -> ~285 ms).
     # Sessions carry their person's integer key (`session_people`, kept by the loader), and so
     # do the conversions (`keyed_events`, a narrow table the loader keeps beside the events: no
     # events scan, no identity links, no `visitor_keys` lookup per conversion; 10M events: that
@@ -127,7 +131,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     # from the conversions, where a semi join built it from every session (10M events: 2.8
     # -> 0.8 s of operator time for the two). A conversion's id is its row's (an integer, not `uid`).
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
-    touch = "c.cid, c.ts, c.value, s.start_ts, s.source, s.medium, s.campaign, s.channel, s.rid"
+    touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid"
     return f"""
     WITH conv AS MATERIALIZED ({conversions(q, params)}),
     sess AS ({sessions(
@@ -151,7 +155,12 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
           ON s.own_key = c.own_key
     ),
     touch AS NOT MATERIALIZED (
-        SELECT {touch.replace("c.", "").replace("s.", "")} FROM near UNION ALL SELECT * FROM own
+        SELECT t.*, {", ".join(f"d.{c}" for c in DIMS)}
+        FROM (SELECT {touch.replace("c.", "").replace("s.", "")} FROM near UNION ALL SELECT * FROM own) t
+        LEFT JOIN (
+            SELECT dims_key, {", ".join(DIMS)} FROM session_dims
+            WHERE project_id = $project AND env = $env
+        ) d USING (dims_key)
     )"""
 
 

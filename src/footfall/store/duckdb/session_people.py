@@ -25,7 +25,7 @@ import contextlib
 import duckdb
 
 from footfall.store.duckdb import visitors
-from footfall.store.duckdb.sessions import COLUMNS
+from footfall.store.duckdb.sessions import COLUMNS, DIMS_JOIN
 
 __all__ = ["FOLDED_IDS", "INSERT_FOLDED", "backfill", "fill"]
 
@@ -66,10 +66,11 @@ FOLDED_IDS = (
 )
 # Every id has its key in `batch_keys` then: no person (neither id) is key 0, as in `_SET`.
 INSERT_FOLDED = f"""
-INSERT INTO sessions ({COLUMNS}, device_key, person_key, session_key)
+INSERT INTO sessions ({COLUMNS}, device_key, person_key, session_key, dims_key)
 SELECT {", ".join(f"f.{c.strip()}" for c in COLUMNS.split(","))}, d.key, coalesce(k.key, 0),
-       f.session_key
+       f.session_key, sd.dims_key
 FROM session_fold f
+{DIMS_JOIN}
 LEFT JOIN batch_keys d ON d.project_id = f.project_id AND d.env = f.env AND d.id = f.device
 LEFT JOIN batch_keys k ON k.project_id = f.project_id AND k.env = f.env AND k.id = f.person
 """

@@ -65,6 +65,7 @@ from footfall.store.duckdb.reclassify import (
 from footfall.store.duckdb.sessions import (
     MERGE_SESSIONS,
     REBUILD_SESSIONS,
+    backfill_dims,
     backfill_humans,
     backfill_keys,
 )
@@ -137,6 +138,7 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     17: event_times_runs.backfill,
     # Migration 18's table is filled once 19 has given it its session keys' column.
     19: _backfill_19,
+    20: backfill_dims,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -362,6 +364,13 @@ class DuckDBStore:
                     "UPDATE keyed_events SET session_key = NULL WHERE project_id = $1 AND env = $2"
                     " AND list_contains($3, session_key)",
                     [*params[:2], [k for (k,) in gone]],
+                )
+                # Values only the deleted sessions had (a campaign named for the person) go too.
+                con.execute(
+                    "DELETE FROM session_dims WHERE project_id = $1 AND env = $2 AND dims_key NOT IN"
+                    " (SELECT dims_key FROM sessions"
+                    "  WHERE project_id = $1 AND env = $2 AND dims_key IS NOT NULL)",
+                    params[:2],
                 )
                 con.execute(
                     f"""
