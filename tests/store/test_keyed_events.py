@@ -60,6 +60,12 @@ SELECT s.project_id, s.env, NULL, NULL, NULL, NULL, NULL, s.session_id, NULL, NU
 FROM sessions s LEFT JOIN session_dims d USING (project_id, env, dims_key)
 WHERE d.dims_key IS NULL OR (s.source, s.medium, s.campaign, s.channel)
     IS DISTINCT FROM (d.source, d.medium, d.campaign, d.channel)
+UNION ALL  -- sessions that start together are flagged so (migration 21)
+SELECT project_id, env, NULL, start_ts, NULL, NULL, NULL, session_id, NULL, NULL, NULL
+FROM sessions s
+WHERE NOT s.shared_start AND EXISTS (
+    SELECT 1 FROM sessions o WHERE o.project_id = s.project_id AND o.env = s.env
+      AND o.start_ts = s.start_ts AND o.session_id <> s.session_id)
 UNION ALL  -- one key per values: no key on two rows, no values on two keys
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dims_key
 FROM session_dims GROUP BY dims_key HAVING count(*) > 1
@@ -193,6 +199,7 @@ def test_an_identify_after_the_fact_moves_the_conversion_to_its_person(tmp_path:
 # The store as a previous release left it: before migration 18 (no keyed_events), or at it
 # (keyed_events without session keys, sessions without keys).
 _BEFORE_19 = (
+    "ALTER TABLE sessions DROP COLUMN shared_start", "DELETE FROM schema_migrations WHERE version = 21",
     "ALTER TABLE sessions DROP COLUMN dims_key", "DROP TABLE session_dims",
     "DROP SEQUENCE session_dims_keys", "DELETE FROM schema_migrations WHERE version = 20",
     "ALTER TABLE keyed_events DROP COLUMN session_key", "ALTER TABLE sessions DROP COLUMN session_key",
@@ -213,7 +220,7 @@ def test_the_migration_fills_an_existing_store(tmp_path: Path, release: tuple[st
     s.close()
     s = DuckDBStore(tmp_path / "e.duckdb")
     s.migrate()
-    assert s.read("SELECT count(*) FROM schema_migrations WHERE version IN (18, 19, 20)", None)[1] == [(3,)]
+    assert s.read("SELECT count(*) FROM schema_migrations WHERE version IN (18, 19, 20, 21)", None)[1] == [(4,)]
     assert rows(s) == kept and wrong(s) == []
     assert s.read("SELECT count(session_key) FROM keyed_events", None)[1] == [(20,)]
     assert answers(s) == loaded

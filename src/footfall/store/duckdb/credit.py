@@ -94,14 +94,16 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
 def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     """`WITH conv, …, touch`: one row per conversion (cid: an integer id, person_key, ts,
     session_id, own_key, value), and one per touchpoint (its conversion's cid, ts and value, and
-    the session's row id `rid`, start, `dims_key` and source/medium/campaign/channel)."""
+    the session's row id `rid`, start, `dims_key`, `shared` (its `shared_start`) and
+    source/medium/campaign/channel)."""
     params.update(lookback=q.lookback_seconds)
     bots = "" if q.include_bots else " AND NOT s.is_bot"
     own_key = _own_key(q)
 
     def sessions(where: str) -> str:
         return f"""
-        SELECT s.rowid AS rid, s.{own_key} AS own_key, s.start_ts, s.dims_key, s.person_key
+        SELECT s.rowid AS rid, s.{own_key} AS own_key, s.start_ts, s.dims_key, s.person_key,
+               coalesce(s.shared_start, true) AS shared
         FROM sessions s
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
 
@@ -131,7 +133,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     # from the conversions, where a semi join built it from every session (10M events: 2.8
     # -> 0.8 s of operator time for the two). A conversion's id is its row's (an integer, not `uid`).
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
-    touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid"
+    touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid, s.shared"
     return f"""
     WITH conv AS MATERIALIZED ({conversions(q, params)}),
     sess AS ({sessions(
@@ -171,7 +173,9 @@ def _per_conversion(models: tuple[str, ...]) -> str:
     """`per`: what `models` weigh each conversion's touchpoints by, all integers and doubles.
     Then, for the models that order the touchpoints, `ends`: `per` with the sessions that
     break ties, looked for only where touchpoints of one conversion start at the same instant
-    (`ties`, rare: usually none, and then no session id is read). Aggregate states holding
+    (`ties`, rare: usually none, and then no session id is read), and only among the
+    sessions that share their start with another (`sessions.FLAG_SHARED_STARTS`: touchpoints
+    that start together do). Aggregate states holding
     strings do not spill: with the first and last (start, session id) of every conversion as
     states, side by side ran out of memory at 3M events under 96 MB."""
     columns = ["count(*) AS n"]
@@ -191,7 +195,7 @@ def _per_conversion(models: tuple[str, ...]) -> str:
         + f""",
     ties AS (
         SELECT cid, start_ts FROM touch JOIN per USING (cid)
-        WHERE start_ts = t1 OR start_ts = tn OR start_ts = tl
+        WHERE shared AND (start_ts = t1 OR start_ts = tn OR start_ts = tl)
         GROUP BY cid, start_ts HAVING count(*) > 1
     ),
     tied AS (

@@ -66,9 +66,9 @@ FOLDED_IDS = (
 )
 # Every id has its key in `batch_keys` then: no person (neither id) is key 0, as in `_SET`.
 INSERT_FOLDED = f"""
-INSERT INTO sessions ({COLUMNS}, device_key, person_key, session_key, dims_key)
+INSERT INTO sessions ({COLUMNS}, device_key, person_key, session_key, dims_key, shared_start)
 SELECT {", ".join(f"f.{c.strip()}" for c in COLUMNS.split(","))}, d.key, coalesce(k.key, 0),
-       f.session_key, sd.dims_key
+       f.session_key, sd.dims_key, false
 FROM session_fold f
 {DIMS_JOIN}
 LEFT JOIN batch_keys d ON d.project_id = f.project_id AND d.env = f.env AND d.id = f.device

@@ -63,11 +63,13 @@ from footfall.store.duckdb.reclassify import (
     update_sql,
 )
 from footfall.store.duckdb.sessions import (
+    FLAG_SHARED_STARTS,
     MERGE_SESSIONS,
     REBUILD_SESSIONS,
     backfill_dims,
     backfill_humans,
     backfill_keys,
+    backfill_shared_starts,
 )
 from footfall.store.migrations import apply_all
 
@@ -139,6 +141,7 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     # Migration 18's table is filled once 19 has given it its session keys' column.
     19: _backfill_19,
     20: backfill_dims,
+    21: backfill_shared_starts,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -789,6 +792,7 @@ def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime
     the folded sessions with their person keys (#19), funnels' `event_times` (#19) and
     attribution's `keyed_events` (#19)."""
     con.execute(session_people.INSERT_FOLDED)
+    con.execute(FLAG_SHARED_STARTS)
     event_times.fold(con, hours)
     con.execute(keyed_events.FOLD)
 
