@@ -66,6 +66,7 @@ from footfall.store.duckdb.sessions import (
     FLAG_SHARED_STARTS,
     MERGE_SESSIONS,
     REBUILD_SESSIONS,
+    SHARED_STARTS_FOUND,
     backfill_dims,
     backfill_humans,
     backfill_keys,
@@ -792,7 +793,9 @@ def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime
     the folded sessions with their person keys (#19), funnels' `event_times` (#19) and
     attribution's `keyed_events` (#19)."""
     con.execute(session_people.INSERT_FOLDED)
-    con.execute(FLAG_SHARED_STARTS)
+    found = con.execute(SHARED_STARTS_FOUND).fetchone()
+    if found and found[0]:
+        con.execute(FLAG_SHARED_STARTS)
     event_times.fold(con, hours)
     con.execute(keyed_events.FOLD)
 
