@@ -175,9 +175,9 @@ def _per_conversion(models: tuple[str, ...]) -> str:
     break ties, looked for only where touchpoints of one conversion start at the same instant
     (`ties`, rare: usually none, and then no session id is read), and only among the
     sessions that share their start with another (`sessions.FLAG_SHARED_STARTS`: touchpoints
-    that start together do). Aggregate states holding
-    strings do not spill: with the first and last (start, session id) of every conversion as
-    states, side by side ran out of memory at 3M events under 96 MB."""
+    that start together do). Aggregate states holding strings do not spill: with the first
+    and last (start, session id) of every conversion as states, side by side ran out of
+    memory at 3M events under 96 MB."""
     columns = ["count(*) AS n"]
     if "time_decay" in models:
         columns.append(f"sum({_DECAY}) AS decay_sum")

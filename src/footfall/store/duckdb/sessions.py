@@ -21,9 +21,9 @@ from footfall.model import ENGAGEMENT_EVENT
 from footfall.store.duckdb.daily import each_event_day
 
 __all__ = [
-    "COLUMNS", "DIMS", "DIMS_JOIN", "FIRST_FIELDS", "FLAG_SHARED_STARTS", "MERGE_SESSIONS", "NEW_KEY",
-    "REBUILD_SESSIONS", "SHARED_STARTS_FOUND", "backfill_dims", "backfill_humans", "backfill_keys", "backfill_shared_starts",
-    "new_dims",
+    "COLUMNS", "DIMS", "DIMS_JOIN", "FIRST_FIELDS", "FLAG_SHARED_STARTS", "MERGE_SESSIONS",
+    "NEW_KEY", "REBUILD_SESSIONS", "SHARED_STARTS_FOUND", "backfill_dims", "backfill_humans",
+    "backfill_keys", "backfill_shared_starts", "new_dims",
 ]  # fmt: skip
 
 # Fields taken from the session's first event.
