@@ -45,17 +45,20 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
         ),
         names AS (SELECT list(name ORDER BY code) AS names FROM codes),
         touch_coded AS NOT MATERIALIZED (
-            SELECT t.cid, t.start_ts, t.rid, k.code
+            SELECT t.cid, t.start_ts, t.rid, t.shared, k.code
             FROM touch t JOIN codes k ON t.{dim} IS NOT DISTINCT FROM k.name
         ),
         -- Lists of (start, code) structs of integers: lists holding strings ran out of memory
         -- at 10M events under 96 MB, and an ordered aggregate of them did at 3M.
         sorted AS MATERIALIZED (
-            SELECT cid, list_sort(list((start_ts, code))) AS l FROM touch_coded GROUP BY cid
+            SELECT cid, list_sort(list((start_ts, code))) AS l, bool_or(shared) AS sharing
+            FROM touch_coded GROUP BY cid
         ),
+        -- Only touchpoints whose session shares its start with another can tie
+        -- (`sessions.FLAG_SHARED_STARTS`): the other lists are not looked through.
         tied AS (
             SELECT cid FROM sorted
-            WHERE list_unique(list_transform(l, lambda t: t[1])) < len(l)
+            WHERE sharing AND list_unique(list_transform(l, lambda t: t[1])) < len(l)
         ),
         -- A list window would copy each conversion's list to each of its rows: quadratic for
         -- a person with thousands of sessions, so the tied are numbered, then listed.
