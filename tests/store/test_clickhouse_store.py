@@ -3,6 +3,7 @@ crash and a retry, the store setting, and a clear failure at start (on in-proces
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -120,7 +121,10 @@ def test_an_unreachable_store_fails_at_start_with_a_clear_message(tmp_path: Path
 
 
 def _files_holding(root: Path, needle: bytes) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if needle in _bytes_of(p))
+    """The files under `root` that hold `needle`. `os.walk` skips a part directory ClickHouse
+    removed between listing its parent and reading it (`Path.rglob` raised)."""
+    paths = (Path(folder, name) for folder, _dirs, names in os.walk(root) for name in names)
+    return sorted(str(p.relative_to(root)) for p in paths if needle in _bytes_of(p))
 
 
 def _bytes_of(path: Path) -> bytes:
