@@ -20,11 +20,10 @@ has (`visitors.FORGET_KEYS` keeps those).
 
 from __future__ import annotations
 
-import contextlib
-
 import duckdb
 
 from footfall.store.duckdb import visitors
+from footfall.store.duckdb.daily import each_day
 from footfall.store.duckdb.sessions import COLUMNS, DIMS_JOIN
 
 __all__ = ["FOLDED_IDS", "INSERT_FOLDED", "backfill", "fill"]
@@ -97,15 +96,8 @@ def backfill(con: duckdb.DuckDBPyConnection) -> None:
     """Migration 16: every stored session's keys, a UTC day of session starts per transaction
     (at once, 10M events' 2M sessions need more than the store's 96 MB). Interrupted, it goes
     on where it stopped: a row keyed already is skipped."""
-    days = con.execute(
-        "SELECT DISTINCT CAST(start_ts AS DATE) AS d FROM sessions WHERE person_key IS NULL ORDER BY d"
-    ).fetchall()
-    for (day,) in days:
-        con.execute("BEGIN")
-        try:
-            fill(con, "AND CAST(s.start_ts AS DATE) = $day", {"day": day})
-            con.execute("COMMIT")
-        except Exception:
-            with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
-                con.execute("ROLLBACK")
-            raise
+    each_day(
+        con,
+        "SELECT DISTINCT CAST(start_ts AS DATE) AS d FROM sessions WHERE person_key IS NULL ORDER BY d",
+        lambda day: fill(con, "AND CAST(s.start_ts AS DATE) = $day", {"day": day}),
+    )

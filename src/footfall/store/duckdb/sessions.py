@@ -12,13 +12,12 @@ one-page visit stays a bounce.
 
 from __future__ import annotations
 
-import contextlib
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 
 from footfall.model import ENGAGEMENT_EVENT
-from footfall.store.duckdb.daily import each_event_day
+from footfall.store.duckdb.daily import each_day, each_event_day
 
 __all__ = [
     "COLUMNS", "DIMS", "DIMS_JOIN", "FIRST_FIELDS", "FLAG_SHARED_STARTS", "MERGE_SESSIONS",
@@ -70,9 +69,15 @@ NEW_KEY = "nextval('session_keys')"
 # attribution carries an integer through its touchpoints join instead of four strings (10M
 # events: that join's memory spilled, and carrying the key took linear ~420 -> ~285 ms).
 DIMS = ("source", "medium", "campaign", "channel")
-_SAME_DIMS = " AND ".join(f"sd.{c} IS NOT DISTINCT FROM f.{c}" for c in DIMS)
+
+
+def _same_dims(row: str) -> str:
+    """A condition: the `session_dims` row `sd` holds the values of `row`."""
+    return " AND ".join(f"sd.{c} IS NOT DISTINCT FROM {row}.{c}" for c in DIMS)
+
+
 # The `session_dims` row of the values of a row `f` (a session, or the fold of one).
-DIMS_JOIN = f"LEFT JOIN session_dims sd ON sd.project_id = f.project_id AND sd.env = f.env AND {_SAME_DIMS}"
+DIMS_JOIN = f"LEFT JOIN session_dims sd ON sd.project_id = f.project_id AND sd.env = f.env AND {_same_dims('f')}"
 
 
 def new_dims(rows: str) -> str:
@@ -84,7 +89,7 @@ FROM (
     SELECT DISTINCT f.project_id, f.env, {", ".join(f"f.{c}" for c in DIMS)} FROM {rows} f
     WHERE NOT EXISTS (
         SELECT 1 FROM session_dims sd
-        WHERE sd.project_id = f.project_id AND sd.env = f.env AND {_SAME_DIMS})
+        WHERE sd.project_id = f.project_id AND sd.env = f.env AND {_same_dims('f')})
 )"""
 
 
@@ -218,19 +223,16 @@ def _each_start_day(con: duckdb.DuckDBPyConnection, column: str, *statements: st
     """Run `statements` (given `$day`) for each UTC day of session starts with rows whose
     `column` is NULL, a day per transaction (as migration 16, so 10M events' 2M sessions fit
     the store's memory). Interrupted, it goes on where it stopped, at the rows still NULL."""
-    days = con.execute(
-        f"SELECT DISTINCT CAST(start_ts AS DATE) AS d FROM sessions WHERE {column} IS NULL ORDER BY d"
-    ).fetchall()
-    for (day,) in days:
-        con.execute("BEGIN")
-        try:
-            for sql in statements:
-                con.execute(sql, {"day": day})
-            con.execute("COMMIT")
-        except Exception:
-            with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
-                con.execute("ROLLBACK")
-            raise
+
+    def day(value: date) -> None:
+        for sql in statements:
+            con.execute(sql, {"day": value})
+
+    each_day(
+        con,
+        f"SELECT DISTINCT CAST(start_ts AS DATE) AS d FROM sessions WHERE {column} IS NULL ORDER BY d",
+        day,
+    )
 
 
 def backfill_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -267,5 +269,5 @@ def backfill_dims(con: duckdb.DuckDBPyConnection) -> None:
         "UPDATE sessions SET dims_key = sd.dims_key FROM session_dims sd"
         " WHERE sessions.dims_key IS NULL AND CAST(sessions.start_ts AS DATE) = $day"
         " AND sd.project_id = sessions.project_id AND sd.env = sessions.env AND "
-        + _SAME_DIMS.replace("f.", "sessions."),
+        + _same_dims("sessions"),
     )
