@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from footfall.model import Event
 from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery
+from footfall.store.duckdb import journeys
 from footfall.store.duckdb.store import DuckDBStore
 from tests.store.test_attribution import DAY, DIRECT, SCOPE, at, buy, ndjson, src, visit
 
@@ -143,6 +144,31 @@ def test_every_model_matches_the_reference(
             assert _close(side, want[model]), (model, side, want[model])
             assert _close(alone, want[model]), (model, alone, want[model])
         paths = s.conversion_paths(q)["rows"]
+        got = {tuple(r["path"]): (r["conversions"], r["value"]) for r in paths}
+        assert got == reference_paths(events, q)
+    finally:
+        s.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.lists(_visit, min_size=1, max_size=16))
+def test_paths_packed_coarser_than_microseconds_keep_their_order(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int, int, int, bool]]
+) -> None:
+    """With every start packed alike (as far coarser than a span of centuries would),
+    each list is put in order by start and session id: the paths still match."""
+    events = _events(rows)
+    q = AttributionQuery(
+        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+        group_by=("channel",),
+    )  # fmt: skip
+    s = DuckDBStore(tmp_path_factory.mktemp("packed") / "e.duckdb")
+    try:
+        s.migrate()
+        s.append(ndjson(*events), b"", 1)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(journeys, "PACK_LIMIT", 1)  # q > the span
+            paths = s.conversion_paths(q)["rows"]
         got = {tuple(r["path"]): (r["conversions"], r["value"]) for r in paths}
         assert got == reference_paths(events, q)
     finally:

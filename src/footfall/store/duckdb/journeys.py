@@ -25,6 +25,12 @@ def _decoded(codes: str, direct: str) -> str:
     return f"CASE WHEN {codes} IS NULL THEN [{direct}] ELSE list_transform({codes}, lambda c: names[c]) END"
 
 
+# A touchpoint packs into one BIGINT, (its start - the earliest start) // q * m + its code,
+# under this: q is 1 unless (latest start - earliest, in µs) * (codes + 1) reaches it
+# (146 years at a thousand values), and then starts within q µs pack alike.
+PACK_LIMIT = 2**62
+
+
 def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
     """`touchpoints`, then `names` (one row: the list of the `q.group_by[0]` values the
     touchpoints have, a value's code being its place there) and `coded`: each conversion's
@@ -32,10 +38,17 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
 
     The paths are built and grouped as lists of integers: numbering 883k touchpoints in a
     window sorted by (start, session id), then building, sorting and grouping lists of the
-    strings, was most of the paths read at 10M events (~2 s of CPU). Each conversion's list of
-    (start, code) is sorted by start, which is the credited order unless two of its touchpoints
-    start at the same instant; only those conversions (`tied`, rare: usually none, and then
-    the window reads nothing) are put in order by a window over (start, session id)."""
+    strings, was most of the paths read at 10M events (~2 s of CPU). Each conversion's list
+    is sorted by start, which is the credited order unless two of its touchpoints start at
+    the same instant; only those conversions (`tied`, rare: usually none, and then the window
+    reads nothing) are put in order by a window over (start, session id).
+
+    A touchpoint goes into its list as one BIGINT (`pack`, `PACK_LIMIT`): its start times `m`
+    (more than the codes) plus its code, so the list sorts as integers and its codes are the
+    remainders (10M events: lists of (start, code) structs took ~15% longer; of HUGEINTs, as
+    long; `list(code ORDER BY start_ts)`, ~45% longer). The earliest start is read from `near`
+    and `own`: a pass over `touch` would decode every touchpoint's values again. Should starts
+    pack coarser than µs (`q` > 1), touchpoints packed alike count as tied, so the order stays exact."""
     dim = q.group_by[0]
     assert dim in ATTRIBUTION_DIMENSIONS
     return credit.touchpoints(q, params) + f""",
@@ -44,21 +57,29 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
             FROM (SELECT DISTINCT {dim} AS value FROM touch)
         ),
         names AS (SELECT list(name ORDER BY code) AS names FROM codes),
+        pack AS MATERIALIZED (
+            SELECT lo, m, coalesce((span::HUGEINT * m // {PACK_LIMIT} + 1)::BIGINT, 1) AS q
+            FROM (SELECT epoch_us(min(start_ts)) AS lo,
+                         epoch_us(max(start_ts)) - epoch_us(min(start_ts)) AS span
+                  FROM (SELECT start_ts FROM near UNION ALL SELECT start_ts FROM own)),
+                 (SELECT count(*) + 1 AS m FROM codes)
+        ),
         touch_coded AS NOT MATERIALIZED (
             SELECT t.cid, t.start_ts, t.rid, t.shared, k.code
             FROM touch t JOIN codes k ON t.{dim} IS NOT DISTINCT FROM k.name
         ),
-        -- Lists of (start, code) structs of integers: lists holding strings ran out of memory
-        -- at 10M events under 96 MB, and an ordered aggregate of them did at 3M.
+        -- Lists of integers: lists holding strings ran out of memory at 10M events under
+        -- 96 MB, and an ordered aggregate of them did at 3M.
         sorted AS MATERIALIZED (
-            SELECT cid, list_sort(list((start_ts, code))) AS l, bool_or(shared) AS sharing
-            FROM touch_coded GROUP BY cid
+            SELECT cid, bool_or(shared) AS sharing,
+                   list_sort(list((epoch_us(start_ts) - lo) // q * m + code)) AS l
+            FROM touch_coded, pack GROUP BY cid
         ),
         -- Only touchpoints whose session shares its start with another can tie
         -- (`sessions.FLAG_SHARED_STARTS`): the other lists are not looked through.
         tied AS (
-            SELECT cid FROM sorted
-            WHERE sharing AND list_unique(list_transform(l, lambda t: t[1])) < len(l)
+            SELECT cid FROM sorted, pack
+            WHERE (sharing OR q > 1) AND list_unique(list_transform(l, lambda t: t // m)) < len(l)
         ),
         -- A list window would copy each conversion's list to each of its rows: quadratic for
         -- a person with thousands of sessions, so the tied are numbered, then listed.
@@ -74,8 +95,8 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
         ),
         coded AS (
             SELECT c.cid, c.value,
-                   coalesce(r.path, list_transform(s.l, lambda t: t[2])) AS path
-            FROM conv c LEFT JOIN sorted s USING (cid) LEFT JOIN retied r USING (cid)
+                   coalesce(r.path, list_transform(s.l, lambda t: (t % m)::INTEGER)) AS path
+            FROM conv c LEFT JOIN sorted s USING (cid) LEFT JOIN retied r USING (cid), pack
         )"""
 
 
