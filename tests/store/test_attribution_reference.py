@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from footfall.model import Event
 from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery
-from footfall.store.duckdb import journeys
+from footfall.store.duckdb import credit, journeys
 from footfall.store.duckdb.store import DuckDBStore
 from tests.store.test_attribution import DAY, DIRECT, SCOPE, at, buy, ndjson, src, visit
 
@@ -134,14 +134,19 @@ def test_every_model_matches_the_reference(
         if events:
             s.append(ndjson(*events), b"", 1)
         both = s.attribution_compared(q)
+        # Read in parts by person, as when the conversions outgrow the store's memory: about
+        # one part per two conversions here.
+        split = credit.compared(s.read, q, memory_bytes=credit.CONVERSION_BYTES * 2)
+        assert split["totals"] == both["totals"]
         for model in ATTRIBUTION_MODELS:
-            side: dict[str, tuple[float, float]] = {
+            side, parts = ({
                 r["channel"]: (r["conversions"][model], r["value"][model])
-                for r in both["rows"] if r["conversions"][model]
-            }
+                for r in answer["rows"] if r["conversions"][model]
+            } for answer in (both, split))
             alone_rows: list[dict[str, Any]] = s.attribution(msgspec.structs.replace(q, model=model))["rows"]
             alone = {r["channel"]: (r["conversions"], r["value"]) for r in alone_rows}
             assert _close(side, want[model]), (model, side, want[model])
+            assert _close(parts, want[model]), (model, parts, want[model])
             assert _close(alone, want[model]), (model, alone, want[model])
         paths = s.conversion_paths(q)["rows"]
         got = {tuple(r["path"]): (r["conversions"], r["value"]) for r in paths}
@@ -210,3 +215,11 @@ def test_paths_order_tied_sessions_by_id_and_merge_direct(tmp_path: Path) -> Non
         (["Direct"], 2, 11.0), (["Paid Social", "Organic Search", "Direct"], 1, 100.0),
     ]
     s.close()
+
+
+def test_a_side_by_side_read_takes_parts_its_memory_holds() -> None:
+    """One part while the conversions' state fits 80% of the store's memory, then one more
+    per such share, at most 64."""
+    fits = int(0.8 * 96e6 / credit.CONVERSION_BYTES)
+    assert [credit.parts(n, 96 * 10**6) for n in (0, 1, fits, fits + 1, 2 * fits + 1)] == [1, 1, 1, 2, 3]
+    assert credit.parts(10**9, 1) == 64

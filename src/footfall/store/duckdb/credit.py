@@ -10,6 +10,7 @@ value sum to the totals. A conversion with no touchpoint is credited to direct.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
@@ -20,8 +21,8 @@ from footfall.store.duckdb.reads import Runner, scope_where
 from footfall.store.duckdb.sessions import DIMS
 
 __all__ = [
-    "DIRECT", "TOTALS", "answered", "attribution", "compared", "conversions", "conversions_in",
-    "credited", "touchpoints",
+    "CONVERSION_BYTES", "DIRECT", "TOTALS", "answered", "attribution", "compared", "conversions",
+    "conversions_in", "credited", "parts", "touchpoints",
 ]  # fmt: skip
 
 _HALF_LIFE_SECONDS = 7 * 86400
@@ -91,12 +92,20 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
         WHERE {where} AND c.name = $conversion"""
 
 
-def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
+def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
     """`WITH conv, …, touch`: one row per conversion (cid: an integer id, person_key, ts,
     session_id, own_key, value), and one per touchpoint (its conversion's cid, ts and value, and
     the session's row id `rid`, start, `dims_key`, `shared` (its `shared_start`) and
-    source/medium/campaign/channel)."""
+    source/medium/campaign/channel). With `part` (i, k), only the conversions of the i-th of k
+    parts of the people (by person key; those without a person in part 0): a person's
+    touchpoints are all in their part."""
     params.update(lookback=q.lookback_seconds)
+    picked, mine = conversions(q, params), ""
+    if part is not None:
+        params.update(part=part[0], parts=part[1])
+        picked = f"SELECT * FROM ({picked}) WHERE coalesce(person_key, 0) % $parts = $part"
+        # Other parts' people's sessions are dropped by arithmetic before the hash probe.
+        mine = " AND s.person_key % $parts = $part"
     bots = "" if q.include_bots else " AND NOT s.is_bot"
     own_key = _own_key(q)
 
@@ -135,10 +144,11 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any]) -> str:
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
     touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid, s.shared"
     return f"""
-    WITH conv AS MATERIALIZED ({conversions(q, params)}),
+    WITH conv AS MATERIALIZED ({picked}),
     sess AS ({sessions(
         "s.start_ts >= $start - to_seconds($lookback)"
-        " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
+        + mine
+        + " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
     )}),
     near AS MATERIALIZED (
         SELECT {touch}, s.own_key = c.own_key AS own
@@ -210,7 +220,9 @@ def _per_conversion(models: tuple[str, ...]) -> str:
     )
 
 
-def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -> str:
+def _sql(
+    q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...], part: tuple[int, int] | None = None
+) -> str:
     """`touchpoints`, then `credited`: one row per touchpoint with its weight `w_<model>` for
     each of `models`, its conversion's cid and value and `q.group_by`; a conversion without any
     touchpoint is one row credited whole to direct.
@@ -225,7 +237,7 @@ def _sql(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -
     weights = ", ".join(f"{_WEIGHT[m]} AS w_{m}" for m in models)
     whole = ", ".join(f"1.0 AS w_{m}" for m in models)
     per = "ends" if _ORDERED & set(models) else "per"
-    return touchpoints(q, params) + f""",
+    return touchpoints(q, params, part) + f""",
     {_per_conversion(models)},
     credited AS (
         SELECT cid, {", ".join(q.group_by)}, value, {weights}
@@ -290,30 +302,92 @@ def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     return attribution_answer(q, conversions, value, rows)
 
 
-def compared(run: Runner, q: AttributionQuery) -> dict[str, Any]:
+# What a conversion holds in a side-by-side read, in bytes (10M events: 294k conversions with
+# 3 touchpoints each peaked at ~150 MB of hash tables and materialized rows, unconstrained).
+CONVERSION_BYTES = 512
+# The share of the store's memory one part of it may take: the rest holds table blocks.
+_PART_SHARE = 0.8
+_MAX_PARTS = 64
+
+
+def parts(conversions: int, memory_bytes: int) -> int:
+    """How many parts (by person) a side-by-side read of `conversions` is run in, so that
+    each part's state fits `memory_bytes`.
+
+    >>> parts(294_220, 96 * 10**6), parts(294_220, 10**9), parts(0, 1)
+    (2, 1, 1)
+    """
+    need = conversions * CONVERSION_BYTES / (memory_bytes * _PART_SHARE)
+    return max(1, min(_MAX_PARTS, math.ceil(need)))
+
+
+def compared(run: Runner, q: AttributionQuery, memory_bytes: int | None = None) -> dict[str, Any]:
     """Every model side by side, from one pass over the touchpoints (`q.model` is ignored).
 
     Each row carries each model's credited conversions and value, and `disagreement`: the
     largest minus the smallest share of all conversions the models give the row (0 when they
     agree, at most 1). Rows come by their credit summed over the models, highest first.
+
+    When the conversions' state would not fit `memory_bytes` (the store's memory), they are
+    read in parts by person (`parts`), each part's sums by row are added up in a last query:
+    every touchpoint of a conversion is its person's (or its own session), so the parts
+    share none, and the sums are exact. Spilling the whole read to disk instead made it
+    slower (10M events under 96 MB: ~770 ms at once; two parts, ~230 ms each).
     """
     assert q.group_by and all(d in ATTRIBUTION_DIMENSIONS for d in q.group_by)
-    params: dict[str, Any] = {}
     models = ATTRIBUTION_MODELS
-    ctes = _sql(q, params, models)
     keys = ", ".join(q.group_by)
+    sums = ", ".join(f"sum(w_{m})::DOUBLE AS c_{m}, sum(w_{m} * value) AS v_{m}" for m in models)
     credits = [f"round(c_{m}, 6)" for m in models]
-    sums = ", ".join(f"sum(w_{m}) AS c_{m}, sum(w_{m} * value) AS v_{m}" for m in models)
-    (conversions, value), rows = answered(
-        run,
-        ctes,
-        f""", grouped AS MATERIALIZED (SELECT {keys}, {sums} FROM credited GROUP BY {keys})
+
+    def final(totals: str) -> str:
+        """The answer's rows from `grouped` (one per distinct keys), `totals` after them."""
+        return f"""
         SELECT {keys}, {", ".join(f"c_{m}, v_{m}" for m in models)},
-               greatest({", ".join(credits)}) - least({", ".join(credits)}) AS spread, {TOTALS}
+               greatest({", ".join(credits)}) - least({", ".join(credits)}) AS spread, {totals}
         FROM grouped
         ORDER BY {" + ".join(credits)} DESC, {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
         LIMIT $limit
-        """,
-        {**params, "limit": q.limit},
+        """
+
+    k = 1
+    if memory_bytes is not None:
+        counted: dict[str, Any] = {}
+        _names, count = run(f"SELECT count(*) FROM ({conversions(q, counted)})", counted)
+        k = parts(count[0][0], memory_bytes)
+    if k == 1:
+        params: dict[str, Any] = {}
+        ctes = _sql(q, params, models)
+        (n, value), rows = answered(
+            run,
+            ctes,
+            f", grouped AS MATERIALIZED (SELECT {keys}, {sums} FROM credited GROUP BY {keys})"
+            + final(TOTALS),
+            {**params, "limit": q.limit},
+        )
+        return compared_answer(q, models, n, value, rows)
+    partial: list[dict[str, Any]] = []
+    n, value = 0, 0.0
+    names = [*q.group_by, *(f"{x}_{m}" for m in models for x in "cv")]
+    for i in range(k):
+        params = {}
+        _names, rows = run(
+            _sql(q, params, models, (i, k))
+            + f"SELECT {keys}, {sums}, {TOTALS} FROM credited GROUP BY {keys}",
+            params,
+        )
+        if rows:  # none: the part has no conversion
+            n, value = n + rows[0][-2], value + rows[0][-1]
+        partial += [dict(zip(names, row[:-2], strict=True)) for row in rows]
+    if not partial:
+        return compared_answer(q, models, n, value, [])
+    _names, rows = run(
+        f"""WITH partial AS (SELECT unnest($partial, recursive := true)),
+        grouped AS MATERIALIZED (
+            SELECT {keys}, {", ".join(f"sum({x}_{m}) AS {x}_{m}" for m in models for x in "cv")}
+            FROM partial GROUP BY {keys}
+        )"""
+        + final("NULL AS total_n, NULL AS total_v"),
+        {"partial": partial, "limit": q.limit},
     )
-    return compared_answer(q, models, conversions, value, rows)
+    return compared_answer(q, models, n, value, [row[:-2] for row in rows])

@@ -177,6 +177,7 @@ class DuckDBStore:
         self.threads = threads
         self.memory = memory
         self._con = _connect(path, threads, memory)
+        self._memory_bytes = _limit_bytes(self._con)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._gate = _Gate()  # readers share, purge swaps the file exclusively
@@ -715,7 +716,7 @@ class DuckDBStore:
         return credit.attribution(self.read, query)
 
     def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
-        return credit.compared(self.read, query)
+        return credit.compared(self.read, query, self._memory_bytes)
 
     def conversion_paths(self, query: AttributionQuery) -> dict[str, Any]:
         return journeys.paths(self.read, query)
@@ -798,6 +799,20 @@ def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime
         con.execute(FLAG_SHARED_STARTS)
     event_times.fold(con, hours)
     con.execute(keyed_events.FOLD)
+
+
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+
+
+def _limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The connection's memory limit in bytes, from DuckDB's own rendering of it ("91.5 MiB");
+    None when it renders none of those."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    number, _, unit = str(row[0] if row else "").partition(" ")
+    try:
+        return int(float(number) * _UNITS[unit])
+    except (ValueError, KeyError):
+        return None
 
 
 def _connect(path: Path, threads: int, memory: str) -> duckdb.DuckDBPyConnection:
