@@ -134,8 +134,8 @@ def test_every_model_matches_the_reference(
         if events:
             s.append(ndjson(*events), b"", 1)
         both = s.attribution_compared(q)
-        # Read in parts by person, as when the conversions outgrow the store's memory: about
-        # one part per two conversions here.
+        # Read in parts by person, as when the conversions outgrow the store's memory (the
+        # models that order touchpoints): about one part per two conversions here.
         split = credit.compared(s.read, q, memory_bytes=credit.CONVERSION_BYTES * 2)
         assert split["totals"] == both["totals"]
         for model in ATTRIBUTION_MODELS:
@@ -143,11 +143,16 @@ def test_every_model_matches_the_reference(
                 r["channel"]: (r["conversions"][model], r["value"][model])
                 for r in answer["rows"] if r["conversions"][model]
             } for answer in (both, split))
-            alone_rows: list[dict[str, Any]] = s.attribution(msgspec.structs.replace(q, model=model))["rows"]
-            alone = {r["channel"]: (r["conversions"], r["value"]) for r in alone_rows}
+            one = msgspec.structs.replace(q, model=model)
+            alone, alone_parts = ({
+                r["channel"]: (r["conversions"], r["value"]) for r in answer["rows"]
+            } for answer in (
+                s.attribution(one), credit.attribution(s.read, one, credit.CONVERSION_BYTES * 2)
+            ))  # fmt: skip
             assert _close(side, want[model]), (model, side, want[model])
             assert _close(parts, want[model]), (model, parts, want[model])
             assert _close(alone, want[model]), (model, alone, want[model])
+            assert _close(alone_parts, want[model]), (model, alone_parts, want[model])
         paths = s.conversion_paths(q)["rows"]
         got = {tuple(r["path"]): (r["conversions"], r["value"]) for r in paths}
         assert got == reference_paths(events, q)
@@ -223,3 +228,34 @@ def test_a_side_by_side_read_takes_parts_its_memory_holds() -> None:
     fits = int(0.8 * 96e6 / credit.CONVERSION_BYTES)
     assert [credit.parts(n, 96 * 10**6) for n in (0, 1, fits, fits + 1, 2 * fits + 1)] == [1, 1, 1, 2, 3]
     assert credit.parts(10**9, 1) == 64
+
+
+def test_reads_in_parts_add_up_to_the_read_at_once(tmp_path: Path) -> None:
+    """Three people's conversions in three parts (a query each, then one adding them up)
+    give what one query gives, for an ordered model and side by side; linear stays whole."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s.append(ndjson(*(e for i, person in enumerate(["p0", "p1", "p2"]) for e in (
+        visit(at(1), person, f"{person}-a", CHANNELS[i]), visit(at(2), person, f"{person}-b", CHANNELS[i - 1]),
+        buy(at(3), person, f"{person}-b", 10 * (i + 1), DIRECT),
+    ))), b"", 1)  # fmt: skip
+    q = AttributionQuery(
+        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+        group_by=("channel",), model="first_touch",
+    )  # fmt: skip
+    tiny = credit.CONVERSION_BYTES * 2  # 3 conversions: ceil(3 * 512 / (1024 * 0.8)) = 2 parts
+    queries: list[str] = []
+
+    def run(sql: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        queries.append(sql)
+        return s.read(sql, params)
+
+    for read in (credit.attribution, credit.compared):
+        queries.clear()
+        assert read(run, q, tiny) == read(s.read, q)
+        assert len(queries) == 1 + 2 + 1  # the count, two parts, the sum
+    queries.clear()
+    linear = msgspec.structs.replace(q, model="linear")
+    assert credit.attribution(run, linear, tiny) == credit.attribution(s.read, linear)
+    assert len(queries) == 1
+    s.close()

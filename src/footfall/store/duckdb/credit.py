@@ -11,6 +11,7 @@ value sum to the totals. A conversion with no touchpoint is credited to direct.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
@@ -274,36 +275,30 @@ def answered(
     return (rows[0][-2], rows[0][-1]), [row[:-2] for row in rows]
 
 
-def attribution(run: Runner, q: AttributionQuery) -> dict[str, Any]:
+def attribution(run: Runner, q: AttributionQuery, memory_bytes: int | None = None) -> dict[str, Any]:
+    """Conversions and value credited by `q.model` to each distinct `q.group_by`, highest
+    first (`memory_bytes`: as for `compared`)."""
     assert q.model in ATTRIBUTION_MODELS
     assert q.group_by and all(d in ATTRIBUTION_DIMENSIONS for d in q.group_by)
-    params: dict[str, Any] = {}
-    ctes = _sql(q, params, (q.model,))
-    keys = ", ".join(q.group_by)
     w = f"w_{q.model}"
     # Ordered by the rounded sums, so float noise never decides between equal credits.
-    # The groups are materialised before ORDER BY ... LIMIT: a top-N straight over the
-    # aggregate ran out of memory at 10M events under a 96 MB limit (DuckDB plans it as a
-    # late-materialising top-N over the whole join).
-    (conversions, value), rows = answered(
-        run,
-        ctes,
-        f""", grouped AS MATERIALIZED (
-            SELECT {keys}, sum({w}) AS credit, sum({w} * value) AS credit_value
-            FROM credited WHERE {w} > 0 GROUP BY {keys}
-        )
-        SELECT *, {TOTALS} FROM grouped
+    (conversions, value), rows = _grouped(
+        run, q, (q.model,), {"credit": f"sum({w})::DOUBLE", "credit_value": f"sum({w} * value)"},
+        f"{w} > 0",
+        lambda totals: f"""
+        SELECT *, {totals} FROM grouped
         ORDER BY round(credit, 6) DESC, round(credit_value, 6) DESC,
                  {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
         LIMIT $limit
         """,
-        {**params, "limit": q.limit},
-    )
+        memory_bytes,
+    )  # fmt: skip
     return attribution_answer(q, conversions, value, rows)
 
 
-# What a conversion holds in a side-by-side read, in bytes (10M events: 294k conversions with
-# 3 touchpoints each peaked at ~150 MB of hash tables and materialized rows, unconstrained).
+# What a conversion holds in a read of the models that order its touchpoints, in bytes (10M
+# events: 294k conversions with 3 touchpoints each peaked at ~150 MB of hash tables and
+# materialized rows side by side, unconstrained).
 CONVERSION_BYTES = 512
 # The share of the store's memory one part of it may take: the rest holds table blocks.
 _PART_SHARE = 0.8
@@ -311,8 +306,8 @@ _MAX_PARTS = 64
 
 
 def parts(conversions: int, memory_bytes: int) -> int:
-    """How many parts (by person) a side-by-side read of `conversions` is run in, so that
-    each part's state fits `memory_bytes`.
+    """How many parts (by person) a read of `conversions` is run in, so that each part's
+    state fits `memory_bytes`.
 
     >>> parts(294_220, 96 * 10**6), parts(294_220, 10**9), parts(0, 1)
     (2, 1, 1)
@@ -321,73 +316,91 @@ def parts(conversions: int, memory_bytes: int) -> int:
     return max(1, min(_MAX_PARTS, math.ceil(need)))
 
 
-def compared(run: Runner, q: AttributionQuery, memory_bytes: int | None = None) -> dict[str, Any]:
-    """Every model side by side, from one pass over the touchpoints (`q.model` is ignored).
+def _grouped(
+    run: Runner, q: AttributionQuery, models: tuple[str, ...], sums: dict[str, str], where: str,
+    final: Callable[[str], str], memory_bytes: int | None,
+) -> tuple[tuple[Any, Any], list[tuple[Any, ...]]]:
+    """The totals (conversions, value) and the rows of `final(totals)`, a query of `grouped`:
+    the `credited` rows matching `where` summed by `q.group_by` (`sums`: column -> aggregate;
+    `totals`: the SQL of the totals' two columns, which `final`'s rows end with).
 
-    Each row carries each model's credited conversions and value, and `disagreement`: the
-    largest minus the smallest share of all conversions the models give the row (0 when they
-    agree, at most 1). Rows come by their credit summed over the models, highest first.
-
-    When the conversions' state would not fit `memory_bytes` (the store's memory), they are
-    read in parts by person (`parts`), each part's sums by row are added up in a last query:
-    every touchpoint of a conversion is its person's (or its own session), so the parts
-    share none, and the sums are exact. Spilling the whole read to disk instead made it
-    slower (10M events under 96 MB: ~770 ms at once; two parts, ~230 ms each).
+    When the models order touchpoints and their conversions' state would not fit
+    `memory_bytes` (the store's memory), the conversions are read in parts by person
+    (`parts`), and a last query adds up the parts' sums: every touchpoint of a conversion is
+    its person's (or its own session), so the parts share none, and the sums are exact. The
+    ordered models' aggregates spill badly (10M events under 96 MB: side by side ~770 ms at
+    once, two parts ~230 ms each; first touch 478 ms, two parts ~190 ms each). Linear and
+    time decay spill little and are read at once (time decay: 378 ms, two parts ~185 each).
     """
-    assert q.group_by and all(d in ATTRIBUTION_DIMENSIONS for d in q.group_by)
-    models = ATTRIBUTION_MODELS
     keys = ", ".join(q.group_by)
-    sums = ", ".join(f"sum(w_{m})::DOUBLE AS c_{m}, sum(w_{m} * value) AS v_{m}" for m in models)
-    credits = [f"round(c_{m}, 6)" for m in models]
-
-    def final(totals: str) -> str:
-        """The answer's rows from `grouped` (one per distinct keys), `totals` after them."""
-        return f"""
-        SELECT {keys}, {", ".join(f"c_{m}, v_{m}" for m in models)},
-               greatest({", ".join(credits)}) - least({", ".join(credits)}) AS spread, {totals}
-        FROM grouped
-        ORDER BY {" + ".join(credits)} DESC, {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
-        LIMIT $limit
-        """
-
+    aggregates = ", ".join(f"{sql} AS {name}" for name, sql in sums.items())
     k = 1
-    if memory_bytes is not None:
+    if memory_bytes is not None and _ORDERED & set(models):
         counted: dict[str, Any] = {}
         _names, count = run(f"SELECT count(*) FROM ({conversions(q, counted)})", counted)
         k = parts(count[0][0], memory_bytes)
+    # The groups are materialised before ORDER BY ... LIMIT: a top-N straight over the
+    # aggregate ran out of memory at 10M events under a 96 MB limit (DuckDB plans it as a
+    # late-materialising top-N over the whole join).
     if k == 1:
         params: dict[str, Any] = {}
         ctes = _sql(q, params, models)
-        (n, value), rows = answered(
+        return answered(
             run,
             ctes,
-            f", grouped AS MATERIALIZED (SELECT {keys}, {sums} FROM credited GROUP BY {keys})"
-            + final(TOTALS),
+            f", grouped AS MATERIALIZED (SELECT {keys}, {aggregates} FROM credited WHERE {where}"
+            f" GROUP BY {keys})" + final(TOTALS),
             {**params, "limit": q.limit},
         )
-        return compared_answer(q, models, n, value, rows)
     partial: list[dict[str, Any]] = []
     n, value = 0, 0.0
-    names = [*q.group_by, *(f"{x}_{m}" for m in models for x in "cv")]
+    names = [*q.group_by, *sums]
     for i in range(k):
         params = {}
         _names, rows = run(
             _sql(q, params, models, (i, k))
-            + f"SELECT {keys}, {sums}, {TOTALS} FROM credited GROUP BY {keys}",
+            + f"SELECT {keys}, {aggregates}, {TOTALS} FROM credited WHERE {where} GROUP BY {keys}",
             params,
         )
         if rows:  # none: the part has no conversion
             n, value = n + rows[0][-2], value + rows[0][-1]
         partial += [dict(zip(names, row[:-2], strict=True)) for row in rows]
     if not partial:
-        return compared_answer(q, models, n, value, [])
+        return (n, value), []
     _names, rows = run(
         f"""WITH partial AS (SELECT unnest($partial, recursive := true)),
         grouped AS MATERIALIZED (
-            SELECT {keys}, {", ".join(f"sum({x}_{m}) AS {x}_{m}" for m in models for x in "cv")}
+            SELECT {keys}, {", ".join(f"sum({name}) AS {name}" for name in sums)}
             FROM partial GROUP BY {keys}
         )"""
         + final("NULL AS total_n, NULL AS total_v"),
         {"partial": partial, "limit": q.limit},
     )
-    return compared_answer(q, models, n, value, [row[:-2] for row in rows])
+    return (n, value), [row[:-2] for row in rows]
+
+
+def compared(run: Runner, q: AttributionQuery, memory_bytes: int | None = None) -> dict[str, Any]:
+    """Every model side by side, from one pass over the touchpoints (`q.model` is ignored;
+    `memory_bytes`: the store's memory, which may have it read in parts, see `_grouped`).
+
+    Each row carries each model's credited conversions and value, and `disagreement`: the
+    largest minus the smallest share of all conversions the models give the row (0 when they
+    agree, at most 1). Rows come by their credit summed over the models, highest first.
+    """
+    assert q.group_by and all(d in ATTRIBUTION_DIMENSIONS for d in q.group_by)
+    models = ATTRIBUTION_MODELS
+    keys = ", ".join(q.group_by)
+    sums = {f"{x}_{m}": f"sum(w_{m}{'' if x == 'c' else ' * value'})" for m in models for x in "cv"}
+    credits = [f"round(c_{m}, 6)" for m in models]
+    (conversions, value), rows = _grouped(
+        run, q, models, {k: f"{v}::DOUBLE" for k, v in sums.items()}, "true",
+        lambda totals: f"""
+        SELECT {keys}, {", ".join(sums)},
+               greatest({", ".join(credits)}) - least({", ".join(credits)}) AS spread, {totals}
+        FROM grouped
+        ORDER BY {" + ".join(credits)} DESC, {", ".join(f"{d} NULLS LAST" for d in q.group_by)}
+        LIMIT $limit
+        """,
+        memory_bytes,
+    )  # fmt: skip
+    return compared_answer(q, models, conversions, value, rows)

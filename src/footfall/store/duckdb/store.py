@@ -713,7 +713,7 @@ class DuckDBStore:
         return funnels.people(self.read, query)
 
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
-        return credit.attribution(self.read, query)
+        return credit.attribution(self.read, query, self._memory_bytes)
 
     def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
         return credit.compared(self.read, query, self._memory_bytes)
