@@ -101,11 +101,14 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     parts of the people (by person key; those without a person in part 0): a person's
     touchpoints are all in their part."""
     params.update(lookback=q.lookback_seconds)
-    picked, mine = conversions(q, params), ""
+    picked = conversions(q, params)
+    mine = " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
     if part is not None:
         params.update(part=part[0], parts=part[1])
         picked = f"SELECT * FROM ({picked}) WHERE coalesce(person_key, 0) % $parts = $part"
-        # Other parts' people's sessions are dropped by arithmetic before the hash probe.
+        # Other parts' people's sessions are dropped by arithmetic, and the join finds the
+        # rest's people without a semi join first (10M events in two parts: ~218 -> ~181 ms
+        # a part; read at once, the semi join spares the join: without it, ~690 -> ~730 ms).
         mine = " AND s.person_key % $parts = $part"
     bots = "" if q.include_bots else " AND NOT s.is_bot"
     own_key = _own_key(q)
@@ -147,9 +150,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     return f"""
     WITH conv AS MATERIALIZED ({picked}),
     sess AS ({sessions(
-        "s.start_ts >= $start - to_seconds($lookback)"
-        + mine
-        + " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
+        "s.start_ts >= $start - to_seconds($lookback)" + mine
     )}),
     near AS MATERIALIZED (
         SELECT {touch}, s.own_key = c.own_key AS own
