@@ -48,7 +48,8 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
     remainders (10M events: lists of (start, code) structs took ~15% longer; of HUGEINTs, as
     long; `list(code ORDER BY start_ts)`, ~45% longer). The earliest start is read from `near`
     and `own`: a pass over `touch` would decode every touchpoint's values again. Should starts
-    pack coarser than µs (`q` > 1), touchpoints packed alike count as tied, so the order stays exact."""
+    pack coarser than µs (`q` > 1), touchpoints packed alike count as tied, so the order stays
+    exact."""
     dim = q.group_by[0]
     assert dim in ATTRIBUTION_DIMENSIONS
     return credit.touchpoints(q, params) + f""",
