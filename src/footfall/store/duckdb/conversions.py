@@ -60,14 +60,15 @@ def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
     ctes = _chosen(q, params)
     where = " AND ".join(scope_where(q.attribution, params, "e"))
     # The event's uid names the conversion in the answer (conv's cid is a row id of the table
-    # it is read from): the list joins back to the conversion rows alone, and its people's ids
+    # it is read from): the list joins back to the conversion rows alone for it and the
+    # session id (which `conv` does not carry, see `credit.conversions`), and its people's ids
     # come from their keys (a key names one id, so people are counted by key).
     ctes += f""",
         picked AS MATERIALIZED (
-            SELECT u.uid, c.ts, c.person_key, c.session_id, c.value, k.seconds, k.touchpoints,
+            SELECT u.uid, c.ts, c.person_key, u.session_id, c.value, k.seconds, k.touchpoints,
                    k.credit, k.credited
             FROM chosen k JOIN conv c USING (cid)
-            JOIN (SELECT e.rowid AS cid, e.uid FROM {credit.conversions_in(q.attribution)} e
+            JOIN (SELECT e.rowid AS cid, e.uid, e.session_id FROM {credit.conversions_in(q.attribution)} e
                   WHERE {where} AND e.name = $conversion) u USING (cid)
         )"""
     totals = ("count(*)", "count(DISTINCT person_key)", "sum(value)", "sum(credit)", "sum(credited)")

@@ -68,8 +68,9 @@ def _own_key(q: AttributionQuery) -> str:
 
 def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
     """One row per conversion: cid (an integer id, the row's in `conversions_in(q)`),
-    person_key (NULL without a person), ts, session_id, own_key (its session's `_own_key`
-    column; NULL without a session) and value."""
+    person_key (NULL without a person), ts, own_key (its session's `_own_key` column; NULL
+    without a session) and value. Not its session id: the reads hold every conversion
+    (10M events: 294k ids, ~15 MB of the store's 96 MB), and only a list of them shows it."""
     where = " AND ".join(scope_where(q, params, "c"))
     params["conversion"] = q.conversion
     if q.value_property is not None:
@@ -80,12 +81,12 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
         value = "0.0"
     if conversions_in(q) == "keyed_events":
         return f"""
-        SELECT c.rowid AS cid, c.person_key, c.ts, c.session_id, c.session_key AS own_key,
+        SELECT c.rowid AS cid, c.person_key, c.ts, c.session_key AS own_key,
                {value} AS value
         FROM keyed_events c WHERE {where} AND c.name = $conversion"""
     # Page views are not kept there (most events are): resolved here as `keyed_events` does.
     return f"""
-        SELECT c.rowid AS cid, k.key AS person_key, c.ts, c.session_id, c.session_id AS own_key,
+        SELECT c.rowid AS cid, k.key AS person_key, c.ts, c.session_id AS own_key,
                {value} AS value
         FROM events c LEFT JOIN ({_LINKS}) i ON i.anonymous_id = c.anonymous_id
         LEFT JOIN (SELECT id, key FROM visitor_keys WHERE project_id = $project AND env = $env) k
@@ -95,7 +96,7 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
 
 def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
     """`WITH conv, …, touch`: one row per conversion (cid: an integer id, person_key, ts,
-    session_id, own_key, value), and one per touchpoint (its conversion's cid, ts and value, and
+    own_key, value), and one per touchpoint (its conversion's cid, ts and value, and
     the session's row id `rid`, start, `dims_key`, `shared` (its `shared_start`) and
     source/medium/campaign/channel). With `part` (i, k), only the conversions of the i-th of k
     parts of the people (by person key; those without a person in part 0): a person's
