@@ -35,7 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_lag_bytes", "FOOTFALL_MAX_LAG_BYTES", "--max-lag-bytes", "16000000", "Bytes of events synced but not yet loaded into the store before new writes get 503: bounds the loader's backlog in memory whatever the events' size."),
     Setting("read_timeout", "FOOTFALL_READ_TIMEOUT", "--read-timeout", "10", "Seconds a read waits for the loader to reach the log's end before 503."),
     Setting("store_threads", "FOOTFALL_STORE_THREADS", "--store-threads", "2", "DuckDB worker threads: more make reads faster, fewer leave more CPU to ingestion."),
-    Setting("store_memory", "FOOTFALL_STORE_MEMORY", "--store-memory", "96MB", "DuckDB memory limit; larger reads spill to <data>/spill. The default keeps the server under 300 MB; 1GB makes funnels and attribution over 10M events 1.5-2.5x faster."),
+    Setting("store_memory", "FOOTFALL_STORE_MEMORY", "--store-memory", "96MB", "DuckDB memory limit; larger reads spill to <data>/spill. The default keeps the server under 300 MB; 1GB makes attribution over 10M events 1.1-1.7x faster."),
     Setting("rate_limits", "FOOTFALL_RATE_LIMITS", "--rate-limits", "on", "on or off: per-project token buckets on ingest routes (off for benchmarks and trusted internal use)."),
     Setting("geoip_city", "FOOTFALL_GEOIP_CITY", "--geoip-city", "", "Path to a MaxMind/DB-IP City MMDB file (optional; country works without)."),
     Setting("geoip_asn", "FOOTFALL_GEOIP_ASN", "--geoip-asn", "", "Path to an ASN/ISP MMDB file (optional)."),
