@@ -231,8 +231,8 @@ def test_a_side_by_side_read_takes_parts_its_memory_holds() -> None:
 
 
 def test_reads_in_parts_add_up_to_the_read_at_once(tmp_path: Path) -> None:
-    """Three people's conversions in three parts (a query each, then one adding them up)
-    give what one query gives, for an ordered model and side by side; linear stays whole."""
+    """Conversions read in parts by person (a query each, then one adding them up) give what
+    one query gives, for an ordered model and side by side; linear stays whole."""
     s = DuckDBStore(tmp_path / "e.duckdb")
     s.migrate()
     s.append(ndjson(*(e for i, person in enumerate(["p0", "p1", "p2"]) for e in (
@@ -250,10 +250,13 @@ def test_reads_in_parts_add_up_to_the_read_at_once(tmp_path: Path) -> None:
         queries.append(sql)
         return s.read(sql, params)
 
+    # Page views as conversions come from the events, whose person is resolved in the read.
+    views = msgspec.structs.replace(q, conversion="$pageview", value_property=None)  # 6: 4 parts
     for read in (credit.attribution, credit.compared):
-        queries.clear()
-        assert read(run, q, tiny) == read(s.read, q)
-        assert len(queries) == 1 + 2 + 1  # the count, two parts, the sum
+        for asked, k in ((q, 2), (views, 4)):
+            queries.clear()
+            assert read(run, asked, tiny) == read(s.read, asked)
+            assert len(queries) == 1 + k + 1  # the count, the parts, the sum
     queries.clear()
     linear = msgspec.structs.replace(q, model="linear")
     assert credit.attribution(run, linear, tiny) == credit.attribution(s.read, linear)

@@ -66,12 +66,20 @@ def _own_key(q: AttributionQuery) -> str:
     return "session_key" if conversions_in(q) == "keyed_events" else "session_id"
 
 
-def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
+def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
     """One row per conversion: cid (an integer id, the row's in `conversions_in(q)`),
     person_key (NULL without a person), ts, own_key (its session's `_own_key` column; NULL
     without a session) and value. Not its session id: the reads hold every conversion
-    (10M events: 294k ids, ~15 MB of the store's 96 MB), and only a list of them shows it."""
+    (10M events: 294k ids, ~15 MB of the store's 96 MB), and only a list of them shows it.
+    With `part` (i, k), only the conversions of the i-th of k parts of the people (by person
+    key; those without a person in part 0)."""
     where = " AND ".join(scope_where(q, params, "c"))
+    if part is not None:
+        params.update(part=part[0], parts=part[1])
+
+    def mine(person_key: str) -> str:
+        return "" if part is None else f" AND coalesce({person_key}, 0) % $parts = $part"
+
     params["conversion"] = q.conversion
     if q.value_property is not None:
         params["value_property"] = q.value_property
@@ -83,7 +91,7 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
         return f"""
         SELECT c.rowid AS cid, c.person_key, c.ts, c.session_key AS own_key,
                {value} AS value
-        FROM keyed_events c WHERE {where} AND c.name = $conversion"""
+        FROM keyed_events c WHERE {where} AND c.name = $conversion{mine("c.person_key")}"""
     # Page views are not kept there (most events are): resolved here as `keyed_events` does.
     return f"""
         SELECT c.rowid AS cid, k.key AS person_key, c.ts, c.session_id AS own_key,
@@ -91,7 +99,7 @@ def conversions(q: AttributionQuery, params: dict[str, Any]) -> str:
         FROM events c LEFT JOIN ({_LINKS}) i ON i.anonymous_id = c.anonymous_id
         LEFT JOIN (SELECT id, key FROM visitor_keys WHERE project_id = $project AND env = $env) k
           ON k.id = coalesce(c.user_id, i.user_id, c.anonymous_id)
-        WHERE {where} AND c.name = $conversion"""
+        WHERE {where} AND c.name = $conversion{mine("k.key")}"""
 
 
 def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
@@ -102,11 +110,8 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     parts of the people (by person key; those without a person in part 0): a person's
     touchpoints are all in their part."""
     params.update(lookback=q.lookback_seconds)
-    picked = conversions(q, params)
     mine = " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
     if part is not None:
-        params.update(part=part[0], parts=part[1])
-        picked = f"SELECT * FROM ({picked}) WHERE coalesce(person_key, 0) % $parts = $part"
         # Other parts' people's sessions are dropped by arithmetic, and the join finds the
         # rest's people without a semi join first (10M events in two parts: ~218 -> ~181 ms
         # a part; read at once, the semi join spares the join: without it, ~690 -> ~730 ms).
@@ -149,7 +154,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
     touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid, s.shared"
     return f"""
-    WITH conv AS MATERIALIZED ({picked}),
+    WITH conv AS MATERIALIZED ({conversions(q, params, part)}),
     sess AS ({sessions(
         "s.start_ts >= $start - to_seconds($lookback)" + mine
     )}),
@@ -285,7 +290,7 @@ def attribution(run: Runner, q: AttributionQuery, memory_bytes: int | None = Non
     w = f"w_{q.model}"
     # Ordered by the rounded sums, so float noise never decides between equal credits.
     (conversions, value), rows = _grouped(
-        run, q, (q.model,), {"credit": f"sum({w})::DOUBLE", "credit_value": f"sum({w} * value)"},
+        run, q, (q.model,), {"credit": f"sum({w})::DOUBLE", "credit_value": f"sum({w} * value)::DOUBLE"},
         f"{w} > 0",
         lambda totals: f"""
         SELECT *, {totals} FROM grouped
@@ -365,7 +370,7 @@ def _grouped(
             params,
         )
         if rows:  # none: the part has no conversion
-            n, value = n + rows[0][-2], value + rows[0][-1]
+            n, value = n + int(rows[0][-2]), value + float(rows[0][-1])  # without a value: DECIMAL 0
         partial += [dict(zip(names, row[:-2], strict=True)) for row in rows]
     if not partial:
         return (n, value), []
