@@ -86,13 +86,18 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
         -- a person with thousands of sessions, so the tied are numbered, then listed. The
         -- tied are picked by a mark join, whose hash table holds the few tied: joined to
         -- them, DuckDB built it from the 883k touchpoints to probe it with none (10M
-        -- events: ~80 ms of CPU).
+        -- events: ~80 ms of CPU); and when there are none, the touchpoints are not decoded
+        -- to be looked for (~3% of the read).
         retied AS (
             SELECT cid, list_transform(list_sort(list((pos, code))), lambda t: t[2]) AS path
             FROM (
                 SELECT cid, code,
                        row_number() OVER (PARTITION BY cid ORDER BY start_ts, session_id) AS pos
-                FROM (SELECT * FROM touch_coded WHERE coalesce(cid IN (SELECT cid FROM tied), false))
+                FROM (
+                    SELECT * FROM touch_coded
+                    WHERE (SELECT count(*) FROM tied) > 0
+                      AND coalesce(cid IN (SELECT cid FROM tied), false)
+                )
                 JOIN (SELECT rowid AS rid, session_id FROM sessions) USING (rid)
             )
             GROUP BY cid
