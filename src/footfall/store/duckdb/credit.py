@@ -359,9 +359,11 @@ def _grouped(
             f" GROUP BY {keys})" + final(TOTALS),
             {**params, "limit": q.limit},
         )
-    partial: list[dict[str, Any]] = []
-    n, value = 0, 0.0
+    # The parts' rows go to the last query as a list per column (a list of row structs took
+    # ~6x longer to bind: ~235 ms for 70k rows).
     names = [*q.group_by, *sums]
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    n, value = 0, 0.0
     for i in range(k):
         params = {}
         _names, rows = run(
@@ -371,17 +373,18 @@ def _grouped(
         )
         if rows:  # none: the part has no conversion
             n, value = n + int(rows[0][-2]), value + float(rows[0][-1])  # without a value: DECIMAL 0
-        partial += [dict(zip(names, row[:-2], strict=True)) for row in rows]
-    if not partial:
+        for name, column in zip(names, zip(*rows, strict=False), strict=False):
+            columns[name] += column
+    if not columns[names[0]]:
         return (n, value), []
     _names, rows = run(
-        f"""WITH partial AS (SELECT unnest($partial, recursive := true)),
+        f"""WITH partial AS (SELECT {", ".join(f"unnest($p_{name}) AS {name}" for name in names)}),
         grouped AS MATERIALIZED (
             SELECT {keys}, {", ".join(f"sum({name}) AS {name}" for name in sums)}
             FROM partial GROUP BY {keys}
         )"""
         + final("NULL AS total_n, NULL AS total_v"),
-        {"partial": partial, "limit": q.limit},
+        {**{f"p_{name}": column for name, column in columns.items()}, "limit": q.limit},
     )
     return (n, value), [row[:-2] for row in rows]
 
