@@ -335,10 +335,10 @@ def _grouped(
     `memory_bytes` (the store's memory), the conversions are read in parts by person
     (`parts`), and a last query adds up the parts' sums: every touchpoint of a conversion is
     its person's (or its own session), so the parts share none, and the sums are exact. The
-    ordered models' aggregates spill badly (10M events under 96 MB: side by side ~770 ms at
-    once, two parts ~230 ms each; first touch 478 ms, two parts ~190 ms each). Linear and
-    time decay spill little and are read at once (time decay: 378 ms, two parts ~185 each).
-    """
+    ordered models' aggregates spill badly (10M events under 96 MB: side by side ~720 ms at
+    once, two parts ~180 ms each; first touch ~460 ms at once, ~305 ms in two parts). Linear
+    and time decay spill little and are read at once (time decay: 378 ms, two parts ~185
+    each)."""
     keys = ", ".join(q.group_by)
     aggregates = ", ".join(f"{sql} AS {name}" for name, sql in sums.items())
     k = 1
