@@ -1,5 +1,5 @@
-"""The dashboard over generated events: each panel's read, the whole report, first contentful
-paint in Chromium, and the JavaScript a page loads.
+"""The dashboard over generated events: each panel's read, the whole report, the attribution
+page, first contentful paint in Chromium, and the JavaScript a page loads.
 
     .venv/bin/python bench/dashboard.py [--events 1000000 10000000] [--repeat 9]
 
@@ -132,12 +132,26 @@ def run(n: int, repeat: int) -> dict[str, Any]:
             html = c.get(path).text
             assert 'data-testid="kpi-visitors"' in html, re.sub(r"\s+", " ", html)[-1500:]
             page = timed(lambda: c.get(path).raise_for_status(), max(3, repeat // 3))
+            # The attribution page: side by side, paths and time to convert (#19), and how
+            # many of its panels said the store ran out of memory.
+            attribution = f"{path.split('?')[0]}/attribution?" + "&".join(
+                f"{k}={v}" for k, v in {**QUERY, "conversion": "purchase", "value": "amount_cents"}.items()
+            )
+            short = []
+
+            def ask_attribution() -> None:
+                r = c.get(attribution)
+                r.raise_for_status()
+                short.append(r.text.count("needs more memory than the store may use"))
+
+            attribution_page = {**timed(ask_attribution, max(3, repeat // 3)), "out_of_memory_panels": sum(short)}
             c.close()
             fcp = first_contentful_paint(srv, path, max(3, repeat // 3))
         finally:
             srv.stop()
         return {
-            "reads": reads, "report_http": page, "fcp": fcp, "js_gzip_bytes": script_bytes(html),
+            "reads": reads, "report_http": page, "attribution_http": attribution_page, "fcp": fcp,
+            "js_gzip_bytes": script_bytes(html),
             "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         }
 
@@ -156,6 +170,11 @@ def main() -> None:
         for name, t in res["reads"].items():
             print(f"{name:28} {t['p50_ms']:8.1f} {t['p95_ms']:8.1f} {t['cpu_p50_ms']:8.1f}")
         print(f"{'whole report over HTTP':28} {res['report_http']['p50_ms']:8.1f} {res['report_http']['p95_ms']:8.1f}")
+        a = res["attribution_http"]
+        print(
+            f"{'attribution page over HTTP':28} {a['p50_ms']:8.1f} {a['p95_ms']:8.1f}"
+            f"  (panels out of memory, all loads: {a['out_of_memory_panels']})"
+        )
         print(f"load average while it ran: {res['load']}")
         print(f"first contentful paint: p50 {res['fcp']['p50_ms']:.0f} ms, max {res['fcp']['max_ms']:.0f} ms (target <= 300 ms at 1M)")
         js = res["js_gzip_bytes"]
