@@ -77,7 +77,7 @@ def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     if part is not None:
         params.update(part=part[0], parts=part[1])
 
-    def mine(person_key: str) -> str:
+    def in_part(person_key: str) -> str:
         return "" if part is None else f" AND coalesce({person_key}, 0) % $parts = $part"
 
     params["conversion"] = q.conversion
@@ -91,7 +91,7 @@ def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
         return f"""
         SELECT c.rowid AS cid, c.person_key, c.ts, c.session_key AS own_key,
                {value} AS value
-        FROM keyed_events c WHERE {where} AND c.name = $conversion{mine("c.person_key")}"""
+        FROM keyed_events c WHERE {where} AND c.name = $conversion{in_part("c.person_key")}"""
     # Page views are not kept there (most events are): resolved here as `keyed_events` does.
     return f"""
         SELECT c.rowid AS cid, k.key AS person_key, c.ts, c.session_id AS own_key,
@@ -99,7 +99,7 @@ def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
         FROM events c LEFT JOIN ({_LINKS}) i ON i.anonymous_id = c.anonymous_id
         LEFT JOIN (SELECT id, key FROM visitor_keys WHERE project_id = $project AND env = $env) k
           ON k.id = coalesce(c.user_id, i.user_id, c.anonymous_id)
-        WHERE {where} AND c.name = $conversion{mine("k.key")}"""
+        WHERE {where} AND c.name = $conversion{in_part("k.key")}"""
 
 
 def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
@@ -110,12 +110,13 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     parts of the people (by person key; those without a person in part 0): a person's
     touchpoints are all in their part."""
     params.update(lookback=q.lookback_seconds)
-    mine = " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
+    # The converters' sessions (see the mark join below); a part's, by the arithmetic that
+    # picked its conversions (`conversions` sets $parts and $part), and the join finds its
+    # people without a semi join first (10M events in two parts: ~218 -> ~181 ms a part;
+    # read at once, the semi join spares the join: without it, ~690 -> ~730 ms).
+    people = " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
     if part is not None:
-        # Other parts' people's sessions are dropped by arithmetic, and the join finds the
-        # rest's people without a semi join first (10M events in two parts: ~218 -> ~181 ms
-        # a part; read at once, the semi join spares the join: without it, ~690 -> ~730 ms).
-        mine = " AND s.person_key % $parts = $part"
+        people = " AND s.person_key % $parts = $part"
     bots = "" if q.include_bots else " AND NOT s.is_bot"
     own_key = _own_key(q)
 
@@ -156,7 +157,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     return f"""
     WITH conv AS MATERIALIZED ({conversions(q, params, part)}),
     sess AS ({sessions(
-        "s.start_ts >= $start - to_seconds($lookback)" + mine
+        "s.start_ts >= $start - to_seconds($lookback)" + people
     )}),
     near AS MATERIALIZED (
         SELECT {touch}, s.own_key = c.own_key AS own
