@@ -22,7 +22,7 @@ from footfall.store.duckdb.reads import Runner, scope_where
 from footfall.store.duckdb.sessions import DIMS
 
 __all__ = [
-    "CONVERSION_BYTES", "DIRECT", "TOTALS", "answered", "attribution", "compared", "conversions",
+    "CARRIED", "CONVERSION_BYTES", "DIRECT", "TOTALS", "answered", "attribution", "compared", "conversions",
     "conversions_in", "credited", "parts", "touchpoints",
 ]  # fmt: skip
 
@@ -102,13 +102,21 @@ def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
         WHERE {where} AND c.name = $conversion{in_part("k.key")}"""
 
 
-def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
+# What a touchpoint can carry: its conversion's ts and value, its session's row id `rid`,
+# start, `dims_key`, `shared` (its `shared_start`) and, decoded from `session_dims`, DIMS.
+CARRIED = ("ts", "value", "start_ts", "rid", "shared", *DIMS)
+
+
+def touchpoints(
+    q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None,
+    carry: tuple[str, ...] = CARRIED,
+) -> str:
     """`WITH conv, …, touch`: one row per conversion (cid: an integer id, person_key, ts,
-    own_key, value), and one per touchpoint (its conversion's cid, ts and value, and
-    the session's row id `rid`, start, `dims_key`, `shared` (its `shared_start`) and
-    source/medium/campaign/channel). With `part` (i, k), only the conversions of the i-th of k
-    parts of the people (by person key; those without a person in part 0): a person's
-    touchpoints are all in their part."""
+    own_key, value), and one per touchpoint: its conversion's cid and what `carry` names
+    (of `CARRIED` and `dims_key`; each column a touchpoint carries is carried through the join
+    and held in `near`, so a read carries only what it reads). With `part` (i, k), only the
+    conversions of the i-th of k parts of the people (by person key; those without a person
+    in part 0): a person's touchpoints are all in their part."""
     params.update(lookback=q.lookback_seconds)
     # The converters' sessions (see the mark join below); a part's, by the arithmetic that
     # picked its conversions (`conversions` sets $parts and $part), and the join finds its
@@ -153,7 +161,21 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     # from the conversions, where a semi join built it from every session (10M events: 2.8
     # -> 0.8 s of operator time for the two). A conversion's id is its row's (an integer, not `uid`).
     in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
-    touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid, s.shared"
+    dims = [x for x in carry if x in DIMS]
+    raw = [x for x in carry if x not in DIMS]
+    if dims and "dims_key" not in raw:
+        raw.append("dims_key")
+    touch = ", ".join(["c.cid", *(f"{'c' if x in ('ts', 'value') else 's'}.{x}" for x in raw)])
+    both = f"SELECT {touch.replace('c.', '').replace('s.', '')} FROM near UNION ALL SELECT * FROM own"
+    decoded = both
+    if dims:
+        decoded = f"""
+        SELECT t.*, {", ".join(f"d.{c}" for c in dims)}
+        FROM ({both}) t
+        LEFT JOIN (
+            SELECT dims_key, {", ".join(dims)} FROM session_dims
+            WHERE project_id = $project AND env = $env
+        ) d USING (dims_key)"""
     return f"""
     WITH conv AS MATERIALIZED ({conversions(q, params, part)}),
     sess AS ({sessions(
@@ -175,14 +197,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
         SELECT {touch} FROM lost c JOIN ({sessions("s.end_ts >= $start")}) s
           ON s.own_key = c.own_key
     ),
-    touch AS NOT MATERIALIZED (
-        SELECT t.*, {", ".join(f"d.{c}" for c in DIMS)}
-        FROM (SELECT {touch.replace("c.", "").replace("s.", "")} FROM near UNION ALL SELECT * FROM own) t
-        LEFT JOIN (
-            SELECT dims_key, {", ".join(DIMS)} FROM session_dims
-            WHERE project_id = $project AND env = $env
-        ) d USING (dims_key)
-    )"""
+    touch AS NOT MATERIALIZED ({decoded})"""
 
 
 _ORDERED = {"first_touch", "last_touch", "last_non_direct", "position_based"}

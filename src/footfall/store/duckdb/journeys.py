@@ -33,8 +33,14 @@ PACK_LIMIT = 2**62
 
 def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
     """`touchpoints`, then `names` (one row: the list of the `q.group_by[0]` values the
-    touchpoints have, a value's code being its place there) and `coded`: each conversion's
-    cid, value and path as a list of those codes (NULL without any touchpoint; see `_decoded`).
+    scope's sessions have, in `session_dims`, a value's code being its place there) and
+    `coded`: each conversion's cid, value and path as a list of those codes (NULL without any
+    touchpoint; see `_decoded`).
+
+    The touchpoints carry only what a path reads, and find their code by their session's
+    `dims_key` in the few rows of `session_dims`: no value is decoded per touchpoint, nor
+    its conversion's time and value carried (10M events: decoding each touchpoint's values,
+    then finding the codes by those strings, was ~5-10% of the read).
 
     The paths are built and grouped as lists of integers: numbering 883k touchpoints in a
     window sorted by (start, session id), then building, sorting and grouping lists of the
@@ -47,27 +53,30 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
     (more than the codes) plus its code, so the list sorts as integers and its codes are the
     remainders (10M events: lists of (start, code) structs took ~15% longer; of HUGEINTs, as
     long; `list(code ORDER BY start_ts)`, ~45% longer). The earliest start is read from `near`
-    and `own`: a pass over `touch` would decode every touchpoint's values again. Should starts
+    and `own`, which `touch` joins to their codes. Should starts
     pack coarser than µs (`q` > 1), touchpoints packed alike count as tied, so the order stays
     exact."""
     dim = q.group_by[0]
     assert dim in ATTRIBUTION_DIMENSIONS
-    return credit.touchpoints(q, params) + f""",
+    return credit.touchpoints(q, params, carry=("start_ts", "dims_key", "rid", "shared")) + f""",
         codes AS MATERIALIZED (
-            SELECT value AS name, row_number() OVER (ORDER BY value)::INTEGER AS code
-            FROM (SELECT DISTINCT {dim} AS value FROM touch)
+            SELECT dims_key, {dim} AS name,
+                   dense_rank() OVER (ORDER BY {dim} NULLS LAST)::INTEGER AS code
+            -- and NULL values for a session without a dims_key (the loader gives each one)
+            FROM (SELECT dims_key, {dim} FROM session_dims WHERE project_id = $project AND env = $env
+                  UNION ALL SELECT NULL, NULL)
         ),
-        names AS (SELECT list(name ORDER BY code) AS names FROM codes),
+        names AS (SELECT list(name ORDER BY code) AS names FROM (SELECT DISTINCT code, name FROM codes)),
         pack AS MATERIALIZED (
             SELECT lo, m, coalesce((span::HUGEINT * m // {PACK_LIMIT} + 1)::BIGINT, 1) AS q
             FROM (SELECT epoch_us(min(start_ts)) AS lo,
                          epoch_us(max(start_ts)) - epoch_us(min(start_ts)) AS span
                   FROM (SELECT start_ts FROM near UNION ALL SELECT start_ts FROM own)),
-                 (SELECT count(*) + 1 AS m FROM codes)
+                 (SELECT max(code) + 1 AS m FROM codes)
         ),
         touch_coded AS NOT MATERIALIZED (
             SELECT t.cid, t.start_ts, t.rid, t.shared, k.code
-            FROM touch t JOIN codes k ON t.{dim} IS NOT DISTINCT FROM k.name
+            FROM touch t JOIN codes k ON t.dims_key IS NOT DISTINCT FROM k.dims_key
         ),
         -- Lists of integers: lists holding strings ran out of memory at 10M events under
         -- 96 MB, and an ordered aggregate of them did at 3M.
@@ -149,7 +158,7 @@ def seconds_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
     """`touchpoints`, then `per_conversion`: each conversion with touchpoints (cid), the
     seconds from its first touchpoint's start to it, and its number of touchpoints: what
     `time_to_convert` counts, and what the list behind one of its buckets picks from."""
-    return credit.touchpoints(q, params) + """,
+    return credit.touchpoints(q, params, carry=("ts", "start_ts")) + """,
         per_conversion AS MATERIALIZED (
             SELECT cid, (epoch_us(any_value(ts)) - epoch_us(min(start_ts))) / 1e6 AS seconds,
                    count(*) AS touchpoints
