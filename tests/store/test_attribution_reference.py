@@ -31,19 +31,23 @@ HALF_LIFE = 7 * DAY
 # A session's channel follows from its number, so every event of a session agrees on it.
 CHANNELS = [src("google", "organic", "Organic Search"), src("x", "paid", "Paid Social", "c1"), DIRECT]
 # (person, session number, day, minute, converts): minutes 0-1 make sessions of one person start
-# at the same instant; a conversion half a minute after its visit.
+# at the same instant. A conversion (`converts` > 0) comes half a minute after its visit (1), two
+# days later in the same session (2: its own session is older than a short lookback), or from
+# the other person in that session (3: its own session is not its person's).
 _visit = st.tuples(
-    st.sampled_from(["p0", "p1"]), st.integers(0, 3), st.integers(-10, 9), st.integers(0, 1), st.booleans()
+    st.sampled_from(["p0", "p1"]), st.integers(0, 3), st.integers(-10, 9), st.integers(0, 1), st.integers(0, 3)
 )
 
 
-def _events(rows: list[tuple[str, int, int, int, bool]]) -> list[Event]:
+def _events(rows: list[tuple[str, int, int, int, int]]) -> list[Event]:
     out: list[Event] = []
     for i, (person, session, day, minute, converts) in enumerate(rows):
         sid = f"{person}-{session}-{day}"
         out.append(visit(at(day, minute), person, sid, CHANNELS[session % 3]))
         if converts:  # session 0 converts outside any session
-            out.append(buy(at(day, minute + 0.5), person, sid if session else None, 10 * (i + 1), CHANNELS[session % 3]))
+            later = 2 * DAY / 60 if converts == 2 else 0
+            buyer = {"p0": "p1", "p1": "p0"}[person] if converts == 3 else person
+            out.append(buy(at(day, minute + 0.5 + later), buyer, sid if session else None, 10 * (i + 1), CHANNELS[session % 3]))
     return out
 
 
@@ -120,7 +124,7 @@ def _close(got: dict[str, tuple[float, float]], want: dict[str, tuple[float, flo
 @settings(max_examples=40, deadline=None)
 @given(rows=st.lists(_visit, max_size=16), lookback_days=st.sampled_from([1, 3, 30]))
 def test_every_model_matches_the_reference(
-    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int, int, int, bool]], lookback_days: int
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int, int, int, int]], lookback_days: int
 ) -> None:
     events = _events(rows)
     q = AttributionQuery(
@@ -163,7 +167,7 @@ def test_every_model_matches_the_reference(
 @settings(max_examples=25, deadline=None)
 @given(rows=st.lists(_visit, min_size=1, max_size=16))
 def test_paths_packed_coarser_than_microseconds_keep_their_order(
-    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int, int, int, bool]]
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int, int, int, int]]
 ) -> None:
     """With every start packed alike (as far coarser than a span of centuries would),
     each list is put in order by start and session id: the paths still match."""
@@ -219,6 +223,34 @@ def test_paths_order_tied_sessions_by_id_and_merge_direct(tmp_path: Path) -> Non
     assert [(r["path"], r["conversions"], r["value"]) for r in rows] == [
         (["Direct"], 2, 11.0), (["Paid Social", "Organic Search", "Direct"], 1, 100.0),
     ]
+    s.close()
+
+
+def test_paths_hold_the_own_session_older_than_the_lookback_or_not_the_persons(tmp_path: Path) -> None:
+    """A conversion's own session is on its path, in order, when it started before the
+    lookback (beside a session of its person in it, or two tied ones) and when it is another
+    person's."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    events = [
+        visit(at(0), "p", "s-old", CHANNELS[0]),
+        visit(at(2), "p", "s-b", CHANNELS[2]), visit(at(2), "p", "s-a", CHANNELS[1]),
+        buy(at(2, 1), "p", "s-old", 100, CHANNELS[0]),
+        visit(at(3), "q", "s-q", CHANNELS[1]), buy(at(3, 1), "r", "s-q", 10, CHANNELS[1]),
+        visit(at(0), "u", "s-u0", CHANNELS[0]), visit(at(2), "u", "s-u1", CHANNELS[1]),
+        buy(at(2, 1), "u", "s-u0", 1000, CHANNELS[0]),
+    ]  # fmt: skip
+    s.append(ndjson(*events), b"", 1)
+    q = AttributionQuery(
+        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+        group_by=("channel",), lookback_seconds=DAY,
+    )  # fmt: skip
+    rows = s.conversion_paths(q)["rows"]
+    assert [(r["path"], r["conversions"], r["value"]) for r in rows] == [
+        (["Organic Search", "Paid Social"], 1, 1000.0),
+        (["Organic Search", "Paid Social", "Direct"], 1, 100.0), (["Paid Social"], 1, 10.0),
+    ]
+    assert {tuple(r["path"]): (r["conversions"], r["value"]) for r in rows} == reference_paths(events, q)
     s.close()
 
 

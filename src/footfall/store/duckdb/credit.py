@@ -22,8 +22,9 @@ from footfall.store.duckdb.reads import Runner, scope_where
 from footfall.store.duckdb.sessions import DIMS
 
 __all__ = [
-    "CARRIED", "CONVERSION_BYTES", "DIRECT", "TOTALS", "answered", "attribution", "compared", "conversions",
-    "conversions_in", "credited", "parts", "touchpoints",
+    "CARRIED", "CONVERSION_BYTES", "DIRECT", "IN_LOOKBACK", "TOTALS", "answered", "attribution",
+    "compared", "conversions", "conversions_in", "converters", "credited", "parts", "sessions",
+    "touchpoints",
 ]  # fmt: skip
 
 _HALF_LIFE_SECONDS = 7 * 86400
@@ -105,36 +106,52 @@ def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
 # What a touchpoint can carry: its conversion's ts and value, its session's row id `rid`,
 # start, `dims_key`, `shared` (its `shared_start`) and, decoded from `session_dims`, DIMS.
 CARRIED = ("ts", "value", "start_ts", "rid", "shared", *DIMS)
+# A session `s` of the person of a conversion `c` is its touchpoint when it started in the
+# lookback before it (and the conversion's own session is one, see `touchpoints`).
+IN_LOOKBACK = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
+
+
+def sessions(q: AttributionQuery, where: str, columns: str = "") -> str:
+    """The scope's sessions a touchpoint may be (not bots', unless `q.include_bots`) that
+    started before $end and match `where`, as `s`: rid (row id), own_key (the column a
+    conversion's `own_key` is, see `conversions`), start_ts, dims_key, person_key, shared
+    (its `shared_start`), and `columns`."""
+    bots = "" if q.include_bots else " AND NOT s.is_bot"
+    return f"""
+        SELECT s.rowid AS rid, s.{_own_key(q)} AS own_key, s.start_ts, s.dims_key, s.person_key,
+               coalesce(s.shared_start, true) AS shared{columns}
+        FROM sessions s
+        WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
+
+
+def converters(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
+    """`WITH conv, sess`: one row per conversion (see `conversions`), and the `sessions` of
+    their people that started in the lookback before $end: with `IN_LOOKBACK` and the
+    conversion's own session, its touchpoints (see `touchpoints`). With `part` (i, k), only
+    the conversions of the i-th of k parts of the people (by person key; those without a
+    person in part 0), and their people's sessions."""
+    params.update(lookback=q.lookback_seconds)
+    # The converters' sessions (see the mark join in `touchpoints`); a part's, by the
+    # arithmetic that picked its conversions (`conversions` sets $parts and $part), and the
+    # join finds its people without a semi join first (10M events in two parts: ~218 -> ~181
+    # ms a part; read at once, the semi join spares the join: without it, ~690 -> ~730 ms).
+    people = " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
+    if part is not None:
+        people = " AND s.person_key % $parts = $part"
+    return f"""
+    WITH conv AS MATERIALIZED ({conversions(q, params, part)}),
+    sess AS ({sessions(q, "s.start_ts >= $start - to_seconds($lookback)" + people)})"""
 
 
 def touchpoints(
     q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None,
     carry: tuple[str, ...] = CARRIED,
 ) -> str:
-    """`WITH conv, …, touch`: one row per conversion (cid: an integer id, person_key, ts,
-    own_key, value), and one per touchpoint: its conversion's cid and what `carry` names
-    (of `CARRIED` and `dims_key`; each column a touchpoint carries is carried through the join
-    and held in `near`, so a read carries only what it reads). With `part` (i, k), only the
-    conversions of the i-th of k parts of the people (by person key; those without a person
-    in part 0): a person's touchpoints are all in their part."""
-    params.update(lookback=q.lookback_seconds)
-    # The converters' sessions (see the mark join below); a part's, by the arithmetic that
-    # picked its conversions (`conversions` sets $parts and $part), and the join finds its
-    # people without a semi join first (10M events in two parts: ~218 -> ~181 ms a part;
-    # read at once, the semi join spares the join: without it, ~690 -> ~730 ms).
-    people = " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
-    if part is not None:
-        people = " AND s.person_key % $parts = $part"
-    bots = "" if q.include_bots else " AND NOT s.is_bot"
-    own_key = _own_key(q)
-
-    def sessions(where: str) -> str:
-        return f"""
-        SELECT s.rowid AS rid, s.{own_key} AS own_key, s.start_ts, s.dims_key, s.person_key,
-               coalesce(s.shared_start, true) AS shared
-        FROM sessions s
-        WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
-
+    """`converters`, then `touch`: one row per touchpoint, its conversion's cid and what
+    `carry` names (of `CARRIED` and `dims_key`; each column a touchpoint carries is carried
+    through the join and held in `near`, so a read carries only what it reads). With `part`
+    (i, k), only the conversions of the i-th of k parts of the people: a person's touchpoints
+    are all in their part."""
     # The touchpoints carry their session's source/medium/campaign/channel as one integer
     # (`dims_key`, migration 20) through the join and `near`, and get the strings back from the
     # few rows of `session_dims` where they are read (10M events: with four strings a session,
@@ -160,7 +177,6 @@ def touchpoints(
     # of the events: `coalesce(x IN (…), false)` keeps a mark join, whose hash table is built
     # from the conversions, where a semi join built it from every session (10M events: 2.8
     # -> 0.8 s of operator time for the two). A conversion's id is its row's (an integer, not `uid`).
-    in_lookback = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
     dims = [x for x in carry if x in DIMS]
     raw = [x for x in carry if x not in DIMS]
     if dims and "dims_key" not in raw:
@@ -176,14 +192,10 @@ def touchpoints(
             SELECT dims_key, {", ".join(dims)} FROM session_dims
             WHERE project_id = $project AND env = $env
         ) d USING (dims_key)"""
-    return f"""
-    WITH conv AS MATERIALIZED ({conversions(q, params, part)}),
-    sess AS ({sessions(
-        "s.start_ts >= $start - to_seconds($lookback)" + people
-    )}),
+    return converters(q, params, part) + f""",
     near AS MATERIALIZED (
         SELECT {touch}, s.own_key = c.own_key AS own
-        FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {in_lookback}
+        FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {IN_LOOKBACK}
     ),
     mended AS (
         SELECT (SELECT count(*) FROM near WHERE own)
@@ -194,7 +206,7 @@ def touchpoints(
           AND NOT coalesce(c.cid IN (SELECT cid FROM near, mended WHERE own AND any_lost), false)
     ),
     own AS MATERIALIZED (
-        SELECT {touch} FROM lost c JOIN ({sessions("s.end_ts >= $start")}) s
+        SELECT {touch} FROM lost c JOIN ({sessions(q, "s.end_ts >= $start")}) s
           ON s.own_key = c.own_key
     ),
     touch AS NOT MATERIALIZED ({decoded})"""

@@ -25,40 +25,43 @@ def _decoded(codes: str, direct: str) -> str:
     return f"CASE WHEN {codes} IS NULL THEN [{direct}] ELSE list_transform({codes}, lambda c: names[c]) END"
 
 
-# A touchpoint packs into one BIGINT, (its start - the earliest start) // q * m + its code,
-# under this: q is 1 unless (latest start - earliest, in µs) * (codes + 1) reaches it
-# (146 years at a thousand values), and then starts within q µs pack alike.
+# A touchpoint packs into one BIGINT, (its start - the earliest start a lookback reaches)
+# // q * m + its code, under this: q is 1 unless (the lookback and the range, in µs) * (codes
+# + 1) reaches it (146 years at a thousand values), and then starts within q µs pack alike.
 PACK_LIMIT = 2**62
 
 
 def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
-    """`touchpoints`, then `names` (one row: the list of the `q.group_by[0]` values the
+    """`converters`, then `names` (one row: the list of the `q.group_by[0]` values the
     scope's sessions have, in `session_dims`, a value's code being its place there) and
     `coded`: each conversion's cid, value and path as a list of those codes (NULL without any
-    touchpoint; see `_decoded`).
+    touchpoint; see `_decoded`). The touchpoints are `credit.touchpoints`', in the order the
+    models credit them: by (start, session id).
 
-    The touchpoints carry only what a path reads, and find their code by their session's
-    `dims_key` in the few rows of `session_dims`: no value is decoded per touchpoint, nor
-    its conversion's time and value carried (10M events: decoding each touchpoint's values,
-    then finding the codes by those strings, was ~5-10% of the read).
+    Each conversion's list (`sorted`) is aggregated straight from the join of the
+    conversions with their people's sessions in the lookback: the touchpoints are never held
+    as rows. A session finds its code by its `dims_key` in the few rows of `session_dims`, so
+    no value is decoded per touchpoint. The list is sorted by start, which is the credited
+    order unless two of its touchpoints start at the same instant; and it lacks the
+    conversion's own session when that is not among them (`lost`: older than the lookback,
+    or not its person's; rare, as in `touchpoints`). Only those conversions (`odd`: usually
+    a few hundred at most, often none, and then nothing more is read) are listed again from
+    their touchpoints, ordered by a window over (start, session id). 10M events: the
+    touchpoints held in `near` and read from it, as the models read them, were ~20% of the
+    read, and spilled out of the store's 96 MB (~545 -> ~450 ms in-process).
 
     The paths are built and grouped as lists of integers: numbering 883k touchpoints in a
     window sorted by (start, session id), then building, sorting and grouping lists of the
-    strings, was most of the paths read at 10M events (~2 s of CPU). Each conversion's list
-    is sorted by start, which is the credited order unless two of its touchpoints start at
-    the same instant; only those conversions (`tied`, rare: usually none, and then the window
-    reads nothing) are put in order by a window over (start, session id).
-
-    A touchpoint goes into its list as one BIGINT (`pack`, `PACK_LIMIT`): its start times `m`
-    (more than the codes) plus its code, so the list sorts as integers and its codes are the
-    remainders (10M events: lists of (start, code) structs took ~15% longer; of HUGEINTs, as
-    long; `list(code ORDER BY start_ts)`, ~45% longer). The earliest start is read from `near`
-    and `own`, which `touch` joins to their codes. Should starts
-    pack coarser than µs (`q` > 1), touchpoints packed alike count as tied, so the order stays
-    exact."""
+    strings, was most of the paths read at 10M events (~2 s of CPU). A touchpoint goes into
+    its list as one BIGINT (`pack`, `PACK_LIMIT`): its start times `m` (more than the codes)
+    plus its code, so the list sorts as integers and its codes are the remainders (10M
+    events: lists of (start, code) structs took ~15% longer; of HUGEINTs, as long;
+    `list(code ORDER BY start_ts)`, ~45% longer). Should starts pack coarser than µs (`q` >
+    1), touchpoints packed alike count as tied, so the order stays exact."""
     dim = q.group_by[0]
     assert dim in ATTRIBUTION_DIMENSIONS
-    return credit.touchpoints(q, params, carry=("start_ts", "dims_key", "rid", "shared")) + f""",
+    earliest = "$start - to_seconds($lookback)"
+    return credit.converters(q, params) + f""",
         codes AS MATERIALIZED (
             SELECT dims_key, {dim} AS name,
                    dense_rank() OVER (ORDER BY {dim} NULLS LAST)::INTEGER AS code
@@ -67,23 +70,31 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
                   UNION ALL SELECT NULL, NULL)
         ),
         names AS (SELECT list(name ORDER BY code) AS names FROM (SELECT DISTINCT code, name FROM codes)),
+        -- The sessions in `sorted` started in [earliest, $end): `sess` reads no others.
         pack AS MATERIALIZED (
             SELECT lo, m, coalesce((span::HUGEINT * m // {PACK_LIMIT} + 1)::BIGINT, 1) AS q
-            FROM (SELECT epoch_us(min(start_ts)) AS lo,
-                         epoch_us(max(start_ts)) - epoch_us(min(start_ts)) AS span
-                  FROM (SELECT start_ts FROM near UNION ALL SELECT start_ts FROM own)),
+            FROM (SELECT epoch_us({earliest}) AS lo, epoch_us($end) - epoch_us({earliest}) AS span),
                  (SELECT max(code) + 1 AS m FROM codes)
-        ),
-        touch_coded AS NOT MATERIALIZED (
-            SELECT t.cid, t.start_ts, t.rid, t.shared, k.code
-            FROM touch t JOIN codes k ON t.dims_key IS NOT DISTINCT FROM k.dims_key
         ),
         -- Lists of integers: lists holding strings ran out of memory at 10M events under
         -- 96 MB, and an ordered aggregate of them did at 3M.
         sorted AS MATERIALIZED (
-            SELECT cid, bool_or(shared) AS sharing,
-                   list_sort(list((epoch_us(start_ts) - lo) // q * m + code)) AS l
-            FROM touch_coded, pack GROUP BY cid
+            SELECT c.cid, bool_or(s.shared) AS sharing, bool_or(s.own_key = c.own_key) AS has_own,
+                   list_sort(list((epoch_us(s.start_ts) - lo) // q * m + k.code)) AS l
+            FROM conv c JOIN sess s ON s.person_key = c.person_key
+            JOIN codes k ON s.dims_key IS NOT DISTINCT FROM k.dims_key, pack
+            WHERE {credit.IN_LOOKBACK}
+            GROUP BY c.cid
+        ),
+        -- As in `touchpoints`: when every own session is in its list, none is lost, and no
+        -- hash table of every list's conversion is built to find none.
+        mended AS (
+            SELECT (SELECT count(*) FROM sorted WHERE has_own)
+                 < (SELECT count(*) FROM conv WHERE own_key IS NOT NULL) AS any_lost
+        ),
+        lost AS MATERIALIZED (
+            SELECT c.* FROM conv c, mended WHERE any_lost AND c.own_key IS NOT NULL
+              AND NOT coalesce(c.cid IN (SELECT cid FROM sorted, mended WHERE has_own AND any_lost), false)
         ),
         -- Only touchpoints whose session shares its start with another can tie
         -- (`sessions.FLAG_SHARED_STARTS`): the other lists are not looked through.
@@ -91,23 +102,33 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
             SELECT cid FROM sorted, pack
             WHERE (sharing OR q > 1) AND list_unique(list_transform(l, lambda t: t // m)) < len(l)
         ),
+        odd AS MATERIALIZED (SELECT cid FROM tied UNION SELECT cid FROM lost),
+        -- The odd are picked by a mark join, whose hash table holds the few odd (joined to
+        -- them, DuckDB built it from every conversion to probe it with none), and read again
+        -- only when there are any. Their sessions are looked up from the table, not `sess`:
+        -- read twice, DuckDB would hold all of `sess`.
+        odd_touch AS (
+            SELECT c.cid, s.start_ts, s.dims_key, s.session_id
+            FROM (
+                SELECT * FROM conv
+                WHERE (SELECT count(*) FROM odd) > 0 AND coalesce(cid IN (SELECT cid FROM odd), false)
+            ) c
+            JOIN ({credit.sessions(q, f"s.start_ts >= {earliest}", ", s.session_id")}) s
+              ON s.person_key = c.person_key
+            WHERE {credit.IN_LOOKBACK}
+            UNION ALL
+            SELECT c.cid, s.start_ts, s.dims_key, s.session_id
+            FROM lost c JOIN ({credit.sessions(q, "s.end_ts >= $start", ", s.session_id")}) s
+              ON s.own_key = c.own_key
+        ),
         -- A list window would copy each conversion's list to each of its rows: quadratic for
-        -- a person with thousands of sessions, so the tied are numbered, then listed. The
-        -- tied are picked by a mark join, whose hash table holds the few tied: joined to
-        -- them, DuckDB built it from the 883k touchpoints to probe it with none (10M
-        -- events: ~80 ms of CPU); and when there are none, the touchpoints are not decoded
-        -- to be looked for (~3% of the read).
+        -- a person with thousands of sessions, so the odd are numbered, then listed.
         retied AS (
             SELECT cid, list_transform(list_sort(list((pos, code))), lambda t: t[2]) AS path
             FROM (
                 SELECT cid, code,
                        row_number() OVER (PARTITION BY cid ORDER BY start_ts, session_id) AS pos
-                FROM (
-                    SELECT * FROM touch_coded
-                    WHERE (SELECT count(*) FROM tied) > 0
-                      AND coalesce(cid IN (SELECT cid FROM tied), false)
-                )
-                JOIN (SELECT rowid AS rid, session_id FROM sessions) USING (rid)
+                FROM odd_touch t JOIN codes k ON t.dims_key IS NOT DISTINCT FROM k.dims_key
             )
             GROUP BY cid
         ),
