@@ -226,10 +226,10 @@ def test_paths_order_tied_sessions_by_id_and_merge_direct(tmp_path: Path) -> Non
     s.close()
 
 
-def test_paths_hold_the_own_session_older_than_the_lookback_or_not_the_persons(tmp_path: Path) -> None:
-    """A conversion's own session is on its path, in order, when it started before the
-    lookback (beside a session of its person in it, or two tied ones) and when it is another
-    person's."""
+def test_journeys_hold_the_own_session_older_than_the_lookback_or_not_the_persons(tmp_path: Path) -> None:
+    """A conversion's own session is on its path, in order, and times its conversion, when
+    it started before the lookback (beside a session of its person in it, or two tied ones)
+    and when it is another person's."""
     s = DuckDBStore(tmp_path / "e.duckdb")
     s.migrate()
     events = [
@@ -251,6 +251,12 @@ def test_paths_hold_the_own_session_older_than_the_lookback_or_not_the_persons(t
         (["Organic Search", "Paid Social", "Direct"], 1, 100.0), (["Paid Social"], 1, 10.0),
     ]
     assert {tuple(r["path"]): (r["conversions"], r["value"]) for r in rows} == reference_paths(events, q)
+    # From the first touchpoint's start: p and u 2 days and a minute (their own sessions), r a
+    # minute (q's session).
+    ttc = s.time_to_convert(q)
+    assert ttc["totals"] == {"conversions": 3, "with_touchpoints": 3}
+    assert (ttc["seconds"]["min"], ttc["seconds"]["p50"], ttc["seconds"]["max"]) == (60.0, 2 * DAY + 60.0, 2 * DAY + 60.0)
+    assert ttc["median_touchpoints"] == 2  # 3, 1 and 2
     s.close()
 
 

@@ -22,9 +22,9 @@ from footfall.store.duckdb.reads import Runner, scope_where
 from footfall.store.duckdb.sessions import DIMS
 
 __all__ = [
-    "CARRIED", "CONVERSION_BYTES", "DIRECT", "IN_LOOKBACK", "TOTALS", "answered", "attribution",
-    "compared", "conversions", "conversions_in", "converters", "credited", "parts", "sessions",
-    "touchpoints",
+    "CONVERSION_BYTES", "DIRECT", "IN_LOOKBACK", "TOTALS", "answered", "attribution",
+    "compared", "conversions", "conversions_in", "converters", "credited", "lost", "parts",
+    "sessions", "touchpoints",
 ]  # fmt: skip
 
 _HALF_LIFE_SECONDS = 7 * 86400
@@ -103,9 +103,6 @@ def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
         WHERE {where} AND c.name = $conversion{in_part("k.key")}"""
 
 
-# What a touchpoint can carry: its conversion's ts and value, its session's row id `rid`,
-# start, `dims_key`, `shared` (its `shared_start`) and, decoded from `session_dims`, DIMS.
-CARRIED = ("ts", "value", "start_ts", "rid", "shared", *DIMS)
 # A session `s` of the person of a conversion `c` is its touchpoint when it started in the
 # lookback before it (and the conversion's own session is one, see `touchpoints`).
 IN_LOOKBACK = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
@@ -143,15 +140,28 @@ def converters(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int
     sess AS ({sessions(q, "s.start_ts >= $start - to_seconds($lookback)" + people)})"""
 
 
-def touchpoints(
-    q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None,
-    carry: tuple[str, ...] = CARRIED,
-) -> str:
-    """`converters`, then `touch`: one row per touchpoint, its conversion's cid and what
-    `carry` names (of `CARRIED` and `dims_key`; each column a touchpoint carries is carried
-    through the join and held in `near`, so a read carries only what it reads). With `part`
-    (i, k), only the conversions of the i-th of k parts of the people: a person's touchpoints
-    are all in their part."""
+def lost(found: str, own: str) -> str:
+    """`mended` (one row: `any_lost`) and `lost`: the conversions (rows of `conv`) with a
+    session that is not among the touchpoints found for them, `found` being a CTE of those
+    with their conversion's cid and `own`, true where the touchpoint is its conversion's own
+    session (see `touchpoints`)."""
+    return f"""mended AS (
+        SELECT (SELECT count(*) FROM {found} WHERE {own})
+             < (SELECT count(*) FROM conv WHERE own_key IS NOT NULL) AS any_lost
+    ),
+    lost AS (
+        SELECT c.* FROM conv c, mended WHERE any_lost AND c.own_key IS NOT NULL
+          AND NOT coalesce(c.cid IN (SELECT cid FROM {found}, mended WHERE {own} AND any_lost), false)
+    )"""
+
+
+def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
+    """`converters`, then `touch`: one row per touchpoint (its conversion's cid, ts and value,
+    and the session's row id `rid`, start, `dims_key`, `shared` (its `shared_start`) and
+    source/medium/campaign/channel). With `part` (i, k), only the conversions of the i-th of k
+    parts of the people: a person's touchpoints are all in their part. The models read the
+    touchpoints more than once, so they are held (`near`); paths and time to convert, which
+    read them once, aggregate straight from the join instead (`journeys`)."""
     # The touchpoints carry their session's source/medium/campaign/channel as one integer
     # (`dims_key`, migration 20) through the join and `near`, and get the strings back from the
     # few rows of `session_dims` where they are read (10M events: with four strings a session,
@@ -177,39 +187,25 @@ def touchpoints(
     # of the events: `coalesce(x IN (…), false)` keeps a mark join, whose hash table is built
     # from the conversions, where a semi join built it from every session (10M events: 2.8
     # -> 0.8 s of operator time for the two). A conversion's id is its row's (an integer, not `uid`).
-    dims = [x for x in carry if x in DIMS]
-    raw = [x for x in carry if x not in DIMS]
-    if dims and "dims_key" not in raw:
-        raw.append("dims_key")
-    touch = ", ".join(["c.cid", *(f"{'c' if x in ('ts', 'value') else 's'}.{x}" for x in raw)])
-    both = f"SELECT {touch.replace('c.', '').replace('s.', '')} FROM near UNION ALL SELECT * FROM own"
-    decoded = both
-    if dims:
-        decoded = f"""
-        SELECT t.*, {", ".join(f"d.{c}" for c in dims)}
-        FROM ({both}) t
-        LEFT JOIN (
-            SELECT dims_key, {", ".join(dims)} FROM session_dims
-            WHERE project_id = $project AND env = $env
-        ) d USING (dims_key)"""
+    touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid, s.shared"
     return converters(q, params, part) + f""",
     near AS MATERIALIZED (
         SELECT {touch}, s.own_key = c.own_key AS own
         FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {IN_LOOKBACK}
     ),
-    mended AS (
-        SELECT (SELECT count(*) FROM near WHERE own)
-             < (SELECT count(*) FROM conv WHERE own_key IS NOT NULL) AS any_lost
-    ),
-    lost AS (
-        SELECT c.* FROM conv c, mended WHERE any_lost AND c.own_key IS NOT NULL
-          AND NOT coalesce(c.cid IN (SELECT cid FROM near, mended WHERE own AND any_lost), false)
-    ),
+    {lost("near", "own")},
     own AS MATERIALIZED (
         SELECT {touch} FROM lost c JOIN ({sessions(q, "s.end_ts >= $start")}) s
           ON s.own_key = c.own_key
     ),
-    touch AS NOT MATERIALIZED ({decoded})"""
+    touch AS NOT MATERIALIZED (
+        SELECT t.*, {", ".join(f"d.{c}" for c in DIMS)}
+        FROM (SELECT {touch.replace("c.", "").replace("s.", "")} FROM near UNION ALL SELECT * FROM own) t
+        LEFT JOIN (
+            SELECT dims_key, {", ".join(DIMS)} FROM session_dims
+            WHERE project_id = $project AND env = $env
+        ) d USING (dims_key)
+    )"""
 
 
 _ORDERED = {"first_touch", "last_touch", "last_non_direct", "position_based"}

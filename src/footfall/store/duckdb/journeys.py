@@ -88,14 +88,7 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
         ),
         -- As in `touchpoints`: when every own session is in its list, none is lost, and no
         -- hash table of every list's conversion is built to find none.
-        mended AS (
-            SELECT (SELECT count(*) FROM sorted WHERE has_own)
-                 < (SELECT count(*) FROM conv WHERE own_key IS NOT NULL) AS any_lost
-        ),
-        lost AS MATERIALIZED (
-            SELECT c.* FROM conv c, mended WHERE any_lost AND c.own_key IS NOT NULL
-              AND NOT coalesce(c.cid IN (SELECT cid FROM sorted, mended WHERE has_own AND any_lost), false)
-        ),
+        {credit.lost("sorted", "has_own")},
         -- Only touchpoints whose session shares its start with another can tie
         -- (`sessions.FLAG_SHARED_STARTS`): the other lists are not looked through.
         tied AS (
@@ -176,14 +169,35 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
 
 
 def seconds_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
-    """`touchpoints`, then `per_conversion`: each conversion with touchpoints (cid), the
+    """`converters`, then `per_conversion`: each conversion with touchpoints (cid), the
     seconds from its first touchpoint's start to it, and its number of touchpoints: what
-    `time_to_convert` counts, and what the list behind one of its buckets picks from."""
-    return credit.touchpoints(q, params, carry=("ts", "start_ts")) + """,
+    `time_to_convert` counts, and what the list behind one of its buckets picks from.
+
+    As for paths, each conversion's figures are aggregated straight from the touchpoints
+    join (`found`), and only the conversions whose own session is not among them (`lost`,
+    rare) have it added."""
+    return credit.converters(q, params) + f""",
+        found AS MATERIALIZED (
+            SELECT c.cid, any_value(c.ts) AS ts, min(s.start_ts) AS first, count(*) AS n,
+                   bool_or(s.own_key = c.own_key) AS has_own
+            FROM conv c JOIN sess s ON s.person_key = c.person_key
+            WHERE {credit.IN_LOOKBACK}
+            GROUP BY c.cid
+        ),
+        {credit.lost("found", "has_own")},
+        own AS (
+            SELECT c.cid, c.ts, s.start_ts AS first, 1 AS n
+            FROM lost c JOIN ({credit.sessions(q, "s.end_ts >= $start")}) s ON s.own_key = c.own_key
+        ),
+        -- With none lost, the figures are each conversion's row of `found`; else its rows
+        -- there and in `own` are added up.
         per_conversion AS MATERIALIZED (
-            SELECT cid, (epoch_us(any_value(ts)) - epoch_us(min(start_ts))) / 1e6 AS seconds,
-                   count(*) AS touchpoints
-            FROM touch GROUP BY cid
+            SELECT cid, (epoch_us(ts) - epoch_us(first)) / 1e6 AS seconds, n AS touchpoints
+            FROM found, mended WHERE NOT any_lost
+            UNION ALL
+            SELECT cid, (epoch_us(any_value(ts)) - epoch_us(min(first))) / 1e6, sum(n)::BIGINT
+            FROM (SELECT cid, ts, first, n FROM found UNION ALL SELECT * FROM own), mended
+            WHERE any_lost GROUP BY cid
         )"""
 
 
