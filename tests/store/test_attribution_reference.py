@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from footfall.errors import StoreUnavailable
 from footfall.model import Event
 from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery
 from footfall.store.duckdb import credit, journeys
@@ -302,3 +303,44 @@ def test_reads_in_parts_add_up_to_the_read_at_once(tmp_path: Path) -> None:
     assert credit.attribution(run, linear, tiny) == credit.attribution(s.read, linear)
     assert len(queries) == 1
     s.close()
+
+
+def test_a_read_in_parts_sees_one_state_of_the_store(tmp_path: Path) -> None:
+    """Purchases loaded between the parts of a read are not in its answer: the store runs the
+    parts in one snapshot (without it, the parts would count them). A read in a snapshot
+    that runs out of memory answers `query_out_of_memory`, and the next read works."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    people = ["p0", "p1", "p2", "p3"]
+    s.append(ndjson(*(e for i, person in enumerate(people) for e in (
+        visit(at(1), person, f"{person}-a", CHANNELS[i % 3]), buy(at(2), person, f"{person}-a", 10, DIRECT),
+    ))), b"", 1)  # fmt: skip
+    q = AttributionQuery(
+        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+        group_by=("channel",), model="first_touch",
+    )  # fmt: skip
+    before = credit.compared(s.read, q)
+    late = ndjson(*(buy(at(3), person, f"{person}-a", 1000, DIRECT) for person in people))
+
+    def racing(run: Any) -> Any:
+        def read(sql: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+            out = run(sql, params)
+            if not loaded:  # after the count, before the first part
+                s.append(late, b"", 2)
+                loaded.append(sql)
+            return out
+
+        return read
+
+    loaded: list[str] = []
+    with s.snapshot() as run:
+        assert credit.compared(racing(run), q, credit.CONVERSION_BYTES * 2) == before
+    assert credit.compared(s.read, q)["totals"] == {"conversions": 8, "value": 4040.0}
+
+    s.close()
+    small = DuckDBStore(tmp_path / "e.duckdb", memory="4MB")
+    with pytest.raises(StoreUnavailable) as raised, small.snapshot() as run:
+        run("SELECT list(i ORDER BY random()) FROM range(20000000) t(i)")
+    assert raised.value.code == "query_out_of_memory"
+    assert small.read("SELECT count(*) FROM events")[1] == [(12,)]
+    small.close()

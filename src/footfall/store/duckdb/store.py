@@ -547,21 +547,24 @@ class DuckDBStore:
     def read(self, sql: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a read query; returns (column names, rows)."""
         with self._gate.shared():
+            return _fetched(self._reader(), sql, params)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[reads.Runner]:
+        """A `read` whose queries all see the store as it was at the first: one transaction
+        on this thread's cursor. A read in parts needs it, or a load or an identity merge
+        landing between its parts could count a conversion twice or not at all."""
+        with self._gate.shared():
+            cur = self._reader()
+            cur.begin()
+
+            def run(sql: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+                return _fetched(cur, sql, params)
+
             try:
-                result = self._reader().execute(sql, params)
-                names = [d[0] for d in result.description]
-                return names, result.fetchall()
-            except duckdb.OutOfMemoryException as exc:
-                # Not a bug: this read (with any running beside it) needs more than the
-                # configured memory and could not spill. Other reads finishing may free enough;
-                # the operator sees it in the log, to raise FOOTFALL_STORE_MEMORY if it repeats.
-                log.warning("read out of memory: %s", str(exc).splitlines()[0])
-                raise StoreUnavailable(
-                    "query_out_of_memory",
-                    "this read needs more memory than the store may use (FOOTFALL_STORE_MEMORY):"
-                    " retry shortly, narrow from/to, or raise the limit",
-                    retry_after=5.0,
-                ) from None
+                yield run
+            finally:
+                cur.rollback()  # it wrote nothing
 
     def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
         where = ["project_id = $project", "env = $env", "ts >= $start", "ts < $end"]
@@ -713,10 +716,12 @@ class DuckDBStore:
         return funnels.people(self.read, query)
 
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
-        return credit.attribution(self.read, query, self._memory_bytes)
+        with self.snapshot() as run:  # it may read in parts
+            return credit.attribution(run, query, self._memory_bytes)
 
     def attribution_compared(self, query: AttributionQuery) -> dict[str, Any]:
-        return credit.compared(self.read, query, self._memory_bytes)
+        with self.snapshot() as run:
+            return credit.compared(run, query, self._memory_bytes)
 
     def conversion_paths(self, query: AttributionQuery) -> dict[str, Any]:
         return journeys.paths(self.read, query)
@@ -799,6 +804,25 @@ def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime
         con.execute(FLAG_SHARED_STARTS)
     event_times.fold(con, hours)
     con.execute(keyed_events.FOLD)
+
+
+def _fetched(cur: duckdb.DuckDBPyConnection, sql: str, params: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """(column names, rows) of a read query on `cur`."""
+    try:
+        result = cur.execute(sql, params)
+        names = [d[0] for d in result.description]
+        return names, result.fetchall()
+    except duckdb.OutOfMemoryException as exc:
+        # Not a bug: this read (with any running beside it) needs more than the configured
+        # memory and could not spill. Other reads finishing may free enough; the operator
+        # sees it in the log, to raise FOOTFALL_STORE_MEMORY if it repeats.
+        log.warning("read out of memory: %s", str(exc).splitlines()[0])
+        raise StoreUnavailable(
+            "query_out_of_memory",
+            "this read needs more memory than the store may use (FOOTFALL_STORE_MEMORY):"
+            " retry shortly, narrow from/to, or raise the limit",
+            retry_after=5.0,
+        ) from None
 
 
 _UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
