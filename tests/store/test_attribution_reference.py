@@ -301,7 +301,7 @@ def test_reads_in_parts_add_up_to_the_read_at_once(tmp_path: Path) -> None:
     queries.clear()
     linear = msgspec.structs.replace(q, model="linear")
     assert credit.attribution(run, linear, tiny) == credit.attribution(s.read, linear)
-    assert len(queries) == 1
+    assert len(queries) == 2  # the highest person key, the read
     s.close()
 
 
@@ -344,3 +344,31 @@ def test_a_read_in_parts_sees_one_state_of_the_store(tmp_path: Path) -> None:
     assert raised.value.code == "query_out_of_memory"
     assert small.read("SELECT count(*) FROM events")[1] == [(12,)]
     small.close()
+
+
+def test_converters_past_the_key_ceiling_are_credited_alike(tmp_path: Path) -> None:
+    """A read marks its converters in a bitstring of person keys up to the highest one it
+    found (at most `KEY_CAP`): converters whose key is past it (made after it was read, or
+    past the cap) get the same credits, paths and times as when marked."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s.append(ndjson(*(e for i, person in enumerate(["p0", "p1", "p2"]) for e in (
+        visit(at(1), person, f"{person}-a", CHANNELS[i]), visit(at(2), person, f"{person}-b", CHANNELS[i - 1]),
+        buy(at(3), person, f"{person}-b", 10 * (i + 1), DIRECT), visit(at(3), f"{person}-x", f"{person}-c", DIRECT),
+    ))), b"", 1)  # fmt: skip
+    q = AttributionQuery(
+        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+        group_by=("channel",), model="linear",
+    )  # fmt: skip
+
+    def answers() -> tuple[Any, ...]:
+        return s.attribution_compared(q), s.attribution(q), s.conversion_paths(q), s.time_to_convert(q)
+
+    want = answers()
+    assert want[0]["totals"] == {"conversions": 3, "value": 60.0}
+    assert sum(r["conversions"] for r in want[2]["rows"]) == 3
+    for cap in (0, 1, 2):  # none marked, some, all but one
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(credit, "KEY_CAP", cap)
+            assert answers() == want, cap
+    s.close()

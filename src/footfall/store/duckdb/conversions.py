@@ -56,7 +56,7 @@ def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
     """One page of the conversions behind the number, newest first (time, then uid), each
     with its person, and the totals of the whole list."""
     assert q.behind in BEHIND
-    params: dict[str, Any] = {}
+    params = credit.key_ceiling(run)
     ctes = _chosen(q, params)
     where = " AND ".join(scope_where(q.attribution, params, "e"))
     # The event's uid names the conversion in the answer (conv's cid is a row id of the table

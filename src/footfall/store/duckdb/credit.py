@@ -22,9 +22,9 @@ from footfall.store.duckdb.reads import Runner, scope_where
 from footfall.store.duckdb.sessions import DIMS
 
 __all__ = [
-    "CONVERSION_BYTES", "DIRECT", "IN_LOOKBACK", "TOTALS", "answered", "attribution",
-    "compared", "conversions", "conversions_in", "converters", "credited", "lost", "parts",
-    "sessions", "touchpoints",
+    "CONVERSION_BYTES", "DIRECT", "IN_LOOKBACK", "KEY_CAP", "TOTALS", "answered", "attribution",
+    "compared", "conversions", "conversions_in", "converters", "credited", "key_ceiling", "lost",
+    "parts", "sessions", "touchpoints",
 ]  # fmt: skip
 
 _HALF_LIFE_SECONDS = 7 * 86400
@@ -121,23 +121,50 @@ def sessions(q: AttributionQuery, where: str, columns: str = "") -> str:
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
 
 
+# The highest person key a read marks its converters by, one bit a key (`converters`): 2**26
+# bits are 8 MB. Keys above it (or made after `key_ceiling` was read) are not marked, and their
+# sessions are joined as though they were.
+KEY_CAP = 2**26
+
+
+def key_ceiling(run: Runner) -> dict[str, Any]:
+    """The parameters `converters` needs from the store: $ceiling, the highest person key yet
+    (at most `KEY_CAP`). DuckDB answers it from the table's statistics (~0.3 ms)."""
+    _names, rows = run("SELECT coalesce(max(key), 0) FROM visitor_keys", {})
+    return {"ceiling": min(int(rows[0][0]), KEY_CAP)}
+
+
 def converters(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
     """`WITH conv, sess`: one row per conversion (see `conversions`), and the `sessions` of
     their people that started in the lookback before $end: with `IN_LOOKBACK` and the
     conversion's own session, its touchpoints (see `touchpoints`). With `part` (i, k), only
     the conversions of the i-th of k parts of the people (by person key; those without a
-    person in part 0), and their people's sessions."""
+    person in part 0), and their people's sessions; without, `params` holds `key_ceiling`'s."""
     params.update(lookback=q.lookback_seconds)
-    # The converters' sessions (see the mark join in `touchpoints`); a part's, by the
-    # arithmetic that picked its conversions (`conversions` sets $parts and $part), and the
-    # join finds its people without a semi join first (10M events in two parts: ~218 -> ~181
-    # ms a part; read at once, the semi join spares the join: without it, ~690 -> ~730 ms).
-    people = " AND coalesce(s.person_key IN (SELECT person_key FROM conv), false)"
+    # Read at once, the converters' people are marked in a bitstring (`converting`), where a
+    # session looks its person's key up: 10M events, 2M sessions, 211k converters: ~60 ms of
+    # operator time where a semi join (a hash table of their keys) took ~110; paths ~470 ->
+    # ~410 ms, linear ~277 -> ~248, time to convert ~205 -> ~163. A session whose key is past
+    # the bitstring ($ceiling) is kept, and the join decides: the answer is exact whatever
+    # $ceiling is. A part's sessions are those its arithmetic picked (`conversions` sets $parts
+    # and $part): marked as well, a part took longer (10M events in two parts: ~180 -> ~200 ms).
     if part is not None:
-        people = " AND s.person_key % $parts = $part"
-    return f"""
+        return f"""
     WITH conv AS MATERIALIZED ({conversions(q, params, part)}),
-    sess AS ({sessions(q, "s.start_ts >= $start - to_seconds($lookback)" + people)})"""
+    sess AS ({sessions(q, "s.start_ts >= $start - to_seconds($lookback) AND s.person_key % $parts = $part")})"""
+    assert "ceiling" in params, "key_ceiling(run) first"
+    people = (
+        "CASE WHEN s.person_key BETWEEN 0 AND $ceiling"
+        " THEN coalesce(get_bit((SELECT bits FROM converting), s.person_key::INTEGER) = 1, false)"
+        " ELSE true END"
+    )
+    return f"""
+    WITH conv AS MATERIALIZED ({conversions(q, params)}),
+    converting AS MATERIALIZED (
+        SELECT bitstring_agg(person_key, 0, $ceiling) FILTER (WHERE person_key BETWEEN 0 AND $ceiling) AS bits
+        FROM conv
+    ),
+    sess AS ({sessions(q, f"s.start_ts >= $start - to_seconds($lookback) AND {people}")})"""
 
 
 def lost(found: str, own: str) -> str:
@@ -184,9 +211,11 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     # at or after $start. `own` adds exactly the sessions `near` lacks, so no UNION has to
     # dedupe every touchpoint (which ran out of memory at 10M events).
     # Conversions are few beside sessions, but DuckDB estimates an equality filter at a third
-    # of the events: `coalesce(x IN (…), false)` keeps a mark join, whose hash table is built
-    # from the conversions, where a semi join built it from every session (10M events: 2.8
-    # -> 0.8 s of operator time for the two). A conversion's id is its row's (an integer, not `uid`).
+    # of the events: `coalesce(x IN (…), false)` keeps a mark join (as `lost` picks its
+    # conversions), whose hash table is built from the few, where a semi join built it from
+    # the many (10M events, the converters' sessions picked so, before `converters` marked
+    # them in a bitstring: 2.8 -> 0.8 s of operator time for the two). A conversion's id is
+    # its row's (an integer, not `uid`).
     touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid, s.shared"
     return converters(q, params, part) + f""",
     near AS MATERIALIZED (
@@ -374,7 +403,7 @@ def _grouped(
     # aggregate ran out of memory at 10M events under a 96 MB limit (DuckDB plans it as a
     # late-materialising top-N over the whole join).
     if k == 1:
-        params: dict[str, Any] = {}
+        params: dict[str, Any] = key_ceiling(run)
         ctes = _sql(q, params, models)
         return answered(
             run,

@@ -146,7 +146,7 @@ def path_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
 def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     """The most common sequences of `q.group_by[0]` (channel, source…) over a conversion's
     touchpoints, with their conversions, value and share of all conversions."""
-    params: dict[str, Any] = {"limit": q.limit}
+    params: dict[str, Any] = {"limit": q.limit, **credit.key_ceiling(run)}
     direct = credit.DIRECT[q.group_by[0]]
     # Grouped by the lists of codes, then by their values: a path with one direct touchpoint
     # and no touchpoint at all are both `[direct]`.
@@ -205,7 +205,7 @@ def time_to_convert(run: Runner, q: AttributionQuery) -> dict[str, Any]:
     """Seconds from each conversion's first touchpoint's start to the conversion: exact
     percentiles (the nearest-rank value, `quantile_disc`), mean, min, max, a histogram over
     `TIME_BUCKETS`, and the median number of touchpoints."""
-    params: dict[str, Any] = {}
+    params = credit.key_ceiling(run)
     edges = [*TIME_BUCKETS[1:], None]
     buckets = ", ".join(
         f"count(*) FILTER (WHERE seconds >= {lo}" + (f" AND seconds < {hi})" if hi else ")")
