@@ -47,7 +47,8 @@ def _chosen(q: ConversionsQuery, params: dict[str, Any]) -> str:
         chosen AS (
             SELECT cid, NULL::DOUBLE AS seconds, NULL::BIGINT AS touchpoints,
                    sum({w}) AS credit, sum({w} * value) AS credited
-            FROM credited WHERE {a.group_by[0]} IS NOT DISTINCT FROM $key
+            FROM credited LEFT JOIN named USING (dims_key)
+            WHERE {a.group_by[0]} IS NOT DISTINCT FROM $key
             GROUP BY cid HAVING sum({w}) > 0
         )"""
 

@@ -19,7 +19,6 @@ from footfall.store.answers import attribution_answer, compared_answer
 from footfall.store.duckdb import keyed_events
 from footfall.store.duckdb.funnels import property_path
 from footfall.store.duckdb.reads import Runner, scope_where
-from footfall.store.duckdb.sessions import DIMS
 
 __all__ = [
     "CONVERSION_BYTES", "DIRECT", "IN_LOOKBACK", "KEY_CAP", "TOTALS", "answered", "attribution",
@@ -32,11 +31,12 @@ _HALF_LIFE_SECONDS = 7 * 86400
 _LINKS = "SELECT anonymous_id, user_id FROM identities WHERE project_id = $project AND env = $env"
 DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
 
-# Each touchpoint's weight, from its conversion's row in `per` or `ends` (see `_sql`): `n`
+# Each touchpoint's weight, from its conversion's row in `per` or `ends` (see `_sql`) and its
+# own `nd` (its source is not direct, see `touchpoints`): `n`
 # touchpoints; the first, last and last non-direct one's start (`t1`, `tn`, `tl`) and, only
 # when several of its touchpoints start then, the row id of the session that comes first or
 # last by session id (`r1`, `rn`, `rl`; NULL when one touchpoint starts then).
-_NON_DIRECT = "coalesce(source, 'direct') <> 'direct'"
+_NON_DIRECT = "nd"
 _FIRST = "(start_ts = t1 AND coalesce(rid = r1, true))"
 _LAST = "(start_ts = tn AND coalesce(rid = rn, true))"
 _LND = f"(start_ts = tl AND {_NON_DIRECT} AND coalesce(rid = rl, true))"
@@ -185,14 +185,14 @@ def lost(found: str, own: str) -> str:
 def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
     """`converters`, then `touch`: one row per touchpoint (its conversion's cid, ts and value,
     and the session's row id `rid`, start, `dims_key`, `shared` (its `shared_start`) and
-    source/medium/campaign/channel). With `part` (i, k), only the conversions of the i-th of k
+    `nd`: its source is not direct). With `part` (i, k), only the conversions of the i-th of k
     parts of the people: a person's touchpoints are all in their part. The models read the
     touchpoints more than once, so they are held (`near`); paths and time to convert, which
     read them once, aggregate straight from the join instead (`journeys`)."""
     # The touchpoints carry their session's source/medium/campaign/channel as one integer
-    # (`dims_key`, migration 20) through the join and `near`, and get the strings back from the
-    # few rows of `session_dims` where they are read (10M events: with four strings a session,
-    # the join and `near` spilled out of the store's memory; linear ~420 -> ~285 ms).
+    # (`dims_key`, migration 20) through the join, `near` and the sums, and the sums get the
+    # strings back from the few rows of `session_dims` (10M events: with four strings a
+    # session, the join and `near` spilled out of the store's memory; linear ~420 -> ~285 ms).
     # Sessions carry their person's integer key (`session_people`, kept by the loader), and so
     # do the conversions (`keyed_events`, a narrow table the loader keeps beside the events: no
     # events scan, no identity links, no `visitor_keys` lookup per conversion; 10M events: that
@@ -228,10 +228,10 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
           ON s.own_key = c.own_key
     ),
     touch AS NOT MATERIALIZED (
-        SELECT t.*, {", ".join(f"d.{c}" for c in DIMS)}
+        SELECT t.*, coalesce(d.nd, false) AS nd
         FROM (SELECT {touch.replace("c.", "").replace("s.", "")} FROM near UNION ALL SELECT * FROM own) t
         LEFT JOIN (
-            SELECT dims_key, {", ".join(DIMS)} FROM session_dims
+            SELECT dims_key, coalesce(source, 'direct') <> 'direct' AS nd FROM session_dims
             WHERE project_id = $project AND env = $env
         ) d USING (dims_key)
     )"""
@@ -273,7 +273,7 @@ def _per_conversion(models: tuple[str, ...]) -> str:
         SELECT cid, arg_min(rid, session_id) FILTER (WHERE start_ts = t1) AS r1,
                arg_max(rid, session_id) FILTER (WHERE start_ts = tn) AS rn,
                arg_max(rid, session_id) FILTER (WHERE start_ts = tl AND {_NON_DIRECT}) AS rl
-        FROM (SELECT t.cid, t.start_ts, t.rid, t.source FROM touch t JOIN ties USING (cid, start_ts))
+        FROM (SELECT t.cid, t.start_ts, t.rid, t.nd FROM touch t JOIN ties USING (cid, start_ts))
         JOIN per USING (cid) JOIN (SELECT rowid AS rid, session_id FROM sessions) USING (rid)
         GROUP BY cid
     ),
@@ -285,8 +285,10 @@ def _sql(
     q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...], part: tuple[int, int] | None = None
 ) -> str:
     """`touchpoints`, then `credited`: one row per touchpoint with its weight `w_<model>` for
-    each of `models`, its conversion's cid and value and `q.group_by`; a conversion without any
-    touchpoint is one row credited whole to direct.
+    each of `models`, its conversion's cid and value and its session's `dims_key`; a
+    conversion without any touchpoint is one row credited whole to direct (`dims_key` -1).
+    And `named`: each `dims_key`'s `q.group_by` (-1's, direct's), which `credited` rows are
+    summed by once summed by key (see `_summed`).
 
     Each conversion's touchpoints are reduced to one row (`per`, `ends`), joined back to the
     touchpoints by the conversion's integer id: all six models come from those aggregates.
@@ -294,26 +296,48 @@ def _sql(
     weights for more CPU (3M events: ~600 of ~900 ms for side by side), most of it carrying
     the grouped strings through its many small partitions.
     """
-    direct = ", ".join(f"{DIRECT[d]} AS {d}" for d in q.group_by)
+    direct = ", ".join(f"{DIRECT[d]}" for d in q.group_by)
     weights = ", ".join(f"{_WEIGHT[m]} AS w_{m}" for m in models)
     whole = ", ".join(f"1.0 AS w_{m}" for m in models)
     per = "ends" if _ORDERED & set(models) else "per"
     return touchpoints(q, params, part) + f""",
     {_per_conversion(models)},
     credited AS (
-        SELECT cid, {", ".join(q.group_by)}, value, {weights}
+        SELECT cid, dims_key, value, {weights}
         FROM touch JOIN {per} USING (cid)
         UNION ALL
-        SELECT cid, {direct}, value, {whole} FROM conv
+        SELECT cid, -1, value, {whole} FROM conv
         WHERE NOT coalesce(cid IN (SELECT cid FROM per), false)
+    ),
+    named AS (
+        SELECT dims_key, {", ".join(q.group_by)} FROM session_dims
+        WHERE project_id = $project AND env = $env
+        UNION ALL SELECT -1, {direct}
     )
     """
 
 
 def credited(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...]) -> str:
-    """`touchpoints`, then `credited`: each touchpoint's conversion (cid), `q.group_by`, value
-    and weight `w_<model>` for each of `models`, as `attribution` and `compared` weigh them."""
+    """`touchpoints`, then `credited`: each touchpoint's conversion (cid), `dims_key`, value
+    and weight `w_<model>` for each of `models`, as `attribution` and `compared` weigh them,
+    and `named` (a `dims_key`'s `q.group_by`; see `_sql`)."""
     return _sql(q, params, models)
+
+
+def _summed(q: AttributionQuery, sums: dict[str, str], where: str) -> str:
+    """`keyed`, then `grouped`: the `credited` rows matching `where` summed by `dims_key`
+    (`sums`: column -> aggregate), then by `q.group_by`. The touchpoints are summed by an
+    integer, and only the sums carry strings (10M events, side by side: ~5% of a part)."""
+    keys = ", ".join(q.group_by)
+    return f""",
+    keyed AS (
+        SELECT dims_key, {", ".join(f"{sql} AS {name}" for name, sql in sums.items())}
+        FROM credited WHERE {where} GROUP BY dims_key
+    ),
+    grouped AS MATERIALIZED (
+        SELECT {keys}, {", ".join(f"sum({name}) AS {name}" for name in sums)}
+        FROM keyed LEFT JOIN named USING (dims_key) GROUP BY {keys}
+    )"""
 
 
 # The totals as two columns of every answer row, so the conversions are not read a second time
@@ -393,7 +417,6 @@ def _grouped(
     and time decay spill little and are read at once (time decay: 378 ms, two parts ~185
     each)."""
     keys = ", ".join(q.group_by)
-    aggregates = ", ".join(f"{sql} AS {name}" for name, sql in sums.items())
     k = 1
     if memory_bytes is not None and _ORDERED & set(models):
         counted: dict[str, Any] = {}
@@ -408,8 +431,7 @@ def _grouped(
         return answered(
             run,
             ctes,
-            f", grouped AS MATERIALIZED (SELECT {keys}, {aggregates} FROM credited WHERE {where}"
-            f" GROUP BY {keys})" + final(TOTALS),
+            _summed(q, sums, where) + final(TOTALS),
             {**params, "limit": q.limit},
         )
     # The parts' rows go to the last query as a list per column (a list of row structs took
@@ -420,8 +442,7 @@ def _grouped(
     for i in range(k):
         params = {}
         _names, rows = run(
-            _sql(q, params, models, (i, k))
-            + f"SELECT {keys}, {aggregates}, {TOTALS} FROM credited WHERE {where} GROUP BY {keys}",
+            _sql(q, params, models, (i, k)) + _summed(q, sums, where) + f" SELECT *, {TOTALS} FROM grouped",
             params,
         )
         if rows:  # none: the part has no conversion
