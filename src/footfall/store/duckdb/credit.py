@@ -122,14 +122,16 @@ def sessions(q: AttributionQuery, where: str, columns: str = "") -> str:
 
 
 # The highest person key a read marks its converters by, one bit a key (`converters`): 2**26
-# bits are 8 MB. Keys above it (or made after `key_ceiling` was read) are not marked, and their
-# sessions are joined as though they were.
+# bits are 8 MB, held by each thread's aggregate outside the store's memory limit. Keys above it
+# (or made after `key_ceiling` was read) are not marked, and their sessions are joined as though
+# they were.
 KEY_CAP = 2**26
 
 
 def key_ceiling(run: Runner) -> dict[str, Any]:
     """The parameters `converters` needs from the store: $ceiling, the highest person key yet
-    (at most `KEY_CAP`). DuckDB answers it from the table's statistics (~0.3 ms)."""
+    (at most `KEY_CAP`). DuckDB answers it from a checkpointed table's statistics (~0.3 ms),
+    else by scanning the keys not yet checkpointed (a few ms)."""
     _names, rows = run("SELECT coalesce(max(key), 0) FROM visitor_keys", {})
     return {"ceiling": min(int(rows[0][0]), KEY_CAP)}
 
@@ -139,7 +141,10 @@ def converters(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int
     their people that started in the lookback before $end: with `IN_LOOKBACK` and the
     conversion's own session, its touchpoints (see `touchpoints`). With `part` (i, k), only
     the conversions of the i-th of k parts of the people (by person key; those without a
-    person in part 0), and their people's sessions; without, `params` holds `key_ceiling`'s."""
+    person in part 0), and their people's sessions; without, `params` holds `key_ceiling`'s,
+    and `converting` (the bitstring) comes between them. `sess` may hold other sessions too
+    (those past the bitstring, or of another part's people): a reader of it must join it to
+    `conv` by person key, as every one does."""
     params.update(lookback=q.lookback_seconds)
     # Read at once, the converters' people are marked in a bitstring (`converting`), where a
     # session looks its person's key up: 10M events, 2M sessions, 211k converters: ~60 ms of
