@@ -48,9 +48,7 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
     a few hundred at most, often none, and then nothing more is read) are listed again from
     their touchpoints, ordered by a window over (start, session id). 10M events: the
     touchpoints held in `near` and read from it, as the models read them, were ~20% of the
-    read, and spilled out of the store's 96 MB (~545 -> ~450 ms in-process). The join is an
-    outer one, so each conversion has its row, with its value, and the lists are not joined
-    back to the conversions (10M events: CPU -2%, the time within noise).
+    read, and spilled out of the store's 96 MB (~545 -> ~450 ms in-process).
 
     The paths are built and grouped as lists of integers: numbering 883k touchpoints in a
     window sorted by (start, session id), then building, sorting and grouping lists of the
@@ -80,15 +78,12 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
         ),
         -- Lists of integers: lists holding strings ran out of memory at 10M events under
         -- 96 MB, and an ordered aggregate of them did at 3M.
-        -- Every conversion has its row: one without any touchpoint (no session matches it in
-        -- the outer join) has no list, and takes its own session's, or `[direct]`, in `coded`.
         sorted AS MATERIALIZED (
-            SELECT c.cid, any_value(c.value) AS value, bool_or(s.shared) AS sharing,
-                   bool_or(s.own_key = c.own_key) AS has_own,
-                   list_sort(list((epoch_us(s.start_ts) - lo) // q * m + s.code) FILTER (WHERE s.rid IS NOT NULL)) AS l
-            FROM conv c LEFT JOIN (
-                SELECT s.*, k.code FROM sess s JOIN codes k ON s.dims_key IS NOT DISTINCT FROM k.dims_key
-            ) s ON s.person_key = c.person_key AND {credit.IN_LOOKBACK}, pack
+            SELECT c.cid, bool_or(s.shared) AS sharing, bool_or(s.own_key = c.own_key) AS has_own,
+                   list_sort(list((epoch_us(s.start_ts) - lo) // q * m + k.code)) AS l
+            FROM conv c JOIN sess s ON s.person_key = c.person_key
+            JOIN codes k ON s.dims_key IS NOT DISTINCT FROM k.dims_key, pack
+            WHERE {credit.IN_LOOKBACK}
             GROUP BY c.cid
         ),
         -- As in `touchpoints`: when every own session is in its list, none is lost, and no
@@ -131,9 +126,9 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
             GROUP BY cid
         ),
         coded AS (
-            SELECT s.cid, s.value,
+            SELECT c.cid, c.value,
                    coalesce(r.path, list_transform(s.l, lambda t: (t % m)::INTEGER)) AS path
-            FROM sorted s LEFT JOIN retied r USING (cid), pack
+            FROM conv c LEFT JOIN sorted s USING (cid) LEFT JOIN retied r USING (cid), pack
         )"""
 
 
