@@ -23,7 +23,7 @@ from footfall.store.duckdb.reads import Runner, scope_where
 __all__ = [
     "CONVERSION_BYTES", "DIRECT", "IN_LOOKBACK", "KEY_CAP", "TOTALS", "answered", "attribution",
     "compared", "conversions", "conversions_in", "converters", "credited", "key_ceiling", "lost",
-    "parts", "sessions", "touchpoints",
+    "owned", "parts", "sessions", "touchpoints",
 ]  # fmt: skip
 
 _HALF_LIFE_SECONDS = 7 * 86400
@@ -187,6 +187,12 @@ def lost(found: str, own: str) -> str:
     )"""
 
 
+def owned(q: AttributionQuery, columns: str = "") -> str:
+    """`lost c` (see `lost`) joined to each one's own session `s` (see `sessions`; with
+    `columns`). The own session held the conversion, so it ended at or after $start."""
+    return f"lost c JOIN ({sessions(q, 's.end_ts >= $start', columns)}) s ON s.own_key = c.own_key"
+
+
 def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
     """`converters`, then `touch`: one row per touchpoint (its conversion's cid, ts and value,
     and the session's row id `rid`, start, `dims_key`, `shared` (its `shared_start`) and
@@ -209,12 +215,11 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     # (`near` flags it, comparing the session's integer key with the one `keyed_events` holds:
     # no session id string is read or carried through the join; 10M events: ~30% of linear's
     # time went to those strings). Only the conversions whose own session is not (`lost`) look
-    # theirs up, by that key. Each conversion has one own session at most (a session's key and
-    # id are unique in its scope), so when `near` holds as many own sessions as there are
-    # conversions with a session, none is lost (`mended`) and `lost` builds no hash table of
-    # every conversion's id to find none. The own session held the conversion, so it ended
-    # at or after $start. `own` adds exactly the sessions `near` lacks, so no UNION has to
-    # dedupe every touchpoint (which ran out of memory at 10M events).
+    # theirs up, by that key (`owned`). Each conversion has one own session at most (a
+    # session's key and id are unique in its scope), so when `near` holds as many own sessions
+    # as there are conversions with a session, none is lost (`mended`) and `lost` builds no
+    # hash table of every conversion's id to find none. `own` adds exactly the sessions `near`
+    # lacks, so no UNION has to dedupe every touchpoint (which ran out of memory at 10M events).
     # Conversions are few beside sessions, but DuckDB estimates an equality filter at a third
     # of the events: `coalesce(x IN (…), false)` keeps a mark join (as `lost` picks its
     # conversions), whose hash table is built from the few, where a semi join built it from
@@ -229,8 +234,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     ),
     {lost("near", "own")},
     own AS MATERIALIZED (
-        SELECT {touch} FROM lost c JOIN ({sessions(q, "s.end_ts >= $start")}) s
-          ON s.own_key = c.own_key
+        SELECT {touch} FROM {owned(q)}
     ),
     touch AS NOT MATERIALIZED (
         SELECT t.*, coalesce(d.nd, false) AS nd
@@ -301,7 +305,7 @@ def _sql(
     weights for more CPU (3M events: ~600 of ~900 ms for side by side), most of it carrying
     the grouped strings through its many small partitions.
     """
-    direct = ", ".join(f"{DIRECT[d]}" for d in q.group_by)
+    direct = ", ".join(DIRECT[d] for d in q.group_by)
     weights = ", ".join(f"{_WEIGHT[m]} AS w_{m}" for m in models)
     whole = ", ".join(f"1.0 AS w_{m}" for m in models)
     per = "ends" if _ORDERED & set(models) else "per"

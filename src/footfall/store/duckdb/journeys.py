@@ -111,8 +111,7 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
             WHERE {credit.IN_LOOKBACK}
             UNION ALL
             SELECT c.cid, s.start_ts, s.dims_key, s.session_id
-            FROM lost c JOIN ({credit.sessions(q, "s.end_ts >= $start", ", s.session_id")}) s
-              ON s.own_key = c.own_key
+            FROM {credit.owned(q, ", s.session_id")}
         ),
         -- A list window would copy each conversion's list to each of its rows: quadratic for
         -- a person with thousands of sessions, so the odd are numbered, then listed.
@@ -187,7 +186,7 @@ def seconds_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
         {credit.lost("found", "has_own")},
         own AS (
             SELECT c.cid, c.ts, s.start_ts AS first, 1 AS n
-            FROM lost c JOIN ({credit.sessions(q, "s.end_ts >= $start")}) s ON s.own_key = c.own_key
+            FROM {credit.owned(q)}
         ),
         -- With none lost, the figures are each conversion's row of `found`; else its rows
         -- there and in `own` are added up.
