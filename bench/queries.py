@@ -115,8 +115,8 @@ def build(path: Path, n: int, project: str) -> DuckDBStore:
     visitors.backfill(con)  # people per hour, with the links above (what the loader keeps)
     session_people.backfill(con)  # each session's person key (the loader keeps them too)
     event_times.backfill(con)  # funnels' times per person and hour, with those keys
-    event_times_runs.backfill(con)  # its closed weeks in name order, as the loader keeps them
     keyed_events.backfill(con)  # attribution's conversions, with those keys
+    event_times_runs.backfill(con)  # both tables' closed weeks in name order, as the loader keeps them
     con.execute("CHECKPOINT")
     print(f"built {n:,} events in {time.perf_counter() - t0:.1f} s", flush=True)
     return store

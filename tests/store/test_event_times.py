@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from footfall.model import Event, IdentityLink
-from footfall.read.queries import FunnelPeopleQuery, FunnelQuery, FunnelStep
+from footfall.read.queries import AttributionQuery, FunnelPeopleQuery, FunnelQuery, FunnelStep
 from footfall.store.duckdb import event_times, event_times_runs, funnels
 from footfall.store.duckdb.store import DuckDBStore
 from tests.store.test_visitor_hours import SCOPE, fresh, load
@@ -83,7 +84,9 @@ def same(s: DuckDBStore, q: FunnelQuery) -> dict[str, Any]:
 
 
 def rows(s: DuckDBStore) -> list[tuple[Any, ...]]:
-    return sorted(s.read("SELECT * FROM event_times", None)[1], key=repr)
+    """Every row of both tables that `event_times_runs` rewrites, in no order."""
+    got = s.read("SELECT * FROM event_times", None)[1] + s.read("SELECT * FROM keyed_events", None)[1]
+    return sorted(got, key=repr)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -217,13 +220,24 @@ def test_the_migration_backfills_an_existing_store(tmp_path: Path) -> None:
     s.close()
 
 
-def ordered(s: DuckDBStore, before: datetime, since: datetime = T0 - timedelta(days=30)) -> bool:
-    """Are the rows of the hours in [since, before), in the table's own order, in run order?"""
+def in_order(s: DuckDBStore, table: str, before: datetime, since: datetime) -> bool:
+    """Are `table`'s rows of [since, before), in the table's own order, in run order?"""
+    at, order = event_times_runs.TABLES[table]
     got = s.read(
-        f"SELECT {event_times_runs.ORDER} FROM event_times WHERE hour >= $a AND hour < $b ORDER BY rowid",
+        f"SELECT {order} FROM {table} WHERE {at} >= $a AND {at} < $b ORDER BY rowid",
         {"a": since.replace(tzinfo=None), "b": before.replace(tzinfo=None)},
     )[1]
     return got == sorted(got)
+
+
+def ordered(s: DuckDBStore, before: datetime, since: datetime = T0 - timedelta(days=30)) -> bool:
+    """Are both tables' rows of [since, before) in run order?"""
+    return all(in_order(s, table, before, since) for table in event_times_runs.TABLES)
+
+
+def unordered(s: DuckDBStore, before: datetime, since: datetime = T0 - timedelta(days=30)) -> bool:
+    """Are neither table's rows of [since, before) in run order?"""
+    return not any(in_order(s, table, before, since) for table in event_times_runs.TABLES)
 
 
 def closed_upto(s: DuckDBStore) -> datetime:
@@ -251,13 +265,13 @@ def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path)
     steps = (FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy"))
     q = FunnelQuery(scope=SCOPE, start=friday, end=friday + timedelta(days=5), steps=steps)
     before = same(s, q)
-    assert not ordered(s, friday + timedelta(days=1))  # as appended: in time order
+    assert unordered(s, friday + timedelta(days=1))  # as appended: in time order
     now = datetime(2026, 3, 31, 10, tzinfo=UTC)
     # One day per call while closed days wait; Sunday's call rewrites the week it ends too.
     assert event_times_runs.close_day(s._con, now) == now
     assert closed_upto(s) == datetime(2026, 3, 28)
     assert ordered(s, datetime(2026, 3, 28, tzinfo=UTC))
-    assert not ordered(s, datetime(2026, 3, 29, tzinfo=UTC))
+    assert unordered(s, datetime(2026, 3, 29, tzinfo=UTC))
     assert event_times_runs.close_day(s._con, now) == now
     assert event_times_runs.close_day(s._con, now) == now  # Sunday the 29th, and its week
     assert closed_upto(s) == datetime(2026, 3, 30)
@@ -268,12 +282,12 @@ def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path)
     assert event_times_runs.close_day(s._con, now) == midnight  # Monday: nothing waits after it
     assert event_times_runs.close_day(s._con, now) == midnight
     assert closed_upto(s) == datetime(2026, 3, 31)
-    assert not ordered(s, datetime(2026, 4, 1, tzinfo=UTC))  # today is still open
+    assert unordered(s, datetime(2026, 4, 1, tzinfo=UTC))  # today is still open
     assert rows(s) == kept
     assert same(s, q) == before
     # A late event for Saturday: appended, then its week is rewritten again before any day.
     load(s, [([ev("late", "signup", datetime(2026, 3, 28, 5, tzinfo=UTC), "d2")], [])])
-    assert not ordered(s, datetime(2026, 3, 30, tzinfo=UTC))
+    assert unordered(s, datetime(2026, 3, 30, tzinfo=UTC))
     assert event_times_runs.close_day(s._con, now) == now
     assert s.read("SELECT upto, late_from FROM event_times_closed", None)[1] == [(datetime(2026, 3, 31), None)]
     assert ordered(s, datetime(2026, 3, 30, tzinfo=UTC))
@@ -312,7 +326,7 @@ def test_a_week_bigger_than_the_bound_stays_in_day_runs(tmp_path: Path) -> None:
     assert closed_upto(s) == datetime(2026, 3, 30)
     for day in range(7):
         assert ordered(s, sunday - timedelta(days=day - 1), sunday - timedelta(days=day))
-    assert not ordered(s, sunday + timedelta(days=1), sunday - timedelta(days=6))  # no week run
+    assert unordered(s, sunday + timedelta(days=1), sunday - timedelta(days=6))  # no week run
     s.close()
 
 
@@ -336,9 +350,9 @@ def test_the_migration_rewrites_the_closed_weeks_of_an_existing_store(tmp_path: 
     load(s, [(evs, [])])
     q = FunnelQuery(scope=SCOPE, start=at(1), end=at(300), steps=(FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy")))
     before, kept = same(s, q), rows(s)
-    assert not ordered(s, at(400))
-    # The store as the previous release left it: migration 17 not applied.
-    for sql in ("DROP TABLE event_times_closed", "DELETE FROM schema_migrations WHERE version = 17"):
+    assert unordered(s, at(400))
+    # The store as a release before 17 left it (and so before 22).
+    for sql in ("DROP TABLE event_times_closed", "DELETE FROM schema_migrations WHERE version IN (17, 22)"):
         s._con.execute(sql)
     s.close()
     s = DuckDBStore(tmp_path / "e.duckdb")
@@ -350,4 +364,56 @@ def test_the_migration_rewrites_the_closed_weeks_of_an_existing_store(tmp_path: 
     for week in range(3):  # the events' three weeks are closed: each is one run
         assert ordered(s, monday + timedelta(days=7 * week + 7), monday + timedelta(days=7 * week))
     assert same(s, q) == before
+    s.close()
+
+
+SEARCH = {"source": "google", "medium": "organic", "channel": "Organic Search"}
+EMAIL = {"source": "newsletter", "medium": "email", "channel": "Email"}
+
+
+def attributed(s: DuckDBStore) -> list[dict[str, Any]]:
+    """Every attribution read of the `buy` conversions that `keyed_events` holds."""
+    q = AttributionQuery(scope=SCOPE, start=at(0), end=at(400), conversion="buy", group_by=("channel",))
+    return [s.attribution_compared(q), s.conversion_paths(q), s.time_to_convert(q)]
+
+
+def test_the_migration_rewrites_the_closed_periods_of_keyed_events(tmp_path: Path) -> None:
+    s = by_hand(fresh(tmp_path / "e.duckdb"))
+    # Each device's visits, from search or email: paths of several touchpoints.
+    evs = [
+        msgspec.structs.replace(
+            ev(f"u{i}", NAMES[i % 4], at(i * 6), f"d{i % 5}", "carol" if i == 7 else None),
+            session_id=f"s{i // 4}", **(SEARCH if i % 8 < 4 else EMAIL),
+        )
+        for i in range(60)
+    ]  # fmt: skip
+    load(s, [(evs, [])])
+    # The store as release 21 left it: event_times' runs closed up to Thursday 9 April, a late
+    # span waiting, keyed_events as the loader appended it (in time order).
+    state = (datetime(2026, 4, 9), datetime(2026, 4, 1, 5), datetime(2026, 4, 2, 7))
+    s._con.execute("UPDATE event_times_closed SET upto = $1, late_from = $2, late_to = $3", list(state))
+    for sql in (
+        "CREATE TEMP TABLE appended AS SELECT * FROM keyed_events ORDER BY ts",
+        "DELETE FROM keyed_events",
+        "INSERT INTO keyed_events SELECT * FROM appended ORDER BY ts",
+        "DELETE FROM schema_migrations WHERE version = 22",
+    ):
+        s._con.execute(sql)
+    kept, answers = rows(s), attributed(s)
+    assert answers[2]["totals"] == {"conversions": 15, "with_touchpoints": 15}
+    assert {len(row["path"]) for row in answers[1]["rows"]} == {1, 2, 3, 4}
+    assert not in_order(s, "keyed_events", at(400), at(0))
+    s.close()
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    assert s.read("SELECT * FROM event_times_closed", None)[1] == [state]  # the loader's to go on
+    assert rows(s) == kept
+    monday = datetime(2026, 3, 23, tzinfo=UTC)
+    for week in range(2):  # the closed weeks: each one run
+        assert in_order(s, "keyed_events", monday + timedelta(days=7 * week + 7), monday + timedelta(days=7 * week))
+    assert in_order(s, "keyed_events", datetime(2026, 4, 7, tzinfo=UTC), datetime(2026, 4, 6, tzinfo=UTC))
+    assert in_order(s, "keyed_events", datetime(2026, 4, 9, tzinfo=UTC), datetime(2026, 4, 8, tzinfo=UTC))
+    assert not in_order(s, "keyed_events", datetime(2026, 4, 9, tzinfo=UTC), monday + timedelta(days=14))  # days
+    assert not in_order(s, "keyed_events", at(400), datetime(2026, 4, 9, tzinfo=UTC))  # not closed: as appended
+    assert attributed(s) == answers
     s.close()

@@ -1,5 +1,6 @@
-"""Closed periods of `event_times` rewritten in event-name order, so a funnel step reads only
-its event's row groups, with each person's rows side by side (#19).
+"""Closed periods of `event_times` and `keyed_events` rewritten in event-name order, so a funnel
+step reads only its event's row groups, with each person's rows side by side, and attribution
+only its conversions' (#19).
 
 The loader appends `event_times` rows in time order, so every row group held every event name
 and each step of a funnel scanned the whole table. Once a UTC day closes, its rows are
@@ -11,6 +12,12 @@ fill whole row groups (10M events a month: a week is ~7 row groups), so the zone
 aggregate and join. Only the physical order changes, never a row: every read stays exact, and
 relink, forget and the fold's merge work on the table as before.
 
+`keyed_events` (attribution's conversions, `keyed_events.py`) is rewritten with it, period for
+period, sorted by (project, env, name, time): its rows were appended in time order too, so
+reading a month's conversions scanned every event but page views of the month (10M events:
+2M rows for 294k conversions). Every event it holds has its row in `event_times`, so the
+late rows that widen `late_from`..`late_to` are its late rows too.
+
 The loader rewrites at most one closed day (and the week it ends) after committing a batch,
 in its own transaction (`close_day`); `event_times_closed.upto` is the start of the first day
 not rewritten yet. Rows folded later for a day already rewritten (late events, imports of old
@@ -18,12 +25,14 @@ events) are appended in arrival order and widen `late_from`..`late_to`, the span
 hours: when the next day closes, those weeks are rewritten again, a week per batch, before
 the day (the loader calls `close_day` only once a UTC day once caught up, so an import of old
 events is not slowed by rewrites while it runs). Forget rebuilds its
-days in this order (`event_times.REBUILD_DAYS`), one run per day.
+days in this order (`event_times.REBUILD_DAYS`, `keyed_events.REBUILD_DAYS`), one run per
+day.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,31 +40,48 @@ import duckdb
 
 from footfall.store.duckdb.reads import naive_utc
 
-__all__ = ["MARK_LATE", "ORDER", "WEEK_ROWS", "backfill", "close_day", "rewrite"]
+__all__ = [
+    "KEYED_ORDER", "MARK_LATE", "ORDER", "TABLES", "WEEK_ROWS", "backfill", "backfill_keyed",
+    "close_day", "rewrite",
+]  # fmt: skip
 
 # The rows' order inside a run: a funnel step filters project, env and name (zone maps skip
 # other names' row groups), then groups and joins by person.
 ORDER = "project_id, env, name, person_key, hour"
+# Attribution reads one name's rows in a time range, then joins them by person key (in no
+# order: sorted by person within the name, the reads were no faster).
+KEYED_ORDER = "project_id, env, name, ts"
 
-_REWRITE = (
-    "CREATE OR REPLACE TEMP TABLE run_times AS"
-    " SELECT * FROM event_times WHERE hour >= $lo AND hour < $hi",
-    "DELETE FROM event_times WHERE hour >= $lo AND hour < $hi",
-    f"INSERT INTO event_times SELECT * FROM run_times ORDER BY {ORDER}",
-    "DROP TABLE run_times",
-)
-# A bigger week stays in day runs: rewriting 844k rows (10M events a month) took 2.7 s of CPU,
-# during which the loader applies nothing and reads wait for it (503 after 10 s).
-WEEK_ROWS = 2_000_000
+# Each table rewritten in runs: the column a period is cut by, and the order in a run.
+TABLES = {"event_times": ("hour", ORDER), "keyed_events": ("ts", KEYED_ORDER)}
+
+
+def _rewrite(table: str) -> tuple[str, ...]:
+    at, order = TABLES[table]
+    return (
+        f"CREATE OR REPLACE TEMP TABLE run_rows AS SELECT * FROM {table} WHERE {at} >= $lo AND {at} < $hi",
+        f"DELETE FROM {table} WHERE {at} >= $lo AND {at} < $hi",
+        f"INSERT INTO {table} SELECT * FROM run_rows ORDER BY {order}",
+        "DROP TABLE run_rows",
+    )
+
+
+# A bigger week (both tables' rows) stays in day runs: rewriting 844k rows of `event_times`
+# and 467k of `keyed_events` (a week of 10M events a month) took ~3.4 s (2.3 + 1.1; ~2.2 s
+# warm), during which the loader applies nothing and reads wait for it (503 after 10 s).
+WEEK_ROWS = 3_000_000
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
 
 
-def rewrite(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> None:
-    """Rewrite the rows of the hours in [lo, hi) in `ORDER`, at the table's end (in the
-    caller's transaction)."""
-    for sql in _REWRITE:
-        con.execute(sql, {"lo": lo, "hi": hi} if "$lo" in sql else None)
+def rewrite(
+    con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, tables: tuple[str, ...] = tuple(TABLES)
+) -> None:
+    """Rewrite the rows of [lo, hi) of `tables` (of `TABLES`) in their order, at each table's
+    end (in the caller's transaction)."""
+    for table in tables:
+        for sql in _rewrite(table):
+            con.execute(sql, {"lo": lo, "hi": hi} if "$lo" in sql else None)
 
 
 def _day(when: datetime) -> datetime:
@@ -64,20 +90,24 @@ def _day(when: datetime) -> datetime:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> int:
-    row = con.execute(
-        "SELECT count(*) FROM event_times WHERE hour >= $lo AND hour < $hi", {"lo": lo, "hi": hi}
-    ).fetchone()
+    counts = " + ".join(
+        f"(SELECT count(*) FROM {table} WHERE {at} >= $lo AND {at} < $hi)" for table, (at, _order) in TABLES.items()
+    )
+    row = con.execute(f"SELECT {counts}", {"lo": lo, "hi": hi}).fetchone()
     return int(row[0]) if row else 0
 
 
 def _in_transaction(
-    con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, state: str, params: dict[str, Any]
+    con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, state: str | None, params: dict[str, Any],
+    tables: tuple[str, ...] = tuple(TABLES),
 ) -> None:
-    """Rewrite [lo, hi) and record how far (`state`, an assignment to event_times_closed)."""
+    """Rewrite [lo, hi) of `tables` and record how far (`state`, an assignment to
+    event_times_closed; None: nothing to record)."""
     con.execute("BEGIN")
     try:
-        rewrite(con, lo, hi)
-        con.execute(f"UPDATE event_times_closed SET {state}", params)
+        rewrite(con, lo, hi, tables)
+        if state is not None:
+            con.execute(f"UPDATE event_times_closed SET {state}", params)
         con.execute("COMMIT")
     except Exception:
         with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
@@ -136,21 +166,45 @@ WHERE l.lo IS NOT NULL
 """
 
 
-def backfill(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> None:
-    """Rewrite every closed ISO week of the stored rows, then each closed day of the current
-    week, a period per transaction (migration 17; stores built outside the loader, as
-    bench/queries.py's); `upto` becomes today. Interrupted, it starts over."""
+def _closed(first: datetime | None, today: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """The closed ISO weeks from `first`'s (or this week when None), then the closed days of
+    the week `today` is in, each as [lo, hi)."""
+    week = today - timedelta(days=today.weekday())
+    lo = week if first is None else min(_day(first), week)
+    lo -= timedelta(days=lo.weekday())
+    while lo < week:  # no pause to bound here: a week of any size is one run
+        yield lo, lo + _WEEK
+        lo += _WEEK
+    while lo < today:
+        yield lo, lo + _DAY
+        lo += _DAY
+
+
+def backfill(
+    con: duckdb.DuckDBPyConnection, now: datetime | None = None, tables: tuple[str, ...] = tuple(TABLES)
+) -> None:
+    """Rewrite every closed ISO week of the stored rows of `tables`, then each closed day of
+    the current week, a period per transaction (migration 17, `event_times` alone: the store
+    may not have `keyed_events` yet; stores built outside the loader, as bench/queries.py's);
+    `upto` becomes today. Interrupted, it starts over."""
     today = _day(now or datetime.now(UTC))
     con.execute("DELETE FROM event_times_closed")
     first = con.execute("SELECT min(hour) FROM event_times").fetchone()
-    week = today - timedelta(days=today.weekday())
-    lo = week if first is None or first[0] is None else min(_day(first[0]), week)
-    lo -= timedelta(days=lo.weekday())
-    con.execute("INSERT INTO event_times_closed VALUES ($upto, NULL, NULL)", {"upto": lo})
-    upto = "upto = $upto"
-    while lo < week:  # no pause to bound here: a week of any size is one run
-        _in_transaction(con, lo, lo + _WEEK, upto, {"upto": lo + _WEEK})
-        lo += _WEEK
-    while lo < today:
-        _in_transaction(con, lo, lo + _DAY, upto, {"upto": lo + _DAY})
-        lo += _DAY
+    spans = list(_closed(None if first is None else first[0], today))
+    start = spans[0][0] if spans else today
+    con.execute("INSERT INTO event_times_closed VALUES ($upto, NULL, NULL)", {"upto": start})
+    for lo, hi in spans:
+        _in_transaction(con, lo, hi, "upto = $upto", {"upto": hi}, tables)
+
+
+def backfill_keyed(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite `keyed_events`' closed periods that `event_times` has had rewritten (before
+    `upto`), a week or a day per transaction (migration 22: the loader now rewrites both
+    tables). The late rows waiting are left for the loader, as `event_times`' are.
+    Interrupted, it starts over."""
+    row = con.execute("SELECT upto FROM event_times_closed").fetchone()
+    first = con.execute("SELECT min(ts) FROM keyed_events").fetchone()
+    if row is None or first is None or first[0] is None:
+        return
+    for lo, hi in _closed(first[0], row[0]):
+        _in_transaction(con, lo, hi, None, {}, ("keyed_events",))

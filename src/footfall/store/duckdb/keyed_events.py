@@ -17,8 +17,12 @@ Kept by the loader in the same transaction as the events:
   `visitors.fold_events` has the keys of the batch's ids in temp `batch_keys`;
 * `visitors.relink` moves the rows of the devices whose person changed to the new person key
   (as it does its own tables');
-* forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`). Reclassify
-  changes attribution columns only, none of which this table holds.
+* forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`), in the order
+  of a closed day's run. Reclassify changes attribution columns only, none of which this
+  table holds.
+
+Closed days and weeks are rewritten sorted by (project, env, name, time) with `event_times`'
+(`event_times_runs.py`), so a read of one name's conversions skips other names' row groups.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from datetime import datetime
 import duckdb
 
 from footfall.store.duckdb.daily import each_event_day
+from footfall.store.duckdb.event_times_runs import KEYED_ORDER
 from footfall.store.duckdb.visitors import PAGEVIEW
 
 __all__ = ["FOLD", "REBUILD_DAYS", "backfill", "holds"]
@@ -79,7 +84,8 @@ REBUILD_DAYS = (
         keys=_STORED_KEYS,
         sessions="sessions",
         where="AND (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)",
-    ),
+    )
+    + f" ORDER BY {KEYED_ORDER}",
 )
 
 

@@ -125,6 +125,10 @@ def _backfill_13(con: duckdb.DuckDBPyConnection) -> None:
     backfill_humans(con)
 
 
+def _backfill_17(con: duckdb.DuckDBPyConnection) -> None:
+    event_times_runs.backfill(con, tables=("event_times",))  # keyed_events comes at 18
+
+
 def _backfill_19(con: duckdb.DuckDBPyConnection) -> None:
     backfill_keys(con)
     keyed_events.backfill(con)
@@ -138,11 +142,12 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     13: _backfill_13,
     14: event_times.backfill,
     16: session_people.backfill,
-    17: event_times_runs.backfill,
+    17: _backfill_17,
     # Migration 18's table is filled once 19 has given it its session keys' column.
     19: _backfill_19,
     20: backfill_dims,
     21: backfill_shared_starts,
+    22: event_times_runs.backfill_keyed,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -275,8 +280,9 @@ class DuckDBStore:
             return inserted
 
     def _close_days(self) -> None:
-        """Rewrite a closed UTC day of event_times in name order (and the week it ends), at
-        most one per batch, after the batch's commit (store/duckdb/event_times_runs.py)."""
+        """Rewrite a closed UTC day of event_times and keyed_events in name order (and the
+        week it ends), at most one per batch, after the batch's commit
+        (store/duckdb/event_times_runs.py)."""
         now = datetime.now(UTC)
         if now < self._close_after:
             return
