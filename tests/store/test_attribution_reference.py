@@ -161,8 +161,35 @@ def test_every_model_matches_the_reference(
         paths = s.conversion_paths(q)["rows"]
         got = {tuple(r["path"]): (r["conversions"], r["value"]) for r in paths}
         assert got == reference_paths(events, q)
+        for limit in (1, 2, 3):  # only the paths that may be first are decoded: the same order
+            assert s.conversion_paths(msgspec.structs.replace(q, limit=limit))["rows"] == paths[:limit]
     finally:
         s.close()
+
+
+def test_paths_without_a_direct_session_keep_direct_apart(tmp_path: Path) -> None:
+    """A conversion without any touchpoint has the path `[direct]` by each dimension (channel,
+    source, campaign: `[None]`), also when no session has that value to share it with."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s.append(ndjson(
+        visit(at(1), "p", "s-a", CHANNELS[0]), buy(at(1, 1), "p", "s-a", 100, CHANNELS[0]),
+        visit(at(2), "q", "s-b", CHANNELS[1]), buy(at(2, 1), "q", "s-b", 10, CHANNELS[1]),
+        buy(at(3), "r", None, 1, DIRECT),
+    ), b"", 1)  # fmt: skip
+    q = AttributionQuery(
+        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+        group_by=("channel",),
+    )  # fmt: skip
+    for dimension, want in (
+        ("channel", [(["Organic Search"], 1, 100.0), (["Paid Social"], 1, 10.0), (["Direct"], 1, 1.0)]),
+        ("source", [(["google"], 1, 100.0), (["x"], 1, 10.0), (["direct"], 1, 1.0)]),
+        # The first visit has no campaign either: its path and direct's are one.
+        ("campaign", [([None], 2, 101.0), (["c1"], 1, 10.0)]),
+    ):
+        rows = s.conversion_paths(msgspec.structs.replace(q, group_by=(dimension,)))["rows"]
+        assert [(r["path"], r["conversions"], r["value"]) for r in rows] == want, dimension
+    s.close()
 
 
 @settings(max_examples=25, deadline=None)
