@@ -167,27 +167,35 @@ def test_every_model_matches_the_reference(
         s.close()
 
 
+# Paths by channel, with each conversion's value, over the days the tests below use.
+_BY_CHANNEL = AttributionQuery(
+    scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
+    group_by=("channel",),
+)
+
+
+def _stored(tmp_path: Path, events: bytes) -> DuckDBStore:
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s.append(events, b"", 1)
+    return s
+
+
 def test_paths_without_a_direct_session_keep_direct_apart(tmp_path: Path) -> None:
     """A conversion without any touchpoint has the path `[direct]` by each dimension (channel,
     source, campaign: `[None]`), also when no session has that value to share it with."""
-    s = DuckDBStore(tmp_path / "e.duckdb")
-    s.migrate()
-    s.append(ndjson(
+    s = _stored(tmp_path, ndjson(
         visit(at(1), "p", "s-a", CHANNELS[0]), buy(at(1, 1), "p", "s-a", 100, CHANNELS[0]),
         visit(at(2), "q", "s-b", CHANNELS[1]), buy(at(2, 1), "q", "s-b", 10, CHANNELS[1]),
         buy(at(3), "r", None, 1, DIRECT),
-    ), b"", 1)  # fmt: skip
-    q = AttributionQuery(
-        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
-        group_by=("channel",),
-    )  # fmt: skip
+    ))  # fmt: skip
     for dimension, want in (
         ("channel", [(["Organic Search"], 1, 100.0), (["Paid Social"], 1, 10.0), (["Direct"], 1, 1.0)]),
         ("source", [(["google"], 1, 100.0), (["x"], 1, 10.0), (["direct"], 1, 1.0)]),
         # The first visit has no campaign either: its path and direct's are one.
         ("campaign", [([None], 2, 101.0), (["c1"], 1, 10.0)]),
     ):
-        rows = s.conversion_paths(msgspec.structs.replace(q, group_by=(dimension,)))["rows"]
+        rows = s.conversion_paths(msgspec.structs.replace(_BY_CHANNEL, group_by=(dimension,)))["rows"]
         assert [(r["path"], r["conversions"], r["value"]) for r in rows] == want, dimension
     s.close()
 
@@ -235,19 +243,13 @@ def test_paths_order_tied_sessions_by_id_and_merge_direct(tmp_path: Path) -> Non
     """A path orders two sessions that start at the same instant by their id, and a
     conversion without any touchpoint shares the path `[Direct]` with one whose only
     touchpoint is direct."""
-    s = DuckDBStore(tmp_path / "e.duckdb")
-    s.migrate()
-    s.append(ndjson(
+    s = _stored(tmp_path, ndjson(
         visit(at(1), "p", "s-b", CHANNELS[0]), visit(at(1), "p", "s-a", CHANNELS[1]),
         buy(at(2), "p", "s-c", 100, DIRECT),
         visit(at(3), "q", "s-d", DIRECT), buy(at(3, 1), "q", "s-d", 10, DIRECT),
         buy(at(4), "r", None, 1, DIRECT),
-    ), b"", 1)  # fmt: skip
-    q = AttributionQuery(
-        scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
-        group_by=("channel",),
-    )  # fmt: skip
-    rows = s.conversion_paths(q)["rows"]
+    ))  # fmt: skip
+    rows = s.conversion_paths(_BY_CHANNEL)["rows"]
     assert [(r["path"], r["conversions"], r["value"]) for r in rows] == [
         (["Direct"], 2, 11.0), (["Paid Social", "Organic Search", "Direct"], 1, 100.0),
     ]
