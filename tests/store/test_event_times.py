@@ -20,6 +20,7 @@ from footfall.model import Event, IdentityLink
 from footfall.read.queries import AttributionQuery, FunnelPeopleQuery, FunnelQuery, FunnelStep
 from footfall.store.duckdb import event_times, event_times_runs, funnels
 from footfall.store.duckdb.store import DuckDBStore
+from tests.store.test_keyed_events import BEFORE_18
 from tests.store.test_visitor_hours import SCOPE, fresh, load
 
 T0 = datetime(2026, 3, 28, tzinfo=UTC)  # funnels are in UTC: no time zone to vary
@@ -302,6 +303,14 @@ def test_closed_days_then_their_week_are_rewritten_in_name_order(tmp_path: Path)
     assert event_times_runs.close_day(s._con, now) == now  # Monday the 30th: a day run
     assert s.read("SELECT upto, late_from, late_to FROM event_times_closed", None)[1] == [(datetime(2026, 3, 31), None, None)]
     assert ordered(s, datetime(2026, 3, 31, tzinfo=UTC), datetime(2026, 3, 30, tzinfo=UTC))
+    # Late events of no one (neither id): not in event_times, in keyed_events, late all the same.
+    nobody = [Event(project_id="prj_a", env="live", uid=f"n{i}", name=name, ts=datetime(2026, 3, 29, 20 - i, tzinfo=UTC),
+                    received_at=T0) for i, name in enumerate(["signup", "buy", "buy"])]  # fmt: skip
+    load(s, [(nobody, [])])
+    assert not in_order(s, "keyed_events", datetime(2026, 3, 30, tzinfo=UTC), friday)
+    assert s.read("SELECT late_from FROM event_times_closed", None)[1] == [(datetime(2026, 3, 29, 18),)]
+    assert event_times_runs.close_day(s._con, now) == now
+    assert ordered(s, datetime(2026, 3, 30, tzinfo=UTC), friday)
     before = same(s, q)
     # A late identify moves rows inside the runs; a forget rebuilds its days in run order.
     load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="carol", ts=T0)])])
@@ -321,7 +330,9 @@ def test_a_week_bigger_than_the_bound_stays_in_day_runs(tmp_path: Path) -> None:
     sunday = datetime(2026, 3, 29, tzinfo=UTC)
     load(s, [([ev(f"u{i}", NAMES[i % 4], sunday - timedelta(hours=i * 5), f"d{i % 3}") for i in range(30)], [])])
     now = datetime(2026, 3, 30, 10, tzinfo=UTC)
-    while event_times_runs.close_day(s._con, now, week_rows=10) == now:
+    # 30 rows of event_times and 14 of keyed_events (the events but page views): both count.
+    assert s.read("SELECT (SELECT count(*) FROM event_times), (SELECT count(*) FROM keyed_events)", None)[1] == [(30, 14)]
+    while event_times_runs.close_day(s._con, now, week_rows=40) == now:
         pass
     assert closed_upto(s) == datetime(2026, 3, 30)
     for day in range(7):
@@ -351,8 +362,8 @@ def test_the_migration_rewrites_the_closed_weeks_of_an_existing_store(tmp_path: 
     q = FunnelQuery(scope=SCOPE, start=at(1), end=at(300), steps=(FunnelStep("$pageview"), FunnelStep("signup"), FunnelStep("buy")))
     before, kept = same(s, q), rows(s)
     assert unordered(s, at(400))
-    # The store as a release before 17 left it (and so before 22).
-    for sql in ("DROP TABLE event_times_closed", "DELETE FROM schema_migrations WHERE version IN (17, 22)"):
+    # The store as a release before 17 left it: no keyed_events yet (18, 19), nor 22.
+    for sql in ("DROP TABLE event_times_closed", "DELETE FROM schema_migrations WHERE version = 17", *BEFORE_18):
         s._con.execute(sql)
     s.close()
     s = DuckDBStore(tmp_path / "e.duckdb")
@@ -416,4 +427,16 @@ def test_the_migration_rewrites_the_closed_periods_of_keyed_events(tmp_path: Pat
     assert not in_order(s, "keyed_events", datetime(2026, 4, 9, tzinfo=UTC), monday + timedelta(days=14))  # days
     assert not in_order(s, "keyed_events", at(400), datetime(2026, 4, 9, tzinfo=UTC))  # not closed: as appended
     assert attributed(s) == answers
+    # A week of more rows than the bound is rewritten a day per transaction.
+    for sql in (
+        "CREATE TEMP TABLE appended AS SELECT * FROM keyed_events ORDER BY ts",
+        "DELETE FROM keyed_events",
+        "INSERT INTO keyed_events SELECT * FROM appended ORDER BY ts",
+    ):
+        s._con.execute(sql)
+    event_times_runs.backfill_keyed(s._con, week_rows=1)
+    assert rows(s) == kept
+    week = monday + timedelta(days=7)
+    assert all(in_order(s, "keyed_events", week + timedelta(days=d + 1), week + timedelta(days=d)) for d in range(7))
+    assert not in_order(s, "keyed_events", week + timedelta(days=7), week)
     s.close()

@@ -197,18 +197,19 @@ def test_an_identify_after_the_fact_moves_the_conversion_to_its_person(tmp_path:
 
 
 # The store as a previous release left it: before migration 18 (no keyed_events), or at it
-# (keyed_events without session keys, sessions without keys).
+# (keyed_events without session keys, sessions without keys, in time order).
 _BEFORE_19 = (
+    "DELETE FROM schema_migrations WHERE version = 22",
     "ALTER TABLE sessions DROP COLUMN shared_start", "DELETE FROM schema_migrations WHERE version = 21",
     "ALTER TABLE sessions DROP COLUMN dims_key", "DROP TABLE session_dims",
     "DROP SEQUENCE session_dims_keys", "DELETE FROM schema_migrations WHERE version = 20",
     "ALTER TABLE keyed_events DROP COLUMN session_key", "ALTER TABLE sessions DROP COLUMN session_key",
     "DROP SEQUENCE session_keys", "DELETE FROM schema_migrations WHERE version = 19",
 )
-_BEFORE_18 = (*_BEFORE_19, "DROP TABLE keyed_events", "DELETE FROM schema_migrations WHERE version = 18")
+BEFORE_18 = (*_BEFORE_19, "DROP TABLE keyed_events", "DELETE FROM schema_migrations WHERE version = 18")
 
 
-@pytest.mark.parametrize("release", [_BEFORE_18, _BEFORE_19], ids=["before-18", "at-18"])
+@pytest.mark.parametrize("release", [BEFORE_18, _BEFORE_19], ids=["before-18", "at-18"])
 def test_the_migration_fills_an_existing_store(tmp_path: Path, release: tuple[str, ...]) -> None:
     s = fresh(tmp_path / "e.duckdb")
     evs = [_ev(i, f"d{i % 5}", ["$pageview", "buy"][i % 2], "carol" if i == 7 else None, i) for i in range(40)]

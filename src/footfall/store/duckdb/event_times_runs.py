@@ -15,8 +15,8 @@ relink, forget and the fold's merge work on the table as before.
 `keyed_events` (attribution's conversions, `keyed_events.py`) is rewritten with it, period for
 period, sorted by (project, env, name, time): its rows were appended in time order too, so
 reading a month's conversions scanned every event but page views of the month (10M events:
-2M rows for 294k conversions). Every event it holds has its row in `event_times`, so the
-late rows that widen `late_from`..`late_to` are its late rows too.
+2M rows for 294k conversions). The late span (`late_from`..`late_to`) is widened by the hours
+of every event of a batch, with or without a person, so it covers both tables' late rows.
 
 The loader rewrites at most one closed day (and the week it ends) after committing a batch,
 in its own transaction (`close_day`); `event_times_closed.upto` is the start of the first day
@@ -89,9 +89,10 @@ def _day(when: datetime) -> datetime:
     return naive_utc(when).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> int:
+def _rows(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, tables: tuple[str, ...]) -> int:
     counts = " + ".join(
-        f"(SELECT count(*) FROM {table} WHERE {at} >= $lo AND {at} < $hi)" for table, (at, _order) in TABLES.items()
+        f"(SELECT count(*) FROM {table} WHERE {at} >= $lo AND {at} < $hi)"
+        for table, (at, _order) in TABLES.items() if table in tables
     )
     row = con.execute(f"SELECT {counts}", {"lo": lo, "hi": hi}).fetchone()
     return int(row[0]) if row else 0
@@ -116,16 +117,16 @@ def _in_transaction(
 
 
 def _run(
-    con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, week_rows: int, state: str,
-    params: dict[str, Any],
+    con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, week_rows: int, state: str | None,
+    params: dict[str, Any], tables: tuple[str, ...] = tuple(TABLES),
 ) -> None:
-    """[lo, hi) as one run when it is a whole week of at most `week_rows` rows, else a run per
-    day, each in its own transaction."""
-    if hi - lo == _WEEK and _rows(con, lo, hi) <= week_rows:
-        _in_transaction(con, lo, hi, state, params)
+    """[lo, hi) of `tables` as one run when it is a whole week of at most `week_rows` rows
+    (all of them), else a run per day, each in its own transaction."""
+    if hi - lo == _WEEK and _rows(con, lo, hi, tables) <= week_rows:
+        _in_transaction(con, lo, hi, state, params, tables)
         return
     while lo < hi:
-        _in_transaction(con, lo, lo + _DAY, state, params)
+        _in_transaction(con, lo, lo + _DAY, state, params, tables)
         lo += _DAY
 
 
@@ -156,11 +157,13 @@ def close_day(
     return (today + _DAY).replace(tzinfo=UTC)
 
 
-# The batch's rows (temp `fresh_times`) for hours before `upto` (late events, imports) widen
-# the span of hours due for a rewrite again; one small statement per batch.
+# The batch's events (temp `resolved`, `visitors.fold_events`': every one, where `fresh_times`
+# leaves out those without a person, which `keyed_events` holds) for hours before `upto` (late
+# events, imports) widen the span of hours due for a rewrite again; one small statement per
+# batch.
 MARK_LATE = """
 UPDATE event_times_closed SET late_from = least(late_from, l.lo), late_to = greatest(late_to, l.hi)
-FROM (SELECT min(hour) AS lo, max(hour) AS hi FROM fresh_times
+FROM (SELECT min(hour) AS lo, max(hour) AS hi FROM resolved
       WHERE hour < (SELECT upto FROM event_times_closed)) l
 WHERE l.lo IS NOT NULL
 """
@@ -197,14 +200,15 @@ def backfill(
         _in_transaction(con, lo, hi, "upto = $upto", {"upto": hi}, tables)
 
 
-def backfill_keyed(con: duckdb.DuckDBPyConnection) -> None:
+def backfill_keyed(con: duckdb.DuckDBPyConnection, week_rows: int = WEEK_ROWS) -> None:
     """Rewrite `keyed_events`' closed periods that `event_times` has had rewritten (before
-    `upto`), a week or a day per transaction (migration 22: the loader now rewrites both
-    tables). The late rows waiting are left for the loader, as `event_times`' are.
+    `upto`), a week per transaction, or a day for a week of more than `week_rows` rows (its
+    rows are wide: each holds its event's properties) (migration 22: the loader now rewrites
+    both tables). The late rows waiting are left for the loader, as `event_times`' are.
     Interrupted, it starts over."""
     row = con.execute("SELECT upto FROM event_times_closed").fetchone()
     first = con.execute("SELECT min(ts) FROM keyed_events").fetchone()
     if row is None or first is None or first[0] is None:
         return
     for lo, hi in _closed(first[0], row[0]):
-        _in_transaction(con, lo, hi, None, {}, ("keyed_events",))
+        _run(con, lo, hi, week_rows, None, {}, ("keyed_events",))
