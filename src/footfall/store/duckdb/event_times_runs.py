@@ -91,8 +91,8 @@ def _day(when: datetime) -> datetime:
 
 def _rows(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime, tables: tuple[str, ...]) -> int:
     counts = " + ".join(
-        f"(SELECT count(*) FROM {table} WHERE {at} >= $lo AND {at} < $hi)"
-        for table, (at, _order) in TABLES.items() if table in tables
+        f"(SELECT count(*) FROM {table} WHERE {TABLES[table][0]} >= $lo AND {TABLES[table][0]} < $hi)"
+        for table in tables
     )
     row = con.execute(f"SELECT {counts}", {"lo": lo, "hi": hi}).fetchone()
     return int(row[0]) if row else 0
@@ -175,7 +175,7 @@ def _closed(first: datetime | None, today: datetime) -> Iterator[tuple[datetime,
     week = today - timedelta(days=today.weekday())
     lo = week if first is None else min(_day(first), week)
     lo -= timedelta(days=lo.weekday())
-    while lo < week:  # no pause to bound here: a week of any size is one run
+    while lo < week:
         yield lo, lo + _WEEK
         lo += _WEEK
     while lo < today:
@@ -189,7 +189,8 @@ def backfill(
     """Rewrite every closed ISO week of the stored rows of `tables`, then each closed day of
     the current week, a period per transaction (migration 17, `event_times` alone: the store
     may not have `keyed_events` yet; stores built outside the loader, as bench/queries.py's);
-    `upto` becomes today. Interrupted, it starts over."""
+    `upto` becomes today. No loader waits on it, so a week of any size is one run.
+    Interrupted, it starts over."""
     today = _day(now or datetime.now(UTC))
     con.execute("DELETE FROM event_times_closed")
     first = con.execute("SELECT min(hour) FROM event_times").fetchone()

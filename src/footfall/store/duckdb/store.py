@@ -289,7 +289,7 @@ class DuckDBStore:
         try:
             self._close_after = event_times_runs.close_day(self._con, now)
         except duckdb.Error as exc:  # the batch is committed; only the order waits
-            log.warning("event_times: closing a day failed, retrying in an hour: %s", exc)
+            log.warning("event_times/keyed_events: closing a day failed, retrying in an hour: %s", exc)
             self._close_after = now + timedelta(hours=1)
 
     def _insert_events(
