@@ -23,8 +23,8 @@ Kept by the loader in the same transaction as the events, after `visitors` made 
   rows and keys;
 * `visitors.relink` moves the rows of the devices whose person changed to the new person key
   (as it does its own tables');
-* forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`), in the order
-  `event_times_runs` gives closed days. Reclassify
+* forget rebuilds the UTC days it touches a span of hours at a time (`REBUILD_DAYS`, temp
+  `touched_days`), each in the order `event_times_runs` gives closed days. Reclassify
   changes attribution columns only, none of which this table holds.
 """
 
@@ -143,12 +143,15 @@ def fold(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime] | None
     con.execute("DROP TABLE fresh_times")
 
 
-# Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days` (forget).
+# Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days`, every one in
+# [$day_lo, $day_hi) (forget, a day at a time): the scans skip the other days' row groups.
 REBUILD_DAYS = (
-    "DELETE FROM event_times"
-    " WHERE (project_id, env, CAST(hour AS DATE)) IN (SELECT * FROM touched_days)",
+    "DELETE FROM event_times WHERE hour >= $day_lo AND hour < $day_hi"
+    " AND (project_id, env, CAST(hour AS DATE)) IN (SELECT * FROM touched_days)",
     _grouped(
-        "events", "WHERE (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)"
+        "events",
+        "WHERE e.ts >= $day_lo AND e.ts < $day_hi"
+        " AND (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)",
     ),
     f"INSERT INTO event_times {_KEYED} ORDER BY {ORDER}",  # in the order of a closed day's run
     "DROP TABLE grouped_times",

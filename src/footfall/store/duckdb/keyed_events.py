@@ -17,8 +17,8 @@ Kept by the loader in the same transaction as the events:
   `visitors.fold_events` has the keys of the batch's ids in temp `batch_keys`;
 * `visitors.relink` moves the rows of the devices whose person changed to the new person key
   (as it does its own tables');
-* forget rebuilds the UTC days it touches (`REBUILD_DAYS`, temp `touched_days`), in the order
-  of a closed day's run. Reclassify changes attribution columns only, none of which this
+* forget rebuilds the UTC days it touches a span of hours at a time (`REBUILD_DAYS`, temp
+  `touched_days`), each in the order of a closed day's run. Reclassify changes attribution columns only, none of which this
   table holds.
 
 Closed days and weeks are rewritten sorted by (project, env, name, time) with `event_times`'
@@ -64,9 +64,6 @@ LEFT JOIN {{keys}} k ON k.project_id = e.project_id AND k.env = e.env
   AND k.id = coalesce(e.user_id, i.user_id, e.anonymous_id)
 WHERE e.name <> '{PAGEVIEW}' {{where}}
 """
-# Every stored id has a key (`visitors` gave it when its events were loaded).
-_STORED_KEYS = "(SELECT project_id, env, id, key FROM visitor_keys)"
-
 # The batch's rows, keyed by the keys `visitors.fold_events` made for them: the batch's ids
 # are looked up among its own keys, not among every stored key, and its sessions among the
 # batch's merged sessions (temp `session_fold`, which holds every session of its events).
@@ -74,18 +71,45 @@ FOLD = "INSERT INTO keyed_events " + _ROWS.format(
     source="staged", keys="batch_keys", sessions="session_fold", where=""
 )
 
-# Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days` (forget).
-REBUILD_DAYS = (
-    "DELETE FROM keyed_events"
-    " WHERE (project_id, env, CAST(ts AS DATE)) IN (SELECT * FROM touched_days)",
-    "INSERT INTO keyed_events "
-    + _ROWS.format(
-        source="events",
-        keys=_STORED_KEYS,
-        sessions="sessions",
-        where="AND (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)",
+
+def _stored(lo: str, hi: str, where: str = "") -> tuple[str, ...]:
+    """Statements that insert the rows of the stored events in [$`lo`, $`hi`) matching
+    `where` (an `AND …` on `e`), through temp tables as the loader's `FOLD`: the span's events,
+    the keys of their ids (every stored id has one: `visitors` gave it when its events were
+    loaded) and their sessions. Joined to every key and session, one day of 10M events built
+    hash tables of 540k ids and 2M session ids (more than the store's 96 MB); with temp tables,
+    DuckDB knows how few rows the span has and builds them from those."""
+    return (
+        "CREATE OR REPLACE TEMP TABLE span_events AS SELECT * FROM events e"
+        f" WHERE e.name <> '{PAGEVIEW}' AND e.ts >= ${lo} AND e.ts < ${hi} {where}",
+        """CREATE OR REPLACE TEMP TABLE span_keys AS
+        SELECT project_id, env, id, key FROM visitor_keys WHERE (project_id, env, id) IN (
+            SELECT project_id, env, anonymous_id FROM span_events
+            UNION ALL SELECT project_id, env, user_id FROM span_events
+            UNION ALL SELECT i.project_id, i.env, i.user_id FROM identities i
+            WHERE (i.project_id, i.env, i.anonymous_id)
+               IN (SELECT project_id, env, anonymous_id FROM span_events))""",
+        # A session's events lie between its start and end.
+        "CREATE OR REPLACE TEMP TABLE span_sessions AS SELECT project_id, env, session_id, session_key"
+        f" FROM sessions WHERE start_ts < ${hi} AND end_ts >= ${lo}"
+        " AND (project_id, env, session_id) IN (SELECT project_id, env, session_id FROM span_events)",
+        "INSERT INTO keyed_events "
+        + _ROWS.format(source="span_events", keys="span_keys", sessions="span_sessions", where="")
+        + f" ORDER BY {KEYED_ORDER}",
+        "DROP TABLE span_events",
+        "DROP TABLE span_keys",
+        "DROP TABLE span_sessions",
     )
-    + f" ORDER BY {KEYED_ORDER}",
+
+
+# Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days`, every one in
+# [$day_lo, $day_hi) (forget, a day at a time): the scans skip the other days' row groups.
+REBUILD_DAYS = (
+    "DELETE FROM keyed_events WHERE ts >= $day_lo AND ts < $day_hi"
+    " AND (project_id, env, CAST(ts AS DATE)) IN (SELECT * FROM touched_days)",
+    *_stored(
+        "day_lo", "day_hi", "AND (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)"
+    ),
 )
 
 
@@ -95,11 +119,10 @@ def backfill(con: duckdb.DuckDBPyConnection) -> None:
     bench/queries.py's), a UTC day per transaction so 10M events fit the store's memory
     limit. Interrupted, it starts over."""
     con.execute("DELETE FROM keyed_events")
-    insert = "INSERT INTO keyed_events " + _ROWS.format(
-        source="events", keys=_STORED_KEYS, sessions="sessions", where="AND e.ts >= $lo AND e.ts < $hi"
-    )
+    steps = _stored("lo", "hi")
 
     def day(span: dict[str, datetime]) -> None:
-        con.execute(insert, span)
+        for sql in steps:
+            con.execute(sql, span if "$lo" in sql else None)
 
     each_event_day(con, day)

@@ -7,7 +7,8 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,11 @@ def _backfill_19(con: duckdb.DuckDBPyConnection) -> None:
     keyed_events.backfill(con)
 
 
+# A forget rebuilds the loader's tables a span of whole hours per transaction, each of at most
+# this many events (`DuckDBStore._spans`): a day of 10M events (333k) resolved in temp tables
+# took ~50 MB, with what the statements hold more than the store's 96 MB.
+FORGET_SPAN_EVENTS = 100_000
+
 # Migrations whose new tables are filled from the stored rows by code after their SQL, in
 # transactions of a size the store's memory limit allows, before the version is recorded (the
 # SQL and the backfill start over if interrupted).
@@ -219,6 +225,7 @@ class DuckDBStore:
                 raise
 
         apply_all("footfall.store.duckdb", done, apply)
+        self._finish_forgets()  # one cut short
         self._note_checkpoint(self.applied_seq())  # a clean shutdown checkpointed it all
 
     def schema_version(self) -> int:
@@ -395,8 +402,8 @@ class DuckDBStore:
                     params,
                 )
                 con.execute(
-                    "CREATE OR REPLACE TEMP TABLE touched_days AS SELECT DISTINCT project_id, env,"
-                    f" CAST(ts AS DATE) FROM events WHERE {person}",
+                    "INSERT INTO forget_days SELECT DISTINCT project_id, env, CAST(ts AS DATE)"
+                    f" FROM events WHERE {person}",
                     params,
                 )
                 con.execute(
@@ -406,23 +413,107 @@ class DuckDBStore:
                 )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
-                for sql in (
-                    *rollups.REBUILD_DAYS, *visitors.REBUILD_DAYS, *event_times.REBUILD_DAYS,
-                    *keyed_events.REBUILD_DAYS,
-                ):
-                    con.execute(sql)
-                con.execute("DROP TABLE touched_days")
                 row = con.execute(
                     "DELETE FROM identities WHERE project_id = $1 AND env = $2 AND user_id = $3",
                     params,
                 ).fetchone()
                 links = int(row[0]) if row else 0
-                con.execute(visitors.FORGET_KEYS, params[:2])
+                left = con.execute(
+                    "SELECT count(*) FROM forget_days WHERE project_id = $1 AND env = $2", params[:2]
+                ).fetchone()
+                if not (left and left[0]):  # no day to rebuild: no row names their keys
+                    con.execute(visitors.FORGET_KEYS, params[:2])
                 con.execute("COMMIT")
             except Exception:
                 _rollback(con)
                 raise
+            self._finish_forgets()
             return ForgetResult(events=events, identities=links, sessions=sessions)
+
+    def _finish_forgets(self) -> None:
+        """Rebuild the loader's tables for the days in `forget_days`, a span of hours of at
+        most `FORGET_SPAN_EVENTS` events per transaction (`_spans`), then drop the keys no
+        stored row names any more (`visitors.FORGET_KEYS`, with the scope's last span). A
+        forget's days at once, one transaction held every rebuilt row, and a day's events
+        resolved in temp tables took ~50 MB (10M events: a person seen on 15 days needed more
+        than the store's 96 MB). Until a day is rebuilt, its counts still hold the forgotten
+        person; forget answers after the last, and a forget cut short is finished when the
+        store next opens (`migrate`)."""
+        con = self._con
+        scopes = con.execute("SELECT DISTINCT project_id, env FROM forget_days ORDER BY ALL").fetchall()
+        for project, env in scopes:
+            scope = Scope(project, env)
+            days = con.execute(
+                "SELECT DISTINCT day FROM forget_days WHERE project_id = $1 AND env = $2 ORDER BY day",
+                [project, env],
+            ).fetchall()
+            for i, (day,) in enumerate(days, 1):
+                spans = self._spans(scope, day)
+                for j, span in enumerate(spans, 1):
+                    con.execute("BEGIN")
+                    try:
+                        self._rebuild(scope, day, span, whole_day=j == 1)
+                        if j == len(spans):  # a day cut short is rebuilt again whole
+                            con.execute(
+                                "DELETE FROM forget_days WHERE project_id = $1 AND env = $2 AND day = $3",
+                                [project, env, day],
+                            )
+                            con.execute(
+                                event_times_runs.MARK_REBUILT,
+                                {"lo": spans[0][0], "hi": spans[-1][1] - timedelta(hours=1)},
+                            )
+                            if i == len(days):
+                                con.execute(visitors.FORGET_KEYS, [project, env])
+                        con.execute("COMMIT")
+                    except Exception:
+                        _rollback(con)
+                        raise
+
+    def _spans(self, scope: Scope, day: date) -> list[tuple[datetime, datetime]]:
+        """The UTC `day` cut at whole hours into spans of at most `FORGET_SPAN_EVENTS` of
+        `scope`'s events (an hour with more is a span of its own), covering all of it."""
+        lo = datetime.combine(day, time.min)
+        counts = dict(
+            self._con.execute(
+                "SELECT hour(ts), count(*) FROM events WHERE project_id = $1 AND env = $2"
+                " AND ts >= $3 AND ts < $4 GROUP BY ALL",
+                [scope.project_id, scope.env, lo, lo + timedelta(days=1)],
+            ).fetchall()
+        )
+        cuts, held = [0], 0
+        for h in range(24):
+            n = counts.get(h, 0)
+            if n and held and held + n > FORGET_SPAN_EVENTS:
+                cuts.append(h)
+                held = 0
+            held += n
+        cuts.append(24)
+        return [(lo + timedelta(hours=a), lo + timedelta(hours=b)) for a, b in pairwise(cuts)]
+
+    def _rebuild(
+        self, scope: Scope, day: date, span: tuple[datetime, datetime], whole_day: bool
+    ) -> None:
+        """Rebuild the tables the loader keeps beside the events for `span` (whole hours of
+        the UTC `day`) of `scope`, and with `whole_day` the day's rollup rows, in the caller's
+        transaction."""
+        con = self._con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched_days AS SELECT $1 AS project_id, $2 AS env, $3 AS day",
+            [scope.project_id, scope.env, day],
+        )
+        lo = datetime.combine(day, time.min)
+        steps: list[tuple[str, dict[str, datetime]]] = []
+        if whole_day:
+            whole = {"day_lo": lo, "day_hi": lo + timedelta(days=1)}
+            steps += [(sql, whole) for sql in rollups.REBUILD_DAYS_BETWEEN]
+        hours = {"day_lo": span[0], "day_hi": span[1]}
+        steps += [
+            (sql, hours)
+            for sql in (*visitors.REBUILD_DAYS_BETWEEN, *event_times.REBUILD_DAYS, *keyed_events.REBUILD_DAYS)
+        ]
+        for sql, params in steps:
+            con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql} or None)
+        con.execute("DROP TABLE touched_days")
 
     def purge(self) -> None:
         """Rewrite the database file with only live rows.

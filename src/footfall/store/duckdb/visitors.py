@@ -21,8 +21,9 @@ whole transaction or none of it):
   to both tables;
 * `relink(con)` after identity links are stored (`links` registered): the rows of every device
   whose person the new links changed are rewritten, as sessions are;
-* forget and reclassify rebuild the UTC days they touch (`REBUILD_DAYS*`, temp `touched_days`),
-  and forget drops the person's keys, so no id of theirs is left.
+* forget and reclassify rebuild the UTC days they touch (`REBUILD_DAYS_BETWEEN`, temp
+  `touched_days`; forget a span of hours at a time), and forget drops the person's keys, so no
+  id of theirs is left.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ __all__ = [
     "FORGET_KEYS",
     "KEY_IDS",
     "PAGES",
-    "REBUILD_DAYS",
     "REBUILD_DAYS_BETWEEN",
     "VISITS",
     "backfill",
@@ -256,13 +256,8 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
 # the events (forget, reclassify). Their keys exist: every stored id got one when it was loaded.
 _TOUCHED = "(project_id, env, CAST(hour AS DATE)) IN (SELECT * FROM touched_days)"
 _EVENTS_TOUCHED = "(e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)"
-REBUILD_DAYS = (
-    *(f"DELETE FROM {t.name} WHERE {_TOUCHED}" for t in TABLES),
-    *_steps("events", "WHERE " + _EVENTS_TOUCHED),
-    *(f"INSERT INTO {t.name} {_keyed(t)}" for t in TABLES),
-    *_done(),
-)
-# The same when every touched day lies in [$day_lo, $day_hi): the scans skip other row groups.
+# Only their hours in [$day_lo, $day_hi) (reclassify's days; forget's spans of whole hours of
+# one day): the scans skip other row groups.
 REBUILD_DAYS_BETWEEN = (
     *(
         f"DELETE FROM {t.name} WHERE hour >= $day_lo AND hour < $day_hi AND {_TOUCHED}"
