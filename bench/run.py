@@ -34,6 +34,7 @@ def main() -> None:
         ("funnels in the dashboard", ["funnels.py", "--events", "1000000" if quick else "10000000"]),
         ("the conversions behind a count", ["conversion_lists.py", "--events", "1000000" if quick else "10000000"]),
         ("people and sessions", ["people.py", "--events", *(["1000000"] if quick else ["1000000", "10000000"])]),
+        ("forget at the server's memory", ["forget.py", "--events", "1000000" if quick else "10000000"]),
         ("export and import", ["portability.py", "--events", "1000000"]),
         *([] if quick else [("export and import at 10M", ["portability.py", "--events", "10000000", "--server-only"])]),
     ]
