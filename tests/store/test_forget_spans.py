@@ -5,14 +5,17 @@ as the events give it, and no id of the person is left."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+from msgspec.structs import replace
 
-from footfall.model import Event, IdentityLink
+from footfall.model import Event, IdentityLink, Scope
 from footfall.store.duckdb import event_times, keyed_events, rollups, store, visitors
 from footfall.store.duckdb.store import DuckDBStore
 from tests.store.test_keyed_events import wrong
@@ -40,9 +43,15 @@ def _events() -> list[Event]:
     return evs
 
 
+def _link(anon: str, user: str, project: str = "prj_a") -> IdentityLink:
+    return IdentityLink(project_id=project, env="live", anonymous_id=anon, user_id=user, ts=T0)
+
+
 def _loaded(path: Path) -> DuckDBStore:
+    """`_events` in prj_a and, a copy, in prj_b; d1 is `gone`'s, d3 is `kept`'s."""
     s = fresh(path)
-    load(s, [(_events(), [IdentityLink(project_id="prj_a", env="live", anonymous_id="d1", user_id="gone", ts=T0)])])
+    other = [replace(e, project_id="prj_b", uid=f"b{e.uid}") for e in _events()]
+    load(s, [(_events() + other, [_link("d1", "gone"), _link("d3", "kept"), _link("d1", "gone", "prj_b")])])
     return s
 
 
@@ -71,7 +80,7 @@ def _tables(s: DuckDBStore) -> dict[str, Any]:
     kept["daily_rollup"] = sorted(
         s.read("SELECT * EXCLUDE (events), sum(events) FROM daily_rollup GROUP BY ALL", None)[1], key=repr
     )
-    kept["ids"] = sorted(r[0] for r in s.read("SELECT id FROM visitor_keys", None)[1])
+    kept["ids"] = sorted(s.read("SELECT project_id, env, id FROM visitor_keys", None)[1])
     return kept
 
 
@@ -104,17 +113,14 @@ def test_forget_in_spans_of_hours_leaves_the_tables_as_the_events_give_them(
         real(self, scope, day, span, whole_day)
 
     monkeypatch.setattr(DuckDBStore, "_rebuild", spy)
-    # The first two days are rewritten in name order already: forget appends their rows in
-    # runs of a span, so their weeks are due for a rewrite again (the late span).
-    s._con.execute("UPDATE event_times_closed SET upto = $1, late_from = NULL, late_to = NULL", [T0 + timedelta(days=2)])
     assert s.forget(SCOPE, "gone") == gone
-    late = s.read("SELECT late_from, late_to FROM event_times_closed", None)[1]
-    # (the third day is not closed: its rows will be rewritten when it closes)
-    assert late == [(T0.replace(tzinfo=None), (T0 + timedelta(days=2, hours=-1)).replace(tzinfo=None))]
     assert len(calls) > 3 * _DAYS  # many spans a day
     after = _tables(s)
     assert wrong(s) == []
-    assert "gone" not in after["ids"] and "d1" not in after["ids"] and "d2" in after["ids"]
+    assert ("prj_a", "live", "gone") not in after["ids"] and ("prj_a", "live", "d1") not in after["ids"]
+    assert ("prj_b", "live", "gone") in after["ids"]  # the same id in another project stays
+    mine = {("prj_a", "live", i) for i in ("d2", "d3", "kept")}  # another person's linked device too
+    assert mine <= set(after["ids"])
     assert s.read("SELECT count(*) FROM forget_days", None)[1] == [(0,)]
     assert after == _tables(whole)  # the same as a day a transaction
     assert after == _rebuilt(s)  # and as building every table again
@@ -163,8 +169,8 @@ def test_a_forget_cut_short_is_finished_when_the_store_opens(
     with pytest.raises(RuntimeError, match="killed"):
         s.forget(SCOPE, "gone")
     # The person's events and links went in the first transaction; their days wait.
-    assert s.read("SELECT count(*) FROM events WHERE anonymous_id = 'd1'", None)[1] == [(0,)]
-    assert s.read("SELECT count(*) FROM identities", None)[1] == [(0,)]
+    assert s.read("SELECT count(*) FROM events WHERE project_id = 'prj_a' AND anonymous_id = 'd1'", None)[1] == [(0,)]
+    assert s.read("SELECT count(*) FROM identities WHERE project_id = 'prj_a' AND user_id = 'gone'", None)[1] == [(0,)]
     left = s.read("SELECT count(*) FROM forget_days", None)[1][0][0]
     assert 0 < left < _DAYS
     s.close()
@@ -174,6 +180,67 @@ def test_a_forget_cut_short_is_finished_when_the_store_opens(
     assert s.read("SELECT count(*) FROM forget_days", None)[1] == [(0,)]
     assert wrong(s) == []
     assert _tables(s) == _tables(whole)  # as though it had never stopped
-    assert "gone" not in _tables(s)["ids"]
+    assert ("prj_a", "live", "gone") not in _tables(s)["ids"]
     s.close()
     whole.close()
+
+
+def test_a_forget_cut_short_is_finished_by_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = _loaded(tmp_path / "whole.duckdb")
+    gone = whole.forget(SCOPE, "gone")
+    monkeypatch.setattr(store, "FORGET_SPAN_EVENTS", 3)
+    s = _loaded(tmp_path / "cut.duckdb")
+    real = DuckDBStore._rebuild
+    b = Scope("prj_b", "live")
+
+    def dies(self: DuckDBStore, scope: Any, day: date, span: tuple[datetime, datetime], whole_day: bool) -> None:
+        if span[0] >= datetime.combine(T0.date(), datetime.min.time()) + timedelta(days=1):
+            raise RuntimeError("killed")  # the first day rebuilt, then the process "dies"
+        real(self, scope, day, span, whole_day)
+
+    monkeypatch.setattr(DuckDBStore, "_rebuild", dies)
+    for scope in (SCOPE, b):
+        with pytest.raises(RuntimeError, match="killed"):
+            s.forget(scope, "gone")
+    pending = "SELECT project_id, count(*) FROM forget_days GROUP BY ALL ORDER BY ALL"
+    assert s.read(pending, None)[1] == [("prj_a", _DAYS - 1), ("prj_b", _DAYS - 1)]
+    monkeypatch.setattr(DuckDBStore, "_rebuild", real)
+    # Asked again, it deletes nothing more and finishes its own scope's days, not another's.
+    again = s.forget(SCOPE, "gone")
+    assert (again.events, again.identities, again.sessions) == (0, 0, 0) and gone.events > 0
+    assert s.read(pending, None)[1] == [("prj_b", _DAYS - 1)]
+    s.close()
+
+    def fails(*_: Any, **__: Any) -> None:
+        raise duckdb.OutOfMemoryException("out of memory")
+
+    with monkeypatch.context() as m, caplog.at_level(logging.ERROR, logger="footfall.store"):
+        m.setattr(DuckDBStore, "_rebuild", fails)
+        s = DuckDBStore(tmp_path / "cut.duckdb")
+        s.migrate()  # a day that cannot be rebuilt does not keep the store from opening
+        assert s.read(pending, None)[1] == [("prj_b", _DAYS - 1)]
+        assert "asking again finishes them" in caplog.text
+        s.close()
+    s = DuckDBStore(tmp_path / "cut.duckdb")
+    s.migrate()  # and the store finishes the rest when it opens
+    whole.forget(b, "gone")
+    assert s.read(pending, None)[1] == [] and wrong(s) == []
+    assert _tables(s) == _tables(whole)
+    s.close()
+    whole.close()
+
+
+def test_a_person_with_links_but_no_events_leaves_no_key(tmp_path: Path) -> None:
+    s = _loaded(tmp_path / "e.duckdb")
+    load(s, [([], [_link("d9", "ghost")])])  # a device never seen, linked to a user never seen
+    before = _tables(s)
+    result = s.forget(SCOPE, "ghost")
+    assert (result.events, result.identities) == (0, 1)
+    after = _tables(s)
+    assert ("prj_a", "live", "ghost") in before["ids"] and ("prj_a", "live", "d9") in before["ids"]
+    assert ("prj_a", "live", "ghost") not in after["ids"] and ("prj_a", "live", "d9") not in after["ids"]
+    assert {k: v for k, v in after.items() if k != "ids"} == {k: v for k, v in before.items() if k != "ids"}
+    assert s.read("SELECT count(*) FROM forget_days", None)[1] == [(0,)]
+    s.close()

@@ -25,9 +25,9 @@ events) are appended in arrival order and widen `late_from`..`late_to`, the span
 hours: when the next day closes, those weeks are rewritten again, a week per batch, before
 the day (the loader calls `close_day` only once a UTC day once caught up, so an import of old
 events is not slowed by rewrites while it runs). Forget rebuilds its
-days a span of hours at a time, each span in this order (`event_times.REBUILD_DAYS`,
-`keyed_events.REBUILD_DAYS`), and widens the late span by the days already rewritten
-(`MARK_REBUILT`), so their weeks are rewritten again as one run.
+days a span of hours at a time, each span a run in this order (`event_times.REBUILD_DAYS`,
+`keyed_events.REBUILD_DAYS`); it does not mark them late: one late span from a person's first
+day to their last would have every closed week between rewritten again.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import duckdb
 from footfall.store.duckdb.reads import naive_utc
 
 __all__ = [
-    "KEYED_ORDER", "MARK_LATE", "MARK_REBUILT", "ORDER", "TABLES", "WEEK_ROWS", "backfill", "backfill_keyed",
+    "KEYED_ORDER", "MARK_LATE", "ORDER", "TABLES", "WEEK_ROWS", "backfill", "backfill_keyed",
     "close_day", "rewrite",
 ]  # fmt: skip
 
@@ -167,13 +167,6 @@ UPDATE event_times_closed SET late_from = least(late_from, l.lo), late_to = grea
 FROM (SELECT min(hour) AS lo, max(hour) AS hi FROM resolved
       WHERE hour < (SELECT upto FROM event_times_closed)) l
 WHERE l.lo IS NOT NULL
-"""
-
-# The same for the hours [$lo, $hi] a forget rebuilt a span at a time (rows of a day already
-# rewritten, appended in several runs).
-MARK_REBUILT = """
-UPDATE event_times_closed SET late_from = least(late_from, $lo), late_to = greatest(late_to, $hi)
-WHERE $lo < upto
 """
 
 

@@ -76,9 +76,10 @@ def _stored(lo: str, hi: str, where: str = "") -> tuple[str, ...]:
     """Statements that insert the rows of the stored events in [$`lo`, $`hi`) matching
     `where` (an `AND …` on `e`), through temp tables as the loader's `FOLD`: the span's events,
     the keys of their ids (every stored id has one: `visitors` gave it when its events were
-    loaded) and their sessions. Joined to every key and session, one day of 10M events built
-    hash tables of 540k ids and 2M session ids (more than the store's 96 MB); with temp tables,
-    DuckDB knows how few rows the span has and builds them from those."""
+    loaded) and their sessions (by id, as the events name them). Joined to every key and
+    session, one day of 10M events built hash tables of 540k ids and 2M session ids (more than
+    the store's 96 MB); with temp tables, DuckDB knows how few rows the span has and builds
+    them from those."""
     return (
         "CREATE OR REPLACE TEMP TABLE span_events AS SELECT * FROM events e"
         f" WHERE e.name <> '{PAGEVIEW}' AND e.ts >= ${lo} AND e.ts < ${hi} {where}",
@@ -89,10 +90,9 @@ def _stored(lo: str, hi: str, where: str = "") -> tuple[str, ...]:
             UNION ALL SELECT i.project_id, i.env, i.user_id FROM identities i
             WHERE (i.project_id, i.env, i.anonymous_id)
                IN (SELECT project_id, env, anonymous_id FROM span_events))""",
-        # A session's events lie between its start and end.
         "CREATE OR REPLACE TEMP TABLE span_sessions AS SELECT project_id, env, session_id, session_key"
-        f" FROM sessions WHERE start_ts < ${hi} AND end_ts >= ${lo}"
-        " AND (project_id, env, session_id) IN (SELECT project_id, env, session_id FROM span_events)",
+        " FROM sessions"
+        " WHERE (project_id, env, session_id) IN (SELECT project_id, env, session_id FROM span_events)",
         "INSERT INTO keyed_events "
         + _ROWS.format(source="span_events", keys="span_keys", sessions="span_sessions", where="")
         + f" ORDER BY {KEYED_ORDER}",

@@ -136,8 +136,9 @@ def _backfill_19(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # A forget rebuilds the loader's tables a span of whole hours per transaction, each of at most
-# this many events (`DuckDBStore._spans`): a day of 10M events (333k) resolved in temp tables
-# took ~50 MB, with what the statements hold more than the store's 96 MB.
+# this many events unless one hour holds more (`DuckDBStore._spans`): a day of 10M events
+# (333k) resolved in temp tables took ~50 MB, with what the statements hold more than the
+# store's 96 MB.
 FORGET_SPAN_EVENTS = 100_000
 
 # Migrations whose new tables are filled from the stored rows by code after their SQL, in
@@ -225,7 +226,12 @@ class DuckDBStore:
                 raise
 
         apply_all("footfall.store.duckdb", done, apply)
-        self._finish_forgets()  # one cut short
+        try:
+            self._finish_forgets()  # one cut short
+        except duckdb.Error:
+            # The store still opens: those days' counts hold the person until a forget of
+            # their scope (asked again) finishes them.
+            log.exception("could not finish the days of a forget cut short; asking again finishes them")
         self._note_checkpoint(self.applied_seq())  # a clean shutdown checkpointed it all
 
     def schema_version(self) -> int:
@@ -427,21 +433,24 @@ class DuckDBStore:
             except Exception:
                 _rollback(con)
                 raise
-            self._finish_forgets()
+            self._finish_forgets(scope)
             return ForgetResult(events=events, identities=links, sessions=sessions)
 
-    def _finish_forgets(self) -> None:
+    def _finish_forgets(self, only: Scope | None = None) -> None:
         """Rebuild the loader's tables for the days in `forget_days`, a span of hours of at
         most `FORGET_SPAN_EVENTS` events per transaction (`_spans`), then drop the keys no
         stored row names any more (`visitors.FORGET_KEYS`, with the scope's last span). A
         forget's days at once, one transaction held every rebuilt row, and a day's events
         resolved in temp tables took ~50 MB (10M events: a person seen on 15 days needed more
         than the store's 96 MB). Until a day is rebuilt, its counts still hold the forgotten
-        person; forget answers after the last, and a forget cut short is finished when the
-        store next opens (`migrate`)."""
+        person; forget answers after the last (those of its scope, `only`: another scope's
+        days left by a forget cut short do not hold it up), and a forget cut short is finished
+        when the store next opens (`migrate`) or by the next forget of its scope."""
         con = self._con
         scopes = con.execute("SELECT DISTINCT project_id, env FROM forget_days ORDER BY ALL").fetchall()
         for project, env in scopes:
+            if only is not None and (project, env) != (only.project_id, only.env):
+                continue
             scope = Scope(project, env)
             days = con.execute(
                 "SELECT DISTINCT day FROM forget_days WHERE project_id = $1 AND env = $2 ORDER BY day",
@@ -457,10 +466,6 @@ class DuckDBStore:
                             con.execute(
                                 "DELETE FROM forget_days WHERE project_id = $1 AND env = $2 AND day = $3",
                                 [project, env, day],
-                            )
-                            con.execute(
-                                event_times_runs.MARK_REBUILT,
-                                {"lo": spans[0][0], "hi": spans[-1][1] - timedelta(hours=1)},
                             )
                             if i == len(days):
                                 con.execute(visitors.FORGET_KEYS, [project, env])
