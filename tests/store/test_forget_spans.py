@@ -48,10 +48,15 @@ def _link(anon: str, user: str, project: str = "prj_a") -> IdentityLink:
 
 
 def _loaded(path: Path) -> DuckDBStore:
-    """`_events` in prj_a and, a copy, in prj_b; d1 is `gone`'s, d3 is `kept`'s."""
+    """`_events` in prj_a and, a copy, in prj_b; d1 is `gone`'s, d3 is `kept`'s; and "d1" is
+    the user id of someone else's events too (ids are strings: a device's may be a user's)."""
     s = fresh(path)
     other = [replace(e, project_id="prj_b", uid=f"b{e.uid}") for e in _events()]
-    load(s, [(_events() + other, [_link("d1", "gone"), _link("d3", "kept"), _link("d1", "gone", "prj_b")])])
+    theirs = [
+        replace(e, uid=f"x{e.uid}", anonymous_id="d7", user_id="d1", session_id=f"d7-{i}")
+        for i, e in enumerate(_events()[::9])
+    ]
+    load(s, [(_events() + other + theirs, [_link("d1", "gone"), _link("d3", "kept"), _link("d1", "gone", "prj_b")])])
     return s
 
 
@@ -117,7 +122,8 @@ def test_forget_in_spans_of_hours_leaves_the_tables_as_the_events_give_them(
     assert len(calls) > 3 * _DAYS  # many spans a day
     after = _tables(s)
     assert wrong(s) == []
-    assert ("prj_a", "live", "gone") not in after["ids"] and ("prj_a", "live", "d1") not in after["ids"]
+    assert ("prj_a", "live", "gone") not in after["ids"]
+    assert ("prj_a", "live", "d1") in after["ids"]  # the user id of another person's events
     assert ("prj_b", "live", "gone") in after["ids"]  # the same id in another project stays
     mine = {("prj_a", "live", i) for i in ("d2", "d3", "kept")}  # another person's linked device too
     assert mine <= set(after["ids"])
@@ -131,7 +137,8 @@ def test_forget_in_spans_of_hours_leaves_the_tables_as_the_events_give_them(
 def test_a_day_is_cut_at_whole_hours_into_spans_of_bounded_events(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = _loaded(tmp_path / "e.duckdb")
+    s = fresh(tmp_path / "e.duckdb")
+    load(s, [(_events(), [])])
     day = T0.date()
     counts = {h: h % 5 for h in range(24)}  # as `_events` loads them: 0, 1, 2, 3, 4, 0, 1, ...
     monkeypatch.setattr(store, "FORGET_SPAN_EVENTS", 6)

@@ -25,9 +25,10 @@ events) are appended in arrival order and widen `late_from`..`late_to`, the span
 hours: when the next day closes, those weeks are rewritten again, a week per batch, before
 the day (the loader calls `close_day` only once a UTC day once caught up, so an import of old
 events is not slowed by rewrites while it runs). Forget rebuilds its
-days a span of hours at a time, each span a run in this order (`event_times.REBUILD_DAYS`,
-`keyed_events.REBUILD_DAYS`); it does not mark them late: one late span from a person's first
-day to their last would have every closed week between rewritten again.
+days of `event_times` a span of hours at a time, each span a run in this order
+(`event_times.REBUILD_DAYS`), and deletes its `keyed_events` rows in place; it does not mark
+the days late: one late span from a person's first day to their last would have every closed
+week between rewritten again.
 """
 
 from __future__ import annotations

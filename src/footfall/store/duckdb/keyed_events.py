@@ -17,9 +17,9 @@ Kept by the loader in the same transaction as the events:
   `visitors.fold_events` has the keys of the batch's ids in temp `batch_keys`;
 * `visitors.relink` moves the rows of the devices whose person changed to the new person key
   (as it does its own tables');
-* forget rebuilds the UTC days it touches a span of hours at a time (`REBUILD_DAYS`, temp
-  `touched_days`), each in the order of a closed day's run. Reclassify changes attribution columns only, none of which this
-  table holds.
+* forget deletes the rows of the events it deletes (in `store.py`): no other row's person
+  changes, and the other events of a session it deletes lose that session's key. Reclassify
+  changes attribution columns only, none of which this table holds.
 
 Closed days and weeks are rewritten sorted by (project, env, name, time) with `event_times`'
 (`event_times_runs.py`), so a read of one name's conversions skips other names' row groups.
@@ -35,7 +35,7 @@ from footfall.store.duckdb.daily import each_event_day
 from footfall.store.duckdb.event_times_runs import KEYED_ORDER
 from footfall.store.duckdb.visitors import PAGEVIEW
 
-__all__ = ["FOLD", "REBUILD_DAYS", "backfill", "holds"]
+__all__ = ["FOLD", "backfill", "holds"]
 
 # Page views are most events (80% in bench/queries.py's data) and no conversion worth
 # attributing: left out, a read of them as conversions scans the events as before.
@@ -72,9 +72,9 @@ FOLD = "INSERT INTO keyed_events " + _ROWS.format(
 )
 
 
-def _stored(lo: str, hi: str, where: str = "") -> tuple[str, ...]:
-    """Statements that insert the rows of the stored events in [$`lo`, $`hi`) matching
-    `where` (an `AND …` on `e`), through temp tables as the loader's `FOLD`: the span's events,
+def _stored(lo: str, hi: str) -> tuple[str, ...]:
+    """Statements that insert the rows of the stored events in [$`lo`, $`hi`), through temp
+    tables as the loader's `FOLD`: the span's events,
     the keys of their ids (every stored id has one: `visitors` gave it when its events were
     loaded) and their sessions (by id, as the events name them). Joined to every key and
     session, one day of 10M events built hash tables of 540k ids and 2M session ids (more than
@@ -82,7 +82,7 @@ def _stored(lo: str, hi: str, where: str = "") -> tuple[str, ...]:
     them from those."""
     return (
         "CREATE OR REPLACE TEMP TABLE span_events AS SELECT * FROM events e"
-        f" WHERE e.name <> '{PAGEVIEW}' AND e.ts >= ${lo} AND e.ts < ${hi} {where}",
+        f" WHERE e.name <> '{PAGEVIEW}' AND e.ts >= ${lo} AND e.ts < ${hi}",
         """CREATE OR REPLACE TEMP TABLE span_keys AS
         SELECT project_id, env, id, key FROM visitor_keys WHERE (project_id, env, id) IN (
             SELECT project_id, env, anonymous_id FROM span_events
@@ -100,17 +100,6 @@ def _stored(lo: str, hi: str, where: str = "") -> tuple[str, ...]:
         "DROP TABLE span_keys",
         "DROP TABLE span_sessions",
     )
-
-
-# Rebuild the rows of the (project, env, UTC day) triples in temp `touched_days`, every one in
-# [$day_lo, $day_hi) (forget, a day at a time): the scans skip the other days' row groups.
-REBUILD_DAYS = (
-    "DELETE FROM keyed_events WHERE ts >= $day_lo AND ts < $day_hi"
-    " AND (project_id, env, CAST(ts AS DATE)) IN (SELECT * FROM touched_days)",
-    *_stored(
-        "day_lo", "day_hi", "AND (e.project_id, e.env, CAST(e.ts AS DATE)) IN (SELECT * FROM touched_days)"
-    ),
-)
 
 
 def backfill(con: duckdb.DuckDBPyConnection) -> None:

@@ -141,6 +141,12 @@ def _backfill_19(con: duckdb.DuckDBPyConnection) -> None:
 # store's 96 MB.
 FORGET_SPAN_EVENTS = 100_000
 
+# The key of the person forget is given ($3; $1, $2: project, env). The rows of
+# `visitors.TABLES` and `event_times` with it as their person are of events forget deletes
+# (theirs, their linked devices'). Not the rows keyed by a linked device's id: an id may be a
+# device of theirs and, in other events, another person's user id.
+_THEIR_KEY = "(SELECT key FROM visitor_keys WHERE project_id = $1 AND env = $2 AND id = $3)"
+
 # Migrations whose new tables are filled from the stored rows by code after their SQL, in
 # transactions of a size the store's memory limit allows, before the version is recorded (the
 # SQL and the backfill start over if interrupted).
@@ -417,6 +423,21 @@ class DuckDBStore:
                     f" WHERE {person} AND event_id IS NOT NULL)",
                     params,
                 )
+                # Their rows go from the tables the loader keeps too, so nothing names them once
+                # this commits; their days are rebuilt after it (`_finish_forgets`) for the
+                # counts their events shared with other people's. `keyed_events` holds a row
+                # per event and nobody else's person changes: deleting theirs is its rebuild.
+                con.execute(
+                    "DELETE FROM keyed_events WHERE project_id = $1 AND env = $2"
+                    f" AND uid IN (SELECT uid FROM events WHERE {person})",
+                    params,
+                )
+                for table in (*(t.name for t in visitors.TABLES), "event_times"):
+                    con.execute(
+                        f"DELETE FROM {table} WHERE project_id = $1 AND env = $2"
+                        f" AND person_key IN {_THEIR_KEY}",
+                        params,
+                    )
                 row = con.execute(f"DELETE FROM events WHERE {person}", params).fetchone()
                 events = int(row[0]) if row else 0
                 row = con.execute(
@@ -424,11 +445,7 @@ class DuckDBStore:
                     params,
                 ).fetchone()
                 links = int(row[0]) if row else 0
-                left = con.execute(
-                    "SELECT count(*) FROM forget_days WHERE project_id = $1 AND env = $2", params[:2]
-                ).fetchone()
-                if not (left and left[0]):  # no day to rebuild: no row names their keys
-                    con.execute(visitors.FORGET_KEYS, params[:2])
+                con.execute(visitors.FORGET_KEYS, params[:2])  # no row names theirs now
                 con.execute("COMMIT")
             except Exception:
                 _rollback(con)
@@ -437,15 +454,17 @@ class DuckDBStore:
             return ForgetResult(events=events, identities=links, sessions=sessions)
 
     def _finish_forgets(self, only: Scope | None = None) -> None:
-        """Rebuild the loader's tables for the days in `forget_days`, a span of hours of at
-        most `FORGET_SPAN_EVENTS` events per transaction (`_spans`), then drop the keys no
-        stored row names any more (`visitors.FORGET_KEYS`, with the scope's last span). A
-        forget's days at once, one transaction held every rebuilt row, and a day's events
-        resolved in temp tables took ~50 MB (10M events: a person seen on 15 days needed more
-        than the store's 96 MB). Until a day is rebuilt, its counts still hold the forgotten
-        person; forget answers after the last (those of its scope, `only`: another scope's
-        days left by a forget cut short do not hold it up), and a forget cut short is finished
-        when the store next opens (`migrate`) or by the next forget of its scope."""
+        """Rebuild the loader's tables of people per hour, funnels' times and rollups for the
+        days in `forget_days`, a span of hours of about `FORGET_SPAN_EVENTS` events per
+        transaction (`_spans`), then drop the keys no stored row names any more
+        (`visitors.FORGET_KEYS`, with the scope's last span). A forget's days at once, one
+        transaction held every rebuilt row, and a day's events resolved in temp tables took
+        ~50 MB (10M events: a person seen on 15 days needed more than the store's 96 MB). The
+        person's own rows went with their events; until a day is rebuilt, rows their events
+        shared with others' (a day's counts, another user's rows on a linked device) still
+        count them. Forget answers after the last (those of its scope, `only`: another
+        scope's days left by a forget cut short do not hold it up), and a forget cut short is
+        finished when the store next opens (`migrate`) or by the next forget of its scope."""
         con = self._con
         scopes = con.execute("SELECT DISTINCT project_id, env FROM forget_days ORDER BY ALL").fetchall()
         for project, env in scopes:
@@ -498,7 +517,7 @@ class DuckDBStore:
     def _rebuild(
         self, scope: Scope, day: date, span: tuple[datetime, datetime], whole_day: bool
     ) -> None:
-        """Rebuild the tables the loader keeps beside the events for `span` (whole hours of
+        """Rebuild the tables of people per hour and funnels' times for `span` (whole hours of
         the UTC `day`) of `scope`, and with `whole_day` the day's rollup rows, in the caller's
         transaction."""
         con = self._con
@@ -514,7 +533,7 @@ class DuckDBStore:
         hours = {"day_lo": span[0], "day_hi": span[1]}
         steps += [
             (sql, hours)
-            for sql in (*visitors.REBUILD_DAYS_BETWEEN, *event_times.REBUILD_DAYS, *keyed_events.REBUILD_DAYS)
+            for sql in (*visitors.REBUILD_DAYS_BETWEEN, *event_times.REBUILD_DAYS)
         ]
         for sql, params in steps:
             con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql} or None)
