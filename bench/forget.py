@@ -95,6 +95,8 @@ def child(path: Path, mode: str, memory: str) -> dict[str, Any]:
     except Exception as e:  # what the run did instead of finishing, kept as its result
         out["forget_s"] = round(time.perf_counter() - t0, 1)
         out["answer"] = f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
+    # Read here, not with queries.peak_rss_mb: importing that module (httpx, the test server)
+    # would add to the very peak this child measures.
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             out["peak_rss_mb"] = int(line.split()[1]) // 1024

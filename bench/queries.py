@@ -299,7 +299,18 @@ def main() -> None:
         print("load average now:", " ".join(Path("/proc/loadavg").read_text().split()[:3]))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process (builds the data): {rss_mb:.0f} MB")
-    save("queries", {"results": results, "bench_process_peak_rss_mb": rss_mb})
+    settings = Settings.from_env(data=tempfile.gettempdir())
+    save(
+        "queries",
+        {
+            "results": results,
+            "bench_process_peak_rss_mb": rss_mb,
+            # The server's and the in-process store's settings (FOOTFALL_STORE_*), which the
+            # figures depend on most.
+            "store_threads": settings.store_threads,
+            "store_memory": settings.store_memory,
+        },
+    )
 
 if __name__ == "__main__":
     main()

@@ -74,12 +74,11 @@ FOLD = "INSERT INTO keyed_events " + _ROWS.format(
 
 def _stored(lo: str, hi: str) -> tuple[str, ...]:
     """Statements that insert the rows of the stored events in [$`lo`, $`hi`), through temp
-    tables as the loader's `FOLD`: the span's events,
-    the keys of their ids (every stored id has one: `visitors` gave it when its events were
-    loaded) and their sessions (by id, as the events name them). Joined to every key and
-    session, one day of 10M events built hash tables of 540k ids and 2M session ids (more than
-    the store's 96 MB); with temp tables, DuckDB knows how few rows the span has and builds
-    them from those."""
+    tables as the loader's `FOLD`: the span's events, the keys of their ids (every stored id
+    has one: `visitors` gave it when its events were loaded) and their sessions (by id, as the
+    events name them). Joined to every key and session, one day of 10M events built hash
+    tables of 540k ids and 2M session ids (more than the store's 96 MB); with temp tables,
+    DuckDB knows how few rows the span has and builds them from those."""
     return (
         "CREATE OR REPLACE TEMP TABLE span_events AS SELECT * FROM events e"
         f" WHERE e.name <> '{PAGEVIEW}' AND e.ts >= ${lo} AND e.ts < ${hi}",
