@@ -466,10 +466,13 @@ class DuckDBStore:
         scope's days left by a forget cut short do not hold it up), and a forget cut short is
         finished when the store next opens (`migrate`) or by the next forget of its scope."""
         con = self._con
-        scopes = con.execute("SELECT DISTINCT project_id, env FROM forget_days ORDER BY ALL").fetchall()
+        mine = [] if only is None else [only.project_id, only.env]
+        scopes = con.execute(
+            "SELECT DISTINCT project_id, env FROM forget_days"
+            f"{' WHERE project_id = $1 AND env = $2' if mine else ''} ORDER BY ALL",
+            mine,
+        ).fetchall()
         for project, env in scopes:
-            if only is not None and (project, env) != (only.project_id, only.env):
-                continue
             scope = Scope(project, env)
             days = con.execute(
                 "SELECT DISTINCT day FROM forget_days WHERE project_id = $1 AND env = $2 ORDER BY day",
