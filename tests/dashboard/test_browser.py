@@ -121,6 +121,14 @@ def test_system_dark_mode_and_phone(pw_browser: Browser, dash: Dash) -> None:
         assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(15, 17, 21)"
         # Nothing wider than the phone: no sideways scrolling of the page.
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # The presets scroll sideways, and the chosen one (the last 30 days, past the phone's
+        # edge at first) is in view.
+        chosen = page.evaluate(
+            "(() => { const a = document.querySelector('.periods a[aria-current]').getBoundingClientRect();"
+            " const row = document.querySelector('.periods').getBoundingClientRect();"
+            " return [a.left >= row.left, a.right <= row.right]; })()"
+        )
+        assert chosen == [True, True]
         page.screenshot(path=str(IMG / "dashboard-phone.png"))
         _clean(watch)
     finally:

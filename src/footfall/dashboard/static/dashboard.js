@@ -66,8 +66,21 @@
       s.dataset.bound = "1";
       s.addEventListener("change", function () { s.form.requestSubmit(); });
     });
+    showChosenPeriod();
     drawChart();
     liveStream();
+  }
+
+  // On a phone the period presets scroll sideways, and the chosen one may start out of view:
+  // it is brought to the middle, its neighbours showing that the row goes on.
+  function showChosenPeriod() {
+    var chosen = document.querySelector(".periods a[aria-current]");
+    if (!chosen) return;
+    var row = chosen.parentElement.getBoundingClientRect();
+    var a = chosen.getBoundingClientRect();
+    if (a.right > row.right || a.left < row.left) {
+      chosen.parentElement.scrollLeft += (a.left + a.right - row.left - row.right) / 2;
+    }
   }
 
   var source = null;
