@@ -372,3 +372,50 @@ def test_fuzz_share_create_form(admin: httpx.Client, dash: Dash, form: dict[str,
     r = admin.post(path, data={**form, "csrf": csrf})
     assert r.status_code in (201, 400), r.text[:500]
     assert MARK not in r.text.replace("&lt;x-fuzz&gt;", "")
+
+
+def test_a_panel_shown_whole_on_a_link_has_no_member_navigation(anon: httpx.Client, link: tuple[str, str]) -> None:
+    """The "show all" of a panel, opened as a page of its own (no htmx: a new tab, JavaScript
+    off), answers on the link like the report: the project's name, no member navigation."""
+    path, _id = link
+    for extra in ({}, {"embed": "true"}):
+        r = anon.get(path, params={**RANGE, "panel": "pages", "all": "1", **extra})
+        assert r.status_code == 200, r.text[:500]
+        assert 'data-testid="panel-pages"' in r.text and 'data-testid="back-to-report"' in r.text
+        assert 'data-testid="env-switch"' not in r.text and "/dashboard/p/" not in r.text
+    assert 'data-testid="shared-project"' in r.text or 'class="embed"' in r.text
+
+
+def test_a_forged_unlock_cookie_asks_for_the_password(admin: httpx.Client, dash: Dash) -> None:
+    path, _id = _share(admin, dash, password="cookie cutter 1")
+    # A superscript two (one byte, read as Latin-1) passed `isdigit` and failed `int`: a 500.
+    for forged in (b"\xb2.abc", "\u0661\u0662\u0663.abc".encode(), b"1.2.3", b"", b".", b"9" * 300):
+        with httpx.Client(base_url=dash.server.url, timeout=30) as c:
+            r = c.get(path, headers={"Cookie": b"footfall_share=" + forged})
+            assert r.status_code == 200 and 'data-testid="share-password"' in r.text, forged
+
+
+def test_the_test_envs_page_cannot_revoke_a_live_link(admin: httpx.Client, anon: httpx.Client, dash: Dash) -> None:
+    path, link_id = _share(admin, dash, env="live")
+    test_share = dash.report_path(env="test") + "/share"
+    r = admin.post(f"{test_share}/{link_id}/revoke", data={"csrf": _csrf(admin.get(test_share).text)})
+    assert r.status_code == 404
+    assert anon.get(path, params=RANGE).status_code == 200
+
+
+def test_a_flood_of_new_addresses_does_not_reset_a_links_guesses() -> None:
+    """The login limiter once forgot every bucket past 50k: a flood of new e-mail addresses
+    from many IPs gave a share password's guesser fresh tries."""
+    from footfall.dashboard.auth import LoginLimiter
+
+    limiter = LoginLimiter()
+    guesses = [limiter.wait("198.51.100.7", "shr_1", kind="share") for _ in range(6)]
+    assert guesses[:5] == [0.0] * 5 and guesses[5] > 0
+    for i in range(LoginLimiter.MAX_BUCKETS):
+        limiter.wait(f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}", f"a{i}@example.com")
+    assert limiter.wait("198.51.100.7", "shr_1", kind="share") > 0
+    # One address's refused flood makes no bucket per name it tries.
+    one = LoginLimiter()
+    for i in range(1000):
+        one.wait("192.0.2.1", f"b{i}@example.com")
+    assert len(one._buckets) < 40

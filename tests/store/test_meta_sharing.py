@@ -32,8 +32,10 @@ def test_share_links_open_only_while_active(meta: MetaStore) -> None:
     assert opened is not None and opened.id == link.id and opened.embed_origins == ("https://blog.example",)
     assert meta.shares.list(p.id, "live")[0].last_used_at is not None
     assert meta.shares.list(p.id, "test") == [] and meta.shares.open(token + "x") is None
-    assert not meta.shares.revoke("prj_other", link.id)  # only within its project
-    assert meta.shares.revoke(p.id, link.id) and not meta.shares.revoke(p.id, link.id)
+    assert not meta.shares.revoke("prj_other", "live", link.id)  # only within its project
+    assert not meta.shares.revoke(p.id, "test", link.id)  # and its env
+    assert meta.shares.open(token) is not None
+    assert meta.shares.revoke(p.id, "live", link.id) and not meta.shares.revoke(p.id, "live", link.id)
     assert meta.shares.open(token) is None
     _, short = meta.shares.create(p.id, "test", "ana@example.com", expires_at=datetime.now(UTC) - timedelta(seconds=1))
     assert meta.shares.open(short) is None

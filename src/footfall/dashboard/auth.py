@@ -112,22 +112,40 @@ def new_login_csrf() -> str:
 class LoginLimiter:
     """Token buckets per e-mail address and per client IP, checked before any password work."""
 
+    MAX_BUCKETS = 50_000
+
     def __init__(self) -> None:
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._swept = -1.0
 
     def wait(self, ip: str | None, subject: str, kind: str = "email") -> float:
         """Seconds to wait before this attempt (0: go ahead). `subject` is what is guessed at:
         an e-mail address, or (kind "share") a share link's id."""
         now = time.monotonic()
-        if len(self._buckets) > 50_000:
-            self._buckets.clear()
-        waits = []
-        for key, limit in ((("ip", ip or "?"), PER_IP), ((kind, subject), PER_EMAIL)):
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                bucket = self._buckets[key] = TokenBucket(limit, now)
-            waits.append(bucket.take(now))
-        return max(waits)
+        # An attempt its IP's budget refuses makes no bucket for what it names, so a refused
+        # flood of new addresses does not fill the table.
+        refused = self._take(("ip", ip or "?"), PER_IP, now)
+        return refused or self._take((kind, subject), PER_EMAIL, now)
+
+    def _take(self, key: tuple[str, str], limit: Limit, now: float) -> float:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.MAX_BUCKETS and now - self._swept >= 1.0:
+                self._swept = now
+                self._forget_refilled(now)
+            if len(self._buckets) >= self.MAX_BUCKETS:
+                # Every bucket holds recent attempts (a flood from many addresses): no new one
+                # for now. Forgetting buckets instead (they were all cleared once) gave a
+                # password's guesser fresh tries for the price of 50k requests.
+                return 1 / limit.rate
+            bucket = self._buckets[key] = TokenBucket(limit, now)
+        return bucket.take(now)
+
+    def _forget_refilled(self, now: float) -> None:
+        """Drop the buckets that have refilled: a new one would answer the same."""
+        self._buckets = {
+            k: b for k, b in self._buckets.items() if b.tokens + (now - b.stamp) * b.rate < b.burst
+        }
 
 
 # One for logins and share-link passwords alike: a client's per-IP budget covers both.

@@ -120,7 +120,8 @@ def unlocked(request: Request, link: ShareLink) -> bool:
         return True
     raw = request.cookies.get(SHARE_COOKIE, "")
     issued_text, _, mac = raw.partition(".")
-    if not issued_text.isdigit() or len(raw) > 200:
+    # isdigit() alone takes digits int() refuses (a superscript two): ASCII ones only.
+    if not (issued_text.isascii() and issued_text.isdigit()) or len(raw) > 200:
         return False
     issued = int(issued_text)
     if not 0 <= time.time() - issued <= UNLOCK_LIFETIME.total_seconds():

@@ -142,7 +142,7 @@ async def revoke(request: Request) -> Response:
     if isinstance(got, Response):
         return got
     access, _form = got
-    if not auth.service(request).meta.shares.revoke(access.project.id, str(request.path_params["link_id"])):
+    if not auth.service(request).meta.shares.revoke(access.project.id, access.env, str(request.path_params["link_id"])):
         return _page(request, access, 404, error="No such link, or it was revoked already.")
     return RedirectResponse(f"{access.base}/share", 303)
 

@@ -120,12 +120,14 @@ class ShareLinks:
             ).fetchall()
         return [_link(r) for r in rows]
 
-    def revoke(self, project_id: str, link_id: str) -> bool:
+    def revoke(self, project_id: str, env: str, link_id: str) -> bool:
+        """Revoke one of the project's links in `env` (the page listing it is per env, and
+        `live` and `test` never act on each other's); False when there is none to revoke."""
         with self._lock:
             cur = self._db.execute(
-                "UPDATE share_links SET revoked_at = ? WHERE id = ? AND project_id = ?"
+                "UPDATE share_links SET revoked_at = ? WHERE id = ? AND project_id = ? AND env = ?"
                 " AND revoked_at IS NULL",
-                (_stamp(datetime.now(UTC)), link_id, project_id),
+                (_stamp(datetime.now(UTC)), link_id, project_id, env),
             )
         return cur.rowcount > 0
 
