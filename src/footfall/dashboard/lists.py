@@ -129,21 +129,38 @@ async def _streamed(
     svc: Footfall, batches: Iterator[list[dict[str, Any]]], columns: Sequence[str]
 ) -> AsyncIterator[list[Any]]:
     """CSV rows from a store's batches (one streamed read, as `/v1/export` reads), after
-    everything acknowledged so far is stored, each batch fetched off the event loop."""
+    everything acknowledged so far is stored, each batch fetched off the event loop.
+
+    The first batch is read before this returns: a store that cannot answer (catching up, out
+    of memory) fails the request with its 503 and `Retry-After`, where failing inside the
+    stream came after a 200 and the CSV's header had gone out."""
     try:
         await svc.read(lambda: None)
-        while (rows := await asyncio.to_thread(next, batches, None)) is not None:
+        first = await asyncio.to_thread(next, batches, None)
+    except BaseException:
+        await asyncio.to_thread(batches.close)  # type: ignore[attr-defined]
+        raise
+    return _rows(first, batches, columns)
+
+
+async def _rows(
+    first: list[dict[str, Any]] | None, batches: Iterator[list[dict[str, Any]]], columns: Sequence[str]
+) -> AsyncIterator[list[Any]]:
+    try:
+        rows = first
+        while rows is not None:
             for r in rows:
                 yield [r[c] for c in columns]
+            rows = await asyncio.to_thread(next, batches, None)
     finally:
         await asyncio.to_thread(batches.close)  # type: ignore[attr-defined]
 
 
-def sessions_csv_rows(
+async def sessions_csv_rows(
     svc: Footfall, scope: Scope, rng: tuple[datetime, datetime], state: ReportState
 ) -> AsyncIterator[list[Any]]:
     q = _sessions_query(scope, rng, state)
-    return _streamed(svc, _with_people(svc.store.sessions_batches(q, CSV_BATCH)), SESSION_COLUMNS)
+    return await _streamed(svc, _with_people(svc.store.sessions_batches(q, CSV_BATCH)), SESSION_COLUMNS)
 
 
 def _with_people(batches: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
@@ -154,9 +171,9 @@ def _with_people(batches: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[
         batches.close()  # type: ignore[attr-defined]
 
 
-def events_csv_rows(svc: Footfall, q: EventLogQuery) -> AsyncIterator[list[Any]]:
+async def events_csv_rows(svc: Footfall, q: EventLogQuery) -> AsyncIterator[list[Any]]:
     batches = svc.store.event_log_batches(msgspec.structs.replace(q, before=None), CSV_BATCH)
-    return _streamed(svc, batches, EVENT_COLUMNS)
+    return await _streamed(svc, batches, EVENT_COLUMNS)
 
 
 class SessionGroup(msgspec.Struct):

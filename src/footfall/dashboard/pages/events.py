@@ -46,9 +46,11 @@ async def events(request: Request) -> Response:
     )
     svc = auth.service(request)
     if request.query_params.get("format") == "csv":
-        return csv_download(
-            f"events-{access.project.id}-{access.env}.csv", EVENT_COLUMNS, events_csv_rows(svc, q)
-        )
+        try:
+            found = await events_csv_rows(svc, q)
+        except FootfallError as err:
+            return read_failed(request, access, err)
+        return csv_download(f"events-{access.project.id}-{access.env}.csv", EVENT_COLUMNS, found)
     try:
         rows, nxt = await event_page(svc, q)
     except FootfallError as err:

@@ -81,7 +81,11 @@ async def person_page(request: Request) -> Response:
     )
     svc = auth.service(request)
     if request.query_params.get("format") == "csv":
-        return csv_download(f"person-{access.project.id}-{access.env}.csv", EVENT_COLUMNS, events_csv_rows(svc, q))
+        try:
+            found_rows = await events_csv_rows(svc, q)
+        except FootfallError as err:
+            return read_failed(request, access, err)
+        return csv_download(f"person-{access.project.id}-{access.env}.csv", EVENT_COLUMNS, found_rows)
     sessions_q = SessionsQuery(
         scope=scope, start=rng[0], end=rng[1], user_id=person, include_bots=True, limit=1000
     )

@@ -37,10 +37,11 @@ async def sessions(request: Request) -> Response:
     scope = Scope(access.project.id, access.env)
     svc = auth.service(request)
     if request.query_params.get("format") == "csv":
-        return csv_download(
-            f"sessions-{access.project.id}-{access.env}.csv", SESSION_COLUMNS,
-            sessions_csv_rows(svc, scope, rng, state),
-        )
+        try:
+            found = await sessions_csv_rows(svc, scope, rng, state)
+        except FootfallError as err:
+            return read_failed(request, access, err)
+        return csv_download(f"sessions-{access.project.id}-{access.env}.csv", SESSION_COLUMNS, found)
     after = parse_keyset(request.query_params.get("after"))
     try:
         rows, nxt, total = await session_page(svc, scope, rng, state, after)
