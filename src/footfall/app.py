@@ -32,7 +32,12 @@ from footfall.dialects.segment.shared import shared
 from footfall.http import json_response
 from footfall.ops.metrics import Metrics, MetricsMiddleware
 from footfall.ops.openapi import Operation, openapi
-from footfall.read.queries import ATTRIBUTION_MODELS, FILTER_COLUMNS, GROUP_BY_COLUMNS
+from footfall.read.queries import (
+    ATTRIBUTION_MODELS,
+    FILTER_COLUMNS,
+    GROUP_BY_COLUMNS,
+    SESSION_GROUPS,
+)
 from footfall.service import Footfall
 
 __all__ = ["OPERATIONS", "create_app"]
@@ -75,6 +80,12 @@ OPERATIONS: list[Operation] = [
                ("limit", "1-1000 (100)", False), ("include_bots", "true | false", False),
                ("after", "<start>,<session_id> of the previous page's last row", False),
                *((c, "filter", False) for c in FILTER_COLUMNS if c != "event_name")),
+        error=mm.ErrorBody,
+    ),
+    Operation(
+        "/v1/sessions/summary", "GET", "Sessions that started in the period: count, bounces, total duration; or per entry or exit page", "millimetric", 200, None,
+        query=(*_RANGE, ("group_by", " | ".join(SESSION_GROUPS) + " (none: one row of totals)", False), ("limit", "1-1000 (100)", False),
+               ("include_bots", "true | false", False), *((c, "filter", False) for c in FILTER_COLUMNS if c != "event_name")),
         error=mm.ErrorBody,
     ),
     Operation(

@@ -8,22 +8,22 @@ import csv
 import html
 import io
 import re
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from footfall.dashboard.api_links import stats_params
+from footfall.dashboard.api_links import api_call
 from footfall.dashboard.report import PANELS, kpi_queries, panel_query
 from footfall.dashboard.state import FILTERS, ReportState, utc_range
 from footfall.dashboard.web import country_name
 from footfall.model import Scope
 from footfall.read import params
-from footfall.read.queries import SessionSummaryQuery, StatsQuery
+from footfall.read.queries import StatsQuery
 from tests.dashboard.conftest import ADMIN, Dash
 from tests.support.browser import PageWatch
 
@@ -95,21 +95,18 @@ def test_panel_api_links_give_the_panel(admin: httpx.Client, many_pages: Dash, f
         call = _link(section, f"api-{panel.name}")
         answer = _get(many_pages, call)
         if panel.sessions:
-            assert call.startswith("/v1/sessions?")
-            if filters:
-                continue  # /v1/sessions takes no filters: the link lists every session
-            counts = Counter(r[panel.columns[0]] for r in answer["rows"])
-            every = {("(none)" if k is None else k): v for k, v in counts.items()}
-            shown = _rows(section)
-            assert len(shown) == min(10, len(every)) and all(every[k] == v for k, v in shown)
-            assert [v for _k, v in shown] == sorted(every.values(), reverse=True)[:10]
+            assert call.startswith("/v1/sessions/summary?")
+            assert all(f"{k}={v}" in call for k, v in filters.items()), call
+            rows = answer["rows"]
+            assert rows, panel.name  # the filtered report has sessions too: a real comparison
+            assert _rows(section) == [(_label(r, list(panel.columns)), r["sessions"]) for r in rows], panel.name
         else:
             assert call.startswith("/v1/stats?")
             rows = [r for r in answer["rows"] if r.get("event_name") != "$pageview"][:10]
             labels = [country_name(r["country"]) if panel.name == "countries" else _label(r, list(panel.columns)) for r in rows]
             assert _rows(section) == [(label, r["value"]) for label, r in zip(labels, rows, strict=True)], panel.name
         checked += 1
-    assert checked >= (12 if not filters else 11)
+    assert checked >= 13
 
 
 def test_kpi_api_links_give_the_kpis(admin: httpx.Client, many_pages: Dash) -> None:
@@ -122,8 +119,15 @@ def test_kpi_api_links_give_the_kpis(admin: httpx.Client, many_pages: Dash) -> N
         value = _get(many_pages, call)["rows"][0]["value"]
         shown = re.search(rf'data-testid="kpi-{name}" data-value="([^"]*)"', page)
         assert shown and float(shown.group(1)) == pytest.approx(value), name
-    sessions = _get(many_pages, _link(strip.group(0), "api-kpi-sessions"))["rows"]
-    assert sessions and "/v1/sessions?" in _link(strip.group(0), "api-kpi-sessions")
+    call = _link(strip.group(0), "api-kpi-sessions")
+    assert call.startswith("/v1/sessions/summary?") and "device_type=mobile" in call
+    (sessions,) = _get(many_pages, call)["rows"]
+    assert sessions["sessions"] > 0
+    figures = {"bounce_rate": sessions["bounces"] / sessions["sessions"],
+               "visit_duration": sessions["duration_s"] / sessions["sessions"]}  # fmt: skip
+    for name, value in figures.items():
+        shown = re.search(rf'data-testid="kpi-{name}" data-value="([^"]*)"', page)
+        assert shown and float(shown.group(1)) == pytest.approx(value), name
 
 
 STATES = st.builds(
@@ -144,10 +148,10 @@ def test_links_parse_back_into_the_page_queries(state: ReportState, tz: str) -> 
     rng = utc_range(state.start or date.today(), state.end or date.today(), tz)
     queries = [*kpi_queries(scope, rng, state).values(), *(panel_query(scope, rng, state, p) for p in PANELS)]
     for q in queries:
-        if isinstance(q, StatsQuery):
-            assert params.stats_query(scope, stats_params(q)) == q
-        else:
-            assert isinstance(q, SessionSummaryQuery)
+        path, _, query = api_call(q).partition("?")
+        parse = params.stats_query if isinstance(q, StatsQuery) else params.session_summary_query
+        assert path == ("/v1/stats" if isinstance(q, StatsQuery) else "/v1/sessions/summary")
+        assert parse(scope, dict(parse_qsl(query, keep_blank_values=True))) == q
 
 
 def test_csv_has_every_row_with_the_filters(admin: httpx.Client, many_pages: Dash) -> None:

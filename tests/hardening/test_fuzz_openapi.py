@@ -74,5 +74,5 @@ def test_no_route_answers_5xx(server: Server) -> None:
 
         check()
     assert "POST /v1/track" in seen and "GET /v1/stats" in seen and len(seen) >= 12, seen
-    assert "GET /v1/attribution/conversions" in seen, seen
+    assert "GET /v1/attribution/conversions" in seen and "GET /v1/sessions/summary" in seen, seen
     assert "POST /segment/v1/batch" in seen and "GET /segment/v1/projects/{write_key}/settings" in seen

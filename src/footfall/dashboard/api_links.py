@@ -1,7 +1,8 @@
 """The API call behind a panel: the query the panel runs, written back as the `/v1/*` query
 string whose parsing (`read.params`) gives that same query. Derived from the query itself, so
 a panel and its "API" link cannot drift (tests/dashboard/test_report_links.py parses each link
-back and compares)."""
+back and compares): `/v1/stats` for a `StatsQuery`, `/v1/sessions/summary` for a
+`SessionSummaryQuery` (entry and exit pages, bounce rate and visit duration)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from urllib.parse import urlencode
 
 from footfall.read.queries import SessionSummaryQuery, StatsQuery
 
-__all__ = ["api_call", "iso", "stats_params"]
+__all__ = ["api_call", "iso", "session_summary_params", "stats_params"]
 
-API_MAX_LIMIT = 1000  # what /v1/stats and /v1/sessions take at most
+API_MAX_LIMIT = 1000  # what /v1/stats and /v1/sessions/summary take at most
 
 
 def iso(t: datetime) -> str:
@@ -39,12 +40,23 @@ def stats_params(q: StatsQuery) -> dict[str, str]:
     return p
 
 
-def api_call(q: StatsQuery | SessionSummaryQuery) -> str:
-    """The path and query string (never a key) that answers the same numbers as `q`.
+def session_summary_params(q: SessionSummaryQuery) -> dict[str, str]:
+    """The `/v1/sessions/summary` parameters of `q` (`params.session_summary_query` reads
+    them back into `q`)."""
+    p = {"from": iso(q.start), "to": iso(q.end)}
+    if q.group_by is not None:
+        p["group_by"] = q.group_by
+    p.update(q.filters)
+    if q.include_bots:
+        p["include_bots"] = "true"
+    p["limit"] = str(min(q.limit, API_MAX_LIMIT))
+    return p
 
-    Entry and exit pages count sessions: `/v1/sessions` lists them (with `entry_path`,
-    `exit_path`), and the panel is that list counted by page; it takes no filters.
-    """
+
+def api_call(q: StatsQuery | SessionSummaryQuery) -> str:
+    """The path and query string (never a key) that answers the same numbers as `q`, with
+    its filters: `/v1/stats` for a `StatsQuery`, `/v1/sessions/summary` for a
+    `SessionSummaryQuery` (the same rows the store gives the panel or the KPIs)."""
     if isinstance(q, StatsQuery):
         return "/v1/stats?" + urlencode(stats_params(q))
-    return "/v1/sessions?" + urlencode({"from": iso(q.start), "to": iso(q.end), "limit": API_MAX_LIMIT})
+    return "/v1/sessions/summary?" + urlencode(session_summary_params(q))

@@ -21,6 +21,7 @@ from footfall.read.queries import (
     GROUP_BY_COLUMNS,
     INTERVALS,
     METRICS,
+    SESSION_GROUPS,
     AttributionQuery,
     ConversionsQuery,
     EventLogQuery,
@@ -28,6 +29,7 @@ from footfall.read.queries import (
     FunnelQuery,
     FunnelStep,
     SessionsQuery,
+    SessionSummaryQuery,
     SourcesQuery,
     StatsQuery,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "funnel_query",
     "journey_query",
     "parse_duration",
+    "session_summary_query",
     "sessions_query",
     "sources_query",
     "stats_query",
@@ -136,7 +139,7 @@ def _timezone(p: Params, errs: _Errors) -> str:
     tz = (p.get("timezone") or "UTC").strip()
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("America"), too long
         errs.add("timezone", "must be an IANA time zone name such as Europe/Berlin")
         return "UTC"
     return tz
@@ -224,6 +227,32 @@ def sessions_query(scope: Scope, p: Params) -> SessionsQuery:
         user_id=p.get("user_id") or None, anonymous_id=p.get("anonymous_id") or None,
         filters=_filters(p), after=after,
     )
+
+
+def session_summary_query(scope: Scope, p: Params) -> SessionSummaryQuery:
+    """`/v1/sessions/summary`: from/to, group_by (entry_path | exit_path), the /v1/stats
+    filters, include_bots, limit (1-1000)."""
+    errs = _Errors()
+    start, end = _range(p, errs)
+    limit = _int(p, "limit", 100, 1, 1000, errs)
+    include_bots = _bool(p, "include_bots", errs)
+    errs.raise_if_any()
+    return SessionSummaryQuery(
+        scope=scope, start=start, end=end, group_by=_session_group(p), filters=_filters(p),
+        include_bots=include_bots, limit=limit,
+    )
+
+
+def _session_group(p: Params) -> str | None:
+    """One of SESSION_GROUPS or None; anything else is `invalid_group_by`, as in /v1/stats."""
+    raw = (p.get("group_by") or "").strip()
+    if raw and raw not in SESSION_GROUPS:
+        raise Invalid(
+            "invalid_group_by",
+            f"group_by may name one of: {', '.join(SESSION_GROUPS)}",
+            details={"allowed": list(SESSION_GROUPS), "invalid": [raw]},
+        )
+    return raw or None
 
 
 def _keyset(p: Params, name: str, errs: _Errors) -> tuple[datetime, str] | None:

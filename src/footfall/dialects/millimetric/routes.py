@@ -187,6 +187,13 @@ async def _ask(
     return json_response(await service.read(lambda: ask(service.store, q)))
 
 
+@dialect_endpoint(render, "/v1/sessions/summary")
+async def session_summary(request: Request) -> Response:
+    return await _ask(
+        request, params.session_summary_query, lambda store, q: {"rows": store.session_summary(q)}
+    )
+
+
 @dialect_endpoint(render, "/v1/funnel")
 async def funnel(request: Request) -> Response:
     return await _ask(request, params.funnel_query, lambda store, q: store.funnel(q))
@@ -233,6 +240,7 @@ routes = [
     Route("/v1/stats", stats, methods=["GET"]),
     Route("/v1/sources", sources, methods=["GET"]),
     Route("/v1/sessions", sessions, methods=["GET"]),
+    Route("/v1/sessions/summary", session_summary, methods=["GET"]),
     Route("/v1/events", event_log, methods=["GET"]),
     Route("/v1/funnel", funnel, methods=["GET"]),
     Route("/v1/funnel/people", funnel_people, methods=["GET"]),
