@@ -99,7 +99,7 @@ def update(
 
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("America")
             raise typer.BadParameter("--timezone must be an IANA name such as Europe/Berlin") from None
 
     meta = meta_store(data, meta_url)

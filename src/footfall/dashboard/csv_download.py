@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from starlette.responses import Response, StreamingResponse
 
@@ -18,6 +21,7 @@ __all__ = ["csv_download", "safe_cell"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FLUSH_ROWS = 1000
+_NOT_ASCII_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_cell(value: Any) -> Any:
@@ -41,13 +45,32 @@ def csv_download(
     response = StreamingResponse(
         _lines(header, rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{_plain(filename)}"'},
+        headers={"Content-Disposition": _disposition(filename)},
     )
     return secure_headers(response)
 
 
-def _plain(filename: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in filename) or "export.csv"
+def _disposition(filename: str) -> str:
+    """The attachment header, ASCII whatever the name holds (Starlette sends headers as Latin-1
+    and fails on anything else): a plain `filename` every client reads, and when the name has
+    more than that, RFC 6266's `filename*` so that browsers save it as it was.
+
+    >>> print(_disposition("attribution-models-注文€.csv"))
+    attachment; filename="attribution-models--.csv"; filename*=UTF-8''attribution-models-%E6%B3%A8%E6%96%87-.csv
+    >>> print(_disposition('注文/".csv'))
+    attachment; filename="export.csv"; filename*=UTF-8''%E6%B3%A8%E6%96%87--.csv
+    >>> print(_disposition("funnel.csv"))
+    attachment; filename="funnel.csv"
+    """
+    # Event names are the user's: no path separator, quote or control character in a file name.
+    name = "".join(
+        c if unicodedata.category(c)[0] in "LMN" or c in "-_." else "-" for c in filename
+    )
+    plain = _NOT_ASCII_NAME.sub("-", filename)
+    plain = plain if any(c.isalnum() for c in plain.rsplit(".", 1)[0]) else "export.csv"
+    if name.isascii():
+        return f'attachment; filename="{plain}"'
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 async def _lines(

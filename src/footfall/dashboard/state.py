@@ -39,6 +39,12 @@ COMPARISONS = {"previous": "Previous period", "year": "Same period last year", "
 CHART_METRICS = ("visitors", "visits", "pageviews", "conversions", "revenue")
 FILTERS = tuple(c for c in FILTER_COLUMNS if c != "event_name")
 _MAX_TEXT = 500
+# A custom range outside these days falls back like a reversed one: no stored event predates
+# 1970 (`footfall.timestamps`), and what the pages derive from the range must stay within
+# datetime's years 1-9999: the comparison (up to ten years earlier), the day after the last,
+# a zone's offset, the chart's month steps.
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9000, 12, 31)
+_MAX_DAYS = 3660
 _SEGMENT_ID = re.compile(r"seg_[0-9a-f]{12}")
 # Presentation only, kept on every link of the page: embedded (no navigation) and its theme.
 VIEWS = {"embed": ("true",), "theme": ("light", "dark")}
@@ -167,15 +173,18 @@ def parse_state(p: Mapping[str, str]) -> ReportState:
     ...                  "source": "google", "metric": "nope"})
     >>> s.period, s.start, s.interval, s.metric, s.filters
     ('custom', datetime.date(2026, 5, 1), 'day', 'visitors', (('source', 'google'),))
-    >>> parse_state({"period": "custom", "from": "2026-06-01", "to": "2026-05-01"}).period
-    '30d'
+    >>> [parse_state({"period": "custom", "from": a, "to": b}).period
+    ...  for a, b in (("2026-06-01", "2026-05-01"), ("9999-12-30", "9999-12-31"), ("0001-01-01", "0001-01-02"))]
+    ['30d', '30d', '30d']
     >>> [parse_state({"metric": "revenue", **p}).metric for p in ({"goal": "buy"}, {"goal": "buy", "value": "eur"})]
     ['visitors', 'revenue']
     """
     period = p.get("period", "30d")
     period = period if period in PERIODS else "30d"
     start, end = _date(p.get("from")), _date(p.get("to"))
-    if period == "custom" and not (start and end and start <= end and (end - start).days <= 3660):
+    if period == "custom" and not (
+        start and end and _FIRST_DAY <= start <= end <= _LAST_DAY and (end - start).days <= _MAX_DAYS
+    ):
         period, start, end = "30d", None, None
     if period != "custom":
         start = end = None
@@ -255,7 +264,7 @@ def _year_back(d: date) -> date:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("America"), too long
         return ZoneInfo("UTC")
 
 
