@@ -47,8 +47,13 @@ MODEL_LABELS = {
 BY = {"channel": "Channel", "source": "Source", "campaign": "Campaign"}
 LOOKBACKS = {"7d": "7 days", "14d": "14 days", "30d": "30 days", "60d": "60 days", "90d": "90 days"}
 MEASURES = {"conversions": "Conversions", "value": "Value"}
-# The API's own maximum: the table and its CSV hold every row the store answers.
+# The rows the page's models table shows: the API's own maximum, so that the panel's "API"
+# link is a call the API takes.
 ROWS = 1000
+# The CSVs' limit: every group, with no cap. The read holds its answer in memory, so no store
+# could answer more groups than this; it is also within the LIMIT every store binds
+# (ClickHouse's is a UInt32 parameter).
+EVERY_ROW = 2**31 - 1
 PATHS = 20
 FLAGGED = 3  # rows marked as "the models disagree most"
 _MAX_TEXT = 500
@@ -200,10 +205,16 @@ _ASK: dict[str, Callable[[Footfall, Any], dict[str, Any]]] = {
 }
 
 
-async def _answer(svc: Footfall, scope: Scope, route: str, query: dict[str, str]) -> Answer:
+async def _answer(
+    svc: Footfall, scope: Scope, route: str, query: dict[str, str], every: bool = False
+) -> Answer:
+    """`every`: all of the answer's rows (a CSV). The API caps `limit` at ROWS, as its answer is
+    one JSON document; the query itself has no cap, so the CSV asks it for EVERY_ROW."""
     api = f"{route}?{urlencode(query)}"
     try:
         q = _PARSE[route](scope, query)
+        if every:
+            q = msgspec.structs.replace(q, limit=EVERY_ROW)
         data = await svc.read(lambda: _ASK[route](svc, q))
     except FootfallError as err:  # out of memory, catching up, a bad value: said in the panel
         retryable = err.retryable or err.retry_after is not None
@@ -221,7 +232,8 @@ def _events(svc: Footfall, scope: Scope, rng: tuple[datetime, datetime]) -> list
 async def read_attribution(
     svc: Footfall, scope: Scope, tz: str, state: AttributionState, only: str | None = None
 ) -> Compared:
-    """The page's reads, side by side; `only` (an API route) reads that panel alone (CSV)."""
+    """The page's reads, side by side; `only` (an API route) reads that panel alone, every
+    row of it (its CSV)."""
     first, last = period_dates(state.period, datetime.now(zone(tz)).date())
     rng = utc_range(first, last, tz)
     try:
@@ -234,7 +246,7 @@ async def read_attribution(
     calls = {r: q for r, q in api_params(state, *rng, ROWS if only else PATHS).items() if only in (None, r)}
     # One after another: each read already uses the store's threads, and at once they share
     # its memory (10M events under 96 MB: a panel ran out of it in about half the loads).
-    answers = {r: await _answer(svc, scope, r, q) for r, q in calls.items()}
+    answers = {r: await _answer(svc, scope, r, q, every=only is not None) for r, q in calls.items()}
     out.models = answers.get("/v1/attribution")
     out.paths = answers.get("/v1/attribution/paths")
     out.time = answers.get("/v1/attribution/time_to_convert")

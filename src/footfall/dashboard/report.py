@@ -30,7 +30,11 @@ __all__ = [
 
 PAGEVIEW = "$pageview"
 PANEL_ROWS = 10
-ALL_ROWS = 1_000_000  # a panel's "show all" and CSV: every row (no cap in practice)
+# A panel's CSV: every row, with no cap (a site with millions of URLs has millions of top
+# pages). A read holds its answer in memory, so no store answers more groups than this, and it
+# stays within the LIMIT every store binds (ClickHouse's is a UInt32; reads ask a row or two
+# more). The stats reads have no offset or keyset, so a CSV is one read, streamed as encoded.
+ALL_ROWS = 2**31 - 1
 READS_AT_ONCE = 2
 
 
@@ -248,7 +252,7 @@ def _panel(
 async def panel_rows(
     svc: Footfall, scope: Scope, tz: str, state: ReportState, panel: Panel, limit: int = ALL_ROWS
 ) -> tuple[list[Row], bool]:
-    """One panel alone, up to `limit` rows ("show all", CSV)."""
+    """One panel alone, up to `limit` rows ("show all"); by default every row (its CSV)."""
     first, last = period_dates(state, datetime.now(zone(tz)).date())
     rng = utc_range(first, last, tz)
     return await svc.read(lambda: _panel(svc, scope, rng, state, panel, limit))

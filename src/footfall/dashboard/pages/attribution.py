@@ -80,22 +80,24 @@ def _sums(rows: list[dict[str, Any]], measure: str) -> dict[str, float]:
 
 
 def _csv(table: str, state: AttributionState, data: dict[str, Any]) -> Response:
+    """The answer's rows (every one: `read_attribution(only=…)`), each made into its CSV line
+    as the response streams, so no second copy of them is held."""
     name = f"attribution-{table}-{state.conversion}.csv"
     if table == "models":
         value = bool(state.value)
         header = [state.by, *(f"{m}_conversions" for m in ATTRIBUTION_MODELS)]
         header += [f"{m}_value" for m in ATTRIBUTION_MODELS] if value else []
-        rows = [
+        rows = (
             [r[state.by], *(r["conversions"][m] for m in ATTRIBUTION_MODELS),
              *((r["value"][m] for m in ATTRIBUTION_MODELS) if value else ()), r["disagreement"]]
             for r in data["rows"]
-        ]  # fmt: skip
+        )  # fmt: skip
         return csv_download(name, [*header, "disagreement"], rows)
     if table == "paths":
         return csv_download(
             name, ["path", "touchpoints", "conversions", "value", "share"],
-            [[" > ".join(str(p) for p in r["path"]), r["touchpoints"], r["conversions"], r["value"], r["share"]]
-             for r in data["rows"]],
+            ([" > ".join(str(p) for p in r["path"]), r["touchpoints"], r["conversions"], r["value"], r["share"]]
+             for r in data["rows"]),
         )  # fmt: skip
     return csv_download(
         name, ["from_seconds", "to_seconds", "conversions"],
