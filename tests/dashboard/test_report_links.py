@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from footfall.dashboard.api_links import api_call
-from footfall.dashboard.report import PANELS, kpi_queries, panel_query
+from footfall.dashboard.report import PANELS, chart_query, kpi_queries, panel_query
 from footfall.dashboard.state import FILTERS, ReportState, utc_range
 from footfall.dashboard.web import country_name
 from footfall.model import Scope
@@ -146,7 +147,10 @@ def test_links_parse_back_into_the_page_queries(state: ReportState, tz: str) -> 
     """The link is written from the query and parsed by the API into the same query."""
     scope = Scope("prj_x", "live")
     rng = utc_range(state.start or date.today(), state.end or date.today(), tz)
-    queries = [*kpi_queries(scope, rng, state).values(), *(panel_query(scope, rng, state, p) for p in PANELS)]
+    queries = [
+        *kpi_queries(scope, rng, state).values(), *(panel_query(scope, rng, state, p) for p in PANELS),
+        chart_query(scope, rng, state, tz),
+    ]
     for q in queries:
         path, _, query = api_call(q).partition("?")
         parse = params.stats_query if isinstance(q, StatsQuery) else params.session_summary_query
@@ -170,6 +174,36 @@ def test_csv_has_every_row_with_the_filters(admin: httpx.Client, many_pages: Das
     filtered = list(csv.DictReader(io.StringIO(admin.get(many_pages.report_path(), params={**PERIOD, "source": "google", "panel": "browsers", "format": "csv"}).text)))
     page = _report(admin, many_pages, source="google")
     assert [(r["browser"], int(r["visitors"])) for r in filtered] == _rows(_section(page, "browsers"))
+
+
+def _chart(page: str) -> dict[str, Any]:
+    m = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
+    assert m
+    data: dict[str, Any] = json.loads(m.group(1))
+    return data
+
+
+@pytest.mark.parametrize("extra", [{"metric": "pageviews", "compare": "off"}, {"metric": "visitors", "source": "google", "compare": "previous"}])
+def test_the_charts_api_link_and_csv_give_its_points(admin: httpx.Client, many_pages: Dash, extra: dict[str, str]) -> None:
+    page = _report(admin, many_pages, **extra)
+    chart = _chart(page)
+    section = re.search(r'data-testid="chart".*?</section>', page, re.S)
+    assert section
+    answer = _get(many_pages, _link(section.group(0), "api-chart"))["rows"]
+    by_bucket = {r["bucket"].rstrip("Z"): r["value"] for r in answer}
+    assert sum(chart["current"]) > 0
+    assert chart["current"] == [float(by_bucket.get(label, 0) or 0) for label in chart["labels"]]
+    r = admin.get(many_pages.report_path() + _link(section.group(0), "csv-chart"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    metric = extra["metric"]
+    if extra["compare"] != "off":
+        assert rows[0] == ["bucket", metric, "compared_bucket", f"compared_{metric}"]
+        assert [float(row[3]) for row in rows[1:] if row[3]] == chart["previous"]
+    else:
+        assert rows[0] == ["bucket", metric]
+    assert [row[0] for row in rows[1:]] == chart["labels"]
+    assert [float(row[1]) for row in rows[1:]] == chart["current"]
 
 
 def test_show_all_lists_more_than_ten(admin: httpx.Client, many_pages: Dash) -> None:

@@ -25,7 +25,8 @@ from footfall.read.queries import SessionSummaryQuery, StatsQuery
 from footfall.service import Footfall
 
 __all__ = [
-    "ALL_ROWS", "PANELS", "Panel", "Report", "ReportRun", "build_report", "panel_rows",
+    "ALL_ROWS", "PANELS", "Panel", "Report", "ReportRun", "build_report", "chart_query", "chart_rows",
+    "panel_rows",
 ]  # fmt: skip
 
 PAGEVIEW = "$pageview"
@@ -202,12 +203,15 @@ def bucket_starts(first: date, last: date, interval: str) -> list[datetime]:
     return out
 
 
+def chart_query(scope: Scope, rng: tuple[datetime, datetime], state: ReportState, tz: str) -> StatsQuery:
+    """The read behind the chart's line (its "API" link is this query)."""
+    return _q(scope, rng, state, interval=state.interval, timezone=tz, **_CHART_QUERY[state.metric](state))
+
+
 def _series(
     svc: Footfall, scope: Scope, first: date, last: date, tz: str, state: ReportState
 ) -> tuple[list[str], list[float]]:
-    kw = _CHART_QUERY[state.metric](state)
-    rng = utc_range(first, last, tz)
-    rows = svc.store.stats(_q(scope, rng, state, interval=state.interval, timezone=tz, **kw))
+    rows = svc.store.stats(chart_query(scope, utc_range(first, last, tz), state, tz))
     by_bucket = {r["bucket"].rstrip("Z"): float(r["value"] or 0) for r in rows}
     starts = bucket_starts(first, last, state.interval)
     labels = [b.isoformat() for b in starts]
@@ -273,6 +277,7 @@ class ReportRun:
         rng = utc_range(self.first, self.last, tz)
         self.api = {name: api_call(q) for name, q in kpi_queries(scope, rng, state).items()}
         self.api |= {p.name: api_call(panel_query(scope, rng, state, p)) for p in PANELS}
+        self.api["chart"] = api_call(chart_query(scope, rng, state, tz))
         # Two reads at a time: each already uses the store's threads, and two dozen at once
         # would share its memory limit (96 MB by default) and spill instead of going faster.
         gate = asyncio.Semaphore(READS_AT_ONCE)
@@ -336,6 +341,25 @@ class ReportRun:
 
 def _shown(panel: Panel, rows: list[Row]) -> bool:
     return not panel.optional or any(v is not None for r in rows for v in r.labels)
+
+
+async def chart_rows(svc: Footfall, scope: Scope, tz: str, state: ReportState) -> list[list[Any]]:
+    """The chart's points as rows: each bucket's start and figure, and with a comparison the
+    compared period's bucket at the same place and its figure (the chart draws them
+    together)."""
+    first, last = period_dates(state, datetime.now(zone(tz)).date())
+    labels, current = await svc.read(lambda: _series(svc, scope, first, last, tz, state))
+    compare = comparison_dates(state, first, last)
+    if compare is None:
+        return [[label, value] for label, value in zip(labels, current, strict=True)]
+    then, before = await svc.read(lambda: _series(svc, scope, compare[0], compare[1], tz, state))
+    # The periods may differ in buckets (a shorter month): the one that ends first has blanks.
+    n = max(len(labels), len(then))
+    now: list[tuple[str, float | None]] = [*zip(labels, current, strict=True)]
+    was: list[tuple[str, float | None]] = [*zip(then, before, strict=True)]
+    now += [("", None)] * (n - len(now))
+    was += [("", None)] * (n - len(was))
+    return [[*a, *b] for a, b in zip(now, was, strict=True)]
 
 
 async def build_report(svc: Footfall, scope: Scope, tz: str, state: ReportState) -> Report:
