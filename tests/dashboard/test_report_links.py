@@ -131,6 +131,26 @@ def test_kpi_api_links_give_the_kpis(admin: httpx.Client, many_pages: Dash) -> N
         assert shown and float(shown.group(1)) == pytest.approx(value), name
 
 
+@pytest.mark.parametrize("compare", ["off", "previous"])
+def test_the_kpis_csv_has_the_strips_figures(admin: httpx.Client, many_pages: Dash, compare: str) -> None:
+    page = _report(admin, many_pages, goal="signup", value="amount", source="google", compare=compare)
+    r = admin.get(many_pages.report_path() + _link(page, "csv-kpis"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0] == ["kpi", "value", *(["compared_value"] if compare != "off" else [])]
+    shown = dict(re.findall(r'data-testid="kpi-([a-z_]+)" data-value="([^"]*)"', page))
+    assert [row[0] for row in rows[1:]] == list(shown) and "revenue" in shown
+    for name, value, *before in rows[1:]:
+        assert (float(value) if value else None) == (pytest.approx(float(shown[name])) if shown[name] else None), name
+        assert len(before) == (compare != "off"), name
+    if compare != "off":  # the 30 days before the period, with the filter
+        earlier = "/v1/stats?" + str(httpx.QueryParams({
+            "from": f"{FIRST - timedelta(days=30)}T00:00:00Z", "to": f"{FIRST}T00:00:00Z", "metric": "uniques",
+            "source": "google"}))  # fmt: skip
+        visitors = next(row for row in rows if row[0] == "visitors")
+        assert float(visitors[2]) == _get(many_pages, earlier)["rows"][0]["value"]
+
+
 STATES = st.builds(
     ReportState,
     period=st.just("custom"), start=st.just(FIRST), end=st.just(TODAY),

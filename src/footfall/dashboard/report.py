@@ -26,7 +26,7 @@ from footfall.service import Footfall
 
 __all__ = [
     "ALL_ROWS", "PANELS", "Panel", "Report", "ReportRun", "build_report", "chart_query", "chart_rows",
-    "panel_rows",
+    "kpi_rows", "panel_rows",
 ]  # fmt: skip
 
 PAGEVIEW = "$pageview"
@@ -341,6 +341,21 @@ class ReportRun:
 
 def _shown(panel: Panel, rows: list[Row]) -> bool:
     return not panel.optional or any(v is not None for r in rows for v in r.labels)
+
+
+async def kpi_rows(svc: Footfall, scope: Scope, tz: str, state: ReportState) -> list[list[Any]]:
+    """The KPIs as rows: each one's name and figure, and with a comparison the compared
+    period's figure beside it."""
+    first, last = period_dates(state, datetime.now(zone(tz)).date())
+
+    async def figures(days: tuple[date, date]) -> dict[str, float | None]:
+        jobs = _total_jobs(svc, scope, utc_range(*days, tz), state)
+        return _figures({name: await svc.read(job) for name, job in jobs.items()})
+
+    compare = comparison_dates(state, first, last)
+    now = await figures((first, last))
+    before = await figures(compare) if compare else {}
+    return [[k.name, k.value, *([k.previous] if compare else [])] for k in _kpis(now, before, state)]
 
 
 async def chart_rows(svc: Footfall, scope: Scope, tz: str, state: ReportState) -> list[list[Any]]:

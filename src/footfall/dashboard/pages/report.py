@@ -12,7 +12,15 @@ from footfall.dashboard import auth
 from footfall.dashboard.csv_download import csv_download
 from footfall.dashboard.pages._access import Access, project_access
 from footfall.dashboard.pages.segments import report_state
-from footfall.dashboard.report import PANELS, Panel, ReportRun, build_report, chart_rows, panel_rows
+from footfall.dashboard.report import (
+    PANELS,
+    Panel,
+    ReportRun,
+    build_report,
+    chart_rows,
+    kpi_rows,
+    panel_rows,
+)
 from footfall.dashboard.state import CHART_METRICS, COMPARISONS, PERIODS, ReportState
 from footfall.dashboard.web import page, streamed_page, world
 from footfall.errors import FootfallError
@@ -46,8 +54,8 @@ async def report(request: Request) -> Response:
         "segments": [] if access.read_only else svc.meta.segments.list(access.project.id),
     }
     panel = request.query_params.get("panel")
-    if panel == "chart" and request.query_params.get("format") == "csv":
-        return await _chart_csv(request, access, state)
+    if panel in ("chart", "kpis") and request.query_params.get("format") == "csv":
+        return await _figures_csv(request, access, state, panel)
     chosen = next((p for p in PANELS if p.name == panel), None)
     if chosen is not None and request.query_params.get("format") == "csv":
         return await _csv(request, access, chosen, state)
@@ -89,17 +97,22 @@ async def _csv(request: Request, access: Access, panel: Panel, state: ReportStat
     return csv_download(f"{panel.name}.csv", header, ([*r.labels, int(r.value)] for r in rows))
 
 
-async def _chart_csv(request: Request, access: Access, state: ReportState) -> Response:
-    """The chart's points: each bucket and its figure, and the compared period's beside them."""
+async def _figures_csv(request: Request, access: Access, state: ReportState, panel: str) -> Response:
+    """The chart's points (each bucket and its figure) or the KPIs (each one's figure), with
+    the compared period's beside them."""
+    svc, scope = auth.service(request), Scope(access.project.id, access.env)
+    read = chart_rows if panel == "chart" else kpi_rows
     try:
-        scope = Scope(access.project.id, access.env)
-        rows = await chart_rows(auth.service(request), scope, access.project.timezone, state)
+        rows = await read(svc, scope, access.project.timezone, state)
     except FootfallError as err:
         return _failed(request, access, err)
-    header = ["bucket", state.metric]
-    if rows and len(rows[0]) > 2:  # compared with another period
-        header += ["compared_bucket", f"compared_{state.metric}"]
-    return csv_download(f"chart-{state.metric}.csv", header, rows)
+    if panel == "chart":
+        name, header, compared = f"chart-{state.metric}.csv", ["bucket", state.metric], ["compared_bucket", f"compared_{state.metric}"]
+    else:
+        name, header, compared = "kpis.csv", ["kpi", "value"], ["compared_value"]
+    if rows and len(rows[0]) > len(header):  # compared with another period
+        header += compared
+    return csv_download(name, header, rows)
 
 
 def _failed(request: Request, access: Access, err: FootfallError) -> Response:
