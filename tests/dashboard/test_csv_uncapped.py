@@ -88,6 +88,12 @@ def test_attribution_csv_has_every_campaign(admin: httpx.Client, campaigns: Dash
     assert [r["campaign"] for r in rows[:API_MAX]] == [r["campaign"] for r in api["rows"]]
 
 
+def test_the_page_says_its_sums_are_of_the_top_rows(admin: httpx.Client, campaigns: Dash) -> None:
+    r = admin.get(f"{campaigns.report_path()}/attribution", params={**PERIOD, "conversion": BUY, "by": "campaign"})
+    assert r.status_code == 200
+    assert 'data-testid="attribution-top-rows"' in r.text and "every model hands out all of it" not in r.text
+
+
 def test_attribution_paths_csv_has_every_path(admin: httpx.Client, campaigns: Dash) -> None:
     rows = _csv(admin, f"{campaigns.report_path()}/attribution", **PERIOD, conversion=BUY,
                 value="amount", by="campaign", table="paths", format="csv")  # fmt: skip
