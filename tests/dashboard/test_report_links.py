@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from footfall.dashboard.api_links import api_call
 from footfall.dashboard.report import PANELS, chart_query, kpi_queries, panel_query
-from footfall.dashboard.state import FILTERS, ReportState, utc_range
+from footfall.dashboard.state import FILTERS, ReportState, utc_range, with_segment
 from footfall.dashboard.web import country_name
 from footfall.model import Scope
 from footfall.read import params
@@ -161,10 +161,18 @@ STATES = st.builds(
 )
 
 
+SEGMENTS = st.lists(st.tuples(st.sampled_from(FILTERS), st.text(min_size=1, max_size=20)), max_size=3, unique_by=lambda f: f[0])
+
+
 @settings(max_examples=60, deadline=None)
-@given(state=STATES, tz=st.sampled_from(["UTC", "Europe/Berlin"]))
-def test_links_parse_back_into_the_page_queries(state: ReportState, tz: str) -> None:
-    """The link is written from the query and parsed by the API into the same query."""
+@given(state=STATES, tz=st.sampled_from(["UTC", "Europe/Berlin"]), segment=st.one_of(st.none(), SEGMENTS))
+def test_links_parse_back_into_the_page_queries(
+    state: ReportState, tz: str, segment: list[tuple[str, str]] | None
+) -> None:
+    """The link is written from the query and parsed by the API into the same query, a saved
+    segment's filters included."""
+    if segment is not None:
+        state = with_segment(state, "seg_000000000000", "a segment", tuple(segment))
     scope = Scope("prj_x", "live")
     rng = utc_range(state.start or date.today(), state.end or date.today(), tz)
     queries = [

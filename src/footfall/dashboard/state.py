@@ -134,13 +134,16 @@ def with_segment(
     >>> s = with_segment(parse_state({"country": "FR"}), "seg_1", "EU phones",
     ...                  (("device_type", "mobile"), ("country", "DE")))
     >>> s.filters, s.url()
-    ((('device_type', 'mobile'), ('country', 'FR')), '?period=30d&segment=seg_1&country=FR')
+    ((('country', 'FR'), ('device_type', 'mobile')), '?period=30d&segment=seg_1&country=FR')
     """
     own = {c for c, _v in state.filters}
     from_segment = tuple(f for f in filters if f[0] not in own)
+    # In the columns' order, as the API parses filters: a panel's "API" link then parses back
+    # into the very query the panel ran.
+    order = {c: i for i, c in enumerate(FILTERS)}
+    merged = tuple(sorted((*from_segment, *state.filters), key=lambda f: order.get(f[0], len(order))))
     return msgspec.structs.replace(
-        state, segment=segment_id, segment_name=name, segment_filters=from_segment,
-        filters=(*from_segment, *state.filters),
+        state, segment=segment_id, segment_name=name, segment_filters=from_segment, filters=merged,
     )
 
 
