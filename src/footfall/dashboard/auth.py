@@ -6,15 +6,14 @@ import asyncio
 import hmac
 import ipaddress
 import secrets
-import time
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from footfall.auth.passwords import verify_password
-from footfall.limits import Limit, TokenBucket
 from footfall.service import Footfall
+from footfall.state import LOGINS, LoginLimiter
 from footfall.store.meta.users import SESSION_LIFETIME, DashboardSession, DashboardUser
 
 __all__ = [
@@ -33,9 +32,6 @@ __all__ = [
 
 COOKIE = "footfall_session"
 LOGIN_CSRF_COOKIE = "footfall_login_csrf"
-# A guesser gets 5 tries per address, then one per 12 s; one IP gets 30 at once, then 1 per 2 s.
-PER_EMAIL = Limit(rate=5 / 60, burst=5)
-PER_IP = Limit(rate=0.5, burst=30)
 
 
 def service(request: Request) -> Footfall:
@@ -109,47 +105,9 @@ def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-class LoginLimiter:
-    """Token buckets per e-mail address and per client IP, checked before any password work."""
-
-    MAX_BUCKETS = 50_000
-
-    def __init__(self) -> None:
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._swept = -1.0
-
-    def wait(self, ip: str | None, subject: str, kind: str = "email") -> float:
-        """Seconds to wait before this attempt (0: go ahead). `subject` is what is guessed at:
-        an e-mail address, or (kind "share") a share link's id."""
-        now = time.monotonic()
-        # An attempt its IP's budget refuses makes no bucket for what it names, so a refused
-        # flood of new addresses does not fill the table.
-        refused = self._take(("ip", ip or "?"), PER_IP, now)
-        return refused or self._take((kind, subject), PER_EMAIL, now)
-
-    def _take(self, key: tuple[str, str], limit: Limit, now: float) -> float:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self.MAX_BUCKETS and now - self._swept >= 1.0:
-                self._swept = now
-                self._forget_refilled(now)
-            if len(self._buckets) >= self.MAX_BUCKETS:
-                # Every bucket holds recent attempts (a flood from many addresses): no new one
-                # for now. Forgetting buckets instead (they were all cleared once) gave a
-                # password's guesser fresh tries for the price of 50k requests.
-                return 1 / limit.rate
-            bucket = self._buckets[key] = TokenBucket(limit, now)
-        return bucket.take(now)
-
-    def _forget_refilled(self, now: float) -> None:
-        """Drop the buckets that have refilled: a new one would answer the same."""
-        self._buckets = {
-            k: b for k, b in self._buckets.items() if b.tokens + (now - b.stamp) * b.rate < b.burst
-        }
-
-
-# One for logins and share-link passwords alike: a client's per-IP budget covers both.
-LIMITER = LoginLimiter()
+# One for logins and share-link passwords alike: a client's per-IP budget covers both. In
+# Redis while the node shares state (`--state`), so N nodes admit one budget of guesses.
+LIMITER = LOGINS
 
 
 async def check_login(request: Request, email: str, password: str) -> DashboardUser | None:

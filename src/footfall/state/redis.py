@@ -1,4 +1,5 @@
-"""Hot state in Redis, shared by every node: sessions, session attribution, sightings, buckets.
+"""Hot state in Redis, shared by every node: sessions, session attribution, sightings, buckets
+(ingestion's per project and route, the dashboard's per client IP and per login or share link).
 
 Each per-visitor update is one atomic step in Redis (a Lua script, or a single command), so two
 nodes handling the same visitor at once cannot both open a session. Keys expire 31 minutes after
@@ -6,12 +7,13 @@ a visitor's last event (the session timeout plus the minute the in-process sweep
 
 When Redis cannot be reached, every call falls back to this node's in-process state for a
 second (doubling to five while it stays away) before trying Redis again: ingestion goes on, sessions of visitors who move between
-nodes during the outage may split, and each node enforces the rate budget on its own (so N
-nodes admit up to N x the budget: open, never closed; docs/multinode.md).
+nodes during the outage may split, and each node enforces the rate and login budgets on its own
+(so N nodes admit up to N x a budget: open, never closed; docs/multinode.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -28,11 +30,27 @@ from footfall.pipeline.sessions import (
     SessionKey,
     session_id_for,
 )
-from footfall.state import HotState, MemorySightings, SightingKey, StateUnavailable
+from footfall.state import (
+    LOGINS,
+    PER_EMAIL,
+    PER_IP,
+    HotState,
+    LoginLimiter,
+    MemorySightings,
+    SightingKey,
+    StateUnavailable,
+)
 from footfall.store.base import SessionTail
 from footfall.store.meta.dialect import redacted
 
-__all__ = ["RedisLimiter", "RedisLink", "RedisSightings", "RedisVisitors", "open_redis_state"]
+__all__ = [
+    "RedisLimiter",
+    "RedisLink",
+    "RedisLoginLimiter",
+    "RedisSightings",
+    "RedisVisitors",
+    "open_redis_state",
+]
 
 log = logging.getLogger("footfall")
 T = TypeVar("T")
@@ -76,26 +94,34 @@ end
 return {sid, redis.call('GETEX', ARGV[5] .. sid, 'EX', ARGV[3])}
 """
 
-# KEYS[1] = the bucket; ARGV = rate (tokens/s), burst. Redis's clock, so nodes agree on time.
+# KEYS = buckets, taken from in order until one refuses (whose wait is returned: a refused
+# attempt costs the later ones nothing); ARGV = rate (tokens/s), burst of each. Redis's clock,
+# so nodes agree on time. A bucket expires once it would have refilled: a new one answers the
+# same, so Redis holds only buckets with recent takes.
 _TAKE = """
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
-local tokens = tonumber(b[1]) or burst
-local stamp = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - stamp) * rate)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-elseif rate > 0 then
-  wait = (1 - tokens) / rate
-else
-  wait = 60
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local b = redis.call('HMGET', key, 'tokens', 'stamp')
+  local tokens = tonumber(b[1]) or burst
+  local stamp = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - stamp) * rate)
+  local wait = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+  elseif rate > 0 then
+    wait = (1 - tokens) / rate
+  else
+    wait = 60
+  end
+  redis.call('HSET', key, 'tokens', string.format('%.6f', tokens), 'stamp', string.format('%.6f', now))
+  redis.call('PEXPIRE', key, math.ceil((burst - tokens) / math.max(rate, 0.001) * 1000) + 1000)
+  if wait > 0 then
+    return string.format('%.6f', wait)
+  end
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'stamp', string.format('%.6f', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / math.max(rate, 0.001) * 1000) + 1000)
-return string.format('%.6f', wait)
+return '0'
 """
 
 
@@ -275,6 +301,33 @@ class RedisLimiter:
         )
 
 
+class RedisLoginLimiter:
+    """`LoginLimiter` in Redis: the client IP's bucket, then the subject's, in one call of the
+    rate limits' script, which stops at the IP's refusal (so it makes no subject bucket).
+    Always on, like the in-process one: `FOOTFALL_RATE_LIMITS` is about ingestion."""
+
+    def __init__(self, link: RedisLink) -> None:
+        self.link = link
+        self.local = LoginLimiter()
+        self._take = link.client.register_script(_TAKE)
+        self._args = [PER_IP.rate, PER_IP.burst, PER_EMAIL.rate, PER_EMAIL.burst]
+
+    @staticmethod
+    def key(kind: str, name: str) -> str:
+        # Hashed: what people type into the e-mail field (a password, at times) is not kept in
+        # the clear in Redis, whose keys `MONITOR` or a dump show to whoever runs the cache.
+        digest = hashlib.sha256(f"{kind}\x00{name}".encode()).hexdigest()[:32]
+        return f"ff:login:{digest}"
+
+    def wait(self, ip: str | None, subject: str, kind: str = "email") -> float:
+        """See `state.Logins.wait`."""
+        keys = [self.key("ip", ip or "?"), self.key(kind, subject)]
+        return self.link.call(
+            lambda: float(self._take(keys=keys, args=self._args)),
+            lambda: self.local.wait(ip, subject, kind),
+        )
+
+
 def open_redis_state(url: str, rate_limits: bool = True) -> HotState:
     link = RedisLink(url)
     try:
@@ -282,12 +335,20 @@ def open_redis_state(url: str, rate_limits: bool = True) -> HotState:
     except StateUnavailable:
         link.close()
         raise
+    logins = RedisLoginLimiter(link)
+    LOGINS.shared = logins
+
+    def close() -> None:
+        if LOGINS.shared is logins:
+            LOGINS.shared = None
+        link.close()
+
     return HotState(
         visitors=RedisVisitors(link),
         sightings=RedisSightings(link),
         limiter=RedisLimiter(link, rate_limits),
         shared=True,
-        on_close=link.close,
+        on_close=close,
         status=lambda: "redis" if link.available else "fallback",
         fallbacks=lambda: link.fallbacks,
     )

@@ -19,9 +19,6 @@ from footfall.store.meta.users import DashboardSession
 
 __all__ = ["routes"]
 
-_limiter = auth.LoginLimiter()
-
-
 def _form(
     request: Request, session: DashboardSession, error: str | None = None, status: int = 200,
     headers: dict[str, str] | None = None,
@@ -47,7 +44,9 @@ async def change_password(request: Request) -> Response:
         return _form(request, session, "That request could not be read.", 400)
     if not auth.check_csrf(request, form.get("csrf"), session.csrf_token):
         return _form(request, session, "The form expired; reload and try again.", 403)
-    wait = _limiter.wait(request_context(request).ip, session.user.email)
+    # The process's limiter (shared in Redis across nodes), on a budget of its own: a password
+    # change does not spend the address's logins.
+    wait = auth.LIMITER.wait(request_context(request).ip, session.user.email, kind="account")
     if wait > 0:
         return _form(
             request, session, "Too many attempts; wait a moment and try again.", 429,
