@@ -23,6 +23,7 @@ from markupsafe import escape
 
 from tests.dashboard.conftest import ADMIN, VIEWER, Dash, create_user, login
 from tests.dashboard.seed import CLIENTS, HOSTILE_EVENT
+from tests.dashboard.test_browser import _log_in
 from tests.dialects.millimetric.test_forget import scan
 from tests.support.browser import PageWatch
 from tests.support.server import Server
@@ -385,3 +386,22 @@ def test_list_urls_never_fail(admin: httpx.Client, dash: Dash, section: str, per
     r = admin.get(path, params=params, headers={"HX-Request": "true"} if hx else {})
     assert r.status_code == 200, r.text[:500]
     assert MARK not in r.text
+
+
+@pytest.mark.parametrize("who", ["line\nbreak-person", "cr\rperson", "nul\x00person"])
+def test_forget_in_chromium_a_person_whose_id_a_form_would_rewrite(pw_browser: Browser, dash: Dash, who: str) -> None:
+    """A browser rewrites a NUL, a CR and a line break in a form's hidden field (HTML parsing,
+    then form encoding): the confirm form once sent back another id and forgot no one."""
+    with dash.server.client(dash.server.keys["sk_live"]) as c:
+        assert c.post("/v1/batch", json={"events": [{"event": "$pageview", "anonymous_id": who, "url": "https://shop.example/odd"}]}).status_code == 202
+    ctx = pw_browser.new_context()
+    try:
+        page = ctx.new_page()
+        _log_in(page, dash)
+        page.goto(dash.server.url + f"{dash.report_path()}/forget/{quote(who, safe='')}")
+        page.click('[data-testid="forget-submit"]')
+        page.wait_for_selector('[data-testid="forgotten"]')
+    finally:
+        ctx.close()
+    with dash.server.client(dash.server.keys["rk_live"]) as c:
+        assert c.get("/v1/events", params={**RANGE, "person": who}).json()["rows"] == []

@@ -105,3 +105,22 @@ def test_live_stream_in_chromium(pw_browser: Browser, dash: Dash) -> None:
         assert watch.foreign_hosts() == set()
     finally:
         ctx.close()
+
+
+def test_a_stream_ends_at_logout(dash: Dash) -> None:
+    """An open stream sends nothing more once its session has logged out: the next event
+    ends it (it once kept streaming for its five minutes)."""
+    c = login(dash.server, *ADMIN)
+    token = re.search(r'name="csrf" value="([^"]+)"', c.get(dash.report_path()).text)
+    assert token
+    with c.stream("GET", dash.report_path(dash.other) + "/realtime/stream", timeout=20) as r:
+        messages = _sse(r.iter_lines())
+        assert next(messages)[0] == "visitors"
+        # The same session logs out from another connection (the stream holds c's).
+        with httpx.Client(base_url=dash.server.url, cookies={"footfall_session": c.cookies["footfall_session"]},
+                          headers={"Origin": dash.server.url}) as other:  # fmt: skip
+            assert other.post("/dashboard/logout", data={"csrf": token.group(1)}).status_code == 303
+        _send(dash, {"event": "after-logout", "anonymous_id": "rt-gone", "url": "https://o.example/private"})
+        for event, data in messages:  # none: the stream ends (without the check, the event came)
+            assert event != "events" and "after-logout" not in data
+    c.close()

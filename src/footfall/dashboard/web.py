@@ -70,10 +70,25 @@ def environment(streaming: bool = False) -> jinja2.Environment:
     env.filters["tojson_script"] = _json_for_script
     env.filters["chart_svg"] = chart_svg
     env.filters["map_levels"] = map_levels
-    env.filters["urlpath"] = lambda url: urlsplit(url).path if url else ""
+    env.filters["urlpath"] = url_path
     env.filters["country"] = country_name
     env.filters["localtime"] = local_time
     return env
+
+
+def url_path(url: str | None) -> str:
+    """The path of an event's URL, for a row that stored none of its own. A URL a sender made
+    up may not split (`https://[pk/x`: "Invalid IPv6 URL"); it shows as sent.
+
+    >>> url_path("https://shop.example/a/b?c=1"), url_path("https://[pk/x"), url_path(None)
+    ('/a/b', 'https://[pk/x', '')
+    """
+    if not url:
+        return ""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return url
 
 
 def format_number(value: float | int | None) -> str:

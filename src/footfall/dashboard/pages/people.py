@@ -7,6 +7,7 @@ then a POST with the CSRF token), through the same service call as `POST /v1/for
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from starlette.convertors import Convertor, register_url_convertor
@@ -135,8 +136,19 @@ async def forget_confirm(request: Request) -> Response:
     access, person = checked
     return page(request, "forget.html", {
         **access.context(request), "person": person, "here": person_path(access.base, person),
-        "action": person_path(access.base, person, "forget"),
+        "action": person_path(access.base, person, "forget"), "person_form": _form_safe(person),
     })
+
+
+def _form_safe(person: str) -> str:
+    """The person id as the confirm form restates it: percent-encoded, as a browser would
+    otherwise rewrite its NUL, CR and line breaks (HTML parsing, form encoding) and the id
+    sent back would not match.
+
+    >>> _form_safe("line\nbreak"), _form_safe("a b")
+    ('line%0Abreak', 'a%20b')
+    """
+    return quote(person, safe="")
 
 
 async def forget(request: Request) -> Response:
@@ -147,7 +159,7 @@ async def forget(request: Request) -> Response:
     form = await read_form(request) or {}
     if not auth.check_csrf(request, str(form.get("csrf") or ""), access.member.csrf_token):
         return page(request, "error.html", {"session": access.session, "message": "The form expired; reload and try again."}, 403)
-    if form.get("person") != person:  # the confirm page restates whom; a mismatch is no consent
+    if form.get("person") != _form_safe(person):  # the confirm page restates whom; a mismatch is no consent
         return page(request, "error.html", {"session": access.session, "message": "That form named someone else; nothing was deleted."}, 400)
     # The same service call as POST /v1/forget with a secret key of this project and
     # environment: store, purge, WAL trim, audit row (who: the dashboard user).

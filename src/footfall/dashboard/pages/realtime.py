@@ -77,6 +77,11 @@ async def stream(request: Request) -> Response:
     svc = auth.service(request)
     scope = Scope(access.project.id, access.env)
 
+    def allowed() -> bool:
+        """Still logged in and still let see the project: a logout, an expired session or
+        access taken away ends the stream before its next message, not when it times out."""
+        return isinstance(project_access(request), Access)
+
     async def events() -> AsyncIterator[bytes]:
         with feed(svc).subscribe(scope) as queue:
             yield b"retry: 3000\n\n"
@@ -87,8 +92,12 @@ async def stream(request: Request) -> Response:
                 try:
                     items = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
                 except TimeoutError:
+                    if not allowed():
+                        return
                     yield b": keepalive\n\n"
                     continue
+                if not allowed():
+                    return
                 yield _sse("events", items)
                 if time.monotonic() - counted >= COUNT_EVERY or queue.empty():
                     counted = time.monotonic()
