@@ -262,13 +262,15 @@ def _keyset(p: Params, name: str, errs: _Errors) -> tuple[datetime, str] | None:
         return None
     when, sep, key = raw.partition(",")
     try:
-        at = datetime.fromisoformat(when.strip())
-    except ValueError:
+        at: datetime | None = datetime.fromisoformat(when.strip())
+        # An offset at the calendar's ends leaves it in UTC (9999-12-31T23:00-05:00).
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except (ValueError, OverflowError):
         at = None
     if not sep or at is None or len(key) > 256:
         errs.add(name, "must be <ISO 8601 time>,<id> as a previous answer's next gives it")
         return None
-    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)), key
+    return at, key
 
 
 def keyset(at: str, key: str) -> str:

@@ -88,6 +88,21 @@ def test_invalid_stats_params(server: Server, params: dict[str, str], field: str
     assert field in r.json()["details"]["errors"]
 
 
+@pytest.mark.parametrize(
+    ("route", "field", "value"),
+    [
+        ("/v1/events", "before", "9999-12-31T23:59:59-05:00,x"),  # past the calendar in UTC: was a 500
+        ("/v1/sessions", "after", "0001-01-01T00:00:00+05:00,x"),
+        ("/v1/events", "before", "not a time,x"),
+        ("/v1/sessions", "after", "2026-05-01T00:00:00Z"),  # no id
+    ],
+)
+def test_invalid_page_keys(server: Server, route: str, field: str, value: str) -> None:
+    r = get(server, route, **{field: value})
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_params" and field in r.json()["details"]["errors"]
+
+
 def test_sources_defaults_and_limits(server: Server, signup: str) -> None:
     r = get(server, "/v1/sources", **{"from": "2026-05-03T00:00:00Z", "to": "2026-05-05T00:00:00Z"})
     assert r.status_code == 200
