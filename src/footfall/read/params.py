@@ -261,10 +261,11 @@ def _keyset(p: Params, name: str, errs: _Errors) -> tuple[datetime, str] | None:
     if not raw:
         return None
     when, sep, key = raw.partition(",")
+    at: datetime | None
     try:
-        at: datetime | None = datetime.fromisoformat(when.strip())
+        sent = datetime.fromisoformat(when.strip())
         # An offset at the calendar's ends leaves it in UTC (9999-12-31T23:00-05:00).
-        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        at = sent.replace(tzinfo=UTC) if sent.tzinfo is None else sent.astimezone(UTC)
     except (ValueError, OverflowError):
         at = None
     if not sep or at is None or len(key) > 256:
