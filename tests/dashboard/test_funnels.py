@@ -119,6 +119,21 @@ def test_people_pages(admin: httpx.Client, dash: Dash) -> None:
     assert rows[1:] == [[p["person"], p["entered_at"], p["reached_at"]] for p in everyone]
 
 
+def test_people_csv_of_a_breakdown_group(admin: httpx.Client, dash: Dash) -> None:
+    """The people behind one breakdown value: the CSV has the group column and the API's list."""
+    answer = api(dash, "/v1/funnel", steps="$pageview,signup", breakdown="device_type")
+    group = answer["groups"][0]["value"]
+    query = {"period": "30d", "s1": "$pageview", "s2": "signup", "breakdown": "device_type", "step": "1",
+             "outcome": "dropped", "group": group}  # fmt: skip
+    r = admin.get(f"{dash.report_path()}/funnels/people.csv", params=query)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    everyone = api(dash, "/v1/funnel/people", steps="$pageview,signup", breakdown="device_type", step=1,
+                   outcome="dropped", group=group, limit=1000)["people"]  # fmt: skip
+    assert rows[0] == ["person", "entered_at", "reached_at", "group"] and len(everyone) > 1
+    assert rows[1:] == [[p["person"], p["entered_at"], p["reached_at"], p["group"]] for p in everyone]
+
+
 def test_csv_equals_the_panel(admin: httpx.Client, dash: Dash) -> None:
     params = {**STEPS, "breakdown": "device_type"}
     page = funnel_page(admin, dash, **params).text

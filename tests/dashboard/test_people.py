@@ -388,20 +388,26 @@ def test_list_urls_never_fail(admin: httpx.Client, dash: Dash, section: str, per
     assert MARK not in r.text
 
 
-@pytest.mark.parametrize("who", ["line\nbreak-person", "cr\rperson", "nul\x00person"])
-def test_forget_in_chromium_a_person_whose_id_a_form_would_rewrite(pw_browser: Browser, dash: Dash, who: str) -> None:
+ODD_IDS = ("line\nbreak-person", "cr\rperson", "nul\x00person")
+
+
+def test_forget_in_chromium_a_person_whose_id_a_form_would_rewrite(pw_browser: Browser, dash: Dash) -> None:
     """A browser rewrites a NUL, a CR and a line break in a form's hidden field (HTML parsing,
-    then form encoding): the confirm form once sent back another id and forgot no one."""
+    then form encoding): the confirm form once sent back another id and forgot no one. One
+    login for all three (logins are rate-limited per address)."""
     with dash.server.client(dash.server.keys["sk_live"]) as c:
-        assert c.post("/v1/batch", json={"events": [{"event": "$pageview", "anonymous_id": who, "url": "https://shop.example/odd"}]}).status_code == 202
+        events = [{"event": "$pageview", "anonymous_id": who, "url": "https://shop.example/odd"} for who in ODD_IDS]
+        assert c.post("/v1/batch", json={"events": events}).status_code == 202
     ctx = pw_browser.new_context()
     try:
         page = ctx.new_page()
         _log_in(page, dash)
-        page.goto(dash.server.url + f"{dash.report_path()}/forget/{quote(who, safe='')}")
-        page.click('[data-testid="forget-submit"]')
-        page.wait_for_selector('[data-testid="forgotten"]')
+        for who in ODD_IDS:
+            page.goto(dash.server.url + f"{dash.report_path()}/forget/{quote(who, safe='')}")
+            page.click('[data-testid="forget-submit"]')
+            page.wait_for_selector('[data-testid="forgotten"]')
     finally:
         ctx.close()
     with dash.server.client(dash.server.keys["rk_live"]) as c:
-        assert c.get("/v1/events", params={**RANGE, "person": who}).json()["rows"] == []
+        for who in ODD_IDS:
+            assert c.get("/v1/events", params={**RANGE, "person": who}).json()["rows"] == [], who

@@ -13,7 +13,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from footfall.read.queries import SessionsQuery, StatsQuery
+from footfall.errors import StoreUnavailable
+from footfall.read.queries import (
+    AttributionQuery,
+    ConversionsQuery,
+    FunnelPeopleQuery,
+    FunnelQuery,
+    FunnelStep,
+    SessionsQuery,
+    SessionSummaryQuery,
+    StatsQuery,
+)
 from footfall.store.base import ExportQuery
 from footfall.store.clickhouse import journeys
 from footfall.store.clickhouse.store import ClickHouseStore, http_connector
@@ -271,3 +281,31 @@ def test_large_bind_parameters_travel_as_a_form_over_http(tmp_path: Path) -> Non
     finally:
         http.stop()
         ref.close()
+
+
+def test_batches_of_an_unreachable_clickhouse_are_store_unavailable(tmp_path: Path) -> None:
+    """The CSV downloads' reads say the store cannot be reached (a 503 before any byte, as the
+    dashboard reads the first batch before answering), not a transport error (a 500)."""
+    http = ClickHouseHTTP().start()
+    try:
+        target = parse_store_url(http.url(new_database("down")))
+        assert target is not None
+        store = fill(ClickHouseStore(http_connector(target), target.database))
+        q = {"scope": SCOPE, "start": START, "end": END}
+        a = AttributionQuery(**q, conversion="purchase")  # type: ignore[arg-type]
+        funnel = FunnelQuery(**q, steps=(FunnelStep("$pageview"), FunnelStep("purchase")))  # type: ignore[arg-type]
+        readers = {
+            "stats": lambda: store.stats_batches(StatsQuery(**q, group_by=("path",))),  # type: ignore[arg-type]
+            "summary": lambda: store.session_summary_batches(SessionSummaryQuery(**q, group_by="entry_path")),  # type: ignore[arg-type]
+            "people": lambda: store.funnel_people_batches(FunnelPeopleQuery(funnel=funnel, step=1)),
+            "conversions": lambda: store.conversions_behind_batches(ConversionsQuery(attribution=a, behind="bucket")),
+            "sessions": lambda: store.sessions_batches(SessionsQuery(**q)),  # type: ignore[arg-type]
+        }
+        assert all(next(read()) for read in readers.values())
+        http.down = True
+        for read in readers.values():
+            with pytest.raises(StoreUnavailable, match="cannot be reached"):
+                next(read())
+        store.close()
+    finally:
+        http.stop()

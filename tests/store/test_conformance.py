@@ -15,8 +15,9 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 import pytest
-from msgspec.structs import astuple
+from msgspec.structs import astuple, replace
 
+from footfall.model import Event
 from footfall.read.queries import (
     ATTRIBUTION_MODELS,
     AttributionQuery,
@@ -98,6 +99,26 @@ def _batches(s: Store, q: EventLogQuery | SessionsQuery) -> list[dict[str, Any]]
     return rows
 
 
+def _every(batches: Iterator[list[dict[str, Any]]], rows: list[dict[str, Any]], size: int = 2) -> list[dict[str, Any]]:
+    """The rows of a batch reader: batches of at most `size` (so several when there are more
+    rows), together `rows` (its paged read's with every row on one page), in order."""
+    got = list(batches)
+    assert all(0 < len(b) <= size for b in got) and (len(got) > 1 or len(rows) <= size)
+    flat = [r for b in got for r in b]
+    assert flat == rows
+    return flat
+
+
+def stats_batches(**kw: Any) -> Read:
+    q = StatsQuery(**{"scope": SCOPE, "start": START, "end": END, **kw})
+    return lambda s: _every(s.stats_batches(q, 2), s.stats(msgspec.structs.replace(q, limit=100_000)))
+
+
+def summary_batches(**kw: Any) -> Read:
+    q = SessionSummaryQuery(**{"scope": SCOPE, "start": START, "end": END, **kw})
+    return lambda s: _every(s.session_summary_batches(q, 2), s.session_summary(msgspec.structs.replace(q, limit=100_000)))
+
+
 READS: dict[str, Read] = {
     "applied_seq": lambda s: s.applied_seq(),
     "query_all": lambda s: s.query_events(EventQuery(scope=SCOPE, start=START, end=END, limit=1000)),
@@ -170,6 +191,21 @@ READS: dict[str, Read] = {
     "event_log_batches_filtered_person": lambda s: _batches(s, EventLogQuery(
         scope=SCOPE, start=START, end=END, person="user0", filters=(("event_name", "signup"),),
         before=_before(s))),
+    # A report panel's CSV: every row, in the order of the limited read.
+    "stats_batches_pages": stats_batches(metric="uniques", event="$pageview", group_by=("path",),
+                                         filters=(("country", "DE"),), limit=2),
+    "stats_batches_rollup_day": stats_batches(interval="day", group_by=("source",), include_bots=True),
+    "stats_batches_people_tz": stats_batches(metric="uniques", group_by=("channel",), interval="day",
+                                             timezone="Europe/Berlin", filters=(("device_type", "mobile"),)),
+    "stats_batches_events_sum": stats_batches(metric="sum", value_property="amount_cents", event="purchase",
+                                              group_by=("campaign", "source"), start=START + timedelta(hours=5)),
+    "stats_batches_event_names": stats_batches(metric="uniques", group_by=("event_name",),
+                                               filters=(("source", "facebook"),)),
+    "stats_batches_one_row": stats_batches(metric="sessions"),
+    "summary_batches_entry": summary_batches(group_by="entry_path", include_bots=True),
+    "summary_batches_exit_filtered": summary_batches(group_by="exit_path", filters=(
+        ("source", "facebook"), ("path", "/pricing"))),
+    "summary_batches_one_row": summary_batches(filters=(("country", "US"),)),
     "summary": lambda s: s.session_summary(SessionSummaryQuery(scope=SCOPE, start=START, end=END)),
     "summary_bots_empty": lambda s: s.session_summary(SessionSummaryQuery(
         scope=SCOPE, start=END, end=END + timedelta(days=1), include_bots=True)),
@@ -208,6 +244,14 @@ def people(*steps: FunnelStep, step: int, outcome: str, page: dict[str, Any] | N
     return lambda s: s.funnel_people(FunnelPeopleQuery(funnel=f, step=step, outcome=outcome, **(page or {})))
 
 
+def people_batches(*steps: FunnelStep, step: int, outcome: str, group: str | None = None, **kw: Any) -> Read:
+    """The people CSV's read: every person of the list, as `funnel_people` pages them."""
+    f = FunnelQuery(**{"scope": SCOPE, "start": START, "end": END, "steps": steps, **kw})
+    q = FunnelPeopleQuery(funnel=f, step=step, outcome=outcome, group=group, limit=3, offset=2)
+    return lambda s: _every(s.funnel_people_batches(q, 2), s.funnel_people(
+        msgspec.structs.replace(q, limit=100_000, offset=0))["people"])
+
+
 def attribution(**kw: Any) -> Read:
     kw = {"scope": SCOPE, "start": START, "end": END, "conversion": "purchase", **kw}
     return lambda s: s.attribution(AttributionQuery(**kw))
@@ -236,6 +280,16 @@ READS |= {
                                  breakdown="source", include_bots=True),
     "people_repeated_step": people(FunnelStep("signup"), FunnelStep("purchase"), FunnelStep("signup"),
                                    step=2, outcome="dropped", window_seconds=3600),
+    # event_times (DuckDB): no filters, no breakdown; then from the events, with them.
+    "people_batches_dropped": people_batches(FunnelStep("$pageview"), FunnelStep("signup"), step=1,
+                                             outcome="dropped"),
+    "people_batches_converted_filtered": people_batches(PRICING, FunnelStep("signup"), PRO, step=2,
+                                                       outcome="converted"),
+    "people_batches_group": people_batches(FunnelStep("$pageview"), FunnelStep("purchase"), step=1,
+                                           outcome="dropped", breakdown="channel", group="Paid Social"),
+    "people_batches_repeated_step": people_batches(FunnelStep("signup"), FunnelStep("purchase"),
+                                                   FunnelStep("signup"), step=2, outcome="dropped",
+                                                   include_bots=True),
     "people_past_the_end": people(FunnelStep("$pageview"), step=1, outcome="converted",
                                   page={"offset": 10_000}),
     **{
@@ -275,7 +329,25 @@ def behind(conversion: str = "purchase", page: dict[str, Any] | None = None, **k
     return lambda s: s.conversions_behind(ConversionsQuery(attribution=a, **own, **(page or {})))
 
 
+def behind_batches(conversion: str = "purchase", size: int = 3, **kw: Any) -> Read:
+    """The conversions CSV's read: every conversion of the list, as `conversions_behind` pages
+    them."""
+    own = {k: kw.pop(k) for k in ("behind", "path", "bucket", "key") if k in kw}
+    a = AttributionQuery(scope=SCOPE, start=START, end=END, conversion=conversion, **kw)
+    q = ConversionsQuery(attribution=a, **own, limit=3, offset=1)
+    return lambda s: _every(s.conversions_behind_batches(q, size), s.conversions_behind(
+        msgspec.structs.replace(q, limit=100_000, offset=0))["rows"], size)
+
+
 READS |= {
+    "behind_batches_path": behind_batches(behind="path", path=("Email", "Direct"), group_by=("channel",),
+                                          value_property="amount_cents", size=1),
+    "behind_batches_bucket_bots": behind_batches("signup", behind="bucket", bucket=0, include_bots=True,
+                                                 lookback_seconds=2 * 86400),
+    "behind_batches_credit": behind_batches(behind="credit", model="linear", group_by=("campaign",),
+                                            key="spring", value_property="amount_cents"),
+    "behind_batches_credit_none": behind_batches("signup", behind="credit", model="first_touch",
+                                                 group_by=("campaign",), key=None),
     "behind_path": behind(behind="path", path=("Direct",), group_by=("channel",),
                           value_property="amount_cents"),
     "behind_path_campaign_none": behind("signup", behind="path", path=(None,), group_by=("campaign",)),
@@ -348,6 +420,57 @@ def test_forget_then_every_read_agrees(pair: tuple[Store, Store]) -> None:
     assert other.query_events(EventQuery(scope=SCOPE, start=START, end=END, user_id="user0")) == []
     assert other.profile(SCOPE, "person", "user0") is None
     assert other.profile(SCOPE, "visitor", "v0") is None
+
+
+def _late_buyers(n: int) -> bytes:
+    """Newer than every stored event: `n` visitors each landing on a page of their own and
+    buying within the hour, in one session (they enter every list below, the newest first)."""
+    out = []
+    for i in range(n):
+        at = END - timedelta(hours=3, minutes=i)
+        for j, (name, path) in enumerate([("$pageview", f"/late/{i}"), ("purchase", None)]):
+            ts = at + timedelta(minutes=10 * j)
+            out.append(Event(
+                project_id=SCOPE.project_id, env=SCOPE.env, uid=f"late{i}-{j}", name=name, ts=ts,
+                received_at=ts, anonymous_id=f"late{i}", session_id=f"late{i}-s", path=path,
+                url=f"https://site.example{path or '/'}", properties='{"amount_cents": 100}',
+                source="google", medium="organic", channel="Organic Search", source_rule_id="utm",
+            ))  # fmt: skip
+    return b"".join(msgspec.json.encode(e) + b"\n" for e in out)
+
+
+@pytest.mark.parametrize("pair", BACKENDS, indirect=True)
+def test_a_download_reads_one_snapshot(pair: tuple[Store, Store]) -> None:
+    """Events stored while a CSV's batches are being read (a period including today) change
+    none of its rows: no row twice, none left out, none of the new ones; the next read has
+    them. A list read page by page (LIMIT/OFFSET) repeated rows here: the new conversions and
+    people are the newest, so they pushed every later page's rows down."""
+    a = AttributionQuery(scope=SCOPE, start=START, end=END, conversion="purchase")
+    conversions = ConversionsQuery(attribution=a, behind="bucket", bucket=0)
+    funnel = FunnelQuery(scope=SCOPE, start=START, end=END, steps=(FunnelStep("$pageview"), FunnelStep("purchase")))
+    people = FunnelPeopleQuery(funnel=funnel, step=1, outcome="converted")
+    pages = StatsQuery(scope=SCOPE, start=START, end=END, metric="uniques", event="$pageview", group_by=("path",))
+    entries = SessionSummaryQuery(scope=SCOPE, start=START, end=END, group_by="entry_path")
+    for seq, store in enumerate(pair, start=2000):
+        every: dict[str, Callable[[], list[dict[str, Any]]]] = {
+            "conversions": lambda s=store: s.conversions_behind(replace(conversions, limit=100_000))["rows"],
+            "people": lambda s=store: s.funnel_people(replace(people, limit=100_000))["people"],
+            "pages": lambda s=store: s.stats(replace(pages, limit=100_000)),
+            "entries": lambda s=store: s.session_summary(replace(entries, limit=100_000)),
+        }
+        before = {name: read() for name, read in every.items()}
+        readers = {
+            "conversions": store.conversions_behind_batches(conversions, 2),
+            "people": store.funnel_people_batches(people, 2),
+            "pages": store.stats_batches(pages, 2),
+            "entries": store.session_summary_batches(entries, 2),
+        }
+        got = {name: next(batches) for name, batches in readers.items()}
+        store.append(_late_buyers(5), b"", seq)
+        for name, batches in readers.items():
+            got[name] += [r for batch in batches for r in batch]
+            assert got[name] == before[name], name
+            assert len(every[name]()) == len(before[name]) + 5, name
 
 
 def _classify(project_id: str, url: str | None, referrer: str | None) -> dict[str, Any]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import msgspec
 import pytest
 
+from footfall.errors import StoreUnavailable
 from footfall.model import Event, IdentityLink
+from footfall.read.queries import SessionSummaryQuery
 from footfall.store.base import EventQuery, Scope
 from footfall.store.duckdb.store import DuckDBStore
 
@@ -201,3 +204,40 @@ def test_alias_chains_resolve_to_the_end_person(store: DuckDBStore) -> None:
     store.append(b"", ndjson(link("c", "a", 4)), 4)  # a cycle is not followed round
     _names, rows = store.read("SELECT anonymous_id, user_id FROM identities ORDER BY 1")
     assert all(anon != user for anon, user in rows)
+
+
+def test_a_batch_read_past_the_memory_limit_is_store_unavailable(tmp_path: Path) -> None:
+    """A CSV's read (one sorted query) that cannot fit the store's memory answers
+    `query_out_of_memory` on its first batch (the dashboard's 503 before any byte) and releases
+    its cursor: the next read works."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s._con.execute(
+        """INSERT INTO sessions (project_id, env, session_id, anonymous_id, start_ts, end_ts,
+                                 events, pageviews, entry_path, exit_path, is_bot)
+           SELECT 'prj_a', 'live', 's' || i, 'a' || (i % 5000), $t0 + to_seconds(i),
+                  $t0 + to_seconds(i + 60), 3, 2, '/p' || i, '/q' || i, false
+           FROM range(200000) r(i)""",
+        {"t0": T0.replace(tzinfo=None)},
+    )
+    s.close()
+    small = DuckDBStore(tmp_path / "e.duckdb", memory="4MB")
+    q = SessionSummaryQuery(scope=SCOPE, start=T0, end=T0 + timedelta(days=5), group_by="entry_path")
+    with pytest.raises(StoreUnavailable) as raised:
+        next(small.session_summary_batches(q))
+    assert raised.value.code == "query_out_of_memory"
+    assert small.read("SELECT count(*) FROM sessions")[1] == [(200000,)]
+    small.close()
+
+
+def test_a_batch_read_whose_bit_sets_fail_reads_again_exactly(store: DuckDBStore) -> None:
+    """A people count by bit sets that meets a key outside their range (`reads.stats`'s
+    fallback) is read again without them, in a fresh transaction, as `stats` does."""
+    store.append(ndjson(*(ev(i) for i in range(5))), b"", 1)
+    failing = "SELECT bitstring_agg(x, 1, 3) IS NULL AS value FROM (VALUES (5)) t(x)"
+    exact = "SELECT count(*) AS value FROM events"
+    got = list(store._one_read(lambda run: (failing, {}, exact), 2))
+    assert got == [[{"value": 5}]]
+    with pytest.raises(duckdb.OutOfRangeException):
+        list(store._one_read(lambda run: (failing, {}, None), 2))
+    assert store.read("SELECT count(*) FROM events")[1] == [(5,)]

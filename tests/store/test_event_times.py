@@ -77,7 +77,12 @@ def same(s: DuckDBStore, q: FunnelQuery) -> dict[str, Any]:
     for step in range(1, len(q.steps) + 1):
         for outcome in ("converted", "dropped") if step < len(q.steps) else ("converted",):
             p = FunnelPeopleQuery(funnel=q, step=step, outcome=outcome, limit=1000)
-            assert funnels.people(s.read, p) == funnels.people(s.read, p, use_times=False), (q, p)
+            listed = funnels.people(s.read, p)
+            assert listed == funnels.people(s.read, p, use_times=False), (q, p)
+            # The people CSV's one read: the same people, in order, from either table.
+            names, every = s.read(*funnels.every_person_sql(p))
+            assert every == s.read(*funnels.every_person_sql(p, use_times=False))[1], (q, p)
+            assert [dict(zip(names, r, strict=True)) for r in every] == listed["people"], (q, p)
     for limit, offset in ((2, 1), (1, 4)):  # pages cut inside runs of people entering at once
         p = FunnelPeopleQuery(funnel=q, step=1, outcome="converted", limit=limit, offset=offset)
         assert funnels.people(s.read, p) == funnels.people(s.read, p, use_times=False), (q, p)

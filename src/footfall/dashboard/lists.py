@@ -19,6 +19,7 @@ from footfall.read.queries import EventLogQuery, SessionsQuery, SessionSummaryQu
 from footfall.service import Footfall
 
 __all__ = [
+    "CSV_BATCH",
     "EVENT_COLUMNS",
     "PAGE_ROWS",
     "SESSION_COLUMNS",
@@ -34,6 +35,7 @@ __all__ = [
     "report_range",
     "session_page",
     "sessions_csv_rows",
+    "streamed_rows",
     "timeline",
 ]
 
@@ -57,9 +59,13 @@ def person_path(base: str, person: str, section: str = "people") -> str:
     """The person page's URL (or its forget page's): any text is a person id (SDKs choose
     them), so it is escaped.
 
-    >>> person_path("/dashboard/p/prj_1/live", "a/b?c")
-    '/dashboard/p/prj_1/live/people/a%2Fb%3Fc'
+    >>> person_path("/dashboard/p/prj_1/live", "a/b?c"), person_path("/d", "..", "forget")
+    ('/dashboard/p/prj_1/live/people/a%2Fb%3Fc', '/d/forget?id=..')
     """
+    if person in (".", ".."):
+        # A browser resolves a path segment "." or ".." (even as %2E) before it asks: such an
+        # id goes in the query instead.
+        return f"{base}/{section}?id={person}"
     return f"{base}/{section}/{quote(person, safe='')}"
 
 
@@ -125,11 +131,12 @@ async def event_page(
     return rows, keyset(rows[-1]["ts"], rows[-1]["uid"]) if more else None
 
 
-async def _streamed(
+async def streamed_rows(
     svc: Footfall, batches: Iterator[list[dict[str, Any]]], columns: Sequence[str]
 ) -> AsyncIterator[list[Any]]:
-    """CSV rows from a store's batches (one streamed read, as `/v1/export` reads), after
-    everything acknowledged so far is stored, each batch fetched off the event loop.
+    """CSV rows (each row's `columns`) from a store's batches (one streamed read, as
+    `/v1/export` reads), after everything acknowledged so far is stored, each batch fetched
+    off the event loop; every CSV download reads through here.
 
     The first batch is read before this returns: a store that cannot answer (catching up, out
     of memory) fails the request with its 503 and `Retry-After`, where failing inside the
@@ -160,7 +167,7 @@ async def sessions_csv_rows(
     svc: Footfall, scope: Scope, rng: tuple[datetime, datetime], state: ReportState
 ) -> AsyncIterator[list[Any]]:
     q = _sessions_query(scope, rng, state)
-    return await _streamed(svc, _with_people(svc.store.sessions_batches(q, CSV_BATCH)), SESSION_COLUMNS)
+    return await streamed_rows(svc, _with_people(svc.store.sessions_batches(q, CSV_BATCH)), SESSION_COLUMNS)
 
 
 def _with_people(batches: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
@@ -173,7 +180,7 @@ def _with_people(batches: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[
 
 async def events_csv_rows(svc: Footfall, q: EventLogQuery) -> AsyncIterator[list[Any]]:
     batches = svc.store.event_log_batches(msgspec.structs.replace(q, before=None), CSV_BATCH)
-    return await _streamed(svc, batches, EVENT_COLUMNS)
+    return await streamed_rows(svc, batches, EVENT_COLUMNS)
 
 
 class SessionGroup(msgspec.Struct):

@@ -5,13 +5,14 @@ or `SessionSummaryQuery` answered by the store."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from footfall.dashboard.api_links import api_call
+from footfall.dashboard.lists import CSV_BATCH, streamed_rows
 from footfall.dashboard.state import (
     ReportState,
     comparison_dates,
@@ -23,19 +24,15 @@ from footfall.errors import FootfallError
 from footfall.model import Scope
 from footfall.read.queries import SessionSummaryQuery, StatsQuery
 from footfall.service import Footfall
+from footfall.store.base import Store
 
 __all__ = [
-    "ALL_ROWS", "PANELS", "Panel", "Report", "ReportRun", "build_report", "chart_query", "chart_rows",
-    "kpi_rows", "panel_rows",
+    "PANELS", "Panel", "Report", "ReportRun", "build_report", "chart_query", "chart_rows",
+    "kpi_rows", "panel_batches", "panel_csv_rows", "panel_header", "panel_rows",
 ]  # fmt: skip
 
 PAGEVIEW = "$pageview"
 PANEL_ROWS = 10
-# A panel's CSV: every row, with no cap (a site with millions of URLs has millions of top
-# pages). A read holds its answer in memory, so no store answers more groups than this, and it
-# stays within the LIMIT every store binds (ClickHouse's is a UInt32; reads ask a row or two
-# more). The stats reads have no offset or keyset, so a CSV is one read, streamed as encoded.
-ALL_ROWS = 2**31 - 1
 READS_AT_ONCE = 2
 
 
@@ -254,12 +251,50 @@ def _panel(
 
 
 async def panel_rows(
-    svc: Footfall, scope: Scope, tz: str, state: ReportState, panel: Panel, limit: int = ALL_ROWS
+    svc: Footfall, scope: Scope, tz: str, state: ReportState, panel: Panel, limit: int
 ) -> tuple[list[Row], bool]:
-    """One panel alone, up to `limit` rows ("show all"); by default every row (its CSV)."""
+    """One panel alone, up to `limit` rows ("show all")."""
     first, last = period_dates(state, datetime.now(zone(tz)).date())
     rng = utc_range(first, last, tz)
     return await svc.read(lambda: _panel(svc, scope, rng, state, panel, limit))
+
+
+def panel_header(panel: Panel) -> list[str]:
+    """A panel's CSV columns: its labels, then its figure."""
+    return [*panel.columns, "visits" if panel.sessions else "visitors"]
+
+
+def panel_batches(
+    store: Store, scope: Scope, rng: tuple[datetime, datetime], state: ReportState, panel: Panel,
+    batch_rows: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every row of a panel, keyed by `panel_header`, in the panel's order, as the store's
+    batches of one read: a panel may have millions of rows (a site's URLs), so no more than a
+    batch is held at once."""
+    q = panel_query(scope, rng, state, panel)
+    if isinstance(q, SessionSummaryQuery):
+        batches, figure = store.session_summary_batches(q, batch_rows), "sessions"
+    else:
+        batches, figure = store.stats_batches(q, batch_rows), "value"
+    name = panel_header(panel)[-1]
+    try:
+        for rows in batches:
+            yield [
+                {**{c: r[c] for c in panel.columns}, name: int(r[figure])}
+                for r in rows
+                if panel.name != "events" or r["event_name"] != PAGEVIEW  # they have KPIs of their own
+            ]
+    finally:
+        batches.close()  # type: ignore[attr-defined]
+
+
+async def panel_csv_rows(
+    svc: Footfall, scope: Scope, tz: str, state: ReportState, panel: Panel
+) -> AsyncIterator[list[Any]]:
+    """A panel's CSV rows, every one, streamed; the store's error, if any, before the first."""
+    first, last = period_dates(state, datetime.now(zone(tz)).date())
+    batches = panel_batches(svc.store, scope, utc_range(first, last, tz), state, panel, CSV_BATCH)
+    return await streamed_rows(svc, batches, panel_header(panel))
 
 
 class ReportRun:

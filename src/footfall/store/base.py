@@ -170,6 +170,19 @@ class Store(Protocol):
     def session_summary(self, query: SessionSummaryQuery) -> list[dict[str, Any]]:
         """Sessions started in the range: (group,) sessions, bounces, duration_s (total)."""
 
+    def stats_batches(
+        self, query: StatsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every row `stats` answers for `query` (`limit` ignored), in the same order and
+        shape, `batch_rows` at a time: one read of one consistent snapshot, holding about a
+        batch in Python (a report panel's CSV); closing the iterator early releases it."""
+
+    def session_summary_batches(
+        self, query: SessionSummaryQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every row `session_summary` answers for `query` (`limit` ignored), in the same
+        order and shape, `batch_rows` at a time, as `stats_batches`."""
+
     def funnel(self, query: FunnelQuery) -> dict[str, Any]:
         """Per-step people and conversion rates (optionally per breakdown value)."""
 
@@ -181,6 +194,13 @@ class Store(Protocol):
         Answer: step, event, outcome, breakdown, group, total (all matching people), limit,
         offset, people: [{person, entered_at (step-1 time), reached_at (step time), group (with
         a breakdown)}]; times as `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
+
+    def funnel_people_batches(
+        self, query: FunnelPeopleQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every row of `people` that `funnel_people` pages through for `query` (`limit` and
+        `offset` ignored), in the same order and shape, `batch_rows` at a time, as
+        `stats_batches` (the people CSV)."""
 
     def attribution(self, query: AttributionQuery) -> dict[str, Any]:
         """Conversions and value credited to source/medium/campaign/channel by a model."""
@@ -218,6 +238,13 @@ class Store(Protocol):
         the shares), credited_value}, limit, offset, rows: [{uid, ts
         (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), person, session_id, value, and for a bucket seconds
         and touchpoints, for credit its share `credit` and `credited_value`}]."""
+
+    def conversions_behind_batches(
+        self, query: ConversionsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every row of `rows` that `conversions_behind` pages through for `query` (`limit`
+        and `offset` ignored), in the same order and shape, `batch_rows` at a time, as
+        `stats_batches` (the conversions CSV)."""
 
     def session_tails(self, since: datetime) -> list[SessionTail]:
         """Each visitor's latest session that had an event at or after `since`."""

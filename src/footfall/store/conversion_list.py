@@ -8,15 +8,20 @@ credit from the models' weighted touchpoints), so a list cannot drift from its n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from footfall.read.queries import ConversionsQuery
 from footfall.store.answers import TIME_BUCKETS, attribution_header
 
-__all__ = ["BEHIND", "bucket_where", "conversions_answer"]
+__all__ = ["BEHIND", "CONVERSION_COLUMNS", "bucket_where", "conversion_row", "conversions_answer"]
 
 BEHIND = ("path", "bucket", "credit")
+# What each backend's SQL gives per conversion, in this order (`every_conversion_sql` names
+# them so): `conversion_row` shapes one into a row of the answer.
+CONVERSION_COLUMNS = (
+    "uid", "ts", "person", "session_id", "value", "seconds", "touchpoints", "credit", "credited",
+)  # fmt: skip
 
 
 def bucket_where(lower: int, seconds: str = "seconds") -> str:
@@ -61,14 +66,17 @@ def conversions_answer(
     if q.behind == "bucket":
         answer["bucket"] = _bucket(q.bucket)
     answer["limit"], answer["offset"] = q.limit, q.offset
-
-    def row(r: Sequence[Any]) -> dict[str, Any]:
-        out = {"uid": r[0], "ts": r[1], "person": r[2], "session_id": r[3], "value": _round(r[4])}
-        if q.behind == "bucket":
-            out["seconds"], out["touchpoints"] = _round(r[5], 3), int(r[6])
-        if q.behind == "credit":
-            out["credit"], out["credited_value"] = _round(r[7]), _round(r[8])
-        return out
-
-    answer["rows"] = [row(r) for r in rows]
+    answer["rows"] = [conversion_row(q, dict(zip(CONVERSION_COLUMNS, r, strict=True))) for r in rows]
     return answer
+
+
+def conversion_row(q: ConversionsQuery, r: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of the answer from the SQL's `CONVERSION_COLUMNS` (the paged read and the
+    batches shape their rows alike)."""
+    out = {"uid": r["uid"], "ts": r["ts"], "person": r["person"], "session_id": r["session_id"],
+           "value": _round(r["value"])}  # fmt: skip
+    if q.behind == "bucket":
+        out["seconds"], out["touchpoints"] = _round(r["seconds"], 3), int(r["touchpoints"])
+    if q.behind == "credit":
+        out["credit"], out["credited_value"] = _round(r["credit"]), _round(r["credited"])
+    return out

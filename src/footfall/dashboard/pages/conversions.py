@@ -1,6 +1,7 @@
 """`/dashboard/p/{project}/{env}/attribution/conversions`: the conversions behind one number of
 the attribution page (one conversion path, one time-to-convert bucket, or one row's credit under
-one model), each with its person, 50 a page; `…/conversions.csv` downloads the whole list.
+one model), each with its person, 50 a page; `…/conversions.csv` downloads the whole list as one
+streamed read (`Store.conversions_behind_batches`).
 
 The list is `/v1/attribution/conversions` (`Store.conversions_behind`), asked with the
 attribution page's own API parameters, so it is made of the same conversions as the number
@@ -9,7 +10,7 @@ it sits behind. Members only: share links never reach the attribution page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -28,7 +29,7 @@ from footfall.dashboard.attribution import (
     parse_attribution_state,
 )
 from footfall.dashboard.csv_download import csv_download
-from footfall.dashboard.lists import person_path
+from footfall.dashboard.lists import CSV_BATCH, person_path, streamed_rows
 from footfall.dashboard.pages._access import Access, project_access
 from footfall.dashboard.pages.attribution import BUCKET_LABELS
 from footfall.dashboard.state import period_dates, utc_range, zone
@@ -42,7 +43,6 @@ from footfall.service import Footfall
 __all__ = ["routes"]
 
 PER_PAGE = 50
-CSV_PAGE = 1000  # the CSV reads page after page of this many: no row cap
 # What picks the list, as `/v1/attribution/conversions` takes it.
 _CHOICE = ("path", "bucket", "model", "key", "key_null")
 
@@ -107,7 +107,7 @@ async def conversions(request: Request) -> Response:
     return page(request, "conversions.html", {
         **access.context(request), "state": ask.state, "answer": answer,
         "title": title(answer, ask.state), "by_label": BY[ask.state.by], "model_labels": MODEL_LABELS,
-        "rows": [(r, person_path(access.base, r["person"])) for r in answer["rows"]],
+        "rows": [(r, person_path(access.base, r["person"]) if r["person"] else None) for r in answer["rows"]],
         "page": number, "pages": max(1, -(-total // PER_PAGE)),
         "link": lambda **change: "?" + urlencode({**here, **{k: str(v) for k, v in change.items()}}),
         "csv": f"{access.base}/attribution/conversions.csv?" + urlencode(here),
@@ -125,28 +125,17 @@ async def conversions_csv(request: Request) -> Response:
     access = project_access(request)
     if not isinstance(access, Access):
         return access
-    ask = _ask(access, request.query_params, CSV_PAGE, 0)
+    ask = _ask(access, request.query_params, PER_PAGE, 0)
     if ask.query is None:
         return page(request, "error.html", {"session": access.session, "message": ask.error}, 400)
-    first, svc = ask.query, auth.service(request)
-    columns = _columns(first)
-    try:  # the first page before the headers: a store that cannot answer gets its status
-        head = await _read(svc, first)
+    q, svc = ask.query, auth.service(request)
+    columns = _columns(q)
+    try:  # the first batch before the headers: a store that cannot answer gets its status
+        rows = await streamed_rows(svc, svc.store.conversions_behind_batches(q, CSV_BATCH), columns)
     except FootfallError as err:
         headers = {"Retry-After": str(round(err.retry_after))} if err.retry_after else None
         return page(request, "error.html", {"session": access.session, "message": err.message}, err.status, headers)
-
-    async def rows() -> AsyncIterator[Sequence[Any]]:
-        got, offset = head, 0
-        while True:
-            for r in got["rows"]:
-                yield [r[c] for c in columns]
-            if len(got["rows"]) < CSV_PAGE:
-                return
-            offset += CSV_PAGE
-            got = await _read(svc, msgspec.structs.replace(first, offset=offset))
-
-    return csv_download(f"attribution-conversions-{first.behind}-{first.attribution.conversion}.csv", columns, rows())
+    return csv_download(f"attribution-conversions-{q.behind}-{q.attribution.conversion}.csv", columns, rows)
 
 
 _BASE = "/dashboard/p/{project_id}/{env}/attribution/conversions"

@@ -9,7 +9,6 @@ one needs its author or an admin.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -29,7 +28,7 @@ from footfall.dashboard.funnel import (
     from_definition,
     parse_funnel,
 )
-from footfall.dashboard.lists import person_path
+from footfall.dashboard.lists import CSV_BATCH, person_path, streamed_rows
 from footfall.dashboard.pages._access import Access, not_found, project_access
 from footfall.dashboard.pages.login import read_form
 from footfall.dashboard.state import PERIODS, period_dates, utc_range, zone
@@ -37,14 +36,13 @@ from footfall.dashboard.web import page
 from footfall.errors import FootfallError, Invalid
 from footfall.model import Scope
 from footfall.read import params
-from footfall.read.queries import FunnelPeopleQuery, FunnelQuery, StatsQuery
+from footfall.read.queries import FunnelQuery, StatsQuery
 from footfall.store.meta.funnels import SavedFunnel
 from footfall.store.meta.users import DashboardSession
 
 __all__ = ["may_delete", "routes"]
 
 PEOPLE_PER_PAGE = 50
-CSV_PAGE = 1000  # the people CSV reads page after page of this many: no row cap
 MAX_NAME = 100
 
 
@@ -186,7 +184,7 @@ async def funnel_people(request: Request) -> Response:
     link = {**f.state.params(), **here}
     return page(request, "funnel_people.html", {
         **access.context(request), "state": f.state, "answer": answer, "query": query,
-        "people": [(r, person_path(access.base, r["person"])) for r in answer["people"]],
+        "people": [(r, person_path(access.base, r["person"]) if r["person"] else None) for r in answer["people"]],
         "page": number, "pages": max(1, -(-answer["total"] // PEOPLE_PER_PAGE)),
         "link": lambda **change: "?" + urlencode({**link, **{k: str(v) for k, v in change.items()}}),
         "csv_url": f"{access.base}/funnels/people.csv?" + urlencode(link),
@@ -201,31 +199,19 @@ async def funnel_people_csv(request: Request) -> Response:
         return access
     f = _Funnel(access, _state(request))
     try:
-        first = params.funnel_people_query(f.scope, _people_params(f, request, CSV_PAGE, 0)) if f.query else None
+        q = params.funnel_people_query(f.scope, _people_params(f, request, PEOPLE_PER_PAGE, 0)) if f.query else None
     except Invalid as err:
         f.errors = dict(err.details.get("errors", {}))
-        first = None
-    if first is None:
+        q = None
+    if q is None:
         return _bad(request, access, f)
     svc = auth.service(request)
-
-    async def rows() -> AsyncIterator[Sequence[Any]]:
-        offset = 0
-        while True:
-            q = FunnelPeopleQuery(
-                funnel=first.funnel, step=first.step, outcome=first.outcome, group=first.group,
-                limit=CSV_PAGE, offset=offset,
-            )
-            got = await svc.read(lambda q=q: svc.store.funnel_people(q))  # type: ignore[misc]
-            for r in got["people"]:
-                yield [r["person"], r["entered_at"], r["reached_at"], *([r["group"]] if "group" in r else [])]
-            if len(got["people"]) < CSV_PAGE:
-                return
-            offset += CSV_PAGE
-
-    header = ["person", "entered_at", "reached_at", *(["group"] if first.funnel.breakdown else [])]
-    name = f"funnel-step{first.step}-{first.outcome}.csv"
-    return csv_download(name, header, rows())
+    header = ["person", "entered_at", "reached_at", *(["group"] if q.funnel.breakdown else [])]
+    try:  # the first batch before the headers: a store that cannot answer gets its status
+        rows = await streamed_rows(svc, svc.store.funnel_people_batches(q, CSV_BATCH), header)
+    except FootfallError as err:
+        return _failed(request, access, err)
+    return csv_download(f"funnel-step{q.step}-{q.outcome}.csv", header, rows)
 
 
 async def _posted(request: Request) -> tuple[Access, dict[str, str]] | Response:

@@ -44,7 +44,10 @@ MAX_PERSON = 512
 
 
 def _person(request: Request) -> str | None:
+    """The id in the path, or for "." and ".." (see `person_path`) in the query."""
     person = str(request.path_params.get("person", ""))
+    if not person and request.query_params.get("id") in (".", ".."):
+        person = str(request.query_params["id"])
     return person if 0 < len(person) <= MAX_PERSON else None
 
 
@@ -99,15 +102,16 @@ async def person_page(request: Request) -> Response:
     except FootfallError as err:
         return read_failed(request, access, err)
     here = person_path(access.base, person)
+    more = "&" if "?" in here else "?"  # the ids "." and ".." are in the query already
     return page(request, "person.html", {
-        **access.context(request), "person": person, "here": here,
+        **access.context(request), "person": person, "here": here, "more": more,
         "identified": any(r["user_id"] == person for r in rows) or any(s["user_id"] == person for s in sessions),
         "groups": timeline(rows), "devices": found, "sessions": len(sessions),
         "profiles": {k: _profile_text(v) for k, v in profiles.items()},
         "next": nxt, "paged": q.before is not None, "person_url": lambda p: person_path(access.base, p),
         "may_forget": access.member.user.role == "admin",
         "forget_url": person_path(access.base, person, "forget"),
-        "csv": "?format=csv", "api": api_url("/v1/events", rng, person=person, include_bots="true", limit=TIMELINE_ROWS),
+        "csv": f"{here}{more}format=csv", "api": api_url("/v1/events", rng, person=person, include_bots="true", limit=TIMELINE_ROWS),
     })
 
 
@@ -194,4 +198,8 @@ routes = [
     Route("/dashboard/p/{project_id}/{env}/people/{person:person_id}", person_page, methods=["GET"]),
     Route("/dashboard/p/{project_id}/{env}/forget/{person:person_id}", forget_confirm, methods=["GET"]),
     Route("/dashboard/p/{project_id}/{env}/forget/{person:person_id}", forget, methods=["POST"]),
+    # The ids "." and "..", which no path can carry (`person_path`).
+    Route("/dashboard/p/{project_id}/{env}/people", person_page, methods=["GET"]),
+    Route("/dashboard/p/{project_id}/{env}/forget", forget_confirm, methods=["GET"]),
+    Route("/dashboard/p/{project_id}/{env}/forget", forget, methods=["POST"]),
 ]

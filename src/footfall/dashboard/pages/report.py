@@ -19,6 +19,8 @@ from footfall.dashboard.report import (
     build_report,
     chart_rows,
     kpi_rows,
+    panel_csv_rows,
+    panel_header,
     panel_rows,
 )
 from footfall.dashboard.state import CHART_METRICS, COMPARISONS, PERIODS, ReportState
@@ -90,11 +92,10 @@ async def _csv(request: Request, access: Access, panel: Panel, state: ReportStat
     """Every row of one panel, with the report's filters."""
     svc = auth.service(request)
     try:
-        rows, _more = await panel_rows(svc, Scope(access.project.id, access.env), access.project.timezone, state, panel)
+        rows = await panel_csv_rows(svc, Scope(access.project.id, access.env), access.project.timezone, state, panel)
     except FootfallError as err:
         return _failed(request, access, err)
-    header = [*panel.columns, "visits" if panel.sessions else "visitors"]
-    return csv_download(f"{panel.name}.csv", header, ([*r.labels, int(r.value)] for r in rows))
+    return csv_download(f"{panel.name}.csv", panel_header(panel), rows)
 
 
 async def _figures_csv(request: Request, access: Access, state: ReportState, panel: str) -> Response:

@@ -10,7 +10,7 @@ from footfall.store.clickhouse import credit, journeys
 from footfall.store.clickhouse.reads import ISO_MICROS, Runner
 from footfall.store.conversion_list import BEHIND, bucket_where, conversions_answer
 
-__all__ = ["conversions_behind"]
+__all__ = ["conversions_behind", "every_conversion_sql"]
 
 
 def _chosen(q: ConversionsQuery, params: dict[str, Any]) -> str:
@@ -45,7 +45,8 @@ def _chosen(q: ConversionsQuery, params: dict[str, Any]) -> str:
         )"""
 
 
-def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
+def _picked(q: ConversionsQuery) -> tuple[str, dict[str, Any]]:
+    """The CTEs through `picked`: each conversion behind the number, and their params."""
     assert q.behind in BEHIND
     params: dict[str, Any] = {}
     ctes = _chosen(q, params) + """,
@@ -55,6 +56,11 @@ def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
                    k.credit AS credit, k.credited AS credited
             FROM chosen AS k INNER JOIN conv AS c ON c.uid = k.uid
         )"""
+    return ctes, params
+
+
+def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
+    ctes, params = _picked(q)
     totals = ("count()", "uniqExact(person)", "sum(value)", "sum(credit)", "sum(credited)")
     _names, rows = run(
         ctes
@@ -72,3 +78,15 @@ def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
         _names, got = run(ctes + f" SELECT {', '.join(totals)} FROM picked", params)
         total = got[0]
     return conversions_answer(q, total, [r[:9] for r in rows])
+
+
+def every_conversion_sql(q: ConversionsQuery) -> tuple[str, dict[str, Any]]:
+    """The SQL of every conversion `conversions_behind` pages through (`limit` and `offset`
+    ignored), in its order, its columns named as `CONVERSION_COLUMNS`, and its params."""
+    ctes, params = _picked(q)
+    sql = ctes + f"""
+        SELECT uid, formatDateTime(ts, '{ISO_MICROS}') AS ts, person, session_id, value,
+               seconds, touchpoints, credit, credited
+        FROM picked ORDER BY picked.ts DESC, uid DESC
+    """
+    return sql, params

@@ -19,7 +19,7 @@ from footfall.read.queries import (
 from footfall.store.answers import funnel_answer, funnel_people_answer, funnel_people_where
 from footfall.store.clickhouse.reads import ISO_MICROS, SCOPED_PEOPLE, Runner, ch_time, json_text
 
-__all__ = ["funnel", "people"]
+__all__ = ["every_person_sql", "funnel", "people"]
 
 BREAKDOWNS = FUNNEL_BREAKDOWNS
 COLUMN_KEYS = tuple(c for c in FILTER_COLUMNS if c != "event_name")
@@ -156,3 +156,21 @@ def people(run: Runner, q: FunnelPeopleQuery) -> dict[str, Any]:
         _names, count = run(ctes + f" SELECT count() FROM s{q.step} AS k {chosen}", params)
         total = int(count[0][0])
     return funnel_people_answer(q, total, rows)
+
+
+def every_person_sql(q: FunnelPeopleQuery) -> tuple[str, dict[str, Any]]:
+    """The SQL of every person `people` pages through (`limit` and `offset` ignored), in its
+    order and with its answer's names (person, entered_at, reached_at, and group with a
+    breakdown), and its params."""
+    chosen = funnel_people_where(q, "{group:String}")
+    params: dict[str, Any] = {}
+    if q.group is not None:
+        params["group"] = q.group
+    group = ', k.grp AS "group"' if q.funnel.breakdown is not None else ""
+    sql = _ctes(q.funnel, params) + f"""
+        SELECT k.person AS person, formatDateTime(k.anchor, '{ISO_MICROS}') AS entered_at,
+               formatDateTime(k.t, '{ISO_MICROS}') AS reached_at{group}
+        FROM s{q.step} AS k {chosen}
+        ORDER BY k.anchor DESC, k.person
+    """
+    return sql, params

@@ -40,10 +40,12 @@ __all__ = [
     "scope_where",
     "session_attributions",
     "session_summary",
+    "session_summary_sql",
     "sessions",
     "sessions_sql",
     "sources",
     "stats",
+    "stats_sql",
 ]
 
 Runner = Callable[[str, dict[str, Any]], tuple[list[str], list[tuple[Any, ...]]]]
@@ -166,7 +168,12 @@ def query_events(run: Runner, q: EventQuery) -> list[dict[str, Any]]:
 
 def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str, Any]]:
     """Stats rows; counts over whole UTC days come from `daily_rollup`, as on DuckDB."""
-    params: dict[str, Any] = {"limit": q.limit}
+    return _rows(*run(*stats_sql(q, use_rollup)))
+
+
+def stats_sql(q: StatsQuery, use_rollup: bool = True, page: bool = True) -> tuple[str, dict[str, Any]]:
+    """The SQL of `stats` and its params; `page=False`: every row, no limit (the batches)."""
+    params: dict[str, Any] = {"limit": q.limit} if page else {}
     if use_rollup and covers(q):
         params.update(
             project=q.scope.project_id, env=q.scope.env,
@@ -215,9 +222,9 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
         f" WHERE {' AND '.join(where)}"
         + (f" GROUP BY {', '.join(keys)}" if keys else "")
         + f") ORDER BY {', '.join([*order, 'value DESC', *q.group_by])}"
-        + " LIMIT {limit:UInt32}"
+        + (" LIMIT {limit:UInt32}" if page else "")
     )
-    return _rows(*run(sql, params))
+    return sql, params
 
 
 def sources(run: Runner, q: SourcesQuery) -> list[dict[str, Any]]:
@@ -259,7 +266,14 @@ def _session_scope(
 
 def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]:
     """Rows of (group,) sessions, bounces, duration_s: the same sessions `/v1/sessions` lists."""
+    return _rows(*run(*session_summary_sql(q)))
+
+
+def session_summary_sql(q: SessionSummaryQuery, page: bool = True) -> tuple[str, dict[str, Any]]:
+    """The SQL of `session_summary` and its params; `page=False`: every row, no limit."""
     params, where = _session_scope(q, "")
+    if not page:
+        del params["limit"]
     group = grouping = ""
     if q.group_by is not None:
         assert q.group_by in SESSION_GROUPS
@@ -268,8 +282,9 @@ def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]
     sql = statement(
         "session_summary", group=group, where=" AND ".join(where), grouping=grouping,
         duration=round_half_up("sum(toFloat64(dateDiff('microsecond', start_ts, end_ts))) / 1e6", 3),
+        limit="LIMIT {limit:UInt32}" if page else "",
     )  # fmt: skip
-    return _rows(*run(sql, params))
+    return sql, params
 
 
 def sessions_sql(q: SessionsQuery, page: bool = True) -> tuple[str, dict[str, Any]]:

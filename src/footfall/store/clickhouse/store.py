@@ -9,6 +9,7 @@ by the same code as DuckDB's (`store/answers.py`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,7 @@ from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
 from footfall.store.clickhouse import conversions, credit, funnels, journeys, reads, reclassify
 from footfall.store.clickhouse.reads import ch_time
 from footfall.store.clickhouse.sql import statement, statements
+from footfall.store.conversion_list import conversion_row
 from footfall.store.factory import ClickHouseTarget, StoreConfigError
 from footfall.store.migrations import apply_all
 from footfall.store.profiles import PROFILE_FIELDS, fold
@@ -497,16 +499,8 @@ class ClickHouseStore:
     # -- reads (any thread) --------------------------------------------------------------
     def read(self, sql: str, params: dict[str, Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a read query; returns (column names, rows)."""
-        try:
+        with _reachable():
             result = self._client().query(sql, parameters=params or {})
-        except Exception as exc:
-            if _unreachable(exc):
-                log.warning("store read failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
-                raise StoreUnavailable(
-                    "store_unavailable", "the event store cannot be reached, retry shortly",
-                    retry_after=1.0,
-                ) from None
-            raise
         return list(result.column_names), [tuple(r) for r in result.result_rows]
 
     def query_events(self, query: EventQuery) -> list[dict[str, Any]]:
@@ -615,20 +609,44 @@ class ClickHouseStore:
     ) -> Iterator[list[dict[str, Any]]]:
         yield from self._streamed(*reads.sessions_sql(query, page=False), batch_rows)
 
+    def stats_batches(
+        self, query: StatsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        yield from self._streamed(*reads.stats_sql(query, page=False), batch_rows)
+
+    def session_summary_batches(
+        self, query: SessionSummaryQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        yield from self._streamed(*reads.session_summary_sql(query, page=False), batch_rows)
+
+    def funnel_people_batches(
+        self, query: FunnelPeopleQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        yield from self._streamed(*funnels.every_person_sql(query), batch_rows)
+
+    def conversions_behind_batches(
+        self, query: ConversionsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        for rows in self._streamed(*conversions.every_conversion_sql(query), batch_rows):
+            yield [conversion_row(query, r) for r in rows]
+
     def _streamed(
         self, sql: str, params: dict[str, Any], batch_rows: int
     ) -> Iterator[list[dict[str, Any]]]:
-        """One SELECT streamed as Arrow on a client of its own, as `export` reads."""
-        client = self._connect(self.database)
-        try:
-            with client.query_arrow_stream(
-                sql, parameters=params, use_strings=True, settings=_export_settings(batch_rows)
-            ) as stream:
-                for batch in stream:
-                    for offset in range(0, batch.num_rows, batch_rows):
-                        yield batch.slice(offset, batch_rows).to_pylist()
-        finally:
-            client.close()
+        """One SELECT streamed as Arrow on a client of its own, as `export` reads; a
+        ClickHouse that cannot be reached is a `StoreUnavailable`, as for `read` (the CSV
+        downloads read the first batch before answering, so it is their 503)."""
+        with _reachable():
+            client = self._connect(self.database)
+            try:
+                with client.query_arrow_stream(
+                    sql, parameters=params, use_strings=True, settings=_export_settings(batch_rows)
+                ) as stream:
+                    for batch in stream:
+                        for offset in range(0, batch.num_rows, batch_rows):
+                            yield batch.slice(offset, batch_rows).to_pylist()
+            finally:
+                client.close()
 
     def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
         return reads.distinct_values(self.read, scope.project_id, scope.env, names, prop)
@@ -700,6 +718,21 @@ def _unreachable(exc: Exception) -> bool:
     from clickhouse_connect.driver.exceptions import OperationalError
 
     return isinstance(exc, OperationalError | OSError)
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """A read whose ClickHouse cannot be reached as a `StoreUnavailable` (503, retry); a bad
+    query stays its own error."""
+    try:
+        yield
+    except Exception as exc:
+        if not _unreachable(exc):
+            raise
+        log.warning("store read failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        raise StoreUnavailable(
+            "store_unavailable", "the event store cannot be reached, retry shortly", retry_after=1.0,
+        ) from None
 
 
 def _rows(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:

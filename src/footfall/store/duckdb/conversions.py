@@ -15,7 +15,7 @@ from footfall.store.conversion_list import BEHIND, bucket_where, conversions_ans
 from footfall.store.duckdb import credit, journeys
 from footfall.store.duckdb.reads import Runner, scope_where
 
-__all__ = ["conversions_behind"]
+__all__ = ["conversions_behind", "every_conversion_sql"]
 
 _ISO = "'%Y-%m-%dT%H:%M:%S.%fZ'"
 
@@ -53,9 +53,9 @@ def _chosen(q: ConversionsQuery, params: dict[str, Any]) -> str:
         )"""
 
 
-def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
-    """One page of the conversions behind the number, newest first (time, then uid), each
-    with its person, and the totals of the whole list."""
+def _picked(run: Runner, q: ConversionsQuery) -> tuple[str, dict[str, Any]]:
+    """The CTEs through `picked`: each conversion behind the number (uid, ts, person_key,
+    session_id, value, seconds, touchpoints, credit, credited), and their params."""
     assert q.behind in BEHIND
     params = credit.key_ceiling(run)
     ctes = _chosen(q, params)
@@ -72,6 +72,13 @@ def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
             JOIN (SELECT e.rowid AS cid, e.uid, e.session_id FROM {credit.conversions_in(q.attribution)} e
                   WHERE {where} AND e.name = $conversion) u USING (cid)
         )"""
+    return ctes, params
+
+
+def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
+    """One page of the conversions behind the number, newest first (time, then uid), each
+    with its person, and the totals of the whole list."""
+    ctes, params = _picked(run, q)
     totals = ("count(*)", "count(DISTINCT person_key)", "sum(value)", "sum(credit)", "sum(credited)")
     _names, rows = run(
         ctes
@@ -94,3 +101,19 @@ def conversions_behind(run: Runner, q: ConversionsQuery) -> dict[str, Any]:
         _names, got = run(ctes + f" SELECT {', '.join(totals)} FROM picked", params)
         total = got[0]
     return conversions_answer(q, total, [r[:9] for r in rows])
+
+
+def every_conversion_sql(run: Runner, q: ConversionsQuery) -> tuple[str, dict[str, Any]]:
+    """The SQL of every conversion `conversions_behind` pages through (`limit` and `offset`
+    ignored), in its order, its columns named as `CONVERSION_COLUMNS`, and its params (`run`
+    reads the key ceiling the CTEs need)."""
+    ctes, params = _picked(run, q)
+    sql = ctes + f"""
+        SELECT g.uid, strftime(g.ts, {_ISO}) AS ts, p.id AS person, g.session_id, g.value,
+               g.seconds, g.touchpoints, g.credit, g.credited
+        FROM picked g
+        LEFT JOIN (SELECT key, id FROM visitor_keys WHERE project_id = $project AND env = $env) p
+          ON p.key = g.person_key
+        ORDER BY g.ts DESC, g.uid DESC
+    """
+    return sql, params

@@ -38,10 +38,12 @@ __all__ = [
     "scope_where",
     "scoped_people",
     "session_summary",
+    "session_summary_sql",
     "sessions",
     "sessions_sql",
     "sources",
     "stats",
+    "stats_sql",
 ]
 
 Runner = Callable[[str, dict[str, Any]], tuple[list[str], list[tuple[Any, ...]]]]
@@ -106,7 +108,27 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
         visits = _visits(run, q)
         if visits is not None:
             return [{"value": visits}]
-    params: dict[str, Any] = {"limit": q.limit}
+    sql, params, exact = stats_sql(run, q, use_rollup)
+    try:
+        rows = _rows(*run(sql, params))
+    except duckdb.OutOfRangeException:
+        # A key outside the column's min/max statistics (never seen; they bound every stored
+        # value): the exact count without sets rather than a failed read.
+        if exact is None:
+            raise
+        rows = _rows(*run(exact, params))
+    if not (q.group_by or q.interval) and rows and rows[0]["value"] is None:
+        rows[0]["value"] = 0  # a sum over no rollup rows
+    return rows
+
+
+def stats_sql(
+    run: Runner, q: StatsQuery, use_rollup: bool = True, page: bool = True
+) -> tuple[str, dict[str, Any], str | None]:
+    """(the SQL of `stats` past its sessions shortcut, its params, the same SQL counting
+    people without bit sets when it counts them with sets, else None); `page=False`: every
+    row, no limit (the batches). `run` sizes the people sets (`_count_people`)."""
+    params: dict[str, Any] = {"limit": q.limit} if page else {}
     tz_local = "timezone($tz, timezone('UTC', {}))"
     people = visitors.table_for(q) if use_rollup else None
     if people is not None:
@@ -165,19 +187,10 @@ def stats(run: Runner, q: StatsQuery, use_rollup: bool = True) -> list[dict[str,
         f" WHERE {' AND '.join(where)}"
         + (" GROUP BY ALL" if select else "")
         + f") ORDER BY {', '.join([*order, 'value DESC', *(c for c in q.group_by)])}"
-        + " LIMIT $limit"
+        + (" LIMIT $limit" if page else "")
     )
-    try:
-        rows = _rows(*run(sql, params))
-    except duckdb.OutOfRangeException:
-        # A key outside the column's min/max statistics (never seen; they bound every stored
-        # value): the exact count without sets rather than a failed read.
-        if "bitstring_agg" not in value:
-            raise
-        rows = _rows(*run(sql.replace(value, "count(DISTINCT person_key)"), params))
-    if not select and rows and rows[0]["value"] is None:
-        rows[0]["value"] = 0  # a sum over no rollup rows
-    return rows
+    exact = sql.replace(value, "count(DISTINCT person_key)") if "bitstring_agg" in value else None
+    return sql, params, exact
 
 
 # Memory the people sets of one read may take per thread (see _count_people; each of the
@@ -276,19 +289,26 @@ def _json_path(key: str) -> str:
 
 def session_summary(run: Runner, q: SessionSummaryQuery) -> list[dict[str, Any]]:
     """Rows of (group,) sessions, bounces, duration_s: the same sessions `/v1/sessions` lists."""
+    return _rows(*run(*session_summary_sql(q)))
+
+
+def session_summary_sql(q: SessionSummaryQuery, page: bool = True) -> tuple[str, dict[str, Any]]:
+    """The SQL of `session_summary` and its params; `page=False`: every row, no limit."""
     params, where = _session_scope(q, "")
     group = ""
     if q.group_by is not None:
         assert q.group_by in SESSION_GROUPS
         group = f"{q.group_by}, "
+    if not page:
+        del params["limit"]
     sql = f"""
         SELECT {group}count(*) AS sessions, count(*) FILTER (WHERE events <= 1) AS bounces,
                round(coalesce(sum(epoch(end_ts) - epoch(start_ts)), 0), 3) AS duration_s
         FROM sessions WHERE {" AND ".join(where)}
         {"GROUP BY ALL ORDER BY sessions DESC, " + q.group_by if q.group_by else ""}
-        LIMIT $limit
+        {"LIMIT $limit" if page else ""}
     """
-    return _rows(*run(sql, params))
+    return sql, params
 
 
 def sources(run: Runner, q: SourcesQuery, use_rollup: bool = True) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from footfall.store.base import (
     SessionTail,
 )
 from footfall.store.batch import EVENT_SCHEMA, LINK_SCHEMA, ndjson_table
+from footfall.store.conversion_list import conversion_row
 from footfall.store.duckdb import (
     credit,
     dedupe,
@@ -52,7 +53,7 @@ from footfall.store.duckdb import (
     session_people,
     visitors,
 )
-from footfall.store.duckdb.conversions import conversions_behind
+from footfall.store.duckdb.conversions import conversions_behind, every_conversion_sql
 from footfall.store.duckdb.profiles import apply_profile_updates, read_profile
 from footfall.store.duckdb.reclassify import (
     SESSION_SPAN,
@@ -902,6 +903,72 @@ class DuckDBStore:
             finally:
                 cursor.close()
 
+    def stats_batches(
+        self, query: StatsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        if not (query.group_by or query.interval):
+            # One row, which `stats` may answer by a shortcut of its own (the visits KPI).
+            if rows := self.stats(query):
+                yield rows
+            return
+        yield from self._one_read(lambda run: reads.stats_sql(run, query, page=False), batch_rows)
+
+    def session_summary_batches(
+        self, query: SessionSummaryQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        sql, params = reads.session_summary_sql(query, page=False)
+        yield from self._one_read(lambda _run: (sql, params, None), batch_rows)
+
+    def funnel_people_batches(
+        self, query: FunnelPeopleQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        sql, params = funnels.every_person_sql(query)
+        yield from self._one_read(lambda _run: (sql, params, None), batch_rows)
+
+    def conversions_behind_batches(
+        self, query: ConversionsQuery, batch_rows: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        for rows in self._one_read(lambda run: (*every_conversion_sql(run, query), None), batch_rows):
+            yield [conversion_row(query, r) for r in rows]
+
+    def _one_read(
+        self,
+        plan: Callable[[reads.Runner], tuple[str, dict[str, Any], str | None]],
+        batch_rows: int,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows of one query, `batch_rows` at a time as DuckDB streams them, on a cursor
+        of its own in one transaction (as `export`): `plan` gives (SQL, params, the SQL again
+        without bit sets, see `reads.stats_sql`) after any sizing reads of its own, which see
+        the same snapshot. Python holds a batch; the ORDER BY over every row is DuckDB's, sorted
+        within the store's memory limit (spilling to the data directory) before the first.
+        Not in time slices as `_sliced`: these rows are groups, or picked by CTEs over the
+        whole range, which every slice would compute again, and they are narrow."""
+        with self._gate.shared():
+            cursor = self._con.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                sql, params, exact = plan(lambda q, p: _fetched(cursor, q, p))
+                try:
+                    with _within_memory():
+                        result = cursor.execute(sql, params)
+                        rows = result.fetchmany(batch_rows)
+                except duckdb.OutOfRangeException:
+                    if exact is None:  # as `reads.stats`: the exact count, not a failed read
+                        raise
+                    cursor.execute("ROLLBACK")  # DuckDB takes nothing else after an error
+                    cursor.execute("BEGIN TRANSACTION")
+                    with _within_memory():
+                        result = cursor.execute(exact, params)
+                        rows = result.fetchmany(batch_rows)
+                names = [d[0] for d in result.description]
+                while rows:
+                    yield [dict(zip(names, row, strict=True)) for row in rows]
+                    with _within_memory():
+                        rows = result.fetchmany(batch_rows)
+                cursor.execute("COMMIT")
+            finally:
+                cursor.close()
+
     def distinct_values(self, scope: Scope, names: tuple[str, ...], prop: str) -> set[str]:
         return reads.distinct_values(self.read, scope.project_id, scope.env, names, prop)
 
@@ -932,10 +999,17 @@ def _keyed_folds(con: duckdb.DuckDBPyConnection, hours: tuple[datetime, datetime
 
 def _fetched(cur: duckdb.DuckDBPyConnection, sql: str, params: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
     """(column names, rows) of a read query on `cur`."""
-    try:
+    with _within_memory():
         result = cur.execute(sql, params)
         names = [d[0] for d in result.description]
         return names, result.fetchall()
+
+
+@contextlib.contextmanager
+def _within_memory() -> Iterator[None]:
+    """A read that ran out of the store's memory as a `StoreUnavailable` (503, retry)."""
+    try:
+        yield
     except duckdb.OutOfMemoryException as exc:
         # Not a bug: this read (with any running beside it) needs more than the configured
         # memory and could not spill. Other reads finishing may free enough; the operator

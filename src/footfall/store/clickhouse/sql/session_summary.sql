@@ -1,5 +1,6 @@
 -- Sessions that started in [start, end): how many, how many bounced (one event or none), their
 -- total duration, optionally per entry or exit page ({{group}}), as DuckDB's session_summary.
+-- The last part is the page's LIMIT, or nothing (every row: the batches).
 -- A session's partial rows are folded first (as in sessions.sql); {{where}} then filters the
 -- folded sessions (their start, bot flag and first-event columns).
 SELECT {{group}}count() AS sessions, toUInt64(countIf(events <= 1)) AS bounces,
@@ -22,4 +23,4 @@ FROM (
 )
 WHERE {{where}}
 {{grouping}}
-LIMIT {limit:UInt32}
+{{limit}}
