@@ -149,7 +149,7 @@ def _form_safe(person: str) -> str:
     otherwise rewrite its NUL, CR and line breaks (HTML parsing, form encoding) and the id
     sent back would not match.
 
-    >>> _form_safe("line\nbreak"), _form_safe("a b")
+    >>> _form_safe("line\\nbreak"), _form_safe("a b")
     ('line%0Abreak', 'a%20b')
     """
     return quote(person, safe="")
