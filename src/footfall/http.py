@@ -64,7 +64,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def read_raw(request: Request, limit: int) -> bytes:
     """The request body as sent (still compressed), at most `limit` bytes."""
     declared = header(request, b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(details={"limit_bytes": limit})
     # ASGI messages straight from the server (Starlette's `stream()` costs an async generator
     # per request); a small body comes in one message.

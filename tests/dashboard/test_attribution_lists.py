@@ -100,10 +100,17 @@ def test_the_list_is_its_api_call_and_its_csv(admin: httpx.Client, journeys: Das
     assert _number(_list(admin, none), "behind-count") >= 2
 
 
+def test_a_page_number_int_refuses_is_the_first_page(admin: httpx.Client, journeys: Dash) -> None:
+    for raw in ("\u00b2", "9" * 5000):
+        r = admin.get(f"{journeys.report_path()}/attribution/conversions", params={**PERIOD, "conversion": "purchase", "bucket": "0", "page": raw})
+        assert r.status_code == 200, r.text[:300]
+
+
 @pytest.mark.parametrize(
     ("choice", "says"),
     [
         ({"bucket": "61"}, "bucket"),
+        ({"bucket": "\u00b2"}, "bucket"),  # a digit int() refuses: was a 500
         ({"path": "Organic Search > Email"}, "path"),
         ({"model": "u_shaped", "key": "Email"}, "model"),
         ({"model": "linear"}, "key"),

@@ -107,6 +107,9 @@ def test_people_pages(admin: httpx.Client, dash: Dash) -> None:
     assert total > 50  # more than a page
     second = admin.get(base, params={**query, "page": "2"})
     assert second.status_code == 200
+    for raw in ("\u00b2", "9" * 5000):  # digits int() refuses: the first page, not a 500
+        assert admin.get(base, params={**query, "page": raw}).status_code == 200
+        assert admin.get(f"{dash.report_path()}/funnels", params={**query, "remove": raw}).status_code == 303
     want = api(dash, "/v1/funnel/people", steps="$pageview,signup", step=1, limit=50, offset=50)["people"]
     assert re.findall(r'data-testid="person" data-value="([^"]*)"', second.text) == [p["person"] for p in want]
     assert 'data-testid="prev"' in second.text

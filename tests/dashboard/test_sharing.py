@@ -406,7 +406,7 @@ def test_the_test_envs_page_cannot_revoke_a_live_link(admin: httpx.Client, anon:
 def test_a_flood_of_new_addresses_does_not_reset_a_links_guesses() -> None:
     """The login limiter once forgot every bucket past 50k: a flood of new e-mail addresses
     from many IPs gave a share password's guesser fresh tries."""
-    from footfall.dashboard.auth import LoginLimiter
+    from footfall.state import LoginLimiter
 
     limiter = LoginLimiter()
     guesses = [limiter.wait("198.51.100.7", "shr_1", kind="share") for _ in range(6)]

@@ -13,14 +13,13 @@ from starlette.responses import RedirectResponse, Response
 
 from footfall.auth.passwords import verify_password
 from footfall.service import Footfall
-from footfall.state import LOGINS, LoginLimiter
+from footfall.state import LOGINS
 from footfall.store.meta.users import SESSION_LIFETIME, DashboardSession, DashboardUser
 
 __all__ = [
     "COOKIE",
     "LIMITER",
     "LOGIN_CSRF_COOKIE",
-    "LoginLimiter",
     "check_csrf",
     "check_login",
     "current",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -131,36 +132,56 @@ async def event_page(
     return rows, keyset(rows[-1]["ts"], rows[-1]["uid"]) if more else None
 
 
+class _Feed:
+    """A store's batches, read on a thread of their own. A download abandoned mid-read (the
+    client gone, the response cancelled) closes them after the read in flight: closed from
+    another thread, the generator was still executing and refused, leaving its transaction
+    and the store's read gate to the garbage collector."""
+
+    def __init__(self, batches: Iterator[list[dict[str, Any]]]) -> None:
+        self._batches = batches
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="csv")
+
+    async def next(self) -> list[dict[str, Any]] | None:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, next, self._batches, None)
+
+    async def close(self) -> None:
+        closing = asyncio.get_running_loop().run_in_executor(self._thread, self._batches.close)  # type: ignore[attr-defined]
+        self._thread.shutdown(wait=False)  # the close queued behind any read still runs
+        await asyncio.shield(closing)
+
+
 async def streamed_rows(
     svc: Footfall, batches: Iterator[list[dict[str, Any]]], columns: Sequence[str]
 ) -> AsyncIterator[list[Any]]:
     """CSV rows (each row's `columns`) from a store's batches (one streamed read, as
     `/v1/export` reads), after everything acknowledged so far is stored, each batch fetched
-    off the event loop; every CSV download reads through here.
+    off the event loop: the CSVs of the lists, of a panel and of a funnel's people.
 
     The first batch is read before this returns: a store that cannot answer (catching up, out
     of memory) fails the request with its 503 and `Retry-After`, where failing inside the
     stream came after a 200 and the CSV's header had gone out."""
+    feed = _Feed(batches)
     try:
         await svc.read(lambda: None)
-        first = await asyncio.to_thread(next, batches, None)
+        first = await feed.next()
     except BaseException:
-        await asyncio.to_thread(batches.close)  # type: ignore[attr-defined]
+        await feed.close()
         raise
-    return _rows(first, batches, columns)
+    return _rows(first, feed, columns)
 
 
 async def _rows(
-    first: list[dict[str, Any]] | None, batches: Iterator[list[dict[str, Any]]], columns: Sequence[str]
+    first: list[dict[str, Any]] | None, feed: _Feed, columns: Sequence[str]
 ) -> AsyncIterator[list[Any]]:
     try:
         rows = first
         while rows is not None:
             for r in rows:
                 yield [r[c] for c in columns]
-            rows = await asyncio.to_thread(next, batches, None)
+            rows = await feed.next()
     finally:
-        await asyncio.to_thread(batches.close)  # type: ignore[attr-defined]
+        await feed.close()
 
 
 async def sessions_csv_rows(

@@ -94,10 +94,13 @@ def _int(p: Params, name: str, default: int, low: int, high: int, errs: _Errors)
     raw = p.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+    # ASCII digits, few: isdigit() alone takes digits int() refuses (a superscript two), and
+    # int() refuses more than 4,300 of them.
+    digits = raw.strip()
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18) or not low <= int(digits) <= high:
         errs.add(name, f"must be an integer from {low} to {high}")
         return default
-    return int(raw)
+    return int(digits)
 
 
 def _choice(p: Params, name: str, default: str, allowed: tuple[str, ...], errs: _Errors) -> str:
@@ -438,7 +441,7 @@ def conversions_query(scope: Scope, p: Params) -> ConversionsQuery:
     bucket = 0
     if behind == "bucket":
         raw = p.get("bucket", "").strip()
-        if not raw.isdigit() or int(raw) not in TIME_BUCKETS:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or int(raw) not in TIME_BUCKETS:
             errs.add("bucket", f"must be a bucket's from_seconds: one of {', '.join(map(str, TIME_BUCKETS))}")
         else:
             bucket = int(raw)

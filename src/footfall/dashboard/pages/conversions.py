@@ -92,7 +92,7 @@ async def conversions(request: Request) -> Response:
     if not isinstance(access, Access):
         return access
     raw_page = request.query_params.get("page", "1")
-    number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 20_000 else 1
+    number = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 5 and 0 < int(raw_page) <= 20_000 else 1
     ask = _ask(access, request.query_params, PER_PAGE, (number - 1) * PER_PAGE)
     if ask.query is None:
         return page(request, "error.html", {"session": access.session, "message": ask.error}, 400)

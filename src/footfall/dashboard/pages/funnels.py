@@ -86,7 +86,7 @@ async def funnels(request: Request) -> Response:
     q = request.query_params
     if "add" in q or "remove" in q:  # the step buttons: the same funnel, one row more or less
         remove = q.get("remove", "")
-        edited = _state(request).edited("add" in q, int(remove) if remove.isdigit() else None)
+        edited = _state(request).edited("add" in q, int(remove) if remove.isascii() and remove.isdigit() and len(remove) <= 4 else None)
         return RedirectResponse(f"{access.base}/funnels{edited.url()}", 303)
     f = _Funnel(access, _state(request))
     svc = auth.service(request)
@@ -166,7 +166,7 @@ async def funnel_people(request: Request) -> Response:
         return access
     f = _Funnel(access, _state(request))
     raw_page = request.query_params.get("page", "1")
-    number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 20_000 else 1
+    number = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 5 and 0 < int(raw_page) <= 20_000 else 1
     p = _people_params(f, request, PEOPLE_PER_PAGE, (number - 1) * PEOPLE_PER_PAGE)
     try:
         query = params.funnel_people_query(f.scope, p) if f.query is not None else None
