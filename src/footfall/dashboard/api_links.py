@@ -33,11 +33,7 @@ def stats_params(q: StatsQuery) -> dict[str, str]:
         p["interval"] = q.interval
     if q.timezone != "UTC":
         p["timezone"] = q.timezone
-    p.update(q.filters)
-    if q.include_bots:
-        p["include_bots"] = "true"
-    p["limit"] = str(min(q.limit, API_MAX_LIMIT))
-    return p
+    return _with_rest(p, q)
 
 
 def session_summary_params(q: SessionSummaryQuery) -> dict[str, str]:
@@ -46,6 +42,11 @@ def session_summary_params(q: SessionSummaryQuery) -> dict[str, str]:
     p = {"from": iso(q.start), "to": iso(q.end)}
     if q.group_by is not None:
         p["group_by"] = q.group_by
+    return _with_rest(p, q)
+
+
+def _with_rest(p: dict[str, str], q: StatsQuery | SessionSummaryQuery) -> dict[str, str]:
+    """`p` and what both reads take alike: the filters, bots, the limit."""
     p.update(q.filters)
     if q.include_bots:
         p["include_bots"] = "true"

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from footfall.dashboard.api_links import api_call
-from footfall.dashboard.lists import CSV_BATCH, streamed_rows
+from footfall.dashboard.lists import CSV_BATCH, report_range, streamed_rows
 from footfall.dashboard.state import (
     ReportState,
     comparison_dates,
@@ -254,8 +254,7 @@ async def panel_rows(
     svc: Footfall, scope: Scope, tz: str, state: ReportState, panel: Panel, limit: int
 ) -> tuple[list[Row], bool]:
     """One panel alone, up to `limit` rows ("show all")."""
-    first, last = period_dates(state, datetime.now(zone(tz)).date())
-    rng = utc_range(first, last, tz)
+    rng = report_range(state, tz)
     return await svc.read(lambda: _panel(svc, scope, rng, state, panel, limit))
 
 
@@ -292,8 +291,7 @@ async def panel_csv_rows(
     svc: Footfall, scope: Scope, tz: str, state: ReportState, panel: Panel
 ) -> AsyncIterator[list[Any]]:
     """A panel's CSV rows, every one, streamed; the store's error, if any, before the first."""
-    first, last = period_dates(state, datetime.now(zone(tz)).date())
-    batches = panel_batches(svc.store, scope, utc_range(first, last, tz), state, panel, CSV_BATCH)
+    batches = panel_batches(svc.store, scope, report_range(state, tz), state, panel, CSV_BATCH)
     return await streamed_rows(svc, batches, panel_header(panel))
 
 
