@@ -58,6 +58,7 @@ from footfall.store.duckdb import (  # noqa: E402
     keyed_events,
     reads,
     rollups,
+    session_order,
     session_people,
     visitors,
 )
@@ -117,6 +118,7 @@ def build(path: Path, n: int, project: str) -> DuckDBStore:
     event_times.backfill(con)  # funnels' times per person and hour, with those keys
     keyed_events.backfill(con)  # attribution's conversions, with those keys
     event_times_runs.backfill(con)  # both tables' closed weeks in name order, as the loader keeps them
+    session_order.backfill(con)  # each session's place among its person's (the loader numbers them too)
     con.execute("CHECKPOINT")
     print(f"built {n:,} events in {time.perf_counter() - t0:.1f} s", flush=True)
     return store

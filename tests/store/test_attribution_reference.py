@@ -11,6 +11,7 @@ whole to direct; the conversion's own session counted even when older than the l
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from footfall.errors import StoreUnavailable
-from footfall.model import Event
-from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery
+from footfall.model import Event, IdentityLink
+from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery, ConversionsQuery
 from footfall.store.duckdb import credit, journeys
 from footfall.store.duckdb.store import DuckDBStore
 from tests.store.test_attribution import DAY, DIRECT, SCOPE, at, buy, ndjson, src, visit
@@ -200,29 +201,120 @@ def test_paths_without_a_direct_session_keep_direct_apart(tmp_path: Path) -> Non
     s.close()
 
 
-@settings(max_examples=25, deadline=None)
-@given(rows=st.lists(_visit, min_size=1, max_size=16))
-def test_paths_packed_coarser_than_microseconds_keep_their_order(
-    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int, int, int, int]]
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(_visit, min_size=1, max_size=16), cut=st.integers(0, 16),
+    numbered=st.sampled_from(["never", "first load", "both loads"]),
+)  # fmt: skip
+def test_paths_read_numbered_unnumbered_and_renumbered_sessions_alike(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int, int, int, int]], cut: int, numbered: str
 ) -> None:
-    """With every start packed alike (as far coarser than a span of centuries would),
-    each list is put in order by start and session id: the paths still match."""
+    """Paths read from the sessions' places (session_order.py) where they hold, and the slow
+    way elsewhere: the same paths, and the same conversions behind each, whether the sessions
+    were never numbered, numbered before a second load wrote sessions between and after
+    them (and merged events into some), or numbered after it."""
     events = _events(rows)
     q = AttributionQuery(
         scope=SCOPE, start=at(0), end=at(8), conversion="purchase", value_property="amount_cents",
         group_by=("channel",),
     )  # fmt: skip
-    s = DuckDBStore(tmp_path_factory.mktemp("packed") / "e.duckdb")
+    s = DuckDBStore(tmp_path_factory.mktemp("numbered") / "e.duckdb")
     try:
         s.migrate()
-        s.append(ndjson(*events), b"", 1)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(journeys, "PACK_LIMIT", 1)  # q > the span
-            paths = s.conversion_paths(q)["rows"]
+        for seq, part in enumerate((events[:cut], events[cut:]), 1):
+            s._order_after = math.inf if numbered == "never" or (numbered == "first load" and seq == 2) else 0.0
+            if part:
+                s.append(ndjson(*part), b"", seq)
+        paths = s.conversion_paths(q)["rows"]
         got = {tuple(r["path"]): (r["conversions"], r["value"]) for r in paths}
         assert got == reference_paths(events, q)
+        for r in paths:
+            behind = s.conversions_behind(ConversionsQuery(attribution=q, behind="path", path=tuple(r["path"])))
+            assert (behind["totals"]["conversions"], behind["totals"]["value"]) == (r["conversions"], r["value"])
     finally:
         s.close()
+
+
+def test_paths_are_read_from_the_sessions_places_once_numbered(tmp_path: Path) -> None:
+    """Once the loader numbers the sessions, no conversion is read the slow way; before, and
+    after an identify moves a device's sessions to its user, the moved ones are (until the
+    loader numbers them again), with the same paths."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s._order_after = math.inf
+    s.append(ndjson(
+        visit(at(1), "lap", "s-a", CHANNELS[0]), visit(at(2), "phone", "s-b", CHANNELS[1], user_id="alice"),
+        visit(at(3), "lap", "s-c", CHANNELS[2]), buy(at(3, 1), "phone", "s-d", 100, DIRECT, user_id="alice"),
+        visit(at(4), "v", "s-e", CHANNELS[0]), visit(at(5), "v", "s-f", CHANNELS[1]),
+        buy(at(5, 1), "v", "s-f", 10, CHANNELS[1]),
+    ), b"", 1)  # fmt: skip
+
+    def odd() -> int:
+        params: dict[str, Any] = credit.key_ceiling(s.read)
+        _names, rows = s.read(journeys.path_codes(_BY_CHANNEL, params) + " SELECT count(*) FROM odd", params)
+        return int(rows[0][0])
+
+    def paths() -> list[tuple[list[str], int]]:
+        return [(r["path"], r["conversions"]) for r in s.conversion_paths(_BY_CHANNEL)["rows"]]
+
+    before = [(["Paid Social", "Direct"], 1), (["Organic Search", "Paid Social"], 1)]
+    assert (odd(), paths()) == (2, before)
+    s._order_after = 0.0
+    s.append(b"", b"", 2)  # the loader numbers after a batch
+    assert (odd(), paths()) == (0, before)
+    s._order_after = math.inf
+    link = IdentityLink(project_id=SCOPE.project_id, env=SCOPE.env, anonymous_id="lap", user_id="alice", ts=at(1))
+    s.append(b"", ndjson(link), 3)
+    after = [(["Organic Search", "Paid Social", "Direct", "Direct"], 1), (["Organic Search", "Paid Social"], 1)]
+    assert (odd(), paths()) == (1, after)
+    s._order_after = 0.0
+    s.append(b"", b"", 4)
+    assert (odd(), paths()) == (0, after)
+    s.close()
+
+
+def test_an_identify_takes_the_moved_sessions_places(tmp_path: Path) -> None:
+    """The sessions an identify moves to a person are not read in the places they had as
+    the device's: there, the laptop's second session and alice's own are places 2 and 1,
+    a run that would read her path backwards."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s.append(ndjson(
+        visit(at(1), "lap", "s-l1", CHANNELS[0]), visit(at(2), "lap", "s-l2", CHANNELS[1]),
+        visit(at(3), "phone", "s-a", DIRECT, user_id="alice"),
+        buy(at(3, 1), "phone", "s-a", 100, DIRECT, user_id="alice"),
+    ), b"", 1)  # fmt: skip
+    link = IdentityLink(project_id=SCOPE.project_id, env=SCOPE.env, anonymous_id="lap", user_id="alice", ts=at(1))
+    s._order_after = math.inf
+    s.append(b"", ndjson(link), 2)
+    q = msgspec.structs.replace(_BY_CHANNEL, lookback_seconds=DAY + DAY // 2)
+    for _ in range(2):  # moved, then numbered again with alice's
+        rows = s.conversion_paths(q)["rows"]
+        assert [(r["path"], r["conversions"]) for r in rows] == [(["Paid Social", "Direct"], 1)]
+        s._order_after = 0.0
+        s.append(b"", b"", 3)
+    s.close()
+
+
+def test_paths_with_a_gap_in_their_places_or_more_than_fit(tmp_path: Path) -> None:
+    """A session numbered, then found a bot's, leaves a gap in its person's places; a path of
+    more touchpoints than fit in one integer (3 bits a code: 42): both are read the slow way."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    many = [visit(at(-20, i), "m", f"s-m{i}", CHANNELS[i // 40]) for i in range(45)]
+    s.append(ndjson(
+        visit(at(1), "p", "s-1", CHANNELS[0]), visit(at(2), "p", "s-2", CHANNELS[1]),
+        visit(at(3), "p", "s-3", CHANNELS[2]), buy(at(3, 1), "p", "s-3", 100, DIRECT),
+        *many, buy(at(-20, 50), "m", "s-m44", 10, CHANNELS[2]),
+    ), b"", 1)  # fmt: skip
+    s._order_after = math.inf
+    s.append(ndjson(visit(at(2, 1), "p", "s-2", CHANNELS[1], is_bot=True)), b"", 2)
+    q = msgspec.structs.replace(_BY_CHANNEL, start=at(-21))
+    rows = s.conversion_paths(q)["rows"]
+    assert [(r["path"], r["conversions"]) for r in rows] == [
+        (["Organic Search", "Direct"], 1), (["Organic Search"] * 40 + ["Paid Social"] * 5, 1),
+    ]
+    s.close()
 
 
 def test_tied_sessions_are_ordered_by_their_id(tmp_path: Path) -> None:

@@ -25,39 +25,45 @@ def _decoded(codes: str, direct: str) -> str:
     return f"CASE WHEN {codes} IS NULL THEN [{direct}] ELSE list_transform({codes}, lambda c: names[c]) END"
 
 
-# A touchpoint packs into one BIGINT, (its start - the earliest start a lookback reaches)
-# // q * m + its code, under this: q is 1 unless (the lookback and the range, in µs) * (codes
-# + 1) reaches it (146 years at a thousand values), and then starts within q µs pack alike.
-PACK_LIMIT = 2**62
+def _read(ring: str, first: str, n: str) -> str:
+    """The path (a list of `n` codes) held in `ring`, the first code at slot `first` % slots
+    (see `path_codes`), with the CTE `shape` joined."""
+    return (
+        f"list_transform(range({n}), lambda i: "
+        f"(({ring} >> (b * (({first} + i) % slots))::INTEGER) & mask)::INTEGER)"
+    )
+
+
+# A conversion whose path `ringed` holds: every touchpoint numbered, their numbers a run
+# without a gap, no more than fit (with `shape`).
+_RINGED = "numbered = n AND hi - lo + 1 = n AND n <= slots"
 
 
 def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
     """`converters`, then `names` (one row: the list of the `q.group_by[0]` values the
-    scope's sessions have, in `session_dims`, a value's code being its place there) and
-    `coded`: each conversion's cid, value and path as a list of those codes (NULL without any
-    touchpoint; see `_decoded`). The touchpoints are `credit.touchpoints`', in the order the
-    models credit them: by (start, session id).
+    scope's sessions have, in `session_dims`, a value's code being its place there),
+    `ringed` (each conversion with touchpoints: its path as it reads from its sessions'
+    places, where `_RINGED` holds), `retied` (the exact path of each of the others, `odd`)
+    and `unringed` (the conversions without any touchpoint found: their path is `retied`'s,
+    or NULL without any; see `_decoded`). The touchpoints are `credit.touchpoints`', in the
+    order the models credit them: by (start, session id).
 
-    Each conversion's list (`sorted`) is aggregated straight from the join of the
-    conversions with their people's sessions in the lookback: the touchpoints are never held
-    as rows. A session finds its code by its `dims_key` in the few rows of `session_dims`, so
-    no value is decoded per touchpoint. The list is sorted by start, which is the credited
-    order unless two of its touchpoints start at the same instant; and it lacks the
-    conversion's own session when that is not among them (`lost`: older than the lookback,
-    or not its person's; rare, as in `touchpoints`). Only those conversions (`odd`: usually
-    a few hundred at most, often none, and then nothing more is read) are listed again from
-    their touchpoints, ordered by a window over (start, session id). 10M events: the
-    touchpoints held in `near` and read from it, as the models read them, were ~20% of the
-    read, and spilled out of the store's 96 MB (~545 -> ~450 ms in-process).
+    Each conversion's touchpoints are aggregated straight from the join of the conversions
+    with their people's sessions in the lookback, and never listed: a conversion's
+    touchpoints are a run of its person's sessions in that order, and each session's place
+    in its person's (`seq`, session_order.py) puts its code at bit b * (place % slots) of
+    one HUGEINT (`ring`: b bits a code, as many codes as fit in 127 bits). Their count,
+    lowest and highest place then check it: a run of numbers without a gap, all there
+    (`_RINGED`). 10M events: ~160 ms against ~310 for each conversion's list of (start,
+    code) integers sorted (its list aggregate held ~60 MB and spilled out of the store's
+    96 MB). A session finds its code by its `dims_key` in the few rows of `session_dims`,
+    so no value is decoded per touchpoint.
 
-    The paths are built and grouped as lists of integers: numbering 883k touchpoints in a
-    window sorted by (start, session id), then building, sorting and grouping lists of the
-    strings, was most of the paths read at 10M events (~2 s of CPU). A touchpoint goes into
-    its list as one BIGINT (`pack`, `PACK_LIMIT`): its start times `m` (more than the codes)
-    plus its code, so the list sorts as integers and its codes are the remainders (10M
-    events: lists of (start, code) structs took ~15% longer; of HUGEINTs, as long;
-    `list(code ORDER BY start_ts)`, ~45% longer). Should starts pack coarser than µs (`q` >
-    1), touchpoints packed alike count as tied, so the order stays exact."""
+    The odd ones are listed again from their touchpoints, ordered by a window over (start,
+    session id): those with a session not numbered yet (written since the loader last
+    numbered them), or a gap (a session deleted or written between numbered ones; a bot's
+    when bots are asked for), or more touchpoints than fit; and those whose own session is
+    not among their touchpoints (`lost`: older than the lookback, or not its person's)."""
     dim = q.group_by[0]
     assert dim in ATTRIBUTION_DIMENSIONS
     earliest = "$start - to_seconds($lookback)"
@@ -70,39 +76,33 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
                   UNION ALL SELECT NULL, NULL)
         ),
         names AS (SELECT list(name ORDER BY code) AS names FROM (SELECT DISTINCT code, name FROM codes)),
-        -- The sessions in `sorted` started in [earliest, $end): `sess` reads no others.
-        pack AS MATERIALIZED (
-            SELECT lo, m, coalesce((span::HUGEINT * m // {PACK_LIMIT} + 1)::BIGINT, 1) AS q
-            FROM (SELECT epoch_us({earliest}) AS lo, epoch_us($end) - epoch_us({earliest}) AS span),
-                 (SELECT max(code) + 1 AS m FROM codes)
+        -- b bits a code (codes are 1..max), `slots` codes in 127 bits (the sign bit stays clear).
+        shape AS MATERIALIZED (
+            SELECT b, 127 // b AS slots, (1::HUGEINT << b) - 1 AS mask
+            FROM (SELECT greatest(1, ceil(log2(max(code) + 1)))::INTEGER AS b FROM codes)
         ),
-        -- Lists of integers: lists holding strings ran out of memory at 10M events under
-        -- 96 MB, and an ordered aggregate of them did at 3M.
-        sorted AS MATERIALIZED (
-            SELECT c.cid, any_value(c.value) AS value, bool_or(s.shared) AS sharing,
+        ringed AS MATERIALIZED (
+            SELECT c.cid, any_value(c.value) AS value,
+                   -- NULL for a conversion without a session: none of its own to find
                    bool_or(s.own_key = c.own_key) AS has_own,
-                   list_sort(list((epoch_us(s.start_ts) - lo) // q * m + k.code)) AS l
+                   count(*) AS n, count(s.seq) AS numbered, min(s.seq) AS lo, max(s.seq) AS hi,
+                   bit_or(k.code::HUGEINT << (b * (s.seq % slots))::INTEGER) AS ring
             FROM conv c JOIN sess s ON s.person_key = c.person_key
-            JOIN codes k ON s.dims_key IS NOT DISTINCT FROM k.dims_key, pack
+            JOIN codes k ON s.dims_key IS NOT DISTINCT FROM k.dims_key, shape
             WHERE {credit.IN_LOOKBACK}
             GROUP BY c.cid
         ),
-        -- As in `touchpoints`: when every own session is in its list, none is lost, and no
-        -- hash table of every list's conversion is built to find none.
-        {credit.lost("sorted", "has_own")},
-        -- Only touchpoints whose session shares its start with another can tie
-        -- (`sessions.FLAG_SHARED_STARTS`): the other lists are not looked through.
-        tied AS (
-            SELECT cid FROM sorted, pack
-            WHERE (sharing OR q > 1) AND list_unique(list_transform(l, lambda t: t // m)) < len(l)
+        {credit.lost("ringed", "has_own")},
+        odd AS MATERIALIZED (
+            SELECT cid FROM ringed, shape WHERE NOT ({_RINGED})
+            UNION SELECT cid FROM lost
         ),
-        odd AS MATERIALIZED (SELECT cid FROM tied UNION SELECT cid FROM lost),
         -- The odd are picked by a mark join, whose hash table holds the few odd (joined to
         -- them, DuckDB built it from every conversion to probe it with none), and read again
         -- only when there are any. Their sessions are looked up from the table, not `sess`:
         -- read twice, DuckDB would hold all of `sess`.
         odd_touch AS (
-            SELECT c.cid, s.start_ts, s.dims_key, s.session_id
+            SELECT c.cid, c.value, s.start_ts, s.dims_key, s.session_id
             FROM (
                 SELECT * FROM conv
                 WHERE (SELECT count(*) FROM odd) > 0 AND coalesce(cid IN (SELECT cid FROM odd), false)
@@ -111,33 +111,29 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
               ON s.person_key = c.person_key
             WHERE {credit.IN_LOOKBACK}
             UNION ALL
-            SELECT c.cid, s.start_ts, s.dims_key, s.session_id
+            SELECT c.cid, c.value, s.start_ts, s.dims_key, s.session_id
             FROM {credit.owned(q, ", s.session_id")}
         ),
         -- A list window would copy each conversion's list to each of its rows: quadratic for
         -- a person with thousands of sessions, so the odd are numbered, then listed.
         retied AS (
-            SELECT cid, list_transform(list_sort(list((pos, code))), lambda t: t[2]) AS path
+            SELECT cid, any_value(value) AS value,
+                   list_transform(list_sort(list((pos, code))), lambda t: t[2]) AS path
             FROM (
-                SELECT cid, code,
+                SELECT cid, value, code,
                        row_number() OVER (PARTITION BY cid ORDER BY start_ts, session_id) AS pos
                 FROM odd_touch t JOIN codes k ON t.dims_key IS NOT DISTINCT FROM k.dims_key
             )
             GROUP BY cid
         ),
-        -- Each list's conversion carries its value, and only the conversions without one are
-        -- looked for (none, when every conversion has a list): joined to every conversion, the
-        -- lists went into a hash table (10M events: paths ~383 -> ~344 ms).
-        coded AS (
-            SELECT s.cid, s.value,
-                   coalesce(r.path, list_transform(s.l, lambda t: (t % m)::INTEGER)) AS path
-            FROM sorted s LEFT JOIN retied r USING (cid), pack
-            UNION ALL
+        -- Only the conversions without a touchpoint found are looked for (none, when every
+        -- conversion has one): joined to every conversion, `ringed` went into a hash table.
+        unringed AS (
             SELECT c.cid, c.value, r.path
             FROM (
                 SELECT * FROM conv
-                WHERE (SELECT count(*) FROM sorted) < (SELECT count(*) FROM conv)
-                  AND NOT coalesce(cid IN (SELECT cid FROM sorted), false)
+                WHERE (SELECT count(*) FROM ringed) < (SELECT count(*) FROM conv)
+                  AND NOT coalesce(cid IN (SELECT cid FROM ringed), false)
             ) c LEFT JOIN retied r USING (cid)
         )"""
 
@@ -148,6 +144,12 @@ def path_per_conversion(q: AttributionQuery, params: dict[str, Any]) -> str:
     any): what `paths` counts, and what the list behind one path picks from."""
     direct = credit.DIRECT[q.group_by[0]]
     return path_codes(q, params) + f""",
+        coded AS (
+            SELECT cid, value, {_read("ring", "lo", "n")} AS path FROM ringed, shape
+            WHERE {_RINGED} AND coalesce(has_own, true)
+            UNION ALL SELECT cid, value, path FROM retied
+            UNION ALL SELECT cid, value, path FROM unringed WHERE path IS NULL
+        ),
         per_conversion AS (
             SELECT cid, value, {_decoded("path", direct)} AS path FROM coded, names
         )"""
@@ -164,7 +166,21 @@ def paths(run: Runner, q: AttributionQuery) -> dict[str, Any]:
         run,
         path_codes(q, params),
         f""",
-        by_code AS (SELECT path, count(*) AS n, sum(value) AS v FROM coded GROUP BY 1),
+        -- The ringed conversions are counted by their ring and first slot, and only those
+        -- (~35k at 10M events) are read back into paths.
+        by_ring AS (
+            SELECT ring, lo % slots AS first, n, count(*) AS k, sum(value) AS v
+            FROM ringed, shape WHERE {_RINGED} AND coalesce(has_own, true)
+            GROUP BY ALL
+        ),
+        by_code AS (
+            SELECT {_read("ring", "first", "n")} AS path, sum(k) AS n, sum(v) AS v
+            FROM by_ring, shape GROUP BY 1
+            UNION ALL
+            SELECT path, count(*), sum(value) FROM (
+                SELECT path, value FROM retied UNION ALL SELECT path, value FROM unringed WHERE path IS NULL
+            ) GROUP BY 1
+        ),
         grouped AS MATERIALIZED (
             SELECT {_decoded("path", direct)} AS path, sum(n) AS conversions, sum(v) AS value
             FROM by_code, names GROUP BY 1

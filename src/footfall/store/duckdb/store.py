@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import duckdb
@@ -50,6 +51,7 @@ from footfall.store.duckdb import (
     keyed_events,
     reads,
     rollups,
+    session_order,
     session_people,
     visitors,
 )
@@ -142,6 +144,10 @@ def _backfill_19(con: duckdb.DuckDBPyConnection) -> None:
 # store's 96 MB.
 FORGET_SPAN_EVENTS = 100_000
 
+# How often, at most, the loader numbers the sessions it wrote (`_order_sessions`): each time
+# scans the sessions' person keys once (~10 ms at 2M sessions).
+ORDER_EVERY = 2.0
+
 # The key of the person forget is given ($3; $1, $2: project, env). The rows of
 # `visitors.TABLES` and `event_times` with it as their person are of events forget deletes
 # (theirs, their linked devices'). Not the rows keyed by a linked device's id: an id may be a
@@ -162,6 +168,7 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     20: backfill_dims,
     21: backfill_shared_starts,
     22: event_times_runs.backfill_keyed,
+    24: session_order.backfill,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -203,6 +210,8 @@ class DuckDBStore:
         self._appends = 0
         # When the loader next looks for a closed UTC day of event_times to rewrite (#19).
         self._close_after = datetime.min.replace(tzinfo=UTC)
+        # When it next numbers the sessions it wrote since (`_order_sessions`).
+        self._order_after = 0.0
         self._generation = 0
         # Through which WAL position DuckDB's main file holds the rows: nothing is known to
         # be until a checkpoint is seen (`checkpointed_seq`).
@@ -233,6 +242,8 @@ class DuckDBStore:
                 raise
 
         apply_all("footfall.store.duckdb", done, apply)
+        # Sessions the loader wrote and had not numbered yet when the server stopped.
+        session_order.backfill(con)
         try:
             self._finish_forgets()  # one cut short
         except duckdb.Error:
@@ -297,6 +308,7 @@ class DuckDBStore:
                 raise
             self._note_checkpoint(upto_seq)
             self._close_days()
+            self._order_sessions()
             return inserted
 
     def _close_days(self) -> None:
@@ -311,6 +323,26 @@ class DuckDBStore:
         except duckdb.Error as exc:  # the batch is committed; only the order waits
             log.warning("event_times/keyed_events: closing a day failed, retrying in an hour: %s", exc)
             self._close_after = now + timedelta(hours=1)
+
+    def _order_sessions(self) -> None:
+        """Number the sessions written since the last time (`session_order.step`), at most
+        every `ORDER_EVERY` seconds, after the batch's commit, in a transaction of its own:
+        until then, paths read those people's conversions the exact slow way. With more
+        people left than a step takes, the next batch takes the next step."""
+        now = monotonic()
+        if now < self._order_after:
+            return
+        con = self._con
+        try:
+            con.execute("BEGIN")
+            found = session_order.step(con)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:  # the batch is committed; only the numbers wait
+            _rollback(con)
+            log.warning("sessions: numbering failed, retrying in a minute: %s", exc)
+            self._order_after = now + 60
+            return
+        self._order_after = now if found >= session_order.STEP_PEOPLE else now + ORDER_EVERY
 
     def _insert_events(
         self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes | pa.Table
@@ -617,6 +649,7 @@ class DuckDBStore:
                     self._reclassify_slice(written, lo, hi)
                     if progress is not None:
                         progress(done, len(slices))
+                session_order.backfill(con)  # the sessions it rebuilt lost their places
                 return total
             finally:
                 con.execute("DROP TABLE IF EXISTS changed")

@@ -230,7 +230,7 @@ SELECT m.device_key, k.key AS person_key FROM device m
 JOIN batch_keys k ON k.project_id = m.project_id AND k.env = m.env AND k.id = m.id
 """
 _RELINK = """
-UPDATE {table} SET person_key = n.person_key
+UPDATE {table} SET person_key = n.person_key{also}
 FROM relinked n
 WHERE {table}.device_key = n.device_key AND {table}.person_key <> n.person_key
 """
@@ -246,7 +246,9 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
     # Sessions (session_people.py), funnels' event_times and attribution's keyed_events keep
     # their person's key too (#19).
     keyed = (*(t.name for t in TABLES), "sessions", "event_times", "keyed_events")
-    relinks = [_RELINK.format(table=name) for name in keyed]
+    # A session that changes person loses its place among its person's sessions until it is
+    # numbered again with its new person's (session_order.py).
+    relinks = [_RELINK.format(table=name, also=", seq = NULL" if name == "sessions" else "") for name in keyed]
     steps = (_MOVED, *(k.format(ids=ids) for k in _KEYS), _RELINKED, *relinks)
     for sql in (*steps, "DROP TABLE relinked", "DROP TABLE moved", *_DROP):
         con.execute(sql)
