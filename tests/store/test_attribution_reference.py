@@ -273,6 +273,22 @@ def test_paths_are_read_from_the_sessions_places_once_numbered(tmp_path: Path) -
     s.close()
 
 
+def test_a_restart_numbers_the_sessions_the_loader_had_not(tmp_path: Path) -> None:
+    """Sessions written after the loader last numbered them get their places when the store
+    opens again, as do a store's sessions when migration 24 adds the column."""
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    s._order_after = math.inf
+    s.append(ndjson(visit(at(1), "p", "s-1", CHANNELS[0]), buy(at(1, 1), "p", "s-1", 5, CHANNELS[0])), b"", 1)
+    unnumbered = "SELECT count(*) FILTER (WHERE seq IS NULL), count(*) FROM sessions"
+    assert s.read(unnumbered)[1] == [(1, 1)]
+    s.close()
+    s = DuckDBStore(tmp_path / "e.duckdb")
+    s.migrate()
+    assert s.read(unnumbered)[1] == [(0, 1)]
+    s.close()
+
+
 def test_an_identify_takes_the_moved_sessions_places(tmp_path: Path) -> None:
     """The sessions an identify moves to a person are not read in the places they had as
     the device's: there, the laptop's second session and alice's own are places 2 and 1,

@@ -60,18 +60,18 @@ def step(con: duckdb.DuckDBPyConnection, people: int = STEP_PEOPLE) -> int:
     return found
 
 
-def backfill(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration 24: number every stored session, `STEP_PEOPLE` people per transaction.
-    Interrupted, it goes on where it stopped: the people numbered already have no row left
-    without a number."""
+def backfill(con: duckdb.DuckDBPyConnection, people: int = STEP_PEOPLE) -> None:
+    """Number every session without a number, `people` people per transaction (after
+    migration 24: every stored session). Interrupted, it goes on where it stopped: the
+    people numbered already have no row left without a number."""
     while True:
         con.execute("BEGIN")
         try:
-            found = step(con)
+            found = step(con, people)
             con.execute("COMMIT")
         except Exception:
             with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
                 con.execute("ROLLBACK")
             raise
-        if found < STEP_PEOPLE:
+        if found < people:
             return

@@ -168,7 +168,6 @@ _BACKFILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     20: backfill_dims,
     21: backfill_shared_starts,
     22: event_times_runs.backfill_keyed,
-    24: session_order.backfill,
 }
 
 _EXPORT_TABLES = {"events": "events", "links": "identities", "profiles": "profiles"}
@@ -242,8 +241,9 @@ class DuckDBStore:
                 raise
 
         apply_all("footfall.store.duckdb", done, apply)
-        # Sessions the loader wrote and had not numbered yet when the server stopped.
-        session_order.backfill(con)
+        # Every session, at migration 024; later, those the loader wrote and had not
+        # numbered yet when the server stopped.
+        self._number_sessions()
         try:
             self._finish_forgets()  # one cut short
         except duckdb.Error:
@@ -324,6 +324,22 @@ class DuckDBStore:
             log.warning("event_times/keyed_events: closing a day failed, retrying in an hour: %s", exc)
             self._close_after = now + timedelta(hours=1)
 
+    def _step_people(self) -> int:
+        """How many people one numbering step takes: `STEP_PEOPLE` in 96 MB, fewer in less
+        memory (their sessions' window is held at once)."""
+        if self._memory_bytes is None:
+            return session_order.STEP_PEOPLE
+        return max(100, min(session_order.STEP_PEOPLE, self._memory_bytes // 4800))
+
+    def _number_sessions(self) -> None:
+        """Number every session without a place (`session_order.backfill`). Paths are exact
+        without: a store too small for it starts and loads all the same, and the loader
+        numbers them later."""
+        try:
+            session_order.backfill(self._con, self._step_people())
+        except duckdb.Error as exc:
+            log.warning("sessions: numbering failed, the loader numbers them later: %s", exc)
+
     def _order_sessions(self) -> None:
         """Number the sessions written since the last time (`session_order.step`), at most
         every `ORDER_EVERY` seconds, after the batch's commit, in a transaction of its own:
@@ -335,14 +351,14 @@ class DuckDBStore:
         con = self._con
         try:
             con.execute("BEGIN")
-            found = session_order.step(con)
+            found = session_order.step(con, self._step_people())
             con.execute("COMMIT")
         except duckdb.Error as exc:  # the batch is committed; only the numbers wait
             _rollback(con)
             log.warning("sessions: numbering failed, retrying in a minute: %s", exc)
             self._order_after = now + 60
             return
-        self._order_after = now if found >= session_order.STEP_PEOPLE else now + ORDER_EVERY
+        self._order_after = now if found >= self._step_people() else now + ORDER_EVERY
 
     def _insert_events(
         self, con: duckdb.DuckDBPyConnection, events: bytes, imported: bytes | pa.Table
@@ -649,7 +665,7 @@ class DuckDBStore:
                     self._reclassify_slice(written, lo, hi)
                     if progress is not None:
                         progress(done, len(slices))
-                session_order.backfill(con)  # the sessions it rebuilt lost their places
+                self._number_sessions()  # the sessions it rebuilt lost their places
                 return total
             finally:
                 con.execute("DROP TABLE IF EXISTS changed")

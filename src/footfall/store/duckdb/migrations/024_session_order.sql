@@ -3,5 +3,6 @@
 -- check that it holds (store/duckdb/session_order.py). NULL until `session_order.step` gives
 -- it: a row the loader writes, and every row whose person changes, start NULL.
 ALTER TABLE sessions ADD COLUMN IF NOT EXISTS seq BIGINT;
--- Filled by session_order.backfill, some people per transaction, before the version is
--- recorded (store.py: _BACKFILLS); interrupted, it goes on where it stopped.
+-- Filled by session_order.backfill at each start (store.py: DuckDBStore.migrate), some people
+-- per transaction, after the version is recorded: paths are exact without it, so a store too
+-- small for it still opens, and the loader numbers the sessions later.
