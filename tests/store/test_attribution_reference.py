@@ -326,10 +326,24 @@ def test_paths_with_a_gap_in_their_places_or_more_than_fit(tmp_path: Path) -> No
     s._order_after = math.inf
     s.append(ndjson(visit(at(2, 1), "p", "s-2", CHANNELS[1], is_bot=True)), b"", 2)
     q = msgspec.structs.replace(_BY_CHANNEL, start=at(-21))
-    rows = s.conversion_paths(q)["rows"]
-    assert [(r["path"], r["conversions"]) for r in rows] == [
-        (["Organic Search", "Direct"], 1), (["Organic Search"] * 40 + ["Paid Social"] * 5, 1),
-    ]
+
+    def odd(q: AttributionQuery) -> int:
+        params: dict[str, Any] = credit.key_ceiling(s.read)
+        _names, rows = s.read(journeys.path_codes(q, params) + " SELECT count(*) FROM odd", params)
+        return int(rows[0][0])
+
+    def paths(q: AttributionQuery) -> list[tuple[list[str], int]]:
+        return [(r["path"], r["conversions"]) for r in s.conversion_paths(q)["rows"]]
+
+    want = [(["Organic Search", "Direct"], 1), (["Organic Search"] * 40 + ["Paid Social"] * 5, 1)]
+    with_bots = msgspec.structs.replace(q, include_bots=True)
+    bots_too = [(["Organic Search", "Paid Social", "Direct"], 1), want[1]]
+    assert (odd(q), paths(q), paths(with_bots)) == (2, want, bots_too)
+    # Numbered again, p's places close over the bot's session, which has none.
+    s._order_after = 0.0
+    s.append(b"", b"", 3)
+    assert (odd(q), paths(q)) == (1, want)  # the 45 touchpoints still do not fit
+    assert (odd(with_bots), paths(with_bots)) == (2, bots_too)
     s.close()
 
 

@@ -112,12 +112,12 @@ def sessions(q: AttributionQuery, where: str, columns: str = "") -> str:
     """The scope's sessions a touchpoint may be (not bots', unless `q.include_bots`) that
     started before $end and match `where`, as `s`: rid (row id), own_key (the column a
     conversion's `own_key` is, see `conversions`), start_ts, dims_key, person_key, shared
-    (its `shared_start`), seq (its place among its person's, see session_order.py) and
-    `columns`."""
+    (its `shared_start`), seq (its place among its person's, see session_order.py; NULL
+    without one, a bot's session included) and `columns`."""
     bots = "" if q.include_bots else " AND NOT s.is_bot"
     return f"""
         SELECT s.rowid AS rid, s.{_own_key(q)} AS own_key, s.start_ts, s.dims_key, s.person_key,
-               coalesce(s.shared_start, true) AS shared, s.seq{columns}
+               coalesce(s.shared_start, true) AS shared, nullif(s.seq, 0) AS seq{columns}
         FROM sessions s
         WHERE s.project_id = $project AND s.env = $env{bots} AND s.start_ts < $end AND {where}"""
 

@@ -61,8 +61,8 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
 
     The odd ones are listed again from their touchpoints, ordered by a window over (start,
     session id): those with a session not numbered yet (written since the loader last
-    numbered them), or a gap (a session deleted or written between numbered ones; a bot's
-    when bots are asked for), or more touchpoints than fit; and those whose own session is
+    numbered them; a bot's, when bots are asked for, has none), or a gap (a session
+    deleted), or more touchpoints than fit; and those whose own session is
     not among their touchpoints (`lost`: older than the lookback, or not its person's)."""
     dim = q.group_by[0]
     assert dim in ATTRIBUTION_DIMENSIONS

@@ -14,7 +14,10 @@ numbers have a gap (a session deleted, or numbered before another came between),
 exact slow way. `step` numbers again every session of the people who have a row without one;
 every row it numbers is then in order with the others of its person (all numbered at once),
 and stays so: a row whose start or person changes loses its number. Bots' sessions are never
-touchpoints (unless a read asks for them) and have none, so they leave no gaps.
+touchpoints (unless a read asks for them) and have no place (0, read as none), so they leave
+no gaps. Forget deletes sessions without numbering their people again: a conversion of
+another person whose run it cut (a session both shared) is read the slow way until that
+person has a new session.
 """
 
 from __future__ import annotations
@@ -32,17 +35,20 @@ STEP_PEOPLE = 20_000
 _PEOPLE = """
 CREATE OR REPLACE TEMP TABLE unordered AS
 SELECT DISTINCT project_id, env, person_key FROM sessions
-WHERE seq IS NULL AND person_key > 0 AND NOT is_bot
+WHERE seq IS NULL AND person_key > 0
 LIMIT $people
 """
+# A bot's session gets 0, "numbered, and no place" (`credit.sessions` reads it as NULL): a
+# session that turns out a bot's is rewritten without a number, and its person is then
+# numbered again without it, so the gap it left closes.
 _NUMBER = """
 UPDATE sessions SET seq = n.seq
 FROM (
     SELECT s.rowid AS rid,
-           row_number() OVER (PARTITION BY s.project_id, s.env, s.person_key
-                              ORDER BY s.start_ts, s.session_id) AS seq
+           CASE WHEN s.is_bot THEN 0
+                ELSE row_number() OVER (PARTITION BY s.project_id, s.env, s.person_key, s.is_bot
+                                        ORDER BY s.start_ts, s.session_id) END AS seq
     FROM sessions s SEMI JOIN unordered u USING (project_id, env, person_key)
-    WHERE NOT s.is_bot
 ) n
 WHERE sessions.rowid = n.rid AND sessions.seq IS DISTINCT FROM n.seq
 """
