@@ -54,7 +54,7 @@ def path_codes(q: AttributionQuery, params: dict[str, Any]) -> str:
     in its person's (`seq`, session_order.py) puts its code at bit b * (place % slots) of
     one HUGEINT (`ring`: b bits a code, as many codes as fit in 127 bits). Their count,
     lowest and highest place then check it: a run of numbers without a gap, all there
-    (`_RINGED`). 10M events: ~160 ms against ~310 for each conversion's list of (start,
+    (`_RINGED`). 10M events: ~225 ms against ~310 for each conversion's list of (start,
     code) integers sorted (its list aggregate held ~60 MB and spilled out of the store's
     96 MB). A session finds its code by its `dims_key` in the few rows of `session_dims`,
     so no value is decoded per touchpoint.
