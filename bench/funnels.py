@@ -1,5 +1,5 @@
 """Funnel reads from `event_times` against the event scan, alternated on one generated store,
-in this process with the server's settings (2 threads, 96 MB): wall and CPU p50 (#19).
+in this process with the server's settings (2 threads, `FOOTFALL_STORE_MEMORY`'s default): wall and CPU p50 (#19).
 
 Three ways, alternated: the events scan; `event_times` as the loader appends it (a copy in
 time order, `event_times_appended`, the layout before closed weeks were rewritten); and
@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from queries import END, START, build  # noqa: E402
 
+from footfall.config import Settings  # noqa: E402
 from footfall.model import Scope  # noqa: E402
 from footfall.read.queries import FunnelPeopleQuery, FunnelQuery, FunnelStep  # noqa: E402
 from footfall.store.duckdb import funnels  # noqa: E402
@@ -45,7 +46,7 @@ def main() -> None:
     path = args.store or Path(tempfile.mkdtemp()) / "bench.duckdb"
     if not path.exists():
         build(path, args.events, PROJECT).close()
-    store = DuckDBStore(path, memory="96MB")
+    store = DuckDBStore(path, memory=Settings().store_memory)
     store._con.execute(
         "CREATE TABLE IF NOT EXISTS event_times_appended AS SELECT * FROM event_times ORDER BY hour"
     )

@@ -35,7 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_lag_bytes", "FOOTFALL_MAX_LAG_BYTES", "--max-lag-bytes", "16000000", "Bytes of events synced but not yet loaded into the store before new writes get 503: bounds the loader's backlog in memory whatever the events' size."),
     Setting("read_timeout", "FOOTFALL_READ_TIMEOUT", "--read-timeout", "10", "Seconds a read waits for the loader to reach the log's end before 503."),
     Setting("store_threads", "FOOTFALL_STORE_THREADS", "--store-threads", "2", "DuckDB worker threads: more make reads faster, fewer leave more CPU to ingestion."),
-    Setting("store_memory", "FOOTFALL_STORE_MEMORY", "--store-memory", "96MB", "DuckDB memory limit; larger reads spill to <data>/spill. The default keeps the server under 300 MB; 1GB makes attribution over 10M events 1.1-1.7x faster."),
+    Setting("store_memory", "FOOTFALL_STORE_MEMORY", "--store-memory", "104MB", "DuckDB memory limit; larger reads spill to <data>/spill. The default keeps the server under 300 MB; 1GB makes the biggest reads (attribution over 10M events) faster, the server then using ~1.2 GB."),
     Setting("rate_limits", "FOOTFALL_RATE_LIMITS", "--rate-limits", "on", "on or off: per-project token buckets on ingest routes (off for benchmarks and trusted internal use)."),
     Setting("geoip_city", "FOOTFALL_GEOIP_CITY", "--geoip-city", "", "Path to a MaxMind/DB-IP City MMDB file (optional; country works without)."),
     Setting("geoip_asn", "FOOTFALL_GEOIP_ASN", "--geoip-asn", "", "Path to an ASN/ISP MMDB file (optional)."),
@@ -59,7 +59,7 @@ class Settings:
     max_lag_bytes: int = 16_000_000
     read_timeout: float = 10.0
     store_threads: int = 2
-    store_memory: str = "96MB"
+    store_memory: str = "104MB"
     rate_limits: bool = True
     geoip_city: str | None = None
     geoip_asn: str | None = None
@@ -69,6 +69,20 @@ class Settings:
     def meta_target(self) -> Path | str:
         """Where the control plane lives: the `--meta` URL or path, else `<data>/meta.sqlite`."""
         return self.meta if self.meta else self.data / "meta.sqlite"
+
+    def environ(self) -> dict[str, str]:
+        """Every setting as its environment variable's text: `from_env` reads them back as they
+        are (how `footfall serve` hands its settings to the server process, see `serving`)."""
+        raw: dict[str, object] = {
+            **{s.name: getattr(self, s.name) for s in SETTINGS},
+            "meta": self.meta or "",
+            "state": self.state or "",
+            "trusted_proxies": ",".join(str(network) for network in self.trusted_proxies),
+            "rate_limits": "on" if self.rate_limits else "off",
+            "geoip_city": self.geoip_city or "",
+            "geoip_asn": self.geoip_asn or "",
+        }
+        return {s.env: str(raw[s.name]) for s in SETTINGS}
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -49,3 +49,19 @@ def test_serving_events_leaves_lazy_libraries_unloaded(tmp_path: Path) -> None:
     modules = _imported(server.log.read_text())
     assert "footfall.service" in modules and "duckdb" in modules  # the log is the server's imports
     assert [name for name in LAZY if _loaded(name, modules)] == []
+
+
+def test_the_server_process_holds_none_of_the_clis_libraries(tmp_path: Path) -> None:
+    # `footfall serve` hands over to `footfall.serving` in the same process (same pid): typer
+    # and the pydantic it loads to check option types stay in the CLI's image, not the server's.
+    server = Server(tmp_path / "data").start()
+    try:
+        pid = server.proc.pid if server.proc else 0
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        healthy = httpx.get(server.url + "/healthz").status_code
+    finally:
+        assert server.stop() == 0
+    assert command[1:3] == [b"-m", b"footfall.serving"] and healthy == 200
+    assert "_duckdb" in maps  # the maps are the serving process's
+    assert "_pydantic_core" not in maps

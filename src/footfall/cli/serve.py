@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -48,11 +46,9 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP server. On an empty data directory, creates a default project and prints its keys."""
-    import uvicorn
-
-    from footfall.app import create_app
     from footfall.ops.logs import configure_logging
     from footfall.service import bootstrap_dashboard_admin, bootstrap_default_project, open_meta
+    from footfall.serving import hand_over
     from footfall.state import StateUnavailable, open_state
     from footfall.store.factory import StoreConfigError, check_store
     from footfall.store.meta import MetaUnavailable
@@ -117,18 +113,4 @@ def serve(
             err=True,
         )
     typer.echo(f"Footfall listening on http://{settings.host}:{settings.port} (data: {settings.data})", err=True)
-    # uvicorn drains, then re-raises the signal it caught; after a clean drain that is a normal exit.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,  # client IPs come from FOOTFALL_TRUSTED_PROXIES only
-        server_header=False,
-        ws="none",  # no route speaks WebSocket; saves importing the websockets library
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=30,
-    )
+    hand_over(settings)

@@ -312,7 +312,7 @@ class ReportRun:
         self.api |= {p.name: api_call(panel_query(scope, rng, state, p)) for p in PANELS}
         self.api["chart"] = api_call(chart_query(scope, rng, state, tz))
         # Two reads at a time: each already uses the store's threads, and two dozen at once
-        # would share its memory limit (96 MB by default) and spill instead of going faster.
+        # would share its memory limit (104 MB by default) and spill instead of going faster.
         gate = asyncio.Semaphore(READS_AT_ONCE)
 
         def start(job: Callable[[], Any]) -> asyncio.Task[Any]:

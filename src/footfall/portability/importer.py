@@ -364,7 +364,7 @@ class HttpSink:
 
 # DuckDB's memory limit while an offline import runs (unless FOOTFALL_STORE_MEMORY is higher):
 # the indexes it grows (sessions, visitor keys) live in that memory, and past ~3M imported
-# events they outgrow the server's 96 MB default ("could not allocate block"). The import is a
+# events they outgrow the server's ~100 MB default ("could not allocate block"). The import is a
 # process of its own, so its memory is not the server's.
 IMPORT_STORE_MEMORY = 1 << 30
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(I?)B?\s*", re.IGNORECASE)

@@ -76,7 +76,7 @@ def parse_store_url(value: str) -> ClickHouseTarget | None:
     )
 
 
-def open_store(store: str, data: Path, threads: int = 2, memory: str = "96MB") -> Store:
+def open_store(store: str, data: Path, threads: int = 2, memory: str = "104MB") -> Store:
     """Open (not yet migrate) the configured event store."""
     target = parse_store_url(store)
     if target is None:

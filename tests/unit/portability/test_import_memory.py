@@ -1,5 +1,5 @@
 """An offline import gives its store at least IMPORT_STORE_MEMORY (the indexes it grows
-outgrow the server's 96 MB default past ~3M events), never less than configured."""
+outgrow the server's ~100 MB default past ~3M events), never less than configured."""
 
 from __future__ import annotations
 
