@@ -305,6 +305,10 @@ def _sql(
     A window over each conversion (its partitions sorted by start and session id) gave the same
     weights for more CPU (3M events: ~600 of ~900 ms for side by side), most of it carrying
     the grouped strings through its many small partitions.
+
+    `per` holds one row per conversion with a touchpoint, so when it has as many rows as
+    `conv`, none is without one, and no hash table of every conversion's id is built to find
+    none (10M events, side by side: a part's CPU ~211 -> ~201 ms).
     """
     direct = ", ".join(DIRECT[d] for d in q.group_by)
     weights = ", ".join(f"{_WEIGHT[m]} AS w_{m}" for m in models)
@@ -317,7 +321,8 @@ def _sql(
         FROM touch JOIN {per} USING (cid)
         UNION ALL
         SELECT cid, -1, value, {whole} FROM conv
-        WHERE NOT coalesce(cid IN (SELECT cid FROM per), false)
+        WHERE (SELECT count(*) FROM per) < (SELECT count(*) FROM conv)
+          AND NOT coalesce(cid IN (SELECT cid FROM per), false)
     ),
     named AS (
         SELECT dims_key, {", ".join(q.group_by)} FROM session_dims
