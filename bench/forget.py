@@ -8,7 +8,7 @@ the rebuilt days, then the file rewritten by `purge`), each run in a process of 
 copy of the store, so its peak RSS (`VmHWM`) is the forget's alone:
 
 * **spans**: the days rebuilt a span of whole hours per transaction (`FORGET_SPAN_EVENTS`), at
-  the server's store settings (2 threads, 96 MB);
+  the server's store settings when it was written (2 threads, 96 MB; 104 MB since #19);
 * **baseline, one transaction**: every day rebuilt in one transaction (forget's old shape, with
   the current statements), at the same 96 MB and at 1 GB.
 """

@@ -1,10 +1,10 @@
 """The server process: the app under uvicorn, in a process image of its own.
 
 `footfall serve` parses its flags, checks the shared services and prints the first run's keys,
-then replaces its image with this module's (`hand_over`). The CLI's libraries (typer, click's
-parsing, pydantic, which typer loads to check option types) are never imported by the server,
-whose memory stays the app's: 10M events, ~10 MB less resident at start, which goes to the
-store's memory limit under the same 300 MB (docs/performance.md).
+then replaces its image with this module's (`hand_over`). The CLI's libraries (typer, and the
+pydantic it loads to check option types) are not imported by the server until something else
+needs them (the MCP SDK, on the first `/mcp` request): ~10 MB less resident at start, which
+went to the store's memory limit under the same 300 MB (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -16,16 +16,21 @@ from typing import NoReturn
 
 from footfall.config import Settings
 
-__all__ = ["hand_over", "run"]
+__all__ = ["COMMAND", "hand_over", "run"]
+
+COMMAND = [sys.executable, "-P", "-m", "footfall.serving"]
 
 
 def hand_over(settings: Settings) -> NoReturn:
     """Replace this process with the server for `settings`: the same pid, so a supervisor's
     signals and its view of the process do not change; the settings go as the FOOTFALL_*
     variables they are read from (not arguments, which any user can list)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "footfall.serving"], {**os.environ, **settings.environ()})
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None when the CLI was started without them
+            stream.flush()
+    # -P: the working directory is not put on sys.path, as it was not for the `footfall` script
+    # (a `duckdb.py` there must not shadow the library). The settings win over the environment.
+    os.execve(sys.executable, COMMAND, {**os.environ, **settings.environ()})
 
 
 def run(settings: Settings) -> None:

@@ -29,18 +29,19 @@ _NETWORKS = st.one_of(
     read_timeout=st.floats(0.001, 1e6, allow_nan=False),
     memory=st.sampled_from(["112MB", "1GB", "4 MiB"]),
     rate_limits=st.booleans(),
-    geoip=st.none() | _TEXT.filter(bool),
+    city=st.none() | _TEXT.filter(bool),
+    asn=st.none() | _TEXT.filter(bool),
 )
 def test_every_setting_reads_back_from_its_environment(
     data: str, meta: str | None, state: str | None, store: str,
     port: int, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network], max_pending: int,
-    read_timeout: float, memory: str, rate_limits: bool, geoip: str | None,
+    read_timeout: float, memory: str, rate_limits: bool, city: str | None, asn: str | None,
 ) -> None:  # fmt: skip
     settings = Settings.from_env(
         data=data, meta=meta, state=state, store=store, port=port,
         trusted_proxies=",".join(map(str, proxies)), max_pending=max_pending,
         read_timeout=read_timeout, store_memory=memory, rate_limits="on" if rate_limits else "off",
-        geoip_city=geoip, geoip_asn=geoip,
+        geoip_city=city, geoip_asn=asn,
     )  # fmt: skip
     environ = settings.environ()
     assert sorted(environ) == sorted(s.env for s in SETTINGS)

@@ -11,7 +11,7 @@ Three things would grow a server during a whole-table read, each measured at 10M
   time: whole UTC days (sized by the daily rollup, no scan), merged up to `CHUNK_ROWS` rows, a
   busier day split into hours, and only each chunk's minutes counted.
 * **DuckDB's block cache**: DuckDB keeps each block a read loads until the memory limit needs
-  the room, so a read of every block fills the cache to the limit (96 MB by default) and the
+  the room, so a read of every block fills the cache to the limit (104 MB by default) and the
   server keeps that memory; no setting of DuckDB 2.0 keeps a scan's blocks out of it. So
   between slices `BlockCache.trim` evicts what the cache gained beyond `CACHE_BUDGET`: it
   lowers the memory limit for an instant, which makes DuckDB evict unpinned blocks (least

@@ -194,7 +194,7 @@ def stats_sql(
 
 
 # Memory the people sets of one read may take per thread (see _count_people; each of the
-# store's threads keeps its own sets): 2 reads at once on 2 threads under the 96 MB default
+# store's threads keeps its own sets): 2 reads at once on 2 threads under the ~100 MB default
 # hold at most a third of it.
 PEOPLE_SETS_BYTES = 8 << 20
 _BUCKET_HOURS = {"hour": 1, "day": 24, "week": 7 * 24, "month": 28 * 24}
