@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from footfall.config import Settings
 from footfall.store.base import Store
 
 __all__ = [
@@ -76,7 +77,9 @@ def parse_store_url(value: str) -> ClickHouseTarget | None:
     )
 
 
-def open_store(store: str, data: Path, threads: int = 2, memory: str = "104MB") -> Store:
+def open_store(
+    store: str, data: Path, threads: int = Settings.store_threads, memory: str = Settings.store_memory
+) -> Store:
     """Open (not yet migrate) the configured event store."""
     target = parse_store_url(store)
     if target is None:
