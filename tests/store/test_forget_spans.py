@@ -64,7 +64,10 @@ def _with_ids(s: DuckDBStore, table: str) -> list[tuple[Any, ...]]:
     """The rows of `table`, their device and person keys turned back into ids, and lists of
     times unnested (rows are split as loads came), sorted."""
     columns = [r[0] for r in s.read(f"SELECT column_name FROM (DESCRIBE {table})", None)[1]]
-    keys = {"device_key": "d.id", "person_key": "p.id", "session_key": "NULL"}
+    # Conversions' spans of session places are found after, as the loader numbers sessions
+    # (touch_spans.py), and checked by test_touch_spans.py.
+    spans = {c: "NULL" for c in ("span_lo", "span_hi", "span_nd", "span_decay")}
+    keys = {"device_key": "d.id", "person_key": "p.id", "session_key": "NULL", **spans}
     shown = ", ".join(
         keys.get(c, "unnest(t.times)" if c == "times" else f"t.{c}")
         for c in columns

@@ -8,6 +8,7 @@ the same from what the loader kept as from a backfill."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,13 @@ def wrong(s: DuckDBStore) -> list[tuple[Any, ...]]:
     return s.read(WRONG, None)[1]
 
 
+SPANS = "span_lo, span_hi, span_nd, span_decay"
+
+
 def rows(s: DuckDBStore) -> list[tuple[Any, ...]]:
-    """The rows but their session keys (`wrong` checks those), which a migration gives anew."""
-    return sorted(s.read("SELECT * EXCLUDE (session_key) FROM keyed_events", None)[1], key=repr)
+    """The rows but their session keys (`wrong` checks those), which a migration gives anew,
+    and their spans (touch_spans.py), which the loader finds after."""
+    return sorted(s.read(f"SELECT * EXCLUDE (session_key, {SPANS}) FROM keyed_events", None)[1], key=repr)
 
 
 def answers(s: DuckDBStore) -> list[dict[str, Any]]:
@@ -103,6 +108,11 @@ def answers(s: DuckDBStore) -> list[dict[str, Any]]:
     for row in out[0]["rows"][:2]:
         a = replace(q, model="first_touch")
         out.append(conversions_behind(s.read, ConversionsQuery(attribution=a, behind="credit", key=row["source"], limit=1000)))
+    # The default lookback: each conversion's touchpoints read from its span of places where
+    # it has one (touch_spans.py); `events_read` reads none.
+    month = replace(q, lookback_seconds=30 * 86400)
+    out += [*(credit.attribution(s.read, replace(month, model=m)) for m in ATTRIBUTION_MODELS)]
+    out.append(credit.compared(s.read, month))
     return out
 
 
@@ -140,19 +150,29 @@ def test_keyed_events_stay_exact(
         try:
             load(s, batches_in_order)
             assert wrong(s) == []
+            s._number_sessions()  # and the conversions' spans found
             before, kept = answers(s), rows(s)
             assert events_read(s) == before
             keyed_events.backfill(s._con)  # what migration 18 does: the same rows, answers
             assert rows(s) == kept and answers(s) == before
+            s._number_sessions()
+            # Each change below comes after the spans were found: what it changes is not read
+            # from them (the sessions it changed have no place until numbered again).
             s.forget(SCOPE, forget)
             assert wrong(s) == []
             assert forget not in {r[0] for r in s.read("SELECT id FROM visitor_keys WHERE project_id = 'prj_a' AND env = 'live'", None)[1]}
+            assert answers(s) == events_read(s)
+            s._number_sessions()
             s.reclassify(T0 + timedelta(days=2), lambda p, u, r: {"source": "again", "source_rule_id": "x"}, ("source",))
             assert wrong(s) == []
+            assert answers(s) == events_read(s)
+            s._order_after = math.inf  # the identify's batch numbers nothing
             load(s, [([], [IdentityLink(project_id="prj_a", env="live", anonymous_id="a5", user_id="p6", ts=T0)])])
             assert wrong(s) == []
             before, kept = answers(s), rows(s)
             assert events_read(s) == before
+            s._number_sessions()
+            assert answers(s) == before
             keyed_events.backfill(s._con)
             assert rows(s) == kept and answers(s) == before
         finally:
@@ -199,6 +219,8 @@ def test_an_identify_after_the_fact_moves_the_conversion_to_its_person(tmp_path:
 # The store as a previous release left it: before migration 18 (no keyed_events), or at it
 # (keyed_events without session keys, sessions without keys, in time order).
 _BEFORE_19 = (
+    *(f"ALTER TABLE keyed_events DROP COLUMN {c}" for c in SPANS.split(", ")),
+    "DELETE FROM schema_migrations WHERE version = 25",
     "DELETE FROM schema_migrations WHERE version = 22",
     "ALTER TABLE sessions DROP COLUMN shared_start", "DELETE FROM schema_migrations WHERE version = 21",
     "ALTER TABLE sessions DROP COLUMN dims_key", "DROP TABLE session_dims",
@@ -221,8 +243,10 @@ def test_the_migration_fills_an_existing_store(tmp_path: Path, release: tuple[st
     s.close()
     s = DuckDBStore(tmp_path / "e.duckdb")
     s.migrate()
-    assert s.read("SELECT count(*) FROM schema_migrations WHERE version IN (18, 19, 20, 21)", None)[1] == [(4,)]
+    assert s.read("SELECT count(*) FROM schema_migrations WHERE version IN (18, 19, 20, 21, 25)", None)[1] == [(5,)]
     assert rows(s) == kept and wrong(s) == []
+    # and every conversion's span found when the store opened
+    assert s.read("SELECT count(*) FROM keyed_events WHERE span_hi IS NULL", None)[1] == [(0,)]
     assert s.read("SELECT count(session_key) FROM keyed_events", None)[1] == [(20,)]
     assert answers(s) == loaded
     s.append(lines([_ev(50, "d4", "buy", amount=1), _ev(51, "d4", "buy", amount=2)]), b"", s.applied_seq() + 1)

@@ -6,6 +6,11 @@ linked to, else that anonymous id, as in `events_people`) that started in the lo
 before the conversion, plus the conversion's own session. Each model gives every touchpoint of a
 conversion a weight; the weights of one conversion sum to 1, so the credited conversions and
 value sum to the totals. A conversion with no touchpoint is credited to direct.
+
+Where the loader has found a conversion's touchpoints as a span of its person's session places
+(touch_spans.py; the default lookback, without bots), each touchpoint's weight follows from its
+place as it comes out of one join (`_spanned`); the others are weighed from each conversion's
+aggregates joined back to its touchpoints (`_sql`).
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from msgspec.structs import replace
+
 from footfall.read.queries import ATTRIBUTION_DIMENSIONS, ATTRIBUTION_MODELS, AttributionQuery
 from footfall.store.answers import attribution_answer, compared_answer
-from footfall.store.duckdb import keyed_events
+from footfall.store.duckdb import keyed_events, touch_spans
 from footfall.store.duckdb.funnels import property_path
 from footfall.store.duckdb.reads import Runner, scope_where
 
@@ -26,7 +33,7 @@ __all__ = [
     "owned", "parts", "sessions", "touchpoints",
 ]  # fmt: skip
 
-_HALF_LIFE_SECONDS = 7 * 86400
+_HALF_LIFE_SECONDS = touch_spans.HALF_LIFE_SECONDS
 # The project's identity links, to resolve a conversion's person as `events_people` does.
 _LINKS = "SELECT anonymous_id, user_id FROM identities WHERE project_id = $project AND env = $env"
 DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
@@ -55,6 +62,25 @@ _WEIGHT = {
     "time_decay": f"{_DECAY} / decay_sum",
 }
 
+# A conversion whose touchpoints are the span of places `touch_spans.py` found for it
+# (`span_hi` at least 0; the empty span when it has none), read from it when its person has no
+# session without a place: none written since, or moved to or from them (their places, and
+# its span, are then found again).
+_SPANNED = """(coalesce(c.span_hi >= 0, false) AND NOT coalesce(c.person_key IN (
+            SELECT person_key FROM sessions WHERE project_id = $project AND env = $env AND seq IS NULL
+        ), false))"""
+
+
+def spans_for(q: AttributionQuery) -> bool:
+    """Can `q` read its conversions' touchpoints from their spans (`touch_spans.py`)? Only
+    for the lookback they are found for, without bots' sessions, from `keyed_events`."""
+    return (
+        q.lookback_seconds == touch_spans.LOOKBACK_SECONDS
+        and not q.include_bots
+        and conversions_in(q) == "keyed_events"
+    )
+
+
 def conversions_in(q: AttributionQuery) -> str:
     """The table the conversions are read from: `keyed_events` when it holds them, else
     `events`. Either gives a row's `rowid`, `uid` and the event's columns `scope_where` reads."""
@@ -67,7 +93,9 @@ def _own_key(q: AttributionQuery) -> str:
     return "session_key" if conversions_in(q) == "keyed_events" else "session_id"
 
 
-def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
+def conversions(
+    q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None, spans: bool = False
+) -> str:
     """One row per conversion: cid (an integer id, the row's in `conversions_in(q)`),
     person_key (NULL without a person), ts, own_key (its session's `_own_key` column; NULL
     without a session) and value. Not its session id: the reads hold every conversion
@@ -89,9 +117,10 @@ def conversions(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     else:
         value = "0.0"
     if conversions_in(q) == "keyed_events":
+        spanned = f", c.span_lo, c.span_hi, c.span_nd, c.span_decay, {_SPANNED} AS spanned" if spans else ""
         return f"""
         SELECT c.rowid AS cid, c.person_key, c.ts, c.session_key AS own_key,
-               {value} AS value
+               {value} AS value{spanned}
         FROM keyed_events c WHERE {where} AND c.name = $conversion{in_part("c.person_key")}"""
     # Page views are not kept there (most events are): resolved here as `keyed_events` does.
     return f"""
@@ -137,7 +166,18 @@ def key_ceiling(run: Runner) -> dict[str, Any]:
     return {"ceiling": min(int(rows[0][0]), KEY_CAP)}
 
 
-def converters(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
+def _conv(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None, spans: bool) -> str:
+    """`conv` (see `conversions`); with `spans`, first `every`: every conversion, with its
+    span and whether it is read from it (`spanned`), and `conv` holds those that are not."""
+    if not spans:
+        return f"conv AS MATERIALIZED ({conversions(q, params, part)})"
+    return f"""every AS MATERIALIZED ({conversions(q, params, part, spans=True)}),
+    conv AS MATERIALIZED (SELECT cid, person_key, ts, own_key, value FROM every WHERE NOT spanned)"""
+
+
+def converters(
+    q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None, spans: bool = False
+) -> str:
     """`WITH conv, sess`: one row per conversion (see `conversions`), and the `sessions` of
     their people that started in the lookback before $end: with `IN_LOOKBACK` and the
     conversion's own session, its touchpoints (see `touchpoints`). With `part` (i, k), only
@@ -156,7 +196,7 @@ def converters(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int
     # and $part): marked as well, a part took longer (10M events in two parts: ~180 -> ~200 ms).
     if part is not None:
         return f"""
-    WITH conv AS MATERIALIZED ({conversions(q, params, part)}),
+    WITH {_conv(q, params, part, spans)},
     sess AS ({sessions(q, "s.start_ts >= $start - to_seconds($lookback) AND s.person_key % $parts = $part")})"""
     assert "ceiling" in params, "key_ceiling(run) first"
     people = (
@@ -165,7 +205,7 @@ def converters(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int
         " ELSE true END"
     )
     return f"""
-    WITH conv AS MATERIALIZED ({conversions(q, params)}),
+    WITH {_conv(q, params, None, spans)},
     converting AS MATERIALIZED (
         SELECT bitstring_agg(person_key, 0, $ceiling) FILTER (WHERE person_key BETWEEN 0 AND $ceiling) AS bits
         FROM conv
@@ -194,7 +234,9 @@ def owned(q: AttributionQuery, columns: str = "") -> str:
     return f"lost c JOIN ({sessions(q, 's.end_ts >= $start', columns)}) s ON s.own_key = c.own_key"
 
 
-def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None) -> str:
+def touchpoints(
+    q: AttributionQuery, params: dict[str, Any], part: tuple[int, int] | None = None, spans: bool = False
+) -> str:
     """`converters`, then `touch`: one row per touchpoint (its conversion's cid, ts and value,
     and the session's row id `rid`, start, `dims_key`, `shared` (its `shared_start`) and
     `nd`: its source is not direct). With `part` (i, k), only the conversions of the i-th of k
@@ -228,7 +270,7 @@ def touchpoints(q: AttributionQuery, params: dict[str, Any], part: tuple[int, in
     # them in a bitstring: 2.8 -> 0.8 s of operator time for the two). A conversion's id is
     # its row's (an integer, not `uid`).
     touch = "c.cid, c.ts, c.value, s.start_ts, s.dims_key, s.rid, s.shared"
-    return converters(q, params, part) + f""",
+    return converters(q, params, part, spans) + f""",
     near AS MATERIALIZED (
         SELECT {touch}, s.own_key = c.own_key AS own
         FROM conv c JOIN sess s ON s.person_key = c.person_key WHERE {IN_LOOKBACK}
@@ -291,8 +333,56 @@ def _per_conversion(models: tuple[str, ...]) -> str:
     )
 
 
+# Each touchpoint's weight when its conversion `c` is `spanned` (`every`'s row), from its
+# session's place `seq` in the span `c.span_lo`..`c.span_hi` (places are by start, then session
+# id, the order the models credit in: the lowest place is the first touch, and ties need no
+# session id), `span_nd` (the last non-direct place) and `span_decay` (the decay weights' sum).
+_N = "(c.span_hi - c.span_lo + 1)"
+_SPAN_WEIGHT = {
+    "first_touch": "CASE WHEN seq = c.span_lo THEN 1.0 ELSE 0.0 END",
+    "last_touch": "CASE WHEN seq = c.span_hi THEN 1.0 ELSE 0.0 END",
+    "last_non_direct": "CASE WHEN seq = coalesce(c.span_nd, c.span_hi) THEN 1.0 ELSE 0.0 END",
+    "linear": f"1.0 / {_N}",
+    "position_based": (
+        f"CASE WHEN {_N} = 1 THEN 1.0 WHEN {_N} = 2 THEN 0.5"
+        f" WHEN seq = c.span_lo OR seq = c.span_hi THEN 0.4 ELSE 0.2 / ({_N} - 2) END"
+    ),
+    "time_decay": f"{_DECAY.replace('(ts)', '(c.ts)')} / c.span_decay",
+}
+
+
+def _spanned(q: AttributionQuery, models: tuple[str, ...], part: tuple[int, int] | None) -> str:
+    """`span_touch`: the weighted touchpoints of the `spanned` conversions with touchpoints,
+    their person's sessions at the places of their span, with `touched` 1 on each (as many as
+    the spans' lengths add up to when none is cut short: see `_WHOLE`). Each is weighed as
+    it comes out of the join: no state per conversion, so the read needs no parts. Without
+    `part`, the sessions are those of people marked in a bitstring, as in `converters`."""
+    weights = ", ".join(f"{_SPAN_WEIGHT[m]} AS w_{m}" for m in models)
+    if part is not None:
+        people = "s.person_key % $parts = $part"
+        marked = ""
+    else:
+        people = (
+            "CASE WHEN s.person_key BETWEEN 0 AND $ceiling"
+            " THEN coalesce(get_bit((SELECT bits FROM spanning), s.person_key::INTEGER) = 1, false)"
+            " ELSE true END"
+        )
+        marked = """spanning AS MATERIALIZED (
+        SELECT bitstring_agg(person_key, 0, $ceiling) FILTER (WHERE person_key BETWEEN 0 AND $ceiling) AS bits
+        FROM every WHERE spanned
+    ),"""
+    return f"""{marked}
+    span_touch AS (
+        SELECT c.cid, s.dims_key, c.value, {weights}, 1 AS touched
+        FROM (SELECT * FROM every WHERE spanned AND span_hi >= span_lo) c
+        JOIN ({sessions(q, f"s.start_ts >= $start - to_seconds($lookback) AND {people}")}) s
+          ON s.person_key = c.person_key AND s.seq BETWEEN c.span_lo AND c.span_hi
+    )"""
+
+
 def _sql(
-    q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...], part: tuple[int, int] | None = None
+    q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...], part: tuple[int, int] | None = None,
+    spans: bool = False, joined: bool = True,
 ) -> str:
     """`touchpoints`, then `credited`: one row per touchpoint with its weight `w_<model>` for
     each of `models`, its conversion's cid and value and its session's `dims_key`; a
@@ -314,16 +404,26 @@ def _sql(
     weights = ", ".join(f"{_WEIGHT[m]} AS w_{m}" for m in models)
     whole = ", ".join(f"1.0 AS w_{m}" for m in models)
     per = "ends" if _ORDERED & set(models) else "per"
-    return touchpoints(q, params, part) + f""",
-    {_per_conversion(models)},
+    spanned = f"""SELECT cid, -1 AS dims_key, value, {whole}, 0 AS touched FROM every WHERE spanned AND span_hi < span_lo
+        UNION ALL SELECT * FROM span_touch"""
+    if spans and not joined:
+        params.update(lookback=q.lookback_seconds)
+        ctes = f"""
+    WITH every AS MATERIALIZED ({conversions(q, params, part, spans=True)}),
+    {_spanned(q, models, part)},
+    credited AS ({spanned}),"""
+    else:
+        ctes = touchpoints(q, params, part, spans) + f""",
+    {_per_conversion(models)},{_spanned(q, models, part) + "," if spans else ""}
     credited AS (
-        SELECT cid, dims_key, value, {weights}
+        SELECT cid, dims_key, value, {weights}, 0 AS touched
         FROM touch JOIN {per} USING (cid)
         UNION ALL
-        SELECT cid, -1, value, {whole} FROM conv
+        SELECT cid, -1, value, {whole}, 0 FROM conv
         WHERE (SELECT count(*) FROM per) < (SELECT count(*) FROM conv)
-          AND NOT coalesce(cid IN (SELECT cid FROM per), false)
-    ),
+          AND NOT coalesce(cid IN (SELECT cid FROM per), false){" UNION ALL " + spanned if spans else ""}
+    ),"""
+    return ctes + f"""
     named AS (
         SELECT dims_key, {", ".join(q.group_by)} FROM session_dims
         WHERE project_id = $project AND env = $env
@@ -339,19 +439,33 @@ def credited(q: AttributionQuery, params: dict[str, Any], models: tuple[str, ...
     return _sql(q, params, models)
 
 
-def _summed(q: AttributionQuery, sums: dict[str, str], where: str) -> str:
+def _summed(q: AttributionQuery, sums: dict[str, str], where: str, spans: bool = False) -> str:
     """`keyed`, then `grouped`: the `credited` rows matching `where` summed by `dims_key`
     (`sums`: column -> aggregate), then by `q.group_by`. The touchpoints are summed by an
-    integer, and only the sums carry strings (10M events, side by side: ~5% of a part)."""
+    integer, and only the sums carry strings (10M events, side by side: ~5% of a part).
+
+    With `spans`, `keyed` also counts the touchpoints read from spans (`touched`), which
+    `where` must not leave out: the rows it would leave out are summed as well, so `where`
+    may only leave out rows that add nothing (a weight of 0), and a key none of whose rows
+    matches it is left out of `grouped`."""
     keys = ", ".join(q.group_by)
+    summed = ", ".join(f"{sql} AS {name}" for name, sql in sums.items())
+    if spans:
+        keyed = f"""keyed AS MATERIALIZED (
+        SELECT dims_key, {summed}, count(*) FILTER (WHERE {where}) AS kept, sum(touched) AS touched
+        FROM credited WHERE ({where}) OR touched = 1 GROUP BY dims_key
+    )"""
+        kept = " WHERE kept > 0"
+    else:
+        keyed = f"""keyed AS (
+        SELECT dims_key, {summed} FROM credited WHERE {where} GROUP BY dims_key
+    )"""
+        kept = ""
     return f""",
-    keyed AS (
-        SELECT dims_key, {", ".join(f"{sql} AS {name}" for name, sql in sums.items())}
-        FROM credited WHERE {where} GROUP BY dims_key
-    ),
+    {keyed},
     grouped AS MATERIALIZED (
         SELECT {keys}, {", ".join(f"sum({name}) AS {name}" for name in sums)}
-        FROM keyed LEFT JOIN named USING (dims_key) GROUP BY {keys}
+        FROM keyed LEFT JOIN named USING (dims_key){kept} GROUP BY {keys}
     )"""
 
 
@@ -415,13 +529,40 @@ def parts(conversions: int, memory_bytes: int) -> int:
     return max(1, min(_MAX_PARTS, math.ceil(need)))
 
 
+# With spans, every answer row first says whether the spans read were whole: as many of their
+# touchpoints summed as their lengths add up to. Every store path that takes a session from a
+# person numbers them again (touch_spans.py), so this holds unless a row was deleted behind
+# the store's back; it is checked all the same, and the answer read again the slow way.
+_WHOLE = """(SELECT coalesce(sum(touched), 0) FROM keyed)
+    = (SELECT coalesce(sum(span_hi - span_lo + 1), 0) FROM every WHERE spanned AND span_hi >= span_lo) AS whole, """
+
+
 def _grouped(
     run: Runner, q: AttributionQuery, models: tuple[str, ...], sums: dict[str, str], where: str,
     final: Callable[[str], str], memory_bytes: int | None,
 ) -> tuple[tuple[Any, Any], list[tuple[Any, ...]]]:
     """The totals (conversions, value) and the rows of `final(totals)`, a query of `grouped`:
     the `credited` rows matching `where` summed by `q.group_by` (`sums`: column -> aggregate;
-    `totals`: the SQL of the totals' two columns, which `final`'s rows end with).
+    `totals`: the SQL of the totals' columns, which `final`'s rows end with).
+
+    The conversions whose touchpoints are a span of their person's session places
+    (`touch_spans.py`) are credited from it, the others from the join of the conversions and
+    their people's sessions (see `_sql`). When a span read is not whole (`_WHOLE`), the
+    answer is read again without spans."""
+    if spans_for(q):
+        answer = _summed_in_parts(run, q, models, sums, where, final, memory_bytes, spans=True)
+        if answer is not None:
+            return answer
+    answer = _summed_in_parts(run, q, models, sums, where, final, memory_bytes, spans=False)
+    assert answer is not None
+    return answer
+
+
+def _summed_in_parts(
+    run: Runner, q: AttributionQuery, models: tuple[str, ...], sums: dict[str, str], where: str,
+    final: Callable[[str], str], memory_bytes: int | None, spans: bool,
+) -> tuple[tuple[Any, Any], list[tuple[Any, ...]]] | None:
+    """`_grouped`'s answer, with spans or without (None: a span read was not whole).
 
     When the models order touchpoints and their conversions' state would not fit
     `memory_bytes` (the store's memory), the conversions are read in parts by person
@@ -430,25 +571,44 @@ def _grouped(
     ordered models' aggregates spill badly (10M events under 96 MB: side by side ~720 ms at
     once, two parts ~180 ms each; first touch ~460 ms at once, ~305 ms in two parts). Linear
     and time decay spill little and are read at once (time decay: 378 ms, two parts ~185
-    each)."""
+    each). Only the conversions credited without spans count: a span's touchpoints are
+    weighed as they stream from the join, and hold no state. With none, the read has no join
+    of conversions and sessions at all (`joined`), and checks that none turned up since."""
     keys = ", ".join(q.group_by)
-    k = 1
-    if memory_bytes is not None and _ORDERED & set(models):
-        counted: dict[str, Any] = {}
+    table = "every" if spans else "conv"
+    totals = (_WHOLE if spans else "true AS whole, ") + TOTALS.replace("FROM conv", f"FROM {table}")
+    # The conversions whose state the parts would hold: with spans, only those without one.
+    counted: dict[str, Any] = {}
+    held: int | None = None
+    if spans:  # counted without their value, which only the answer reads
+        unvalued = conversions(replace(q, value_property=None), counted, spans=True)
+        _names, count = run(f"SELECT count(*) FROM ({unvalued}) WHERE NOT spanned", counted)
+        held = int(count[0][0])
+    elif memory_bytes is not None and _ORDERED & set(models):
         _names, count = run(f"SELECT count(*) FROM ({conversions(q, counted)})", counted)
-        k = parts(count[0][0], memory_bytes)
+        held = int(count[0][0])
+    joined = not spans or held != 0
+    if not joined:  # and none has turned up by the time the answer is read
+        totals = totals.replace(" AS whole,", " AND NOT EXISTS (SELECT 1 FROM every WHERE NOT spanned) AS whole,")
+    k = 1
+    if memory_bytes is not None and _ORDERED & set(models) and held:
+        k = parts(held, memory_bytes)
     # The groups are materialised before ORDER BY ... LIMIT: a top-N straight over the
     # aggregate ran out of memory at 10M events under a 96 MB limit (DuckDB plans it as a
     # late-materialising top-N over the whole join).
     if k == 1:
         params: dict[str, Any] = key_ceiling(run)
-        ctes = _sql(q, params, models)
-        return answered(
-            run,
-            ctes,
-            _summed(q, sums, where) + final(TOTALS),
-            {**params, "limit": q.limit},
-        )
+        ctes = _sql(q, params, models, spans=spans, joined=joined) + _summed(q, sums, where, spans)
+        _names, rows = run(ctes + final(totals), {**params, "limit": q.limit})
+        if not rows:  # no conversion (each one is credited somewhere), or a span cut short
+            bare = {k: v for k, v in params.items() if k != "limit"}  # DuckDB refuses an unused one
+            _names, alone = run(ctes + f" SELECT count(*), coalesce(sum(value), 0.0) FROM {table}", bare)
+            if spans and alone[0][0]:
+                return None
+            return (alone[0][0], alone[0][1]), []
+        if not rows[0][-3]:
+            return None
+        return (rows[0][-2], rows[0][-1]), [row[:-3] for row in rows]
     # The parts' rows go to the last query as a list per column (a list of row structs took
     # ~6x longer to bind: ~235 ms for 70k rows).
     names = [*q.group_by, *sums]
@@ -457,11 +617,16 @@ def _grouped(
     for i in range(k):
         params = {}
         _names, rows = run(
-            _sql(q, params, models, (i, k)) + _summed(q, sums, where) + f" SELECT *, {TOTALS} FROM grouped",
+            _sql(q, params, models, (i, k), spans) + _summed(q, sums, where, spans)
+            + f" SELECT {keys}, {', '.join(sums)}, {totals} FROM grouped",
             params,
         )
-        if rows:  # none: the part has no conversion
+        if rows:  # none: the part has no conversion (or a run cut short)
+            if not rows[0][-3]:
+                return None
             n, value = n + int(rows[0][-2]), value + float(rows[0][-1])  # without a value: DECIMAL 0
+        elif spans:
+            return None
         for name, column in zip(names, zip(*rows, strict=False), strict=False):
             columns[name] += column
     if not columns[names[0]]:
@@ -472,10 +637,10 @@ def _grouped(
             SELECT {keys}, {", ".join(f"sum({name}) AS {name}" for name in sums)}
             FROM partial GROUP BY {keys}
         )"""
-        + final("NULL AS total_n, NULL AS total_v"),
+        + final("NULL AS whole, NULL AS total_n, NULL AS total_v"),
         {**{f"p_{name}": column for name, column in columns.items()}, "limit": q.limit},
     )
-    return (n, value), [row[:-2] for row in rows]
+    return (n, value), [row[:-3] for row in rows]
 
 
 def compared(run: Runner, q: AttributionQuery, memory_bytes: int | None = None) -> dict[str, Any]:

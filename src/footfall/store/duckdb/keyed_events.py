@@ -23,6 +23,10 @@ Kept by the loader in the same transaction as the events:
 
 Closed days and weeks are rewritten sorted by (project, env, name, time) with `event_times`'
 (`event_times_runs.py`), so a read of one name's conversions skips other names' row groups.
+
+Each row also holds its touchpoints' span of its person's session places (`span_*`, migration
+25), which `touch_spans.py` finds after the loader numbers the sessions: rows are written
+without one, and `visitors.relink` takes away the span of a row it moves.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ WHERE e.name <> '{PAGEVIEW}' {{where}}
 # The batch's rows, keyed by the keys `visitors.fold_events` made for them: the batch's ids
 # are looked up among its own keys, not among every stored key, and its sessions among the
 # batch's merged sessions (temp `session_fold`, which holds every session of its events).
-FOLD = "INSERT INTO keyed_events " + _ROWS.format(
+FOLD = "INSERT INTO keyed_events BY NAME " + _ROWS.format(
     source="staged", keys="batch_keys", sessions="session_fold", where=""
 )
 
@@ -92,7 +96,7 @@ def _stored(lo: str, hi: str) -> tuple[str, ...]:
         "CREATE OR REPLACE TEMP TABLE span_sessions AS SELECT project_id, env, session_id, session_key"
         " FROM sessions"
         " WHERE (project_id, env, session_id) IN (SELECT project_id, env, session_id FROM span_events)",
-        "INSERT INTO keyed_events "
+        "INSERT INTO keyed_events BY NAME "
         + _ROWS.format(source="span_events", keys="span_keys", sessions="span_sessions", where="")
         + f" ORDER BY {KEYED_ORDER}",
         "DROP TABLE span_events",

@@ -15,16 +15,20 @@ exact slow way. `step` numbers again every session of the people who have a row 
 every row it numbers is then in order with the others of its person (all numbered at once),
 and stays so: a row whose start or person changes loses its number. Bots' sessions are never
 touchpoints (unless a read asks for them) and have no place (0, read as none), so they leave
-no gaps. Forget deletes sessions without numbering their people again: a conversion of
-another person whose run it cut (a session both shared) is read the slow way until that
-person has a new session.
+no gaps. Forget takes the places of the sessions of every person it deletes a session of (another
+person's too, in a session both shared), and an identify those of the people it moves
+sessions away from, so no person's places keep a gap. `step` also finds the touchpoints' spans
+of every conversion of the people it numbers (touch_spans.py), which follow from the places.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import duckdb
+
+from footfall.store.duckdb import touch_spans
 
 __all__ = ["STEP_PEOPLE", "backfill", "committed_step", "step"]
 
@@ -62,15 +66,21 @@ def step(con: duckdb.DuckDBPyConnection, people: int = STEP_PEOPLE) -> int:
     found = int(row[0]) if row else 0
     if found:
         con.execute(_NUMBER)
+        touch_spans.find(con, "unordered")  # their places changed, and with them the spans
     con.execute("DROP TABLE unordered")
     return found
 
 
-def committed_step(con: duckdb.DuckDBPyConnection, people: int = STEP_PEOPLE) -> int:
-    """`step` in a transaction of its own."""
+# A step of the loader's upkeep: it takes up to `people` people in the caller's transaction
+# and returns how many it took (fewer: none left).
+Step = Callable[[duckdb.DuckDBPyConnection, int], int]
+
+
+def committed_step(con: duckdb.DuckDBPyConnection, people: int = STEP_PEOPLE, take: Step = step) -> int:
+    """`take` (this module's `step`, or `touch_spans.step`) in a transaction of its own."""
     con.execute("BEGIN")
     try:
-        found = step(con, people)
+        found = take(con, people)
         con.execute("COMMIT")
     except Exception:
         with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it
@@ -79,9 +89,10 @@ def committed_step(con: duckdb.DuckDBPyConnection, people: int = STEP_PEOPLE) ->
     return found
 
 
-def backfill(con: duckdb.DuckDBPyConnection, people: int = STEP_PEOPLE) -> None:
-    """Number every session without a number, `people` people per transaction (after
-    migration 24: every stored session). Interrupted, it goes on where it stopped: the
-    people numbered already have no row left without a number."""
-    while committed_step(con, people) >= people:
+def backfill(con: duckdb.DuckDBPyConnection, people: int = STEP_PEOPLE, take: Step = step) -> None:
+    """Number every session without a number (`take`: or find every span not found yet),
+    `people` people per transaction (after migration 24: every stored session; 25: every
+    conversion). Interrupted, it goes on where it stopped: the people done have no row left
+    to do."""
+    while committed_step(con, people, take) >= people:
         pass

@@ -53,6 +53,7 @@ from footfall.store.duckdb import (
     rollups,
     session_order,
     session_people,
+    touch_spans,
     visitors,
 )
 from footfall.store.duckdb.conversions import conversions_behind, every_conversion_sql
@@ -332,11 +333,13 @@ class DuckDBStore:
         return max(100, min(session_order.STEP_PEOPLE, self._memory_bytes // 4800))
 
     def _number_sessions(self) -> None:
-        """Number every session without a place (`session_order.backfill`). Paths are exact
+        """Number every session without a place (`session_order.backfill`), then find the spans
+        of every conversion without one (touch_spans.py). Paths and the models are exact
         without: a store too small for it starts and loads all the same, and the loader
         numbers them later."""
         try:
             session_order.backfill(self._con, self._step_people())
+            session_order.backfill(self._con, self._step_people(), touch_spans.step)
         except duckdb.Error as exc:
             log.warning("sessions: numbering failed, the loader numbers them later: %s", exc)
 
@@ -351,6 +354,8 @@ class DuckDBStore:
         people = self._step_people()
         try:
             found = session_order.committed_step(self._con, people)
+            # and the spans of the conversions written or moved since (touch_spans.py)
+            found = max(found, session_order.committed_step(self._con, people, touch_spans.step))
         except duckdb.Error as exc:  # the batch is committed; only the numbers wait
             log.warning("sessions: numbering failed, retrying in a minute: %s", exc)
             self._order_after = now + 60
@@ -428,18 +433,25 @@ class DuckDBStore:
                         OR user_id = $3 OR anonymous_id = $3 OR anonymous_id IN (
                             SELECT anonymous_id FROM identities
                             WHERE project_id = $1 AND env = $2 AND user_id = $3))
-                    RETURNING session_key
+                    RETURNING session_key, person_key
                     """,
                     params,
                 ).fetchall()
                 sessions = len(gone)
+                # The people whose sessions went (another's, in a shared session) are numbered
+                # again, so their places have no gap (touch_spans.py).
+                con.execute(
+                    "UPDATE sessions SET seq = NULL WHERE project_id = $1 AND env = $2"
+                    " AND list_contains($3, person_key)",
+                    [*params[:2], list({k for _s, k in gone if k is not None})],
+                )
                 # Another person's events in a session deleted here lose its key with its row,
                 # as a rebuilt row would (keys are never given twice, so none could name
                 # another session; but attribution would look for it as a lost own session).
                 con.execute(
                     "UPDATE keyed_events SET session_key = NULL WHERE project_id = $1 AND env = $2"
                     " AND list_contains($3, session_key)",
-                    [*params[:2], [k for (k,) in gone]],
+                    [*params[:2], [k for k, _p in gone]],
                 )
                 # Values only the deleted sessions had (a campaign named for the person) go too.
                 con.execute(

@@ -234,6 +234,18 @@ UPDATE {table} SET person_key = n.person_key{also}
 FROM relinked n
 WHERE {table}.device_key = n.device_key AND {table}.person_key <> n.person_key
 """
+# The people sessions move away from keep theirs, but not their places: numbered again, they
+# have no gap (a conversion's touchpoints are a span of places, touch_spans.py).
+_LEFT = """
+UPDATE sessions SET seq = NULL
+FROM (
+    SELECT DISTINCT s.project_id, s.env, s.person_key FROM sessions s
+    JOIN relinked n ON s.device_key = n.device_key AND s.person_key <> n.person_key
+) o
+WHERE sessions.project_id = o.project_id AND sessions.env = o.env AND sessions.person_key = o.person_key
+"""
+# What a keyed row moved to another person loses with it (see `relink`).
+_LOSES = {"sessions": ", seq = NULL", "keyed_events": ", span_lo = NULL, span_hi = NULL, span_nd = NULL, span_decay = NULL"}
 
 
 def relink(con: duckdb.DuckDBPyConnection) -> None:
@@ -247,9 +259,10 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
     # their person's key too (#19).
     keyed = (*(t.name for t in TABLES), "sessions", "event_times", "keyed_events")
     # A session that changes person loses its place among its person's sessions until it is
-    # numbered again with its new person's (session_order.py).
-    relinks = [_RELINK.format(table=name, also=", seq = NULL" if name == "sessions" else "") for name in keyed]
-    steps = (_MOVED, *(k.format(ids=ids) for k in _KEYS), _RELINKED, *relinks)
+    # numbered again with its new person's (session_order.py), and a conversion its span of
+    # their places (touch_spans.py), until it is found again among them.
+    relinks = [_RELINK.format(table=name, also=_LOSES.get(name, "")) for name in keyed]
+    steps = (_MOVED, *(k.format(ids=ids) for k in _KEYS), _RELINKED, _LEFT, *relinks)
     for sql in (*steps, "DROP TABLE relinked", "DROP TABLE moved", *_DROP):
         con.execute(sql)
 
