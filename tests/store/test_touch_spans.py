@@ -16,7 +16,7 @@ import pytest
 
 from footfall.model import IdentityLink
 from footfall.read.queries import ATTRIBUTION_MODELS, AttributionQuery
-from footfall.store.duckdb import credit
+from footfall.store.duckdb import credit, touch_spans
 from footfall.store.duckdb.store import DuckDBStore
 from tests.store.test_attribution import (
     BING,
@@ -233,3 +233,9 @@ def test_a_conversion_an_identify_moves_alone_is_found_again(tmp_path: Path) -> 
     again, queries = _read(s)
     assert (again, _weighed(queries)) == (answers, ["spans"] * 7)
     s.close()
+
+
+def test_spans_are_found_for_the_default_lookback() -> None:
+    """A read without a lookback of its own is the one spans serve."""
+    assert Q.lookback_seconds == touch_spans.LOOKBACK_SECONDS and not Q.include_bots
+    assert credit.spans_for(Q)

@@ -621,7 +621,7 @@ def _summed_in_parts(
             + f" SELECT {keys}, {', '.join(sums)}, {totals} FROM grouped",
             params,
         )
-        if rows:  # none: the part has no conversion (or a run cut short)
+        if rows:  # none: the part has no conversion (with spans: or one cut short, read again)
             if not rows[0][-3]:
                 return None
             n, value = n + int(rows[0][-2]), value + float(rows[0][-1])  # without a value: DECIMAL 0
