@@ -33,7 +33,6 @@ __all__ = [
     "owned", "parts", "sessions", "touchpoints",
 ]  # fmt: skip
 
-_HALF_LIFE_SECONDS = touch_spans.HALF_LIFE_SECONDS
 # The project's identity links, to resolve a conversion's person as `events_people` does.
 _LINKS = "SELECT anonymous_id, user_id FROM identities WHERE project_id = $project AND env = $env"
 DIRECT = {"source": "'direct'", "medium": "'direct'", "channel": "'Direct'", "campaign": "NULL"}
@@ -47,7 +46,7 @@ _NON_DIRECT = "nd"
 _FIRST = "(start_ts = t1 AND coalesce(rid = r1, true))"
 _LAST = "(start_ts = tn AND coalesce(rid = rn, true))"
 _LND = f"(start_ts = tl AND {_NON_DIRECT} AND coalesce(rid = rl, true))"
-_DECAY = f"pow(2.0, -(epoch_us(ts) - epoch_us(start_ts)) / 1e6 / {_HALF_LIFE_SECONDS})"
+_DECAY = touch_spans.decay("ts", "start_ts")
 _WEIGHT = {
     "first_touch": f"CASE WHEN {_FIRST} THEN 1.0 ELSE 0.0 END",
     "last_touch": f"CASE WHEN {_LAST} THEN 1.0 ELSE 0.0 END",
@@ -134,7 +133,7 @@ def conversions(
 
 # A session `s` of the person of a conversion `c` is its touchpoint when it started in the
 # lookback before it (and the conversion's own session is one, see `touchpoints`).
-IN_LOOKBACK = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
+IN_LOOKBACK = touch_spans.IN_LOOKBACK
 
 
 def sessions(q: AttributionQuery, where: str, columns: str = "") -> str:
@@ -283,7 +282,7 @@ def touchpoints(
         SELECT t.*, coalesce(d.nd, false) AS nd
         FROM (SELECT {touch.replace("c.", "").replace("s.", "")} FROM near UNION ALL SELECT * FROM own) t
         LEFT JOIN (
-            SELECT dims_key, coalesce(source, 'direct') <> 'direct' AS nd FROM session_dims
+            SELECT dims_key, {touch_spans.not_direct("source")} AS nd FROM session_dims
             WHERE project_id = $project AND env = $env
         ) d USING (dims_key)
     )"""
@@ -347,7 +346,7 @@ _SPAN_WEIGHT = {
         f"CASE WHEN {_N} = 1 THEN 1.0 WHEN {_N} = 2 THEN 0.5"
         f" WHEN seq = c.span_lo OR seq = c.span_hi THEN 0.4 ELSE 0.2 / ({_N} - 2) END"
     ),
-    "time_decay": f"{_DECAY.replace('(ts)', '(c.ts)')} / c.span_decay",
+    "time_decay": f"{touch_spans.decay('c.ts', 'start_ts')} / c.span_decay",
 }
 
 
@@ -471,7 +470,12 @@ def _summed(q: AttributionQuery, sums: dict[str, str], where: str, spans: bool =
 
 # The totals as two columns of every answer row, so the conversions are not read a second time
 # by a query of their own (that was ~15% of each read at 10M events).
-TOTALS = "(SELECT count(*) FROM conv) AS total_n, (SELECT coalesce(sum(value), 0.0) FROM conv) AS total_v"
+def _totals(table: str = "conv") -> str:
+    """The totals' two columns, of the conversions in `table`."""
+    return f"(SELECT count(*) FROM {table}) AS total_n, (SELECT coalesce(sum(value), 0.0) FROM {table}) AS total_v"
+
+
+TOTALS = _totals()
 
 
 def answered(
@@ -534,7 +538,7 @@ def parts(conversions: int, memory_bytes: int) -> int:
 # person numbers them again (touch_spans.py), so this holds unless a row was deleted behind
 # the store's back; it is checked all the same, and the answer read again the slow way.
 _WHOLE = """(SELECT coalesce(sum(touched), 0) FROM keyed)
-    = (SELECT coalesce(sum(span_hi - span_lo + 1), 0) FROM every WHERE spanned AND span_hi >= span_lo) AS whole, """
+    = (SELECT coalesce(sum(span_hi - span_lo + 1), 0) FROM every WHERE spanned AND span_hi >= span_lo)"""
 
 
 def _grouped(
@@ -576,7 +580,6 @@ def _summed_in_parts(
     of conversions and sessions at all (`joined`), and checks that none turned up since."""
     keys = ", ".join(q.group_by)
     table = "every" if spans else "conv"
-    totals = (_WHOLE if spans else "true AS whole, ") + TOTALS.replace("FROM conv", f"FROM {table}")
     # The conversions whose state the parts would hold: with spans, only those without one.
     counted: dict[str, Any] = {}
     held: int | None = None
@@ -588,8 +591,10 @@ def _summed_in_parts(
         _names, count = run(f"SELECT count(*) FROM ({conversions(q, counted)})", counted)
         held = int(count[0][0])
     joined = not spans or held != 0
+    whole = _WHOLE if spans else "true"
     if not joined:  # and none has turned up by the time the answer is read
-        totals = totals.replace(" AS whole,", " AND NOT EXISTS (SELECT 1 FROM every WHERE NOT spanned) AS whole,")
+        whole += " AND NOT EXISTS (SELECT 1 FROM every WHERE NOT spanned)"
+    last = f"{whole} AS whole, {_totals(table)}"
     k = 1
     if memory_bytes is not None and _ORDERED & set(models) and held:
         k = parts(held, memory_bytes)
@@ -599,7 +604,7 @@ def _summed_in_parts(
     if k == 1:
         params: dict[str, Any] = key_ceiling(run)
         ctes = _sql(q, params, models, spans=spans, joined=joined) + _summed(q, sums, where, spans)
-        _names, rows = run(ctes + final(totals), {**params, "limit": q.limit})
+        _names, rows = run(ctes + final(last), {**params, "limit": q.limit})
         if not rows:  # no conversion (each one is credited somewhere), or a span cut short
             bare = {k: v for k, v in params.items() if k != "limit"}  # DuckDB refuses an unused one
             _names, alone = run(ctes + f" SELECT count(*), coalesce(sum(value), 0.0) FROM {table}", bare)
@@ -618,7 +623,7 @@ def _summed_in_parts(
         params = {}
         _names, rows = run(
             _sql(q, params, models, (i, k), spans) + _summed(q, sums, where, spans)
-            + f" SELECT {keys}, {', '.join(sums)}, {totals} FROM grouped",
+            + f" SELECT {keys}, {', '.join(sums)}, {last} FROM grouped",
             params,
         )
         if rows:  # none: the part has no conversion (with spans: or one cut short, read again)

@@ -42,16 +42,31 @@ from __future__ import annotations
 
 import duckdb
 
-__all__ = ["FIND", "HALF_LIFE_SECONDS", "LOOKBACK_SECONDS", "find", "step"]
+__all__ = ["FIND", "HALF_LIFE_SECONDS", "IN_LOOKBACK", "LOOKBACK_SECONDS", "decay", "find", "not_direct", "step"]
 
 # The lookback spans are found for: `AttributionQuery.lookback_seconds`' default.
 LOOKBACK_SECONDS = 30 * 86400
 # Time decay halves a touchpoint's weight every week before its conversion.
 HALF_LIFE_SECONDS = 7 * 86400
 
+# What the touchpoints are and weigh, for credit.py's reads and for the spans alike.
+# A session `s` of the person of a conversion `c` is its touchpoint when it started in the
+# lookback ($lookback seconds) before it (and the conversion's own session is one).
+IN_LOOKBACK = "s.start_ts >= c.ts - to_seconds($lookback) AND s.start_ts <= c.ts"
+
+
+def decay(ts: str, start: str) -> str:
+    """SQL: time decay's weight of a touchpoint that started at `start`, before `ts`."""
+    return f"pow(2.0, -(epoch_us({ts}) - epoch_us({start})) / 1e6 / {HALF_LIFE_SECONDS})"
+
+
+def not_direct(source: str) -> str:
+    """SQL: a touchpoint whose source is `source` (NULL: none) is not direct."""
+    return f"coalesce({source}, 'direct') <> 'direct'"
+
+
 # The spans of every conversion of the people in temp table `{people}` (project_id, env,
-# person_key). Their touchpoints are found as credit.py finds them (IN_LOOKBACK, not bots'),
-# with the weight credit.py's time decay gives each (`_DECAY`, the same arithmetic).
+# person_key), their touchpoints found as credit.py finds them (not bots').
 FIND = f"""
 UPDATE keyed_events SET span_lo = f.lo, span_hi = f.hi, span_nd = f.nd, span_decay = f.decay
 FROM (
@@ -64,15 +79,14 @@ FROM (
            CASE WHEN t.spans THEN t.decay END AS decay
     FROM span_rows c LEFT JOIN (
         SELECT c.rid, count(*) AS n, min(s.seq) AS lo, max(s.seq) AS hi,
-               max(s.seq) FILTER (WHERE coalesce(d.source, 'direct') <> 'direct') AS nd,
-               sum(pow(2.0, -(epoch_us(c.ts) - epoch_us(s.start_ts)) / 1e6 / {HALF_LIFE_SECONDS})) AS decay,
+               max(s.seq) FILTER (WHERE {not_direct("d.source")}) AS nd,
+               sum({decay("c.ts", "s.start_ts")}) AS decay,
                -- every one numbered, their places without a gap, its own session among them
                count(s.seq) = count(*) AND max(s.seq) - min(s.seq) + 1 = count(*)
                  AND (any_value(c.session_key) IS NULL OR bool_or(s.session_key = c.session_key)) AS spans
         FROM span_rows c
         JOIN sessions s ON s.project_id = c.project_id AND s.env = c.env AND s.person_key = c.person_key
-         AND NOT s.is_bot
-         AND s.start_ts >= c.ts - INTERVAL {LOOKBACK_SECONDS} SECOND AND s.start_ts <= c.ts
+         AND NOT s.is_bot AND {IN_LOOKBACK}
         LEFT JOIN session_dims d ON d.project_id = s.project_id AND d.env = s.env AND d.dims_key = s.dims_key
         GROUP BY c.rid
     ) t ON t.rid = c.rid
@@ -103,7 +117,7 @@ def find(con: duckdb.DuckDBPyConnection, people: str) -> None:
     """Find the spans of every conversion of the people in temp table `people`, in the
     caller's transaction."""
     con.execute(_ROWS.format(people=people))
-    con.execute(FIND)
+    con.execute(FIND, {"lookback": LOOKBACK_SECONDS})
     con.execute("DROP TABLE span_rows")
 
 
